@@ -1,0 +1,133 @@
+# mmkit — a plain Makefile.
+#
+#   make                 lib/libmm.a and every program in bin/
+#   make check           unit + conformance + CLI tests (summary: "N passed, M failed")
+#   make check SAN=1     the same, built with ASan+UBSan into build-san/
+#   make fuzz            libFuzzer harnesses into build-fuzz/ (clang)
+#   make install PREFIX=/usr/local DESTDIR=
+#   make demo            the end-to-end demo on the default model (see README)
+#
+# Sources are found by wildcard, so adding a module is adding a file:
+#   lib/*.c lib/*/*.c    -> libmm.a
+#   cmd/NAME.c           -> bin/NAME
+#   tests/unit/test_*.c  -> one test program each
+#   tests/fuzz/fuzz_*.c  -> one libFuzzer harness each
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+SAN ?= 0
+
+PKGS := libjpeg libpng16 libutf8proc jansson openblas
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(PKG_LIBS),)
+PKG_LIBS := -ljpeg -lpng16 -lutf8proc -ljansson -lopenblas
+endif
+
+# -march=native: the programs are built where they run (the kernels use
+# AVX2/FMA when the compiler may); ARCH= builds a portable binary.
+ARCH ?= -march=native
+WARN := -Wall -Wextra -Werror
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DMM_VERSION='"$(VERSION)"' -Ilib $(WARN) $(PKG_CFLAGS)
+
+ifeq ($(SAN),1)
+BUILD := build-san
+OPT ?= -O1 -g -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LIBMM := $(BUILD)/libmm.a
+BIN := $(BUILD)/bin
+else
+BUILD := build
+OPT ?= -O2 -g
+SANFLAGS :=
+LIBMM := lib/libmm.a
+BIN := bin
+endif
+
+CC ?= cc
+ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(ARCH) $(SANFLAGS) $(CFLAGS)
+LDLIBS_ALL := $(PKG_LIBS) -lpthread -lm $(LDLIBS)
+ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
+
+LIB_SRC := $(sort $(wildcard lib/*.c lib/*/*.c))
+CMD_SRC := $(sort $(wildcard cmd/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
+PROGS := $(CMD_SRC:cmd/%.c=$(BIN)/%)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all check check-unit check-cli fuzz install uninstall clean demo deps
+all: $(LIBMM) $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBMM): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/%: $(BUILD)/cmd/%.o $(LIBMM)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(LIBMM) $(LDLIBS_ALL) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBMM)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $< $(LIBMM) $(LDLIBS_ALL) -o $@
+
+# The test runner runs every unit test program, then every bats file, and
+# ends with one line "N passed, M failed".
+check: all $(UNIT_BIN)
+	MM_BIN=$(CURDIR)/$(BIN) MM_UNIT=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) tests/run-tests
+
+check-unit: all $(UNIT_BIN)
+	MM_BIN=$(CURDIR)/$(BIN) MM_UNIT=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) tests/run-tests --unit-only
+
+check-cli: all
+	MM_BIN=$(CURDIR)/$(BIN) MM_UNIT=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) tests/run-tests --cli-only
+
+# ---- fuzzing (clang + libFuzzer, ASan + UBSan) ------------------------------
+FUZZ_BUILD := build-fuzz
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+fuzz: $(FUZZ_BIN)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS_ALL) -o $@
+
+# ---- install -----------------------------------------------------------------
+MAN1 := $(sort $(wildcard man/man1/*.1))
+MAN5 := $(sort $(wildcard man/man5/*.5))
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1/)
+	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5/)
+	install -d $(DESTDIR)$(PREFIX)/share/mmkit
+	if [ -d models/default ]; then cp -r models/default $(DESTDIR)$(PREFIX)/share/mmkit/; fi
+
+uninstall:
+	rm -f $(PROGS:$(BIN)/%=$(DESTDIR)$(PREFIX)/bin/%)
+	rm -f $(MAN1:man/man1/%=$(DESTDIR)$(PREFIX)/share/man/man1/%) $(MAN5:man/man5/%=$(DESTDIR)$(PREFIX)/share/man/man5/%)
+	rm -rf $(DESTDIR)$(PREFIX)/share/mmkit
+
+deps:
+	scripts/install-deps
+
+clean:
+	rm -rf build build-san build-fuzz bin lib/libmm.a
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) $(FUZZ_LIB_OBJ:.o=.d)

@@ -1,0 +1,16 @@
+/* crc32c.h — CRC-32C (Castagnoli), the checksum of MMF segments.
+ *
+ * Chosen over CRC-32 because x86-64 (SSE4.2) and ARMv8 compute it in
+ * hardware, so checking 2 GB of features costs well under a second. The
+ * portable table fallback gives identical values.
+ */
+#ifndef MM_CRC32C_H
+#define MM_CRC32C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Continues a running checksum: crc = mm_crc32c(crc, data, n), starting from 0. */
+uint32_t mm_crc32c(uint32_t crc, const void *data, size_t n);
+
+#endif

@@ -1,0 +1,29 @@
+# common.bash — loaded by every bats file: `load common`.
+# Programs under test come first on PATH (MM_BIN, set by tests/run-tests).
+: "${MM_BIN:=$BATS_TEST_DIRNAME/../../bin}"
+: "${MM_REPO:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
+: "${MM_SHARED:=$(cd "$MM_REPO/.." && pwd)/shared}"
+: "${MM_PYTHON:=/usr/bin/python3}"
+PATH="$MM_BIN:$PATH"
+export MM_BIN MM_REPO MM_SHARED MM_PYTHON PATH
+
+# Skip a test that needs ../shared when it is absent (end-user checkouts).
+need_shared() {
+    [ -d "$MM_SHARED/ref" ] || skip "needs ../shared (reference data)"
+}
+
+# Asserts for `run` results.
+assert_status() {
+    if [ "$status" -ne "$1" ]; then
+        echo "expected status $1, got $status; output:" >&2
+        echo "$output" >&2
+        return 1
+    fi
+}
+assert_output_contains() {
+    if [[ "$output" != *"$1"* ]]; then
+        echo "expected output to contain: $1" >&2
+        echo "got: $output" >&2
+        return 1
+    fi
+}
