@@ -125,6 +125,13 @@ _Noreturn void cli_usage_error(const char *fmt, ...)
     exit(MM_EXIT_USAGE);
 }
 
+_Noreturn void cli_usage_hint(void)
+{
+    fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
+    remove_pending_outputs();
+    exit(MM_EXIT_USAGE);
+}
+
 _Noreturn void cli_version(void)
 {
     printf("%s (mmkit) %s\n", cli_prog, MM_VERSION);

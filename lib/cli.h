@@ -53,6 +53,10 @@ _Noreturn void cli_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 
 /* "prog: message\nTry 'prog --help' for more information." and exit 2. */
 _Noreturn void cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Only the hint line, exit 2: for the getopt '?' case, after getopt has
+ * already printed "prog: unrecognized option '--foo'". */
+_Noreturn void cli_usage_hint(void);
+
 /* "prog (mmkit) VERSION" on stdout, exit 0. */
 _Noreturn void cli_version(void);
 
