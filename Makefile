@@ -61,6 +61,9 @@ PROGS := $(CMD_SRC:cmd/%.c=$(BIN)/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all check check-unit check-cli fuzz install uninstall clean demo deps
+# Keep objects that only pattern rules mention (fuzz builds), so that make
+# does not delete and rebuild them each time.
+.SECONDARY:
 all: $(LIBMM) $(PROGS)
 
 $(BUILD)/%.o: %.c

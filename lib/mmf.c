@@ -322,9 +322,21 @@ static int require(mmf_reader *r, size_t n, const char *what, mm_error *err)
 
 static int read_header(mmf_reader *r, mm_error *err)
 {
-    if (require(r, FIXED_HEADER_LEN + 4, "a segment header", err)) return -1;
+    /* Look at the magic before insisting on a whole header, so that a short
+     * text file is called "not an MMF stream" rather than "truncated". */
+    int io_failed = 0;
+    size_t have = reader_fill(r, FIXED_HEADER_LEN + 4, err, &io_failed);
+    if (io_failed) {
+        r->state = FAILED;
+        r->saved_err = *err;
+        return -1;
+    }
+    size_t magic_have = have < 8 ? have : 8;
+    if (memcmp(r->buf + r->buf_start, MMF_MAGIC, magic_have) == 0 &&
+        require(r, FIXED_HEADER_LEN + 4, "a segment header", err))
+        return -1;
     const unsigned char *p = r->buf + r->buf_start;
-    if (memcmp(p, MMF_MAGIC, 8) != 0) {
+    if (memcmp(p, MMF_MAGIC, magic_have) != 0) {
         if (r->segments == 0)
             return reader_fail(r, err, MM_ERR_MALFORMED, "not an MMF feature stream (bad magic)");
         return reader_fail(r, err, MM_ERR_MALFORMED,
