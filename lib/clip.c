@@ -1,0 +1,754 @@
+/* clip.c — see clip.h.
+ *
+ * Layout conventions. A linear layer's weight is kept as Hugging Face
+ * stores it, [out, in] row-major, and applied as y = x W^T + b with one
+ * cblas_sgemm (B transposed), x being the [tokens, in] matrix of a whole
+ * batch. Activations are [tokens, width] row-major; the tokens of the batch
+ * items are stacked (item 0's tokens, then item 1's, ...), seq_start/seq_len
+ * say where each item is.
+ */
+#include "clip.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "safetensors.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define CLIP_SIMD 1
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Model and run state                                                        */
+
+typedef struct layer_weights {
+    float *ln1_w, *ln1_b;   /* [w] */
+    float *qkv_w;           /* [3w, w]: q_proj rows, then k_proj, then v_proj */
+    float *qkv_b;           /* [3w] */
+    float *out_w, *out_b;   /* [w, w], [w] */
+    float *ln2_w, *ln2_b;   /* [w] */
+    float *fc1_w, *fc1_b;   /* [inter, w], [inter] */
+    float *fc2_w, *fc2_b;   /* [w, inter], [w] */
+} layer_weights;
+
+typedef struct tower {
+    clip_tower_config cfg;
+    layer_weights *layers;
+} tower;
+
+/* Activations, allocated once and grown only when a larger batch comes. */
+typedef struct run_state {
+    float *mem;
+    size_t cap;        /* floats in mem */
+    float *x;          /* [T, w] residual stream */
+    float *h;          /* [T, w] layer-norm output / attention output */
+    float *qkv;        /* [T, 3w] */
+    float *mlp;        /* [T, inter] */
+    float *scores;     /* [L, L] attention of one (item, head) */
+    float *patches;    /* [n*N, C*p*p] vision input as patch rows */
+    float *pooled;     /* [n, w] */
+    int *seq_start, *seq_len;
+    int seq_cap;
+} run_state;
+
+struct clip_model {
+    clip_config cfg;
+    int parts;
+    char id[256];
+    float *arena; /* every weight below points into it */
+    float logit_scale;
+
+    tower text;
+    float *token_embedding;          /* [vocab, w] */
+    float *text_position_embedding;  /* [max_positions, w] */
+    float *final_ln_w, *final_ln_b;  /* [w] */
+    float *text_projection;          /* [P, w] */
+
+    tower vision;
+    float *class_embedding;            /* [w] */
+    float *patch_weight;               /* [w, C*p*p] (conv weight [w, C, p, p]) */
+    float *vision_position_embedding;  /* [N+1, w] */
+    float *pre_ln_w, *pre_ln_b;        /* [w] */
+    float *post_ln_w, *post_ln_b;      /* [w] */
+    float *visual_projection;          /* [P, w] */
+
+    run_state run;
+};
+
+const clip_config *clip_get_config(const clip_model *m) { return &m->cfg; }
+const char *clip_model_id(const clip_model *m) { return m->id; }
+float clip_logit_scale(const clip_model *m) { return m->logit_scale; }
+void clip_set_threads(int n) { openblas_set_num_threads(n > 0 ? n : 1); }
+
+/* ------------------------------------------------------------------------ */
+/* Elementwise kernels. With AVX2+FMA they run 8 lanes at a time; exp is a   */
+/* Cephes-style polynomial accurate to ~1 ulp (the reference tolerance is   */
+/* 1e-4, float32 rounding alone gives ~1e-6). Tails go through a padded     */
+/* 8-lane buffer, so a value's result does not depend on its position.       */
+
+#ifdef CLIP_SIMD
+static inline __m256 exp8(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+static inline __m256 act8(__m256 x, int act)
+{
+    const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+    switch (act) {
+    case CLIP_ACT_QUICK_GELU: /* x * sigmoid(1.702 x) */
+        return _mm256_div_ps(x, _mm256_add_ps(one, exp8(_mm256_mul_ps(x, _mm256_set1_ps(-1.702f)))));
+    case CLIP_ACT_GELU: { /* 0.5 x (1 + erf(x/sqrt2)); erf: Abramowitz-Stegun 7.1.26, |err| <= 1.5e-7 */
+        __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.0f));
+        __m256 z = _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(0.70710678118654752f));
+        __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), z, one));
+        __m256 p = _mm256_set1_ps(1.061405429f);
+        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
+        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
+        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
+        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
+        p = _mm256_mul_ps(p, t);
+        __m256 erf = _mm256_fnmadd_ps(p, exp8(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), z), z)), one);
+        erf = _mm256_or_ps(erf, sign);
+        return _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_add_ps(one, erf));
+    }
+    default: { /* CLIP_ACT_GELU_TANH: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+        __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+        __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.79788456080286536f),
+                                 _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
+        /* tanh(u) = 1 - 2 / (1 + exp(2u)) */
+        __m256 th = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f),
+                                                     _mm256_add_ps(one, exp8(_mm256_add_ps(u, u)))));
+        return _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_add_ps(one, th));
+    }
+    }
+}
+
+static inline float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+#else
+static inline float act1(float x, int act)
+{
+    switch (act) {
+    case CLIP_ACT_QUICK_GELU: return x / (1.0f + expf(-1.702f * x));
+    case CLIP_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    default: return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+    }
+}
+#endif
+
+/* y[t, :] = act(y[t, :] + b) for T rows of N. */
+static void bias_act(float *y, const float *b, int T, int N, int act)
+{
+    for (int t = 0; t < T; t++) {
+        float *row = y + (size_t)t * N;
+#ifdef CLIP_SIMD
+        int j = 0;
+        for (; j + 8 <= N; j += 8)
+            _mm256_storeu_ps(row + j, act8(_mm256_add_ps(_mm256_loadu_ps(row + j), _mm256_loadu_ps(b + j)), act));
+        if (j < N) {
+            float tmp[8] = {0};
+            for (int k = j; k < N; k++) tmp[k - j] = row[k] + b[k];
+            _mm256_storeu_ps(tmp, act8(_mm256_loadu_ps(tmp), act));
+            for (int k = j; k < N; k++) row[k] = tmp[k - j];
+        }
+#else
+        for (int j = 0; j < N; j++) row[j] = act1(row[j] + b[j], act);
+#endif
+    }
+}
+
+/* y[t, :] += b for T rows of N. */
+static void add_bias(float *y, const float *b, int T, int N)
+{
+    for (int t = 0; t < T; t++) {
+        float *restrict row = y + (size_t)t * N;
+        for (int j = 0; j < N; j++) row[j] += b[j];
+    }
+}
+
+/* Softmax of x[0..n) in place, max-subtracted so that exp never overflows. */
+static void softmax(float *x, int n)
+{
+    float mx = x[0];
+    for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    float sum = 0.0f;
+#ifdef CLIP_SIMD
+    int i = 0;
+    __m256 vmx = _mm256_set1_ps(mx), vs = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
+        _mm256_storeu_ps(x + i, e);
+        vs = _mm256_add_ps(vs, e);
+    }
+    if (i < n) {
+        float tmp[8];
+        for (int k = 0; k < 8; k++) tmp[k] = i + k < n ? x[i + k] - mx : -100.0f;
+        _mm256_storeu_ps(tmp, exp8(_mm256_loadu_ps(tmp)));
+        for (int k = 0; i + k < n; k++) x[i + k] = tmp[k];
+        for (; i < n; i++) sum += x[i];
+    }
+    sum += hsum8(vs);
+#else
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+#endif
+    float inv = 1.0f / sum;
+    for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
+/* LayerNorm over rows: y = (x - mean) / sqrt(var + eps) * g + b, biased
+ * variance (as torch). y may equal x. */
+static void layernorm(float *y, const float *x, const float *g, const float *b, int T, int w, float eps)
+{
+    for (int t = 0; t < T; t++) {
+        const float *xr = x + (size_t)t * w;
+        float *yr = y + (size_t)t * w;
+        float mean, var;
+#ifdef CLIP_SIMD
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        int j = 0;
+        for (; j + 16 <= w; j += 16) {
+            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(xr + j));
+            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(xr + j + 8));
+        }
+        float s = hsum8(_mm256_add_ps(s0, s1));
+        for (; j < w; j++) s += xr[j];
+        mean = s / (float)w;
+        __m256 vm = _mm256_set1_ps(mean);
+        s0 = _mm256_setzero_ps();
+        s1 = _mm256_setzero_ps();
+        for (j = 0; j + 16 <= w; j += 16) {
+            __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(xr + j), vm);
+            __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(xr + j + 8), vm);
+            s0 = _mm256_fmadd_ps(d0, d0, s0);
+            s1 = _mm256_fmadd_ps(d1, d1, s1);
+        }
+        float v = hsum8(_mm256_add_ps(s0, s1));
+        for (; j < w; j++) v += (xr[j] - mean) * (xr[j] - mean);
+        var = v / (float)w;
+#else
+        float s = 0.0f, v = 0.0f;
+        for (int j = 0; j < w; j++) s += xr[j];
+        mean = s / (float)w;
+        for (int j = 0; j < w; j++) v += (xr[j] - mean) * (xr[j] - mean);
+        var = v / (float)w;
+#endif
+        float rstd = 1.0f / sqrtf(var + eps);
+        for (int k = 0; k < w; k++) yr[k] = (xr[k] - mean) * rstd * g[k] + b[k];
+    }
+}
+
+/* y[T, N] = x[T, K] W[N, K]^T  (beta 0: overwrite; beta 1: accumulate). */
+static void matmul(float *y, const float *x, const float *W, int T, int N, int K, float beta)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, N, K, 1.0f, x, K, W, K, beta, y, N);
+}
+
+/* Multi-head self-attention of every item, head by head.
+ * qkv [T, 3w] (q | k | v per row), out [T, w]. Causal: position i sees
+ * positions 0..i only. */
+static void attention(float *out, const float *qkv, float *scores, const int *seq_start,
+                      const int *seq_len, int nseq, int w, int heads, int causal)
+{
+    int hd = w / heads;
+    float scale = 1.0f / sqrtf((float)hd);
+    int ld = 3 * w;
+    for (int s = 0; s < nseq; s++) {
+        int L = seq_len[s];
+        const float *base = qkv + (size_t)seq_start[s] * ld;
+        for (int h = 0; h < heads; h++) {
+            const float *q = base + h * hd, *k = base + w + h * hd, *v = base + 2 * w + h * hd;
+            /* scores[L, L] = scale * q k^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, hd, scale, q, ld, k, ld, 0.0f,
+                        scores, L);
+            for (int i = 0; i < L; i++) {
+                float *row = scores + (size_t)i * L;
+                int visible = causal ? i + 1 : L;
+                softmax(row, visible);
+                for (int j = visible; j < L; j++) row[j] = 0.0f;
+            }
+            /* out[L, hd] (this head's columns) = scores v */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, hd, L, 1.0f, scores, L, v, ld, 0.0f,
+                        out + (size_t)seq_start[s] * w + h * hd, w);
+        }
+    }
+}
+
+/* The pre-LN transformer blocks over the stacked batch x [T, w]:
+ *   x += out_proj(attention(LN1(x)));  x += fc2(act(fc1(LN2(x)))) */
+static void tower_forward(const tower *tw, run_state *r, float *x, int T, int nseq, int causal)
+{
+    const clip_tower_config *c = &tw->cfg;
+    int w = c->hidden, inter = c->intermediate;
+    for (int l = 0; l < c->layers; l++) {
+        const layer_weights *lw = &tw->layers[l];
+        layernorm(r->h, x, lw->ln1_w, lw->ln1_b, T, w, c->ln_eps);            /* (T, w) */
+        matmul(r->qkv, r->h, lw->qkv_w, T, 3 * w, w, 0.0f);                    /* (T, 3w) */
+        add_bias(r->qkv, lw->qkv_b, T, 3 * w);
+        attention(r->h, r->qkv, r->scores, r->seq_start, r->seq_len, nseq, w, c->heads, causal); /* (T, w) */
+        matmul(x, r->h, lw->out_w, T, w, w, 1.0f);                            /* x += (T, w) */
+        add_bias(x, lw->out_b, T, w);
+        layernorm(r->h, x, lw->ln2_w, lw->ln2_b, T, w, c->ln_eps);            /* (T, w) */
+        matmul(r->mlp, r->h, lw->fc1_w, T, inter, w, 0.0f);                        /* (T, inter) */
+        bias_act(r->mlp, lw->fc1_b, T, inter, c->act);
+        matmul(x, r->mlp, lw->fc2_w, T, w, inter, 1.0f);                          /* x += (T, w) */
+        add_bias(x, lw->fc2_b, T, w);
+    }
+}
+
+/* Sizes the activations for T tokens of a tower, the longest item L, nseq
+ * items and (vision) a patch matrix; grows the buffers if needed. This is
+ * the only allocation of a forward pass and it happens before the layers. */
+static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, int nseq,
+                       size_t patch_floats, mm_error *err)
+{
+    size_t w = (size_t)c->hidden, inter = (size_t)c->intermediate, t = (size_t)T;
+    size_t sizes[7] = {t * w, t * w, t * 3 * w, t * inter, (size_t)L * L, patch_floats, (size_t)nseq * w};
+    size_t need = 0;
+    for (int i = 0; i < 7; i++) need += (sizes[i] + 15) & ~(size_t)15; /* 64-byte aligned slices */
+    if (need > r->cap) {
+        free(r->mem);
+        r->mem = NULL;
+        r->cap = 0;
+        if (posix_memalign((void **)&r->mem, 64, need * sizeof(float)) != 0) {
+            r->mem = NULL;
+            return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory for activations (%zu MB)",
+                           need * sizeof(float) >> 20);
+        }
+        r->cap = need;
+    }
+    if (nseq > r->seq_cap) {
+        int *a = realloc(r->seq_start, (size_t)nseq * sizeof *a);
+        if (!a) return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory");
+        r->seq_start = a;
+        int *b = realloc(r->seq_len, (size_t)nseq * sizeof *b);
+        if (!b) return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory");
+        r->seq_len = b;
+        r->seq_cap = nseq;
+    }
+    float **slots[7] = {&r->x, &r->h, &r->qkv, &r->mlp, &r->scores, &r->patches, &r->pooled};
+    float *p = r->mem;
+    for (int i = 0; i < 7; i++) {
+        *slots[i] = p;
+        p += (sizes[i] + 15) & ~(size_t)15;
+    }
+    return 0;
+}
+
+void clip_normalize(float *x, int n, int dim)
+{
+    for (int i = 0; i < n; i++) {
+        float *row = x + (size_t)i * dim;
+        double ss = 0.0;
+        for (int j = 0; j < dim; j++) ss += (double)row[j] * row[j];
+        if (ss > 0.0) {
+            float inv = (float)(1.0 / sqrt(ss));
+            for (int j = 0; j < dim; j++) row[j] *= inv;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Vision tower                                                              */
+
+int clip_encode_images(clip_model *m, const float *pixel_values, int n, float *out_embeds, mm_error *err)
+{
+    clip_outputs o = {.embeds = out_embeds};
+    return clip_encode_images_ex(m, pixel_values, n, &o, err);
+}
+
+int clip_encode_images_ex(clip_model *m, const float *pixel_values, int n, const clip_outputs *out,
+                          mm_error *err)
+{
+    if (!(m->parts & CLIP_VISION))
+        return mm_fail(err, MM_ERR_UNSUPPORTED, "clip: the vision tower was not loaded");
+    if (n <= 0) return 0;
+    const clip_vision_config *vc = &m->cfg.vision;
+    const clip_tower_config *c = &vc->tower;
+    int w = c->hidden, p = vc->patch_size, C = vc->channels, size = vc->image_size;
+    int grid = size / p, N = grid * grid, S = N + 1, T = n * S;
+    int patch_len = C * p * p;
+    if ((long long)n * S > (1 << 30) / (w > 0 ? w : 1))
+        return mm_fail(err, MM_ERR_LIMIT, "clip: batch of %d images is too large", n);
+    run_state *r = &m->run;
+    if (run_reserve(r, c, T, S, n, (size_t)n * N * patch_len, err) < 0) return -1;
+
+    /* Patchify: row (image i, patch gy*grid+gx) holds the patch's pixels in
+     * the conv weight's order (channel, then row ky, then column kx). */
+    for (int i = 0; i < n; i++) {
+        const float *img = pixel_values + (size_t)i * C * size * size;
+        for (int gy = 0; gy < grid; gy++)
+            for (int gx = 0; gx < grid; gx++) {
+                float *dst = r->patches + ((size_t)i * N + (size_t)gy * grid + gx) * patch_len;
+                for (int ch = 0; ch < C; ch++)
+                    for (int ky = 0; ky < p; ky++) {
+                        const float *src = img + ((size_t)ch * size + (size_t)gy * p + ky) * size + (size_t)gx * p;
+                        memcpy(dst + ((size_t)ch * p + ky) * p, src, (size_t)p * sizeof(float));
+                    }
+            }
+    }
+    /* Patch embeddings (n*N, w) = patches W_conv^T, the conv as one GEMM. */
+    matmul(r->h, r->patches, m->patch_weight, n * N, w, patch_len, 0.0f);
+    /* x = [class; patches] + position embeddings, then pre_layrnorm. */
+    for (int i = 0; i < n; i++) {
+        float *xi = r->x + (size_t)i * S * w;
+        for (int k = 0; k < w; k++) xi[k] = m->class_embedding[k] + m->vision_position_embedding[k];
+        for (int j = 0; j < N; j++) {
+            const float *e = r->h + ((size_t)i * N + j) * w;
+            const float *pos = m->vision_position_embedding + (size_t)(j + 1) * w;
+            float *dst = xi + (size_t)(j + 1) * w;
+            for (int k = 0; k < w; k++) dst[k] = e[k] + pos[k];
+        }
+        r->seq_start[i] = i * S;
+        r->seq_len[i] = S;
+    }
+    layernorm(r->x, r->x, m->pre_ln_w, m->pre_ln_b, T, w, c->ln_eps);
+
+    tower_forward(&m->vision, r, r->x, T, n, 0);
+
+    if (out->last_hidden) memcpy(out->last_hidden, r->x, (size_t)T * w * sizeof(float));
+    /* pooled = post_layernorm(x[CLS]) per image; embeds = pooled proj^T. */
+    for (int i = 0; i < n; i++)
+        layernorm(r->pooled + (size_t)i * w, r->x + (size_t)i * S * w, m->post_ln_w, m->post_ln_b, 1, w,
+                  c->ln_eps);
+    if (out->pooled) memcpy(out->pooled, r->pooled, (size_t)n * w * sizeof(float));
+    if (out->embeds) matmul(out->embeds, r->pooled, m->visual_projection, n, m->cfg.projection_dim, w, 0.0f);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Text tower                                                                */
+
+int clip_text_pool_index(const clip_model *m, const int32_t *ids, int length)
+{
+    int at = 0;
+    if (m->cfg.text.eos_token_id == 2) {
+        /* Legacy configs: HF pools at argmax(ids) (the first maximum), which
+         * is the first <|endoftext|>, the largest id of the CLIP vocabulary. */
+        for (int j = 1; j < length; j++)
+            if (ids[j] > ids[at]) at = j;
+    } else {
+        /* First occurrence; none found gives 0, as HF's argmax of a
+         * boolean row of zeros. */
+        for (int j = 0; j < length; j++)
+            if (ids[j] == m->cfg.text.eos_token_id) {
+                at = j;
+                break;
+            }
+    }
+    return at;
+}
+
+int clip_encode_texts(clip_model *m, const int32_t *ids, const int *lengths, int n, float *out, mm_error *err)
+{
+    clip_outputs o = {.embeds = out};
+    return clip_encode_texts_ex(m, ids, lengths, n, &o, err);
+}
+
+int clip_encode_texts_ex(clip_model *m, const int32_t *ids, const int *lengths, int n,
+                         const clip_outputs *out, mm_error *err)
+{
+    if (!(m->parts & CLIP_TEXT))
+        return mm_fail(err, MM_ERR_UNSUPPORTED, "clip: the text tower was not loaded");
+    if (n <= 0) return 0;
+    const clip_text_config *tc = &m->cfg.text;
+    const clip_tower_config *c = &tc->tower;
+    int w = c->hidden, ctx = tc->max_positions;
+
+    /* Validate and find each caption's end: the tower runs positions 0..end. */
+    long long T = 0;
+    int L = 1;
+    for (int i = 0; i < n; i++) {
+        const int32_t *row = ids + (size_t)i * ctx;
+        if (lengths[i] < 1 || lengths[i] > ctx)
+            return mm_fail(err, MM_ERR_LIMIT, "clip: caption %d: length %d outside 1..%d", i, lengths[i], ctx);
+        for (int j = 0; j < lengths[i]; j++)
+            if (row[j] < 0 || row[j] >= tc->vocab_size)
+                return mm_fail(err, MM_ERR_MALFORMED, "clip: caption %d: token id %ld at position %d is outside the vocabulary (0..%d)",
+                               i, (long)row[j], j, tc->vocab_size - 1);
+        int len = clip_text_positions(m, row, lengths[i]);
+        T += len;
+        if (len > L) L = len;
+    }
+    if (T > (1 << 30) / (w > 0 ? w : 1)) return mm_fail(err, MM_ERR_LIMIT, "clip: batch of %d captions is too large", n);
+    run_state *r = &m->run;
+    if (run_reserve(r, c, (int)T, L, n, 0, err) < 0) return -1;
+
+    /* x = token embedding + position embedding, captions stacked. */
+    int start = 0;
+    for (int i = 0; i < n; i++) {
+        const int32_t *row = ids + (size_t)i * ctx;
+        int len = clip_text_positions(m, row, lengths[i]);
+        r->seq_start[i] = start;
+        r->seq_len[i] = len;
+        for (int j = 0; j < len; j++) {
+            const float *tok = m->token_embedding + (size_t)row[j] * w;
+            const float *pos = m->text_position_embedding + (size_t)j * w;
+            float *dst = r->x + (size_t)(start + j) * w;
+            for (int k = 0; k < w; k++) dst[k] = tok[k] + pos[k];
+        }
+        start += len;
+    }
+
+    tower_forward(&m->text, r, r->x, (int)T, n, 1);
+
+    /* pooled = final_layer_norm(x) at each caption's end token. */
+    if (out->last_hidden) {
+        layernorm(out->last_hidden, r->x, m->final_ln_w, m->final_ln_b, (int)T, w, c->ln_eps);
+        for (int i = 0; i < n; i++)
+            memcpy(r->pooled + (size_t)i * w, out->last_hidden + (size_t)(r->seq_start[i] + r->seq_len[i] - 1) * w,
+                   (size_t)w * sizeof(float));
+    } else {
+        for (int i = 0; i < n; i++)
+            layernorm(r->pooled + (size_t)i * w, r->x + (size_t)(r->seq_start[i] + r->seq_len[i] - 1) * w,
+                      m->final_ln_w, m->final_ln_b, 1, w, c->ln_eps);
+    }
+    if (out->pooled) memcpy(out->pooled, r->pooled, (size_t)n * w * sizeof(float));
+    if (out->embeds) matmul(out->embeds, r->pooled, m->text_projection, n, m->cfg.projection_dim, w, 0.0f);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loading                                                                   */
+
+/* Loading runs twice over the same code: a first pass checks every tensor's
+ * presence, dtype and shape and counts the floats; the second copies or
+ * converts them into the arena. So a bad checkpoint fails before the large
+ * allocation and the arena is exactly the right size. */
+typedef struct loader {
+    safetensors *st;
+    const char *dir;
+    int counting;
+    size_t need;   /* floats (pass 1) */
+    float *cursor; /* next free float in the arena (pass 2) */
+    mm_error *err;
+    int failed;
+} loader;
+
+static float *reserve(loader *L, size_t count)
+{
+    size_t padded = (count + 15) & ~(size_t)15; /* keep every weight 64-byte aligned */
+    if (L->counting) {
+        L->need += padded;
+        return NULL;
+    }
+    float *p = L->cursor;
+    L->cursor += padded;
+    return p;
+}
+
+static void format_shape(char *buf, size_t size, int ndim, const int64_t *shape)
+{
+    size_t o = 0;
+    o += (size_t)snprintf(buf + o, size - o, "[");
+    for (int i = 0; i < ndim && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (o < size) snprintf(buf + o, size - o, "]");
+}
+
+/* Loads tensor `name` of the given shape into dst (pass 2) or checks it (pass 1). */
+static void load_into(loader *L, float *dst, const char *name, int ndim, const int64_t *shape)
+{
+    if (L->failed) return;
+    const st_tensor *t = st_find(L->st, name);
+    if (!t) {
+        mm_fail(L->err, MM_ERR_MALFORMED, "%s: tensor '%s' is missing from the checkpoint", L->dir, name);
+        L->failed = 1;
+        return;
+    }
+    if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16) {
+        mm_fail(L->err, MM_ERR_UNSUPPORTED, "%s: tensor '%s': dtype %s, expected F32, F16 or BF16", t->file,
+                name, st_dtype_name(t->dtype));
+        L->failed = 1;
+        return;
+    }
+    /* A 0-d tensor and a [1] tensor are the same scalar. */
+    int same = t->ndim == ndim || (ndim == 0 && t->ndim == 1 && t->shape[0] == 1);
+    for (int i = 0; same && i < ndim; i++) same = t->shape[i] == shape[i];
+    if (!same) {
+        char got[160], want[160];
+        format_shape(got, sizeof got, t->ndim, t->shape);
+        format_shape(want, sizeof want, ndim, shape);
+        mm_fail(L->err, MM_ERR_MISMATCH, "%s: tensor '%s': shape %s, but config.json implies %s", t->file,
+                name, got, want);
+        L->failed = 1;
+        return;
+    }
+    if (L->counting) return;
+    if (st_to_f32(t, dst, L->err) < 0) {
+        L->failed = 1;
+        return;
+    }
+    st_release(t);
+}
+
+static float *load(loader *L, const char *name, int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3)
+{
+    int64_t shape[4] = {d0, d1, d2, d3};
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
+    float *p = reserve(L, count);
+    load_into(L, p, name, ndim, shape);
+    return p;
+}
+
+static int load_tower(loader *L, const char *prefix, tower *tw)
+{
+    int64_t w = tw->cfg.hidden, inter = tw->cfg.intermediate;
+    if (!tw->layers) {
+        tw->layers = calloc((size_t)tw->cfg.layers, sizeof *tw->layers);
+        if (!tw->layers) return mm_fail(L->err, MM_ERR_NOMEM, "%s: out of memory", L->dir);
+    }
+    char nm[256];
+#define NAME(fmt) (snprintf(nm, sizeof nm, "%s.encoder.layers.%d." fmt, prefix, l), nm)
+    for (int l = 0; l < tw->cfg.layers; l++) {
+        layer_weights *lw = &tw->layers[l];
+        lw->ln1_w = load(L, NAME("layer_norm1.weight"), 1, w, 0, 0, 0);
+        lw->ln1_b = load(L, NAME("layer_norm1.bias"), 1, w, 0, 0, 0);
+        /* q, k, v stacked into one [3w, w] matrix: one GEMM instead of three. */
+        lw->qkv_w = reserve(L, (size_t)(3 * w * w));
+        lw->qkv_b = reserve(L, (size_t)(3 * w));
+        static const char *qkv[3] = {"q_proj", "k_proj", "v_proj"};
+        for (int i = 0; i < 3; i++) {
+            int64_t ws[2] = {w, w}, bs[1] = {w};
+            snprintf(nm, sizeof nm, "%s.encoder.layers.%d.self_attn.%s.weight", prefix, l, qkv[i]);
+            load_into(L, lw->qkv_w ? lw->qkv_w + i * w * w : NULL, nm, 2, ws);
+            snprintf(nm, sizeof nm, "%s.encoder.layers.%d.self_attn.%s.bias", prefix, l, qkv[i]);
+            load_into(L, lw->qkv_b ? lw->qkv_b + i * w : NULL, nm, 1, bs);
+        }
+        lw->out_w = load(L, NAME("self_attn.out_proj.weight"), 2, w, w, 0, 0);
+        lw->out_b = load(L, NAME("self_attn.out_proj.bias"), 1, w, 0, 0, 0);
+        lw->ln2_w = load(L, NAME("layer_norm2.weight"), 1, w, 0, 0, 0);
+        lw->ln2_b = load(L, NAME("layer_norm2.bias"), 1, w, 0, 0, 0);
+        lw->fc1_w = load(L, NAME("mlp.fc1.weight"), 2, inter, w, 0, 0);
+        lw->fc1_b = load(L, NAME("mlp.fc1.bias"), 1, inter, 0, 0, 0);
+        lw->fc2_w = load(L, NAME("mlp.fc2.weight"), 2, w, inter, 0, 0);
+        lw->fc2_b = load(L, NAME("mlp.fc2.bias"), 1, w, 0, 0, 0);
+    }
+#undef NAME
+    return L->failed ? -1 : 0;
+}
+
+static int load_weights(loader *L, clip_model *m)
+{
+    const clip_config *c = &m->cfg;
+    int64_t P = c->projection_dim;
+    if (m->parts & CLIP_TEXT) {
+        int64_t w = c->text.tower.hidden;
+        m->token_embedding = load(L, "text_model.embeddings.token_embedding.weight", 2, c->text.vocab_size, w, 0, 0);
+        m->text_position_embedding =
+            load(L, "text_model.embeddings.position_embedding.weight", 2, c->text.max_positions, w, 0, 0);
+        if (load_tower(L, "text_model", &m->text) < 0) return -1;
+        m->final_ln_w = load(L, "text_model.final_layer_norm.weight", 1, w, 0, 0, 0);
+        m->final_ln_b = load(L, "text_model.final_layer_norm.bias", 1, w, 0, 0, 0);
+        m->text_projection = load(L, "text_projection.weight", 2, P, w, 0, 0);
+    }
+    if (m->parts & CLIP_VISION) {
+        const clip_vision_config *v = &c->vision;
+        int64_t w = v->tower.hidden;
+        m->class_embedding = load(L, "vision_model.embeddings.class_embedding", 1, w, 0, 0, 0);
+        m->patch_weight = load(L, "vision_model.embeddings.patch_embedding.weight", 4, w, v->channels,
+                               v->patch_size, v->patch_size);
+        m->vision_position_embedding =
+            load(L, "vision_model.embeddings.position_embedding.weight", 2, clip_vision_tokens(v), w, 0, 0);
+        m->pre_ln_w = load(L, "vision_model.pre_layrnorm.weight", 1, w, 0, 0, 0);
+        m->pre_ln_b = load(L, "vision_model.pre_layrnorm.bias", 1, w, 0, 0, 0);
+        if (load_tower(L, "vision_model", &m->vision) < 0) return -1;
+        m->post_ln_w = load(L, "vision_model.post_layernorm.weight", 1, w, 0, 0, 0);
+        m->post_ln_b = load(L, "vision_model.post_layernorm.bias", 1, w, 0, 0, 0);
+        m->visual_projection = load(L, "visual_projection.weight", 2, P, w, 0, 0);
+    }
+    float *scale = load(L, "logit_scale", 0, 0, 0, 0, 0);
+    if (L->failed) return -1;
+    if (!L->counting) m->logit_scale = scale[0];
+    return 0;
+}
+
+clip_model *clip_load(const char *dir, mm_error *err) { return clip_load_parts(dir, CLIP_BOTH, err); }
+
+clip_model *clip_load_parts(const char *dir, int parts, mm_error *err)
+{
+    clip_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", dir);
+        return NULL;
+    }
+    m->parts = parts & CLIP_BOTH;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (clip_config_load(path, &m->cfg, err) < 0) {
+        clip_free(m);
+        return NULL;
+    }
+    m->text.cfg = m->cfg.text.tower;
+    m->vision.cfg = m->cfg.vision.tower;
+    if (m->cfg.name_or_path[0]) {
+        snprintf(m->id, sizeof m->id, "%s", m->cfg.name_or_path);
+    } else {
+        /* The directory's base name, trailing slashes ignored. */
+        size_t n = strlen(dir);
+        while (n > 1 && dir[n - 1] == '/') n--;
+        size_t b = n;
+        while (b > 0 && dir[b - 1] != '/') b--;
+        snprintf(m->id, sizeof m->id, "%.*s", (int)(n - b), dir + b);
+    }
+
+    safetensors *st = st_open_dir(dir, err);
+    if (!st) {
+        clip_free(m);
+        return NULL;
+    }
+    loader L = {.st = st, .dir = dir, .counting = 1, .err = err};
+    if (load_weights(&L, m) < 0) goto fail;
+    if (posix_memalign((void **)&m->arena, 64, (L.need ? L.need : 1) * sizeof(float)) != 0) {
+        m->arena = NULL;
+        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for %zu MB of weights", dir, L.need * sizeof(float) >> 20);
+        goto fail;
+    }
+    L.counting = 0;
+    L.cursor = m->arena;
+    if (load_weights(&L, m) < 0) goto fail;
+    st_close(st);
+    return m;
+fail:
+    st_close(st);
+    clip_free(m);
+    return NULL;
+}
+
+void clip_free(clip_model *m)
+{
+    if (!m) return;
+    free(m->text.layers);
+    free(m->vision.layers);
+    free(m->arena);
+    free(m->run.mem);
+    free(m->run.seq_start);
+    free(m->run.seq_len);
+    free(m);
+}
