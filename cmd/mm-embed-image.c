@@ -1,0 +1,522 @@
+/* mm-embed-image — images to CLIP pixel_values (and, later, embeddings).
+ *
+ * The pipeline: inputs (files, directories, --list) -> image_pool (decode +
+ * preprocess in worker threads, in input order) -> batches of equal-size
+ * pixel_values with their ids -> process_batch(). process_batch() is where
+ * each batch goes: today the --dump-* writers; the CLIP model step plugs in
+ * there (see the comment above it).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "image.h"
+#include "image_pool.h"
+#include "npy.h"
+#include "preprocess_config.h"
+#include "resample.h"
+
+static const char USAGE[] =
+    "Usage: mm-embed-image [OPTION]... IMAGE|DIR...\n"
+    "Decode JPEG/PNG images and preprocess them exactly as Pillow + Hugging Face\n"
+    "CLIPImageProcessor do (resize of the short side with Pillow BICUBIC, centre crop,\n"
+    "rescale, normalise). A DIR is searched recursively for *.jpg, *.jpeg, *.jpe,\n"
+    "*.jfif and *.png (sorted by path, hidden entries skipped); a file named on the\n"
+    "command line is decoded whatever its name. The format comes from the bytes.\n"
+    "\n"
+    "Model:\n"
+    "  -m, --model DIR          Hugging Face CLIP directory; its preprocessor_config.json\n"
+    "                           (or config.json's vision image_size) sets the\n"
+    "                           preprocessing (default: CLIP defaults at 224 px)\n"
+    "Outputs (the model step is not built yet: one of these is required):\n"
+    "      --dump-pixels OUTDIR       write OUTDIR/NAME.npy, float32 [3,H,W] pixel_values\n"
+    "      --dump-pixels-uint8 OUTDIR write OUTDIR/NAME.npy, uint8 [H,W,3] after resize\n"
+    "                                 and crop, before rescaling\n"
+    "                           NAME is the file name without extension, or the id\n"
+    "                           with --list; two inputs with one NAME are an error.\n"
+    "Inputs:\n"
+    "      --list FILE          read 'id<TAB>path' lines (or 'path' lines; id = path)\n"
+    "                           from FILE ('-' = stdin); relative paths are relative\n"
+    "                           to FILE's directory (to the current one for stdin)\n"
+    "      --max-pixels N       refuse images with more than N pixels, checked from\n"
+    "                           the header before decoding (default: 100000000; 0 = no limit)\n"
+    "      --lenient            accept JPEGs with recoverable damage (libjpeg warnings,\n"
+    "                           e.g. a truncated file); default: such files are errors\n"
+    "      --exif-rotate        apply the EXIF orientation (default: ignored, as in the\n"
+    "                           Hugging Face pipeline)\n"
+    "      --fast-jpeg          let libjpeg-turbo downscale large JPEGs by 1/2, 1/4 or 1/8\n"
+    "                           in the DCT before the exact resize (faster; changes the\n"
+    "                           pixels slightly; default: off)\n"
+    "      --skip-bad           report unreadable images as warnings and go on\n"
+    "                           (default: the first one stops with status 1)\n"
+    "Running:\n"
+    "  -t, --threads N          decoding threads (default: number of CPUs, at most 16)\n"
+    "  -b, --batch-size N       images per batch handed to the model step (default: 32)\n"
+    "  -q, --quiet              no progress line\n"
+    "      --progress           progress line even when stderr is not a terminal\n"
+    "  -h, --help               show this help and exit\n"
+    "  -V, --version            show the version and exit\n"
+    "\n"
+    "Exit status: 0 success, 1 an image or the model directory could not be read\n"
+    "(message 'mm-embed-image: PATH: reason'), 2 usage error.\n";
+
+typedef struct params {
+    const char *model_dir;       /* --model: NULL = CLIP defaults */
+    const char *dump_pixels;     /* --dump-pixels OUTDIR */
+    const char *dump_uint8;      /* --dump-pixels-uint8 OUTDIR */
+    const char *list;            /* --list FILE */
+    unsigned long long max_pixels; /* --max-pixels, IMAGE_DEFAULT_MAX_PIXELS */
+    bool lenient;                /* --lenient */
+    bool exif_rotate;            /* --exif-rotate */
+    bool fast_jpeg;              /* --fast-jpeg */
+    bool skip_bad;               /* --skip-bad */
+    int threads;                 /* -t: online CPUs, at most 16 */
+    int batch_size;              /* -b: 32 */
+} params;
+
+/* ---- inputs ------------------------------------------------------------------ */
+
+typedef struct input {
+    char *path; /* what is opened */
+    char *id;   /* the record id: the path, or the --list id */
+    char *name; /* dump file name (no directory, no extension) */
+} input;
+
+typedef struct input_list {
+    input *items;
+    size_t count, cap;
+} input_list;
+
+static void add_input(input_list *l, char *path, char *id, char *name)
+{
+    if (l->count == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 64;
+        l->items = realloc(l->items, l->cap * sizeof *l->items);
+        if (!l->items) cli_fatal("out of memory");
+    }
+    l->items[l->count++] = (input){path, id, name};
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d) cli_fatal("out of memory");
+    return d;
+}
+
+/* "dir/photo.v2.jpg" -> "photo.v2" */
+static char *stem_of(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    char *s = xstrdup(b);
+    char *dot = strrchr(s, '.');
+    if (dot && dot != s) *dot = 0;
+    return s;
+}
+
+static bool has_image_extension(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot) return false;
+    static const char *ext[] = {".jpg", ".jpeg", ".jpe", ".jfif", ".png"};
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        if (strcasecmp(dot, ext[i]) == 0) return true;
+    return false;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Recursive, entries sorted by name (byte order) at each level. */
+static void walk_dir(input_list *l, const char *dir, int depth)
+{
+    if (depth > 64) cli_fatal("%s: directories nested too deeply (symlink loop?)", dir);
+    DIR *d = opendir(dir);
+    if (!d) cli_fatal("%s: %s", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            names = realloc(names, cap * sizeof *names);
+            if (!names) cli_fatal("out of memory");
+        }
+        names[n++] = xstrdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str);
+    size_t dl = strlen(dir);
+    bool slash = dl > 0 && dir[dl - 1] == '/';
+    for (size_t i = 0; i < n; i++) {
+        size_t len = dl + 1 + strlen(names[i]) + 1;
+        char *p = malloc(len);
+        if (!p) cli_fatal("out of memory");
+        snprintf(p, len, "%s%s%s", dir, slash ? "" : "/", names[i]);
+        struct stat st;
+        if (stat(p, &st) != 0) {
+            /* a dangling symlink is not an image we were asked for */
+            free(p);
+        } else if (S_ISDIR(st.st_mode)) {
+            walk_dir(l, p, depth + 1);
+            free(p);
+        } else if (S_ISREG(st.st_mode) && has_image_extension(names[i])) {
+            add_input(l, p, p, stem_of(p));
+        } else {
+            free(p);
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+static void read_list(input_list *l, const char *list)
+{
+    FILE *fp = cli_open_input(list);
+    const char *lname = cli_input_name(list);
+    char *base = NULL; /* directory relative paths are resolved against */
+    if (list && strcmp(list, "-") != 0) {
+        const char *slash = strrchr(list, '/');
+        if (slash) base = strndup(list, (size_t)(slash - list) + 1);
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long lineno = 0;
+    while ((len = getline(&line, &cap, fp)) != -1) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (len == 0) continue;
+        if (memchr(line, 0, (size_t)len))
+            cli_fatal("%s:%ld: NUL byte in line", lname, lineno);
+        char *tab = strchr(line, '\t');
+        const char *id = line, *path = line;
+        if (tab) {
+            *tab = 0;
+            path = tab + 1;
+            if (strchr(path, '\t'))
+                cli_fatal("%s:%ld: expected 'id<TAB>path', found more than 2 fields", lname, lineno);
+            if (!*id) cli_fatal("%s:%ld: empty id", lname, lineno);
+            if (!*path) cli_fatal("%s:%ld: empty path", lname, lineno);
+        }
+        char *full;
+        if (path[0] != '/' && base) {
+            size_t n = strlen(base) + strlen(path) + 1;
+            full = malloc(n);
+            if (!full) cli_fatal("out of memory");
+            snprintf(full, n, "%s%s", base, path);
+        } else {
+            full = xstrdup(path);
+        }
+        char *idc = xstrdup(id);
+        /* With --list the id names the dump file, so it must be a plain name. */
+        char *name = tab ? xstrdup(id) : stem_of(path);
+        add_input(l, full, idc, name);
+    }
+    if (ferror(fp)) cli_fatal("%s: read error: %s", lname, strerror(errno));
+    if (fp != stdin) fclose(fp);
+    free(line);
+    free(base);
+}
+
+static int cmp_input_name(const void *a, const void *b)
+{
+    const input *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+/* Dump names must be usable file names and distinct, checked before any work. */
+static void check_dump_names(const input_list *l, const char *outdir)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        const char *n = l->items[i].name;
+        if (!*n || strchr(n, '/') || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+            cli_fatal("%s: '%s' cannot be used as a dump file name (ids used as names must "
+                      "be non-empty and contain no '/')",
+                      l->items[i].path, n);
+    }
+    input *sorted = malloc(l->count * sizeof *sorted + 1);
+    if (!sorted) cli_fatal("out of memory");
+    memcpy(sorted, l->items, l->count * sizeof *sorted);
+    qsort(sorted, l->count, sizeof *sorted, cmp_input_name);
+    for (size_t i = 1; i < l->count; i++)
+        if (strcmp(sorted[i - 1].name, sorted[i].name) == 0)
+            cli_fatal("%s/%s.npy: two inputs would be written here: %s and %s", outdir,
+                      sorted[i].name, sorted[i - 1].path, sorted[i].path);
+    free(sorted);
+}
+
+/* mkdir -p */
+static void ensure_dir(const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) cli_fatal("%s: not a directory", dir);
+        return;
+    }
+    char *p = xstrdup(dir);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) cli_fatal("%s: %s", p, strerror(errno));
+        *s = '/';
+    }
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) cli_fatal("%s: %s", p, strerror(errno));
+    free(p);
+}
+
+/* ---- batches -------------------------------------------------------------------
+ * A batch holds up to batch_size images of one size: pixel_values contiguous
+ * [count, 3, height, width] float32 (what a vision transformer takes), the
+ * uint8 crops when asked for, and each image's id and dump name. */
+typedef struct image_batch {
+    size_t count, capacity;
+    int width, height;
+    float *pixel_values;
+    uint8_t *crop_uint8; /* NULL unless --dump-pixels-uint8 */
+    const char **ids;
+    const char **names;
+} image_batch;
+
+static void write_npy(const char *outdir, const char *name, int dtype, int ndim,
+                      const size_t *shape, const void *data)
+{
+    size_t n = strlen(outdir) + strlen(name) + 6;
+    char *path = malloc(n);
+    if (!path) cli_fatal("out of memory");
+    snprintf(path, n, "%s/%s.npy", outdir, name);
+    cli_output *out = cli_output_open(path);
+    mm_error err = {0};
+    if (npy_write_fp(cli_output_fp(out), path, dtype, ndim, shape, data, &err) != 0)
+        cli_fatal("%s", err.msg);
+    cli_output_commit(out);
+    free(path);
+}
+
+static void dump_batch(const params *P, const image_batch *b)
+{
+    const size_t plane = (size_t)b->width * b->height;
+    for (size_t i = 0; i < b->count; i++) {
+        if (P->dump_pixels) {
+            size_t shape[3] = {3, (size_t)b->height, (size_t)b->width};
+            write_npy(P->dump_pixels, b->names[i], NPY_F32, 3, shape,
+                      b->pixel_values + i * 3 * plane);
+        }
+        if (P->dump_uint8) {
+            size_t shape[3] = {(size_t)b->height, (size_t)b->width, 3};
+            write_npy(P->dump_uint8, b->names[i], NPY_U8, 3, shape, b->crop_uint8 + i * 3 * plane);
+        }
+    }
+}
+
+/* ---- THE MODEL STEP PLUGS IN HERE -------------------------------------------
+ * process_batch() receives every batch, in input order: b->count images of
+ * b->width x b->height, b->pixel_values = [count,3,H,W] float32 exactly as HF
+ * CLIPImageProcessor produces them, b->ids[i] the record ids. The CLIP step
+ * (lib/clip.h: run the vision tower + projection on b->pixel_values, then
+ * write one MMF record per id) is to be added next to dump_batch, selected
+ * by its own option, with the model loaded once in main() before run(). */
+static void process_batch(const params *P, const image_batch *b)
+{
+    if (b->count == 0) return;
+    if (P->dump_pixels || P->dump_uint8) dump_batch(P, b);
+}
+
+static void batch_reserve(image_batch *b, size_t capacity, int w, int h, bool want_uint8)
+{
+    size_t plane = (size_t)w * h;
+    free(b->pixel_values);
+    free(b->crop_uint8);
+    b->pixel_values = malloc(capacity * 3 * plane * sizeof(float));
+    b->crop_uint8 = want_uint8 ? malloc(capacity * 3 * plane) : NULL;
+    if (!b->pixel_values || (want_uint8 && !b->crop_uint8)) cli_fatal("out of memory");
+    if (!b->ids) {
+        b->ids = calloc(capacity, sizeof *b->ids);
+        b->names = calloc(capacity, sizeof *b->names);
+        if (!b->ids || !b->names) cli_fatal("out of memory");
+    }
+    b->capacity = capacity;
+    b->width = w;
+    b->height = h;
+}
+
+static int run(const params *P, const preprocess_params *prep, const input_list *in)
+{
+    const char **paths = malloc((in->count + 1) * sizeof *paths);
+    if (!paths) cli_fatal("out of memory");
+    for (size_t i = 0; i < in->count; i++) paths[i] = in->items[i].path;
+
+    image_pool_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.threads = P->threads;
+    cfg.window = 2 * P->threads + P->batch_size;
+    image_decode_opts_init(&cfg.decode);
+    cfg.decode.max_pixels = P->max_pixels;
+    cfg.decode.lenient = P->lenient;
+    cfg.decode.exif_rotate = P->exif_rotate;
+    if (P->fast_jpeg) {
+        /* Keep both sides >= the resize target so the exact resize still
+         * downsamples (never upsamples) what libjpeg produced. */
+        int target = prep->shortest_edge > 0 ? prep->shortest_edge
+                     : prep->resize_height > prep->resize_width ? prep->resize_height
+                                                                : prep->resize_width;
+        cfg.decode.jpeg_scale_min_side = prep->do_resize && target > 0 ? target : 0;
+    }
+    cfg.prep = *prep;
+    cfg.want_pixel_values = true;
+    cfg.want_crop_uint8 = P->dump_uint8 != NULL;
+
+    mm_error err = {0};
+    image_pool *pool = image_pool_start(paths, in->count, &cfg, &err);
+    if (!pool) cli_fatal("%s", err.msg);
+
+    image_batch batch;
+    memset(&batch, 0, sizeof batch);
+    size_t done = 0, skipped = 0;
+    const image_pool_item *it;
+    while ((it = image_pool_next(pool))) {
+        done++;
+        if (!it->ok) {
+            if (!P->skip_bad) {
+                image_pool_stop(pool);
+                cli_fatal("%s", it->err.msg);
+            }
+            cli_warn("%s (skipped)", it->err.msg);
+            skipped++;
+            continue;
+        }
+        if (batch.count > 0 && (it->width != batch.width || it->height != batch.height)) {
+            process_batch(P, &batch);
+            batch.count = 0;
+        }
+        if (batch.count == 0 && (it->width != batch.width || it->height != batch.height ||
+                                 !batch.pixel_values))
+            batch_reserve(&batch, (size_t)P->batch_size, it->width, it->height, cfg.want_crop_uint8);
+        size_t plane = (size_t)it->width * it->height;
+        memcpy(batch.pixel_values + batch.count * 3 * plane, it->pixel_values,
+               3 * plane * sizeof(float));
+        if (batch.crop_uint8)
+            memcpy(batch.crop_uint8 + batch.count * 3 * plane, it->crop_uint8, 3 * plane);
+        batch.ids[batch.count] = in->items[it->index].id;
+        batch.names[batch.count] = in->items[it->index].name;
+        batch.count++;
+        if (batch.count == batch.capacity) {
+            process_batch(P, &batch);
+            batch.count = 0;
+        }
+        cli_progress("%zu/%zu images", done, in->count);
+    }
+    process_batch(P, &batch);
+    image_pool_stop(pool);
+    cli_progress_done("%zu/%zu images%s", done, in->count, skipped ? " (some skipped)" : "");
+    free(batch.pixel_values);
+    free(batch.crop_uint8);
+    free(batch.ids);
+    free(batch.names);
+    free(paths);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cli_init("mm-embed-image");
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    params P = {
+        .max_pixels = IMAGE_DEFAULT_MAX_PIXELS,
+        .threads = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (int)ncpu,
+        .batch_size = 32,
+    };
+    enum { OPT_DUMP = 256, OPT_DUMP_U8, OPT_LIST, OPT_MAXPX, OPT_LENIENT, OPT_EXIF, OPT_FAST,
+           OPT_SKIP, OPT_PROGRESS };
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, 'm'},
+        {"dump-pixels", required_argument, 0, OPT_DUMP},
+        {"dump-pixels-uint8", required_argument, 0, OPT_DUMP_U8},
+        {"list", required_argument, 0, OPT_LIST},
+        {"max-pixels", required_argument, 0, OPT_MAXPX},
+        {"lenient", no_argument, 0, OPT_LENIENT},
+        {"exif-rotate", no_argument, 0, OPT_EXIF},
+        {"fast-jpeg", no_argument, 0, OPT_FAST},
+        {"skip-bad", no_argument, 0, OPT_SKIP},
+        {"threads", required_argument, 0, 't'},
+        {"batch-size", required_argument, 0, 'b'},
+        {"quiet", no_argument, 0, 'q'},
+        {"progress", no_argument, 0, OPT_PROGRESS},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "m:t:b:qhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': P.model_dir = optarg; break;
+        case OPT_DUMP: P.dump_pixels = optarg; break;
+        case OPT_DUMP_U8: P.dump_uint8 = optarg; break;
+        case OPT_LIST: P.list = optarg; break;
+        case OPT_MAXPX:
+            P.max_pixels = (unsigned long long)cli_parse_long("--max-pixels", optarg, 0, LONG_MAX);
+            break;
+        case OPT_LENIENT: P.lenient = true; break;
+        case OPT_EXIF: P.exif_rotate = true; break;
+        case OPT_FAST: P.fast_jpeg = true; break;
+        case OPT_SKIP: P.skip_bad = true; break;
+        case 't': P.threads = (int)cli_parse_long("--threads", optarg, 1, 256); break;
+        case 'b': P.batch_size = (int)cli_parse_long("--batch-size", optarg, 1, 4096); break;
+        case 'q': cli_quiet = true; cli_progress_set(0); break;
+        case OPT_PROGRESS: cli_progress_set(1); break;
+        case 'h': fputs(USAGE, stdout); return MM_EXIT_OK;
+        case 'V': cli_version();
+        default: cli_usage_hint();
+        }
+    }
+    if (!P.dump_pixels && !P.dump_uint8)
+        cli_usage_error("no output selected: use --dump-pixels or --dump-pixels-uint8 (the "
+                        "CLIP model step is not part of this build yet)");
+    if (optind == argc && !P.list) cli_usage_error("no input images");
+
+    preprocess_params prep;
+    mm_error err = {0};
+    if (P.model_dir) {
+        struct stat st;
+        if (stat(P.model_dir, &st) != 0) cli_fatal("%s: %s", P.model_dir, strerror(errno));
+        if (!S_ISDIR(st.st_mode)) cli_fatal("%s: not a directory", P.model_dir);
+        if (preprocess_config_for_model(P.model_dir, &prep, NULL, &err) != 0)
+            cli_fatal("%s", err.msg);
+    } else {
+        preprocess_params_default(&prep, 224);
+    }
+
+    input_list in = {0};
+    for (int i = optind; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) != 0) cli_fatal("%s: %s", argv[i], strerror(errno));
+        if (S_ISDIR(st.st_mode)) walk_dir(&in, argv[i], 0);
+        else add_input(&in, xstrdup(argv[i]), NULL, stem_of(argv[i]));
+    }
+    for (size_t i = 0; i < in.count; i++)
+        if (!in.items[i].id) in.items[i].id = in.items[i].path;
+    if (P.list) read_list(&in, P.list);
+    if (in.count == 0) cli_fatal("no images found in the inputs given");
+
+    if (P.dump_pixels) {
+        check_dump_names(&in, P.dump_pixels);
+        ensure_dir(P.dump_pixels);
+    }
+    if (P.dump_uint8) {
+        check_dump_names(&in, P.dump_uint8);
+        ensure_dir(P.dump_uint8);
+    }
+    return run(&P, &prep, &in);
+}
