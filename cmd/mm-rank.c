@@ -1,0 +1,186 @@
+/* mm-rank — exact top-k retrieval of queries against a streamed gallery. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "mmf.h"
+#include "rank.h"
+
+static const char USAGE[] =
+    "Usage: mm-rank -q QUERIES -g GALLERY [OPTION]...\n"
+    "       mm-rank --merge [-k K] [OPTION]... RUN...\n"
+    "Rank every query vector against every gallery vector (exact inner product or\n"
+    "cosine) and write the k best gallery ids per query as a TREC run.\n"
+    "The queries are held in memory; the gallery is streamed block by block from a\n"
+    "file or a pipe (GALLERY '-' = standard input) and may be larger than memory.\n"
+    "Ties: score descending, then gallery id by strcmp descending (trec_eval's order).\n"
+    "\n"
+    "  -q, --queries FILE   query vectors (.mmf; '-' = standard input)\n"
+    "  -g, --gallery FILE   gallery vectors (.mmf; '-' = standard input)\n"
+    "  -k, --k N            results per query (default 10)\n"
+    "      --metric M       ip (raw inner product, default) or cos (L2-normalised;\n"
+    "                       a no-op for files flagged normalised)\n"
+    "  -o, --output FILE    write the run to FILE atomically (default standard output)\n"
+    "      --tag NAME       run tag, the 6th TREC column (default mm-rank; with\n"
+    "                       --merge: the tag of the first input line)\n"
+    "      --format F       trec (default), tsv (qid docid rank score) or jsonl\n"
+    "      --exclude-self   drop gallery items whose id equals the query id\n"
+    "      --allow-nonfinite  rank vectors holding NaN/Inf instead of refusing them\n"
+    "                       (NaN scores are never ranked)\n"
+    "      --no-dup-check   skip the duplicate gallery id check (saves 16-32 bytes\n"
+    "                       per gallery vector)\n"
+    "  -t, --threads N      worker threads for GEMM and top-k (default: online CPUs)\n"
+    "      --block N        gallery rows per block (default 4096); use the same value\n"
+    "                       on every shard for bit-identical scores\n"
+    "      --merge          merge runs computed on disjoint gallery shards into the\n"
+    "                       run of the whole gallery (same ids, order and scores)\n"
+    "      --progress       show progress even when stderr is not a terminal\n"
+    "      --quiet          no progress, no warnings\n"
+    "  -h, --help           show this help and exit\n"
+    "  -V, --version        show the version and exit\n"
+    "\n"
+    "Exit status: 0 success, 1 runtime error (bad or truncated input, dimension\n"
+    "mismatch, NaN/Inf, I/O), 2 usage error, 141 the reader of the output went away.\n";
+
+typedef struct params {
+    const char *queries;  /* -q: required unless --merge */
+    const char *gallery;  /* -g: required unless --merge */
+    const char *output;   /* -o: NULL = stdout */
+    const char *tag;      /* --tag: NULL = "mm-rank" (merge: first input tag) */
+    int format;           /* --format: RANK_TREC */
+    bool merge;           /* --merge */
+    rank_params rank;     /* k 10, ip, threads = CPUs, block 4096 (rank_params_default) */
+} params;
+
+enum {
+    OPT_METRIC = 256, OPT_TAG, OPT_FORMAT, OPT_EXCLUDE_SELF, OPT_ALLOW_NONFINITE,
+    OPT_NO_DUP_CHECK, OPT_BLOCK, OPT_MERGE, OPT_PROGRESS, OPT_QUIET,
+};
+
+static void show_progress(uint64_t rows, void *ctx)
+{
+    (void)ctx;
+    cli_progress("%" PRIu64 " gallery vectors ranked", rows);
+}
+
+int main(int argc, char **argv)
+{
+    cli_init("mm-rank");
+    params p = {0};
+    rank_params_default(&p.rank);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    p.rank.threads = cpus > 0 ? (int)(cpus < 256 ? cpus : 256) : 1;
+    p.format = RANK_TREC;
+
+    static const struct option longopts[] = {
+        {"queries", required_argument, 0, 'q'},
+        {"gallery", required_argument, 0, 'g'},
+        {"k", required_argument, 0, 'k'},
+        {"metric", required_argument, 0, OPT_METRIC},
+        {"output", required_argument, 0, 'o'},
+        {"tag", required_argument, 0, OPT_TAG},
+        {"format", required_argument, 0, OPT_FORMAT},
+        {"exclude-self", no_argument, 0, OPT_EXCLUDE_SELF},
+        {"allow-nonfinite", no_argument, 0, OPT_ALLOW_NONFINITE},
+        {"no-dup-check", no_argument, 0, OPT_NO_DUP_CHECK},
+        {"threads", required_argument, 0, 't'},
+        {"block", required_argument, 0, OPT_BLOCK},
+        {"merge", no_argument, 0, OPT_MERGE},
+        {"progress", no_argument, 0, OPT_PROGRESS},
+        {"quiet", no_argument, 0, OPT_QUIET},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "q:g:k:o:t:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'q': p.queries = optarg; break;
+        case 'g': p.gallery = optarg; break;
+        case 'k': p.rank.k = (size_t)cli_parse_long("-k", optarg, 1, 100000000L); break;
+        case 'o': p.output = optarg; break;
+        case 't': p.rank.threads = (int)cli_parse_long("-t", optarg, 1, 256); break;
+        case OPT_METRIC:
+            if (strcmp(optarg, "ip") == 0) p.rank.metric = RANK_IP;
+            else if (strcmp(optarg, "cos") == 0) p.rank.metric = RANK_COS;
+            else cli_usage_error("--metric: unknown metric '%s'; supported: ip, cos", optarg);
+            break;
+        case OPT_TAG:
+            if (!*optarg || strpbrk(optarg, " \t\n\r\v\f"))
+                cli_usage_error("--tag: '%s' must be one non-empty word", optarg);
+            p.tag = optarg;
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "trec") == 0) p.format = RANK_TREC;
+            else if (strcmp(optarg, "tsv") == 0) p.format = RANK_TSV;
+            else if (strcmp(optarg, "jsonl") == 0) p.format = RANK_JSONL;
+            else cli_usage_error("--format: unknown format '%s'; supported: trec, tsv, jsonl", optarg);
+            break;
+        case OPT_EXCLUDE_SELF: p.rank.exclude_self = true; break;
+        case OPT_ALLOW_NONFINITE: p.rank.allow_nonfinite = true; break;
+        case OPT_NO_DUP_CHECK: p.rank.check_duplicates = false; break;
+        case OPT_BLOCK: p.rank.block = (size_t)cli_parse_long("--block", optarg, 1, 1L << 20); break;
+        case OPT_MERGE: p.merge = true; break;
+        case OPT_PROGRESS: cli_progress_set(1); break;
+        case OPT_QUIET: cli_progress_set(0); break;
+        case 'h': fputs(USAGE, stdout); return MM_EXIT_OK;
+        case 'V': cli_version();
+        default: cli_usage_hint(); /* getopt printed the problem */
+        }
+    }
+
+    mm_error err;
+    if (p.merge) {
+        if (p.queries || p.gallery) cli_usage_error("--merge takes run files, not -q/-g");
+        if (optind == argc) cli_usage_error("--merge needs at least one run file");
+        int stdin_runs = 0;
+        for (int i = optind; i < argc; i++) stdin_runs += strcmp(argv[i], "-") == 0;
+        if (stdin_runs > 1) cli_usage_error("standard input ('-') can be read only once");
+        cli_output *out = cli_output_open(p.output);
+        if (rank_merge((const char *const *)argv + optind, (size_t)(argc - optind), p.rank.k,
+                       cli_output_fp(out), p.format, p.tag, &err))
+            cli_fatal("%s", err.msg);
+        cli_output_commit(out);
+        return MM_EXIT_OK;
+    }
+
+    if (optind < argc) cli_usage_error("unexpected argument '%s' (run files go with --merge)", argv[optind]);
+    if (!p.queries) cli_usage_error("missing -q QUERIES");
+    if (!p.gallery) cli_usage_error("missing -g GALLERY");
+    if (strcmp(p.queries, "-") == 0 && strcmp(p.gallery, "-") == 0)
+        cli_usage_error("queries and gallery cannot both be standard input");
+
+    /* Open the output first: an unwritable path fails before the work. */
+    cli_output *out = cli_output_open(p.output);
+
+    mmf_matrix queries;
+    const char *qname = cli_input_name(p.queries);
+    if (mmf_load(p.queries, &queries, &err)) cli_fatal("%s", err.msg);
+    if (queries.rows == 0) cli_fatal("%s: no query vectors", qname);
+    for (size_t i = 0; i < queries.rows; i++)
+        if (rank_check_id(queries.ids[i], p.format, "query id", &err))
+            cli_fatal("%s: record %zu: %s", qname, i + 1, err.msg);
+
+    mmf_reader *gallery = mmf_open(p.gallery, &err);
+    if (!gallery) cli_fatal("%s", err.msg);
+    p.rank.progress = show_progress;
+    rank_result res;
+    if (rank_run(&queries, qname, gallery, &p.rank, &res, &err)) cli_fatal("%s", err.msg);
+    cli_progress_done("%" PRIu64 " gallery vectors ranked", res.gallery_count);
+    if (res.duplicate_count && !cli_quiet)
+        cli_warn("%s: gallery id '%s' occurs more than once (%" PRIu64 " repeated record%s); "
+                 "a run may list such an id twice",
+                 mmf_name(gallery), res.first_duplicate, res.duplicate_count,
+                 res.duplicate_count == 1 ? "" : "s");
+    mmf_close(gallery);
+
+    if (rank_write(cli_output_fp(out), &queries, &res, p.format, p.tag ? p.tag : "mm-rank", &err))
+        cli_fatal("%s: %s", cli_output_name(out), err.msg);
+    cli_output_commit(out);
+    rank_result_free(&res);
+    mmf_matrix_free(&queries);
+    return MM_EXIT_OK;
+}

@@ -1,0 +1,756 @@
+/* rank.c — see rank.h. */
+#include "rank.h"
+
+#include <cblas.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "trec.h"
+
+void rank_params_default(rank_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->k = 10;
+    p->metric = RANK_IP;
+    p->check_duplicates = true;
+    p->threads = 1;
+    p->block = 4096;
+}
+
+/* ---- duplicate gallery ids --------------------------------------------------
+ * A set of 64-bit hashes of every gallery id: 8 bytes per slot at a load
+ * factor of at most 1/2 (so 16-32 bytes per gallery record, about 1% of a
+ * 512-d f32 vector). Two different ids with the same 64-bit hash would be
+ * reported as a duplicate; with n ids that happens with probability about
+ * n^2 / 2^65 (1e-7 for two million ids). Exact detection would need every id
+ * in memory; this keeps memory small and independent of id lengths. */
+typedef struct idset {
+    uint64_t *slot;
+    size_t mask, count;
+} idset;
+
+static uint64_t hash_id(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, then a final avalanche */
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h ? h : 1; /* 0 marks an empty slot */
+}
+
+/* 1 if new, 0 if seen before, -1 out of memory. */
+static int idset_add(idset *s, uint64_t h)
+{
+    if (2 * (s->count + 1) > s->mask + 1 || !s->slot) {
+        size_t cap = s->slot ? 2 * (s->mask + 1) : 1u << 16;
+        uint64_t *slot = calloc(cap, sizeof *slot);
+        if (!slot) return -1;
+        if (s->slot) {
+            for (size_t i = 0; i <= s->mask; i++) {
+                if (!s->slot[i]) continue;
+                size_t j = s->slot[i] & (cap - 1);
+                while (slot[j]) j = (j + 1) & (cap - 1);
+                slot[j] = s->slot[i];
+            }
+            free(s->slot);
+        }
+        s->slot = slot;
+        s->mask = cap - 1;
+    }
+    size_t j = h & s->mask;
+    while (s->slot[j]) {
+        if (s->slot[j] == h) return 0;
+        j = (j + 1) & s->mask;
+    }
+    s->slot[j] = h;
+    s->count++;
+    return 1;
+}
+
+/* ---- the pipeline ------------------------------------------------------------ */
+typedef struct gallery_block {
+    float *vec;          /* block × dim, rows past `rows` are zero */
+    char *arena;         /* ids, NUL-terminated, back to back */
+    size_t arena_len, arena_cap;
+    size_t *id_off;
+    const char **ids;
+    size_t rows;
+} gallery_block;
+
+typedef struct engine engine;
+
+typedef struct worker {
+    engine *E;
+    float *tile; /* RANK_MAX_CHUNK × block scores */
+    pthread_t thread;
+} worker;
+
+struct engine {
+    /* fixed for the run */
+    const float *queries;
+    const char *const *qids;
+    size_t nq, dim, block, chunk_rows, nchunks;
+    const rank_params *p;
+    mmf_reader *gallery;
+    topk_set *top;
+    idset seen;
+    uint64_t dup_count;
+    char *first_dup;
+    uint64_t read_count;
+
+    gallery_block buf[RANK_BUFFERS];
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t blocks_loaded;   /* block b lives in buf[b % RANK_BUFFERS] */
+    uint64_t blocks_released; /* every chunk is past these blocks */
+    int reader_state;         /* 0 running, 1 clean end, -1 failed */
+    bool stop;
+    bool failed;
+    mm_error error;           /* the first failure */
+    uint64_t *chunk_next;     /* next block each chunk has to rank */
+    bool *chunk_busy;
+};
+
+static bool in_any_arena(const engine *E, const char *id)
+{
+    for (int i = 0; i < RANK_BUFFERS; i++) {
+        const gallery_block *g = &E->buf[i];
+        if (g->arena && id >= g->arena && id < g->arena + g->arena_cap) return true;
+    }
+    return false;
+}
+
+/* Records the first failure and makes every thread stop. Caller holds mu. */
+static void fail_locked(engine *E, const mm_error *err)
+{
+    if (!E->failed) {
+        E->failed = true;
+        E->error = *err;
+    }
+    E->stop = true;
+    pthread_cond_broadcast(&E->cv);
+}
+
+static int check_finite(const float *v, size_t dim, size_t *where)
+{
+    for (size_t i = 0; i < dim; i++)
+        if (!isfinite(v[i])) {
+            *where = i;
+            return 0;
+        }
+    return 1;
+}
+
+/* Fills one block from the stream: 1 = block ended full (more may follow),
+ * 0 = stream ended cleanly, -1 = error. */
+static int fill_block(engine *E, gallery_block *g, mm_error *err)
+{
+    const rank_params *p = E->p;
+    mmf_record rec;
+    g->rows = 0;
+    g->arena_len = 0;
+    while (g->rows < E->block) {
+        int rc = mmf_next(E->gallery, &rec, err);
+        if (rc <= 0) return rc;
+        size_t bad;
+        if (!p->allow_nonfinite && !check_finite(rec.vec, E->dim, &bad))
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           "%s: record %" PRIu64 " (id '%s'): non-finite value %g in element %zu "
+                           "(--allow-nonfinite ranks it anyway)",
+                           mmf_name(E->gallery), rec.index + 1, rec.id, (double)rec.vec[bad], bad);
+        float *row = g->vec + g->rows * E->dim;
+        memcpy(row, rec.vec, E->dim * sizeof *row);
+        if (p->metric == RANK_COS && !(mmf_header_of(E->gallery)->flags & MMF_FLAG_NORMALIZED))
+            mmf_l2_normalize(row, E->dim);
+        if (g->arena_len + rec.id_len + 1 > g->arena_cap) {
+            size_t cap = g->arena_cap ? g->arena_cap * 2 : 65536;
+            while (cap < g->arena_len + rec.id_len + 1) cap *= 2;
+            char *a = realloc(g->arena, cap);
+            if (!a) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for ids", mmf_name(E->gallery));
+            g->arena = a;
+            g->arena_cap = cap;
+        }
+        memcpy(g->arena + g->arena_len, rec.id, rec.id_len + 1);
+        g->id_off[g->rows] = g->arena_len;
+        g->arena_len += rec.id_len + 1;
+        if (p->check_duplicates) {
+            int fresh = idset_add(&E->seen, hash_id(rec.id, rec.id_len));
+            if (fresh < 0) return mm_fail(err, MM_ERR_NOMEM, "out of memory for the duplicate-id check");
+            if (!fresh && E->dup_count++ == 0) {
+                E->first_dup = strdup(rec.id);
+                if (!E->first_dup) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+            }
+        }
+        E->read_count++;
+        g->rows++;
+    }
+    return 1;
+}
+
+static void *reader_main(void *arg)
+{
+    engine *E = arg;
+    for (uint64_t b = 0;; b++) {
+        pthread_mutex_lock(&E->mu);
+        while (!E->stop && b >= E->blocks_released + RANK_BUFFERS) pthread_cond_wait(&E->cv, &E->mu);
+        bool stop = E->stop;
+        pthread_mutex_unlock(&E->mu);
+        if (stop) return NULL;
+
+        gallery_block *g = &E->buf[b % RANK_BUFFERS];
+        mm_error err = {0};
+        int rc = fill_block(E, g, &err);
+        if (rc >= 0 && g->rows > 0) {
+            /* Zero padding keeps the GEMM shape fixed (see rank.h). */
+            memset(g->vec + g->rows * E->dim, 0, (E->block - g->rows) * E->dim * sizeof(float));
+            for (size_t i = 0; i < g->rows; i++) g->ids[i] = g->arena + g->id_off[i];
+        }
+        pthread_mutex_lock(&E->mu);
+        if (rc < 0) {
+            E->reader_state = -1;
+            fail_locked(E, &err);
+        } else {
+            if (g->rows > 0) E->blocks_loaded++;
+            if (rc == 0) E->reader_state = 1;
+            pthread_cond_broadcast(&E->cv);
+        }
+        pthread_mutex_unlock(&E->mu);
+        if (rc >= 0 && g->rows > 0 && E->p->progress) E->p->progress(E->read_count, E->p->progress_ctx);
+        if (rc <= 0) return NULL;
+    }
+}
+
+/* Offers every score of one tile row that can enter query q's heap. */
+static int scan_row(engine *E, const float *s, const gallery_block *g, size_t q, mm_error *err)
+{
+    topk_set *T = E->top;
+    const char *qid = E->qids[q];
+    const bool exclude_self = E->p->exclude_self;
+    const char *arena_end = g->arena + g->arena_cap;
+    size_t n = g->rows, j = 0;
+    float thr = (float)topk_threshold(T, q); /* exact: kept scores are floats */
+
+#define OFFER(jj)                                                                          \
+    do {                                                                                   \
+        const char *id_ = g->ids[(jj)];                                                    \
+        if (exclude_self && strcmp(id_, qid) == 0) break;                                  \
+        const char *ev_;                                                                   \
+        int r_ = topk_offer(T, q, s[(jj)], id_, &ev_, err);                                \
+        if (r_ < 0) return -1;                                                             \
+        if (ev_ && !(ev_ >= g->arena && ev_ < arena_end)) free((void *)ev_);               \
+        if (r_) thr = (float)topk_threshold(T, q);                                         \
+    } while (0)
+
+#if defined(__AVX2__)
+    for (; j + 8 <= n; j += 8) {
+        __m256 v = _mm256_loadu_ps(s + j);
+        unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(thr), _CMP_GE_OQ));
+        while (mask) {
+            unsigned bit = (unsigned)__builtin_ctz(mask);
+            mask &= mask - 1;
+            if (s[j + bit] >= thr) OFFER(j + bit);
+        }
+    }
+#endif
+    for (; j < n; j++)
+        if (s[j] >= thr) OFFER(j);
+#undef OFFER
+    return 0;
+}
+
+/* Ranks block b for query chunk c. */
+static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
+{
+    engine *E = W->E;
+    const gallery_block *g = &E->buf[b % RANK_BUFFERS];
+    size_t q0 = c * E->chunk_rows;
+    size_t m = E->nq - q0 < E->chunk_rows ? E->nq - q0 : E->chunk_rows;
+    const float *Q = E->queries + q0 * E->dim;
+    int n = (int)E->block, d = (int)E->dim;
+    /* scores (m, block) = Q (m, dim) · G (block, dim)^T */
+    if (m == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, n, d, 1.0f, g->vec, d, Q, 1, 0.0f, W->tile, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, n, d, 1.0f, Q, d, g->vec, d,
+                    0.0f, W->tile, n);
+    for (size_t i = 0; i < m; i++)
+        if (scan_row(E, W->tile + i * E->block, g, q0 + i, err)) return -1;
+    /* Entries that still point into this block's arena get their own copy. */
+    const char *arena_end = g->arena + g->arena_cap;
+    for (size_t i = 0; i < m; i++) {
+        topk_heap *h = &E->top->heaps[q0 + i];
+        for (size_t e = 0; e < h->count; e++) {
+            const char *id = h->e[e].id;
+            if (id >= g->arena && id < arena_end) {
+                char *copy = strdup(id);
+                if (!copy) return mm_fail(err, MM_ERR_NOMEM, "out of memory for result ids");
+                h->e[e].id = copy;
+            }
+        }
+    }
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    worker *W = arg;
+    engine *E = W->E;
+    pthread_mutex_lock(&E->mu);
+    for (;;) {
+        if (E->stop) break;
+        /* The chunk furthest behind goes first, so that buffers free up. */
+        size_t pick = SIZE_MAX;
+        uint64_t pick_block = UINT64_MAX;
+        bool all_done = true;
+        for (size_t c = 0; c < E->nchunks; c++) {
+            if (E->chunk_next[c] < E->blocks_loaded) all_done = false;
+            if (!E->chunk_busy[c] && E->chunk_next[c] < E->blocks_loaded &&
+                E->chunk_next[c] < pick_block) {
+                pick = c;
+                pick_block = E->chunk_next[c];
+            }
+        }
+        if (pick == SIZE_MAX) {
+            if (all_done && E->reader_state == 1) break;
+            pthread_cond_wait(&E->cv, &E->mu);
+            continue;
+        }
+        E->chunk_busy[pick] = true;
+        pthread_mutex_unlock(&E->mu);
+        mm_error err = {0};
+        int rc = process_unit(W, pick, pick_block, &err);
+        pthread_mutex_lock(&E->mu);
+        E->chunk_busy[pick] = false;
+        E->chunk_next[pick]++;
+        if (rc < 0) fail_locked(E, &err);
+        uint64_t low = UINT64_MAX;
+        for (size_t c = 0; c < E->nchunks; c++)
+            if (E->chunk_next[c] < low) low = E->chunk_next[c];
+        E->blocks_released = low;
+        pthread_cond_broadcast(&E->cv);
+    }
+    pthread_cond_broadcast(&E->cv);
+    pthread_mutex_unlock(&E->mu);
+    return NULL;
+}
+
+static void free_owned_ids(engine *E, topk_set *T)
+{
+    for (size_t q = 0; q < T->queries; q++)
+        for (size_t e = 0; e < T->heaps[q].count; e++)
+            if (!in_any_arena(E, T->heaps[q].e[e].id)) free((void *)T->heaps[q].e[e].id);
+}
+
+static void *aligned_floats(size_t n)
+{
+    void *p = NULL;
+    size_t bytes = n > 0 ? n * sizeof(float) : 64;
+    if (posix_memalign(&p, 64, bytes)) return NULL;
+    return p;
+}
+
+int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
+             const rank_params *p, rank_result *res, mm_error *err)
+{
+    memset(res, 0, sizeof *res);
+    if (p->k == 0) return mm_fail(err, MM_ERR_LIMIT, "k must be at least 1");
+    if (queries->rows == 0) return mm_fail(err, MM_ERR_MALFORMED, "%s: no query vectors", queries_name);
+    size_t dim = queries->dim;
+    for (size_t i = 0; i < queries->rows; i++) {
+        size_t bad;
+        if (!p->allow_nonfinite && !check_finite(queries->data + i * dim, dim, &bad))
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           "%s: record %zu (id '%s'): non-finite value %g in element %zu "
+                           "(--allow-nonfinite ranks it anyway)",
+                           queries_name, i + 1, queries->ids[i], (double)queries->data[i * dim + bad], bad);
+    }
+    int hp = mmf_peek_header(gallery, err);
+    if (hp < 0) return -1;
+    if (hp == 0) return mm_fail(err, MM_ERR_MALFORMED, "%s: empty gallery (no MMF header)", mmf_name(gallery));
+    const mmf_header *gh = mmf_header_of(gallery);
+    if (gh->dim != dim)
+        return mm_fail(err, MM_ERR_MISMATCH, "%s: dimension %" PRIu32 " does not match the queries' %zu (%s)",
+                       mmf_name(gallery), gh->dim, dim, queries_name);
+    if (p->metric == RANK_COS && !queries->all_normalized)
+        for (size_t i = 0; i < queries->rows; i++) mmf_l2_normalize(queries->data + i * dim, dim);
+
+    size_t block = p->block ? p->block : 4096;
+    if (block > (size_t)INT32_MAX / (dim > RANK_MAX_CHUNK ? dim : RANK_MAX_CHUNK))
+        return mm_fail(err, MM_ERR_LIMIT, "block of %zu rows is too large", block);
+
+    engine E;
+    memset(&E, 0, sizeof E);
+    E.queries = queries->data;
+    E.qids = (const char *const *)queries->ids;
+    E.nq = queries->rows;
+    E.dim = dim;
+    E.block = block;
+    E.p = p;
+    E.gallery = gallery;
+    E.top = &res->top;
+    /* Chunks depend on the query count only (not on -t), so that a score is
+     * computed by the same GEMM shape in every run: multiples of 64 rows,
+     * about 8 chunks, at most RANK_MAX_CHUNK. */
+    size_t cr = (E.nq + 7) / 8;
+    cr = (cr + 63) / 64 * 64;
+    if (cr > RANK_MAX_CHUNK) cr = RANK_MAX_CHUNK;
+    if (cr > E.nq) cr = E.nq;
+    E.chunk_rows = cr;
+    E.nchunks = (E.nq + cr - 1) / cr;
+
+    int threads = p->threads > 0 ? p->threads : 1;
+    if ((size_t)threads > E.nchunks) threads = (int)E.nchunks;
+
+    int rc = -1;
+    worker *W = calloc((size_t)threads, sizeof *W);
+    E.chunk_next = calloc(E.nchunks, sizeof *E.chunk_next);
+    E.chunk_busy = calloc(E.nchunks, sizeof *E.chunk_busy);
+    bool ok = W && E.chunk_next && E.chunk_busy;
+    for (int i = 0; ok && i < RANK_BUFFERS; i++) {
+        E.buf[i].vec = aligned_floats(block * dim);
+        E.buf[i].id_off = malloc(block * sizeof *E.buf[i].id_off);
+        E.buf[i].ids = malloc(block * sizeof *E.buf[i].ids);
+        ok = E.buf[i].vec && E.buf[i].id_off && E.buf[i].ids;
+    }
+    for (int i = 0; ok && i < threads; i++) {
+        W[i].E = &E;
+        W[i].tile = aligned_floats(E.chunk_rows * block);
+        ok = W[i].tile != NULL;
+    }
+    if (!ok) {
+        mm_fail(err, MM_ERR_NOMEM, "out of memory for %zu-row gallery blocks", block);
+        goto out;
+    }
+    if (topk_set_init(&res->top, E.nq, p->k, err)) goto out;
+
+    /* Each worker calls a single-threaded SGEMM; the parallelism is ours. */
+    openblas_set_num_threads(1);
+    pthread_mutex_init(&E.mu, NULL);
+    pthread_cond_init(&E.cv, NULL);
+    pthread_t reader;
+    int started = 0;
+    bool reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
+    if (reader_started) {
+        for (started = 1; started < threads; started++)
+            if (pthread_create(&W[started].thread, NULL, worker_main, &W[started])) break;
+        worker_main(&W[0]);
+        for (int i = 1; i < started; i++) pthread_join(W[i].thread, NULL);
+        pthread_mutex_lock(&E.mu);
+        E.stop = true;
+        pthread_cond_broadcast(&E.cv);
+        pthread_mutex_unlock(&E.mu);
+        pthread_join(reader, NULL);
+    } else {
+        mm_fail(&E.error, MM_ERR_NOMEM, "cannot start the reader thread");
+        E.failed = true;
+    }
+    pthread_cond_destroy(&E.cv);
+    pthread_mutex_destroy(&E.mu);
+
+    if (E.failed) {
+        *err = E.error;
+        free_owned_ids(&E, &res->top);
+        topk_set_free(&res->top);
+        goto out;
+    }
+    if (E.read_count == 0) {
+        mm_fail(err, MM_ERR_MALFORMED, "%s: no gallery vectors", mmf_name(gallery));
+        topk_set_free(&res->top);
+        goto out;
+    }
+    topk_finish_all(&res->top);
+    res->gallery_count = E.read_count;
+    res->duplicate_count = E.dup_count;
+    res->first_duplicate = E.first_dup;
+    E.first_dup = NULL;
+    rc = 0;
+out:
+    for (int i = 0; i < RANK_BUFFERS; i++) {
+        free(E.buf[i].vec);
+        free(E.buf[i].arena);
+        free(E.buf[i].id_off);
+        free(E.buf[i].ids);
+    }
+    if (W)
+        for (int i = 0; i < threads; i++) free(W[i].tile);
+    free(W);
+    free(E.chunk_next);
+    free(E.chunk_busy);
+    free(E.seen.slot);
+    free(E.first_dup);
+    if (rc) memset(res, 0, sizeof *res);
+    return rc;
+}
+
+void rank_result_free(rank_result *res)
+{
+    topk_set *T = &res->top;
+    if (T->heaps)
+        for (size_t q = 0; q < T->queries; q++)
+            for (size_t e = 0; e < T->heaps[q].count; e++) free((void *)T->heaps[q].e[e].id);
+    topk_set_free(T);
+    free(res->first_duplicate);
+    memset(res, 0, sizeof *res);
+}
+
+/* ---- writing ------------------------------------------------------------------- */
+int rank_check_id(const char *id, int format, const char *what, mm_error *err)
+{
+    if (format == RANK_JSONL) return 0;
+    for (const char *c = id; *c; c++) {
+        bool bad = format == RANK_TREC ? (*c == ' ' || (*c >= '\t' && *c <= '\r'))
+                                       : (*c == '\t' || *c == '\n' || *c == '\r');
+        if (bad)
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           "%s '%s' contains %s, which a %s file cannot carry (--format jsonl can)",
+                           what, id, *c == ' ' ? "a space" : "a control character",
+                           format == RANK_TREC ? "TREC run" : "TSV");
+    }
+    if (!*id) return mm_fail(err, MM_ERR_MALFORMED, "empty %s", what);
+    return 0;
+}
+
+static void json_string(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') fprintf(fp, "\\%c", *c);
+        else if (*c == '\n') fputs("\\n", fp);
+        else if (*c == '\t') fputs("\\t", fp);
+        else if (*c == '\r') fputs("\\r", fp);
+        else if (*c < 0x20 || *c == 0x7f) fprintf(fp, "\\u%04x", *c);
+        else fputc(*c, fp);
+    }
+    fputc('"', fp);
+}
+
+int rank_write_query(FILE *fp, const char *qid, const topk_entry *e, size_t n, int format,
+                     const char *tag, int score_digits, mm_error *err)
+{
+    if (score_digits <= 0) score_digits = 9;
+    if (rank_check_id(qid, format, "query id", err)) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (rank_check_id(e[i].id, format, "gallery id", err)) return -1;
+        char score[40];
+        int digits = score_digits;
+        if (digits > 17) {
+            /* shortest that reads back as the same double, at least 9 digits */
+            for (digits = 9; digits < 17; digits++) {
+                snprintf(score, sizeof score, "%.*g", digits, e[i].score);
+                if (strtod(score, NULL) == e[i].score) break;
+            }
+        }
+        snprintf(score, sizeof score, "%.*g", digits, e[i].score);
+        switch (format) {
+        case RANK_TSV:
+            fprintf(fp, "%s\t%s\t%zu\t%s\n", qid, e[i].id, i + 1, score);
+            break;
+        case RANK_JSONL:
+            fputs("{\"qid\":", fp);
+            json_string(fp, qid);
+            fputs(",\"docid\":", fp);
+            json_string(fp, e[i].id);
+            /* JSON has no inf/nan literals */
+            if (isfinite(e[i].score)) fprintf(fp, ",\"rank\":%zu,\"score\":%s}\n", i + 1, score);
+            else fprintf(fp, ",\"rank\":%zu,\"score\":\"%s\"}\n", i + 1, score);
+            break;
+        default:
+            fprintf(fp, "%s Q0 %s %zu %s %s\n", qid, e[i].id, i + 1, score, tag);
+        }
+    }
+    if (ferror(fp)) return mm_fail(err, MM_ERR_IO, "write error");
+    return 0;
+}
+
+int rank_write(FILE *fp, const mmf_matrix *queries, const rank_result *res, int format,
+               const char *tag, mm_error *err)
+{
+    for (size_t q = 0; q < res->top.queries; q++)
+        if (rank_write_query(fp, queries->ids[q], res->top.heaps[q].e, res->top.heaps[q].count,
+                             format, tag, 9, err))
+            return -1;
+    return 0;
+}
+
+/* ---- merging partial runs ------------------------------------------------------ */
+typedef struct merge_query {
+    char *qid;
+    topk_entry *e;
+    size_t n, cap;
+} merge_query;
+
+typedef struct merge_state {
+    merge_query *q;
+    size_t nq, cap;
+    size_t *index; /* open addressing: query index + 1, 0 = empty */
+    size_t mask;
+    char **chunks; /* string storage */
+    size_t nchunks;
+    char *cur;
+    size_t cur_left;
+} merge_state;
+
+static char *merge_strdup(merge_state *M, const char *s, size_t n)
+{
+    if (n + 1 > M->cur_left) {
+        size_t size = n + 1 > 1u << 20 ? n + 1 : 1u << 20;
+        char **c = realloc(M->chunks, (M->nchunks + 1) * sizeof *c);
+        if (!c) return NULL;
+        M->chunks = c;
+        if (!(M->cur = malloc(size))) return NULL;
+        M->chunks[M->nchunks++] = M->cur;
+        M->cur_left = size;
+    }
+    char *d = M->cur;
+    memcpy(d, s, n);
+    d[n] = 0;
+    M->cur += n + 1;
+    M->cur_left -= n + 1;
+    return d;
+}
+
+static merge_query *merge_find(merge_state *M, const char *qid, size_t len, mm_error *err)
+{
+    if (2 * (M->nq + 1) > M->mask + 1 || !M->index) {
+        size_t cap = M->index ? 2 * (M->mask + 1) : 1024;
+        size_t *ix = calloc(cap, sizeof *ix);
+        if (!ix) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
+        for (size_t i = 0; i < M->nq; i++) {
+            size_t j = hash_id(M->q[i].qid, strlen(M->q[i].qid)) & (cap - 1);
+            while (ix[j]) j = (j + 1) & (cap - 1);
+            ix[j] = i + 1;
+        }
+        free(M->index);
+        M->index = ix;
+        M->mask = cap - 1;
+    }
+    size_t j = hash_id(qid, len) & M->mask;
+    while (M->index[j]) {
+        merge_query *q = &M->q[M->index[j] - 1];
+        if (strcmp(q->qid, qid) == 0) return q;
+        j = (j + 1) & M->mask;
+    }
+    if (M->nq == M->cap) {
+        size_t cap = M->cap ? 2 * M->cap : 256;
+        merge_query *nqv = realloc(M->q, cap * sizeof *nqv);
+        if (!nqv) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
+        M->q = nqv;
+        M->cap = cap;
+    }
+    merge_query *q = &M->q[M->nq];
+    memset(q, 0, sizeof *q);
+    if (!(q->qid = merge_strdup(M, qid, len))) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
+    M->index[j] = ++M->nq;
+    return q;
+}
+
+/* Keeps at most k entries per query while reading: the list is cut back to
+ * its k best whenever it doubles, so memory stays O(queries × k). */
+static int merge_trim(merge_query *q, size_t k)
+{
+    qsort(q->e, q->n, sizeof *q->e, topk_entry_cmp);
+    if (q->n > k) q->n = k;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int rank_merge(const char *const *paths, size_t npaths, size_t k, FILE *out, int format,
+               const char *tag, mm_error *err)
+{
+    merge_state M;
+    memset(&M, 0, sizeof M);
+    char *first_tag = NULL;
+    int rc = -1;
+    if (k == 0) {
+        mm_fail(err, MM_ERR_LIMIT, "k must be at least 1");
+        goto done;
+    }
+    for (size_t f = 0; f < npaths; f++) {
+        trec_reader *r = trec_reader_open(paths[f], err);
+        if (!r) goto done;
+        trec_run_line line;
+        int lr;
+        while ((lr = trec_read_run_line(r, &line, err)) == 1) {
+            merge_query *q = merge_find(&M, line.qid, line.qid_len, err);
+            if (!q) break;
+            if (!first_tag && !tag && !(first_tag = strndup(line.tag, line.tag_len))) {
+                mm_fail(err, MM_ERR_NOMEM, "out of memory");
+                lr = -1;
+                break;
+            }
+            if (q->n == q->cap) {
+                if (q->n >= 2 * k) merge_trim(q, k);
+                if (q->n == q->cap) {
+                    size_t cap = q->cap ? 2 * q->cap : (k < 16 ? 2 * k : 32);
+                    topk_entry *e = realloc(q->e, cap * sizeof *e);
+                    if (!e) {
+                        mm_fail(err, MM_ERR_NOMEM, "out of memory");
+                        lr = -1;
+                        break;
+                    }
+                    q->e = e;
+                    q->cap = cap;
+                }
+            }
+            char *doc = merge_strdup(&M, line.docno, line.docno_len);
+            if (!doc) {
+                mm_fail(err, MM_ERR_NOMEM, "out of memory");
+                lr = -1;
+                break;
+            }
+            q->e[q->n++] = (topk_entry){line.score, doc};
+        }
+        trec_reader_close(r);
+        if (lr != 0) goto done;
+    }
+    if (M.nq == 0) {
+        mm_fail(err, MM_ERR_MALFORMED, "no run lines in the input%s", npaths > 1 ? "s" : "");
+        goto done;
+    }
+    for (size_t i = 0; i < M.nq; i++) {
+        merge_query *q = &M.q[i];
+        merge_trim(q, k);
+        /* Disjoint shards cannot give a docid twice for one query, and
+         * trec_eval refuses a run that does. */
+        const char **ids = malloc((q->n ? q->n : 1) * sizeof *ids);
+        if (!ids) {
+            mm_fail(err, MM_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t a = 0; a < q->n; a++) ids[a] = q->e[a].id;
+        qsort(ids, q->n, sizeof *ids, cmp_str);
+        for (size_t a = 1; a < q->n; a++)
+            if (strcmp(ids[a - 1], ids[a]) == 0) {
+                mm_fail(err, MM_ERR_MISMATCH,
+                        "query '%s': docid '%s' is in more than one run (are the shards "
+                        "overlapping?)", q->qid, ids[a]);
+                free(ids);
+                goto done;
+            }
+        free(ids);
+        if (rank_write_query(out, q->qid, q->e, q->n, format, tag ? tag : first_tag, 99, err))
+            goto done;
+    }
+    rc = 0;
+done:
+    for (size_t i = 0; i < M.nq; i++) free(M.q[i].e);
+    free(M.q);
+    free(M.index);
+    for (size_t i = 0; i < M.nchunks; i++) free(M.chunks[i]);
+    free(M.chunks);
+    free(first_tag);
+    return rc;
+}

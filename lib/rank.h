@@ -1,0 +1,113 @@
+/* rank.h — the exact top-k retrieval engine behind mm-rank.
+ *
+ * Owns: ranking a query matrix held in memory against a gallery streamed from
+ * an mmf_reader (file or pipe), the run writers (TREC, TSV, JSON lines) and
+ * the merge of partial runs computed against disjoint gallery shards.
+ *
+ * How it works (the shapes are what the memory bound comes from):
+ *  - a reader thread pulls gallery records through mmf_next() into one of
+ *    RANK_BUFFERS blocks of `block` rows × dim floats (f16 is converted by the
+ *    reader; --metric cos normalises each row unless its segment carries the
+ *    normalised flag; non-finite values and duplicate ids are checked here);
+ *  - the queries are cut into chunks of up to 256 rows; a unit of work is
+ *    (query chunk, gallery block): one SGEMM chunk × block^T into a per-worker
+ *    score tile, then a scan of each tile row against its query's heap
+ *    threshold. Workers take units dynamically; a chunk's blocks are always
+ *    processed in stream order, so each heap is touched by one thread at a time
+ *    and no locks are needed on the hot path. While workers rank block b the
+ *    reader fills block b+1 and b+2, so I/O, CRC, f16 conversion, GEMM and
+ *    top-k selection overlap;
+ *  - OpenBLAS runs single-threaded inside each worker: parallelism comes from
+ *    the workers (-t), which avoids OpenBLAS's static split stalling behind
+ *    the reader thread on a 2-core machine.
+ * Memory: queries (nq × dim × 4) + RANK_BUFFERS × block × dim × 4
+ *         + threads × 256 × block × 4 (score tiles) + nq × k × 16 (heaps)
+ *         + the kept ids + 16 bytes per gallery id for the duplicate check
+ *         (see rank_params.check_duplicates).
+ *
+ * Ids of kept entries: while a block is being ranked, heap entries point into
+ * the block's id arena; when a unit ends, the entries that still point there
+ * get their own copy, so a block's buffer can be reused at once. Kept ids are
+ * therefore bounded by nq × k, whatever the gallery size.
+ *
+ * Bit-identical scores across shards: every block is padded with zero rows to
+ * exactly `block` rows and query chunks depend only on the query count, so a
+ * (query, gallery item) score is computed by the same GEMM shape wherever the
+ * item falls in the stream. Scores then agree to the bit between a whole run
+ * and sharded runs made with the same --block on the same OpenBLAS kernel.
+ */
+#ifndef MM_RANK_H
+#define MM_RANK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+#include "mmf.h"
+#include "topk.h"
+
+#define RANK_BUFFERS 3
+#define RANK_MAX_CHUNK 256
+
+enum rank_metric { RANK_IP = 0, RANK_COS = 1 };
+enum rank_format { RANK_TREC = 0, RANK_TSV = 1, RANK_JSONL = 2 };
+
+typedef struct rank_params {
+    size_t k;               /* 10: results per query */
+    int metric;             /* RANK_IP: raw inner product; RANK_COS: L2-normalised */
+    bool exclude_self;      /* false: drop gallery items whose id equals the query id */
+    bool allow_nonfinite;   /* false: NaN/Inf in a vector is an error naming the id */
+    bool check_duplicates;  /* true: detect repeated gallery ids (16 bytes per id) */
+    int threads;            /* 1: worker threads (GEMM + top-k) */
+    size_t block;           /* 4096: gallery rows per block */
+    /* Called by the reader thread after each block with the rows read so far. */
+    void (*progress)(uint64_t gallery_rows, void *ctx);
+    void *progress_ctx;
+} rank_params;
+
+void rank_params_default(rank_params *p);
+
+typedef struct rank_result {
+    topk_set top;               /* per query, in rank order; ids are owned */
+    uint64_t gallery_count;     /* gallery records read */
+    uint64_t duplicate_count;   /* records whose id had been seen before */
+    char *first_duplicate;      /* the first such id, or NULL */
+} rank_result;
+
+/* Ranks every query (rows of *queries) against the gallery stream. For
+ * RANK_COS the query rows are normalised in place (unless the query file
+ * says they already are). queries_name and the reader's name appear in
+ * messages. Returns 0 or -1 (err filled; *res is then empty). */
+int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
+             const rank_params *p, rank_result *res, mm_error *err);
+void rank_result_free(rank_result *res);
+
+/* Checks that an id can be written in the format: TREC fields cannot hold
+ * whitespace, TSV fields cannot hold TAB/CR/LF; JSON escapes everything.
+ * `what` is "query id" or "gallery id" for the message. */
+int rank_check_id(const char *id, int format, const char *what, mm_error *err);
+
+/* Writes one query's ranking (entries in rank order). The score is printed
+ * with %.9g, which round-trips a float32: distinct float scores print as
+ * distinct numbers and equal ones identically, so trec_eval's atof order is
+ * our order. score_digits 0 = 9; the merge uses the shortest precision that
+ * round-trips the double it read. */
+int rank_write_query(FILE *fp, const char *qid, const topk_entry *e, size_t n, int format,
+                     const char *tag, int score_digits, mm_error *err);
+
+/* Writes the whole result, queries in the order of the query file. */
+int rank_write(FILE *fp, const mmf_matrix *queries, const rank_result *res, int format,
+               const char *tag, mm_error *err);
+
+/* Merges TREC runs made against disjoint gallery shards: per query the k best
+ * (score, docid) pairs of all runs in trec_eval order, queries in order of
+ * first appearance (run by run, line by line). tag NULL keeps the tag of the
+ * first line read. The scores are re-printed with the shortest precision
+ * (at least 9 digits) that reproduces the value read, so mm-rank scores come
+ * out byte for byte as they went in. */
+int rank_merge(const char *const *paths, size_t npaths, size_t k, FILE *out, int format,
+               const char *tag, mm_error *err);
+
+#endif
