@@ -68,6 +68,7 @@ static int cmp_name(const void *a, const void *b)
 
 const st_tensor *st_find(const safetensors *st, const char *name)
 {
+    if (st->ntensors == 0) return NULL;
     st_tensor key = {.name = name};
     return bsearch(&key, st->tensors, st->ntensors, sizeof key, cmp_name);
 }
@@ -292,9 +293,9 @@ static int parse_into(safetensors *st, const unsigned char *buf, size_t size, co
     }
 
     /* Byte ranges: sorted by offset they must tile the data region exactly. */
-    st_tensor *ts = st->tensors + first;
     size_t n = st->ntensors - first;
-    qsort(ts, n, sizeof *ts, cmp_offset);
+    st_tensor *ts = n ? st->tensors + first : NULL;
+    if (n) qsort(ts, n, sizeof *ts, cmp_offset);
     size_t expect = 0;
     for (size_t i = 0; i < n; i++) {
         size_t b = (size_t)((const unsigned char *)ts[i].data - data);
@@ -324,6 +325,7 @@ out:
 
 static int sort_and_check_unique(safetensors *st, mm_error *err)
 {
+    if (st->ntensors == 0) return 0;
     qsort(st->tensors, st->ntensors, sizeof *st->tensors, cmp_name);
     for (size_t i = 1; i < st->ntensors; i++)
         if (strcmp(st->tensors[i].name, st->tensors[i - 1].name) == 0)
