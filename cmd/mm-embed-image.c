@@ -36,6 +36,8 @@ static const char USAGE[] =
     "                           (or config.json's vision image_size) sets the\n"
     "                           preprocessing (default: CLIP defaults at 224 px)\n"
     "Outputs (the model step is not built yet: one of these is required):\n"
+    "      --check              decode and preprocess every input, write nothing\n"
+    "                           (validates a collection; timing)\n"
     "      --dump-pixels OUTDIR       write OUTDIR/NAME.npy, float32 [3,H,W] pixel_values\n"
     "      --dump-pixels-uint8 OUTDIR write OUTDIR/NAME.npy, uint8 [H,W,3] after resize\n"
     "                                 and crop, before rescaling\n"
@@ -71,6 +73,7 @@ typedef struct params {
     const char *model_dir;       /* --model: NULL = CLIP defaults */
     const char *dump_pixels;     /* --dump-pixels OUTDIR */
     const char *dump_uint8;      /* --dump-pixels-uint8 OUTDIR */
+    bool check;                  /* --check: no output */
     const char *list;            /* --list FILE */
     unsigned long long max_pixels; /* --max-pixels, IMAGE_DEFAULT_MAX_PIXELS */
     bool lenient;                /* --lenient */
@@ -390,8 +393,9 @@ static int run(const params *P, const preprocess_params *prep, const input_list 
         done++;
         if (!it->ok) {
             if (!P->skip_bad) {
+                mm_error e = it->err; /* the item dies with the pool */
                 image_pool_stop(pool);
-                cli_fatal("%s", it->err.msg);
+                cli_fatal("%s", e.msg);
             }
             cli_warn("%s (skipped)", it->err.msg);
             skipped++;
@@ -439,11 +443,12 @@ int main(int argc, char **argv)
         .batch_size = 32,
     };
     enum { OPT_DUMP = 256, OPT_DUMP_U8, OPT_LIST, OPT_MAXPX, OPT_LENIENT, OPT_EXIF, OPT_FAST,
-           OPT_SKIP, OPT_PROGRESS };
+           OPT_SKIP, OPT_PROGRESS, OPT_CHECK };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},
         {"dump-pixels", required_argument, 0, OPT_DUMP},
         {"dump-pixels-uint8", required_argument, 0, OPT_DUMP_U8},
+        {"check", no_argument, 0, OPT_CHECK},
         {"list", required_argument, 0, OPT_LIST},
         {"max-pixels", required_argument, 0, OPT_MAXPX},
         {"lenient", no_argument, 0, OPT_LENIENT},
@@ -465,6 +470,7 @@ int main(int argc, char **argv)
         case OPT_DUMP: P.dump_pixels = optarg; break;
         case OPT_DUMP_U8: P.dump_uint8 = optarg; break;
         case OPT_LIST: P.list = optarg; break;
+        case OPT_CHECK: P.check = true; break;
         case OPT_MAXPX:
             P.max_pixels = (unsigned long long)cli_parse_long("--max-pixels", optarg, 0, LONG_MAX);
             break;
@@ -481,8 +487,8 @@ int main(int argc, char **argv)
         default: cli_usage_hint();
         }
     }
-    if (!P.dump_pixels && !P.dump_uint8)
-        cli_usage_error("no output selected: use --dump-pixels or --dump-pixels-uint8 (the "
+    if (!P.dump_pixels && !P.dump_uint8 && !P.check)
+        cli_usage_error("no output selected: use --dump-pixels, --dump-pixels-uint8 or --check (the "
                         "CLIP model step is not part of this build yet)");
     if (optind == argc && !P.list) cli_usage_error("no input images");
 
