@@ -9,7 +9,7 @@
  *    RANK_BUFFERS blocks of `block` rows × dim floats (f16 is converted by the
  *    reader; --metric cos normalises each row unless its segment carries the
  *    normalised flag; non-finite values and duplicate ids are checked here);
- *  - the queries are cut into chunks of up to 256 rows; a unit of work is
+ *  - the queries are cut into chunks of up to RANK_MAX_CHUNK rows; a unit of work is
  *    (query chunk, gallery block): one SGEMM chunk × block^T into a per-worker
  *    score tile, then a scan of each tile row against its query's heap
  *    threshold. Workers take units dynamically; a chunk's blocks are always
@@ -21,7 +21,7 @@
  *    the workers (-t), which avoids OpenBLAS's static split stalling behind
  *    the reader thread on a 2-core machine.
  * Memory: queries (nq × dim × 4) + RANK_BUFFERS × block × dim × 4
- *         + threads × 256 × block × 4 (score tiles) + nq × k × 16 (heaps)
+ *         + threads × 1024 × block × 4 (score tiles) + nq × k × 16 (heaps)
  *         + the kept ids + 16 bytes per gallery id for the duplicate check
  *         (see rank_params.check_duplicates).
  *
@@ -49,7 +49,7 @@
 #include "topk.h"
 
 #define RANK_BUFFERS 3
-#define RANK_MAX_CHUNK 256
+#define RANK_MAX_CHUNK 1024
 
 enum rank_metric { RANK_IP = 0, RANK_COS = 1 };
 enum rank_format { RANK_TREC = 0, RANK_TSV = 1, RANK_JSONL = 2 };
