@@ -707,36 +707,40 @@ static int fuse_join(const char *const *paths, size_t n, const fuse_params *p, F
     char spec[96];
     group_spec_text(&p->group, spec, sizeof spec);
     build_header(&h, p, od, names, headers, n, p->group.kind ? spec : NULL);
+    /* two passes over the rows: the first only checks (zero vector under l2,
+     * float overflow), so that a failure leaves the output untouched; the
+     * second writes. Combining twice costs less than holding the output. */
     char *key = NULL;
-    for (size_t r = 0; r < nrows; r++) {
-        for (size_t i = 0; i < n; i++)
-            vecs[i] = rows[r].group[i] >= 0 ? in[i].vec + (size_t)rows[r].group[i] * dims[i]
-                                            : zero;
-        fuse_combine(p->method, p->weights, (const float *const *)vecs, dims, n, acc);
-        free(key);
-        key = key_string(rows[r].key, rows[r].key_len);
-        if (!key) goto nomem;
-        if (p->output_norm == FUSE_VNORM_L2 && !l2_normalize_double(acc, od)) {
-            mm_fail(err, MM_ERR_MALFORMED,
-                    "id '%s': the fused vector is zero and cannot be L2-normalised", key);
+    for (int pass = outbuf ? 1 : 0; pass < 2; pass++)
+        for (size_t r = 0; r < nrows; r++) {
+            for (size_t i = 0; i < n; i++)
+                vecs[i] = rows[r].group[i] >= 0 ? in[i].vec + (size_t)rows[r].group[i] * dims[i]
+                                                : zero;
+            fuse_combine(p->method, p->weights, (const float *const *)vecs, dims, n, acc);
             free(key);
-            goto done;
+            key = key_string(rows[r].key, rows[r].key_len);
+            if (!key) goto nomem;
+            if (p->output_norm == FUSE_VNORM_L2 && !l2_normalize_double(acc, od)) {
+                mm_fail(err, MM_ERR_MALFORMED,
+                        "id '%s': the fused vector is zero and cannot be L2-normalised", key);
+                free(key);
+                goto done;
+            }
+            float *dst = outbuf ? outbuf + r * od : fused;
+            if (to_float(acc, dst, od, key, err)) {
+                free(key);
+                goto done;
+            }
+            if (outbuf || pass == 0) continue;
+            if (!w && !(w = mmf_writer_open(out, out_name, &h, err))) {
+                free(key);
+                goto done;
+            }
+            if (mmf_write(w, key, rows[r].key_len, dst, err)) {
+                free(key);
+                goto done;
+            }
         }
-        float *dst = outbuf ? outbuf + r * od : fused;
-        if (to_float(acc, dst, od, key, err)) {
-            free(key);
-            goto done;
-        }
-        if (outbuf) continue;
-        if (!w && !(w = mmf_writer_open(out, out_name, &h, err))) {
-            free(key);
-            goto done;
-        }
-        if (mmf_write(w, key, rows[r].key_len, dst, err)) {
-            free(key);
-            goto done;
-        }
-    }
     free(key);
     if (outbuf) {
         fuse_zscore_stats(outbuf, nrows, od, zstats, zstats + od);
