@@ -189,7 +189,7 @@ np.save("x.npy", np.zeros((20000, 8), np.float32))'
     bad=0
     for page in "$MM_REPO"/man/man1/*.1 "$MM_REPO"/man/man5/*.5; do
         [ -f "$page" ] || continue
-        LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$page" 2> warn.txt
+        LC_ALL=C.UTF-8 groff -t -man -Tutf8 -ww -z "$page" 2> warn.txt
         if [ -s warn.txt ]; then
             echo "$page: $(cat warn.txt)" >&2; bad=$((bad + 1))
         fi

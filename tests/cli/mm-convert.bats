@@ -456,3 +456,84 @@ np.save("big.npy", np.random.default_rng(2).standard_normal((4000, 64)).astype(n
     assert_status 0
     [ -z "$stderr" ]
 }
+
+@test "the Python reader printed in mmf(5) reads what mm-convert writes" {
+    page="$MM_REPO/man/man5/mmf.5"
+    [ -f "$page" ]
+    # the code between the markers, with the man(7) escapes undone
+    sed -n '/mmf-python-reader-begin/,/mmf-python-reader-end/p' "$page" |
+        grep -v '^\.' | sed -e 's/\\-/-/g' -e 's/\\(dq/"/g' -e 's/\\e/\\/g' > mmfread.py
+    [ "$(wc -l < mmfread.py)" -gt 50 ]
+    printf 'a\t1 0.5\nb\t-2 0.25\n' > t.tsv
+    mm-convert t.tsv --meta model=m --meta modality=text -o t.mmf
+    mm-convert t.tsv --dtype f16 --normalize -o n.mmf
+    cat t.mmf n.mmf > tn.mmf
+    run --separate-stderr "$MM_PYTHON" -c '
+import sys
+sys.path.insert(0, ".")
+from mmfread import read_mmf
+import numpy as np
+segs = list(read_mmf(open("tn.mmf", "rb")))
+assert len(segs) == 2
+meta, elem, norm, ids, x = segs[0]
+assert meta["model"] == "m" and meta["modality"] == "text" and meta["source"] == "tsv", meta
+assert elem == np.float32 and not norm and ids == ["a", "b"]
+assert (x == np.array([[1, 0.5], [-2, 0.25]], np.float32)).all()
+meta, elem, norm, ids, x = segs[1]
+assert elem == np.float16 and norm and ids == ["a", "b"]
+assert np.allclose(np.linalg.norm(x, axis=1), 1, atol=1e-3)
+data = open("t.mmf", "rb").read()
+for cut in (1, 5, 13, 14, len(data) - 1):
+    open("cut.mmf", "wb").write(data[:cut])
+    try:
+        list(read_mmf(open("cut.mmf", "rb")))
+        raise SystemExit("cut %d accepted" % cut)
+    except ValueError as e:
+        assert "truncated" in str(e), (cut, e)
+bad = bytearray(data); bad[-20] ^= 1
+open("bad.mmf", "wb").write(bad)
+try:
+    list(read_mmf(open("bad.mmf", "rb")))
+    raise SystemExit("corruption accepted")
+except ValueError as e:
+    assert "corrupt" in str(e), e
+print("ok")
+'
+    [ "$output" = ok ] || { echo "$stderr" >&2; return 1; }
+    # and its command-line form
+    run "$MM_PYTHON" mmfread.py t.mmf
+    assert_status 0
+    assert_output_contains "'model': 'm'"
+}
+
+@test "the worked example in mmf(5) is what mm-convert writes, and is valid" {
+    page="$MM_REPO/man/man5/mmf.5"
+    [ -f "$page" ]
+    sed -n '/mmf-python-reader-begin/,/mmf-python-reader-end/p' "$page" |
+        grep -v '^\.' | sed -e 's/\\-/-/g' -e 's/\\(dq/"/g' -e 's/\\e/\\/g' > mmfread.py
+    # the xxd lines of the example, back to bytes
+    grep -E '^[0-9a-f]{8}: ' "$page" | sed 's/\\-/-/g' > dump.txt
+    [ "$(wc -l < dump.txt)" -eq 7 ]
+    "$MM_PYTHON" -c '
+import sys
+sys.path.insert(0, ".")
+from mmfread import read_mmf
+data = b"".join(bytes.fromhex(l[10:50].replace(" ", "")) for l in open("dump.txt"))
+assert len(data) == 106, len(data)
+open("example.mmf", "wb").write(data)
+import io
+(meta, elem, norm, ids, x), = read_mmf(io.BytesIO(data))
+assert ids == ["a", "b"] and x.tolist() == [[1, 0.5], [-2, 0.25]]
+'
+    run mm-info example.mmf
+    assert_status 0
+    assert_output_contains "crc32c 1d0111eb"
+    printf 'a\t1 0.5\nb\t-2 0.25\n' > t.tsv
+    mm-convert t.tsv -o t.mmf
+    if [ "$(mm-convert --version)" = "mm-convert (mmkit) 0.1.0" ]; then
+        cmp t.mmf example.mmf
+    else
+        # another version string in the metadata: everything but the header matches
+        cmp <(tail -c 41 t.mmf) <(tail -c 41 example.mmf)
+    fi
+}
