@@ -50,7 +50,8 @@ typedef struct run_state {
     float *scores;     /* [L, L] attention of one (item, head) */
     float *patches;    /* [n*N, C*p*p] vision input as patch rows */
     float *pooled;     /* [n, w] */
-    int *seq_start, *seq_len;
+    int *seq_start, *seq_len; /* [nseq] rows of each item in the stack */
+    int *pick;                /* [nseq] the row each item is pooled at */
     int seq_cap;
 } run_state;
 
@@ -271,55 +272,82 @@ static void matmul(float *y, const float *x, const float *Wt, int T, int N, int 
 }
 
 /* Multi-head self-attention of every item, head by head.
- * qkv [T, 3w] (q | k | v per row), out [T, w]. Causal: position i sees
- * positions 0..i only. */
+ * qkv [T, 3w] (q | k | v per row). Causal: position i sees positions 0..i.
+ * With query == NULL every row attends and out is [T, w]; otherwise only
+ * row query[s] of item s attends and its output is row s of out [nseq, w]
+ * (the last layer, when only the pooled token is wanted). */
 static void attention(float *out, const float *qkv, float *scores, const int *seq_start,
-                      const int *seq_len, int nseq, int w, int heads, int causal)
+                      const int *seq_len, int nseq, int w, int heads, int causal, const int *query)
 {
     int hd = w / heads;
     float scale = 1.0f / sqrtf((float)hd);
     int ld = 3 * w;
     for (int s = 0; s < nseq; s++) {
         int L = seq_len[s];
+        int q0 = query ? query[s] - seq_start[s] : 0; /* first query position */
+        int nq = query ? 1 : L;
         const float *base = qkv + (size_t)seq_start[s] * ld;
+        float *dst = query ? out + (size_t)s * w : out + (size_t)seq_start[s] * w;
         for (int h = 0; h < heads; h++) {
-            const float *q = base + h * hd, *k = base + w + h * hd, *v = base + 2 * w + h * hd;
-            /* scores[L, L] = scale * q k^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, hd, scale, q, ld, k, ld, 0.0f,
+            const float *q = base + (size_t)q0 * ld + h * hd, *k = base + w + h * hd, *v = base + 2 * w + h * hd;
+            /* scores[nq, L] = scale * q k^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, L, hd, scale, q, ld, k, ld, 0.0f,
                         scores, L);
-            for (int i = 0; i < L; i++) {
+            for (int i = 0; i < nq; i++) {
                 float *row = scores + (size_t)i * L;
-                int visible = causal ? i + 1 : L;
+                int visible = causal ? q0 + i + 1 : L;
                 softmax(row, visible);
                 for (int j = visible; j < L; j++) row[j] = 0.0f;
             }
-            /* out[L, hd] (this head's columns) = scores v */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, hd, L, 1.0f, scores, L, v, ld, 0.0f,
-                        out + (size_t)seq_start[s] * w + h * hd, w);
+            /* out[nq, hd] (this head's columns) = scores v */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hd, L, 1.0f, scores, L, v, ld, 0.0f,
+                        dst + h * hd, w);
         }
     }
 }
 
+/* One pre-LN block's second half over n rows: x += out_proj(attn);
+ * x += fc2(act(fc1(LN2(x)))). attn [n, w] may alias r->h. */
+static void block_tail(const layer_weights *lw, const clip_tower_config *c, run_state *r, float *x,
+                       const float *attn, int n)
+{
+    int w = c->hidden, inter = c->intermediate;
+    matmul(x, attn, lw->out_w, n, w, w, 1.0f);                   /* x += (n, w) */
+    add_bias(x, lw->out_b, n, w);
+    layernorm(r->h, x, lw->ln2_w, lw->ln2_b, n, w, c->ln_eps);   /* (n, w) */
+    matmul(r->mlp, r->h, lw->fc1_w, n, inter, w, 0.0f);          /* (n, inter) */
+    bias_act(r->mlp, lw->fc1_b, n, inter, c->act);
+    matmul(x, r->mlp, lw->fc2_w, n, w, inter, 1.0f);             /* x += (n, w) */
+    add_bias(x, lw->fc2_b, n, w);
+}
+
 /* The pre-LN transformer blocks over the stacked batch x [T, w]:
- *   x += out_proj(attention(LN1(x)));  x += fc2(act(fc1(LN2(x)))) */
-static void tower_forward(const tower *tw, run_state *r, float *x, int T, int nseq, int causal)
+ *   x += out_proj(attention(LN1(x)));  x += fc2(act(fc1(LN2(x))))
+ * With pick == NULL all rows are computed through the last layer (result in
+ * x). Otherwise only row pick[s] of each item is wanted: the last layer
+ * still needs every row's keys and values, but its attention query, out_proj
+ * and MLP run for those rows only, and the result is r->pooled [nseq, w]. */
+static void tower_forward(const tower *tw, run_state *r, float *x, int T, int nseq, int causal, const int *pick)
 {
     const clip_tower_config *c = &tw->cfg;
-    int w = c->hidden, inter = c->intermediate;
+    int w = c->hidden;
     for (int l = 0; l < c->layers; l++) {
         const layer_weights *lw = &tw->layers[l];
+        int last_only = pick && l == c->layers - 1;
         layernorm(r->h, x, lw->ln1_w, lw->ln1_b, T, w, c->ln_eps);            /* (T, w) */
         matmul(r->qkv, r->h, lw->qkv_w, T, 3 * w, w, 0.0f);                    /* (T, 3w) */
         add_bias(r->qkv, lw->qkv_b, T, 3 * w);
-        attention(r->h, r->qkv, r->scores, r->seq_start, r->seq_len, nseq, w, c->heads, causal); /* (T, w) */
-        matmul(x, r->h, lw->out_w, T, w, w, 1.0f);                            /* x += (T, w) */
-        add_bias(x, lw->out_b, T, w);
-        layernorm(r->h, x, lw->ln2_w, lw->ln2_b, T, w, c->ln_eps);            /* (T, w) */
-        matmul(r->mlp, r->h, lw->fc1_w, T, inter, w, 0.0f);                        /* (T, inter) */
-        bias_act(r->mlp, lw->fc1_b, T, inter, c->act);
-        matmul(x, r->mlp, lw->fc2_w, T, w, inter, 1.0f);                          /* x += (T, w) */
-        add_bias(x, lw->fc2_b, T, w);
+        if (!last_only) {
+            attention(r->h, r->qkv, r->scores, r->seq_start, r->seq_len, nseq, w, c->heads, causal, NULL);
+            block_tail(lw, c, r, x, r->h, T);                                  /* (T, w) */
+        } else {
+            for (int s = 0; s < nseq; s++) memcpy(r->pooled + (size_t)s * w, x + (size_t)pick[s] * w, (size_t)w * sizeof(float));
+            attention(r->h, r->qkv, r->scores, r->seq_start, r->seq_len, nseq, w, c->heads, causal, pick);
+            block_tail(lw, c, r, r->pooled, r->h, nseq);                       /* (nseq, w) */
+        }
     }
+    if (pick && c->layers == 0)
+        for (int s = 0; s < nseq; s++) memcpy(r->pooled + (size_t)s * w, x + (size_t)pick[s] * w, (size_t)w * sizeof(float));
 }
 
 /* Sizes the activations for T tokens of a tower, the longest item L, nseq
@@ -350,6 +378,9 @@ static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, i
         int *b = realloc(r->seq_len, (size_t)nseq * sizeof *b);
         if (!b) return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory");
         r->seq_len = b;
+        int *pk = realloc(r->pick, (size_t)nseq * sizeof *pk);
+        if (!pk) return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory");
+        r->pick = pk;
         r->seq_cap = nseq;
     }
     float **slots[7] = {&r->x, &r->h, &r->qkv, &r->mlp, &r->scores, &r->patches, &r->pooled};
@@ -427,16 +458,22 @@ int clip_encode_images_ex(clip_model *m, const float *pixel_values, int n, const
         }
         r->seq_start[i] = i * S;
         r->seq_len[i] = S;
+        r->pick[i] = i * S;
     }
     layernorm(r->x, r->x, m->pre_ln_w, m->pre_ln_b, T, w, c->ln_eps);
 
-    tower_forward(&m->vision, r, r->x, T, n, 0);
-
-    if (out->last_hidden) memcpy(out->last_hidden, r->x, (size_t)T * w * sizeof(float));
-    /* pooled = post_layernorm(x[CLS]) per image; embeds = pooled proj^T. */
-    for (int i = 0; i < n; i++)
-        layernorm(r->pooled + (size_t)i * w, r->x + (size_t)i * S * w, m->post_ln_w, m->post_ln_b, 1, w,
-                  c->ln_eps);
+    if (out->last_hidden) {
+        /* every row through every layer */
+        tower_forward(&m->vision, r, r->x, T, n, 0, NULL);
+        memcpy(out->last_hidden, r->x, (size_t)T * w * sizeof(float));
+        for (int i = 0; i < n; i++)
+            memcpy(r->pooled + (size_t)i * w, r->x + (size_t)i * S * w, (size_t)w * sizeof(float));
+    } else {
+        /* only the class token is needed from the last layer */
+        tower_forward(&m->vision, r, r->x, T, n, 0, r->pick);
+    }
+    /* pooled = post_layernorm(x[CLS]) per image; embeds = pooled Wproj. */
+    layernorm(r->pooled, r->pooled, m->post_ln_w, m->post_ln_b, n, w, c->ln_eps);
     if (out->pooled) memcpy(out->pooled, r->pooled, (size_t)n * w * sizeof(float));
     if (out->embeds) matmul(out->embeds, r->pooled, m->visual_projection, n, m->cfg.projection_dim, w, 0.0f);
     return 0;
@@ -507,6 +544,7 @@ int clip_encode_texts_ex(clip_model *m, const int32_t *ids, const int *lengths, 
         int len = clip_text_positions(m, row, lengths[i]);
         r->seq_start[i] = start;
         r->seq_len[i] = len;
+        r->pick[i] = start + len - 1;
         for (int j = 0; j < len; j++) {
             const float *tok = m->token_embedding + (size_t)row[j] * w;
             const float *pos = m->text_position_embedding + (size_t)j * w;
@@ -516,18 +554,16 @@ int clip_encode_texts_ex(clip_model *m, const int32_t *ids, const int *lengths, 
         start += len;
     }
 
-    tower_forward(&m->text, r, r->x, (int)T, n, 1);
-
     /* pooled = final_layer_norm(x) at each caption's end token. */
     if (out->last_hidden) {
+        tower_forward(&m->text, r, r->x, (int)T, n, 1, NULL);
         layernorm(out->last_hidden, r->x, m->final_ln_w, m->final_ln_b, (int)T, w, c->ln_eps);
         for (int i = 0; i < n; i++)
-            memcpy(r->pooled + (size_t)i * w, out->last_hidden + (size_t)(r->seq_start[i] + r->seq_len[i] - 1) * w,
-                   (size_t)w * sizeof(float));
+            memcpy(r->pooled + (size_t)i * w, out->last_hidden + (size_t)r->pick[i] * w, (size_t)w * sizeof(float));
     } else {
-        for (int i = 0; i < n; i++)
-            layernorm(r->pooled + (size_t)i * w, r->x + (size_t)(r->seq_start[i] + r->seq_len[i] - 1) * w,
-                      m->final_ln_w, m->final_ln_b, 1, w, c->ln_eps);
+        /* only the end token is needed from the last layer */
+        tower_forward(&m->text, r, r->x, (int)T, n, 1, r->pick);
+        layernorm(r->pooled, r->pooled, m->final_ln_w, m->final_ln_b, n, w, c->ln_eps);
     }
     if (out->pooled) memcpy(out->pooled, r->pooled, (size_t)n * w * sizeof(float));
     if (out->embeds) matmul(out->embeds, r->pooled, m->text_projection, n, m->cfg.projection_dim, w, 0.0f);
@@ -780,5 +816,6 @@ void clip_free(clip_model *m)
     free(m->run.mem);
     free(m->run.seq_start);
     free(m->run.seq_len);
+    free(m->run.pick);
     free(m);
 }

@@ -145,6 +145,11 @@ static void test_images(void)
     mm_error err = {0};
     CHECK_MSG(clip_encode_images_ex(model, pixels, n_images, &o, &err) == 0, "%s", err.msg);
     CHECK_CLOSE(image_embeds, "image_embeds", (size_t)n_images * P, 1e-4);
+    /* Without last_hidden the last layer runs for the class tokens only. */
+    float *fast = malloc((size_t)n_images * P * sizeof(float));
+    CHECK_MSG(clip_encode_images(model, pixels, n_images, fast, &err) == 0, "%s", err.msg);
+    CHECK_CLOSE(fast, "image_embeds", (size_t)n_images * P, 1e-4);
+    free(fast);
     CHECK_CLOSE(pooled, "image_pooled", (size_t)n_images * w, 1e-4);
     CHECK_CLOSE(hidden, "vision_last_hidden_state_image0", (size_t)S * w, 1e-4);
     float *norm = malloc((size_t)n_images * P * sizeof(float));
@@ -168,6 +173,11 @@ static void test_texts(void)
     mm_error err = {0};
     CHECK_MSG(clip_encode_texts_ex(model, ids, lengths, n_captions, &o, &err) == 0, "%s", err.msg);
     CHECK_CLOSE(text_embeds, "text_embeds", (size_t)n_captions * P, 1e-4);
+    /* Without last_hidden the last layer runs for the end tokens only. */
+    float *fast = malloc((size_t)n_captions * P * sizeof(float));
+    CHECK_MSG(clip_encode_texts(model, ids, lengths, n_captions, fast, &err) == 0, "%s", err.msg);
+    CHECK_CLOSE(fast, "text_embeds", (size_t)n_captions * P, 1e-4);
+    free(fast);
     CHECK_CLOSE(pooled, "text_pooled", (size_t)n_captions * w, 1e-4);
     /* Caption 0's rows come first; it runs all its 7 positions. */
     CHECK_EQ_INT(clip_text_positions(model, ids, lengths[0]), 7);
