@@ -54,6 +54,9 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
 
 static bool parse_score_slow(const char *s, size_t len, double *out)
 {
+    if (len == 0 || s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\v' ||
+        s[0] == '\f' || s[0] == '\r')
+        return false; /* strtod would skip leading white space */
     char small[256];
     char *buf = len < sizeof small ? small : malloc(len + 1);
     if (!buf) return false;

@@ -214,7 +214,7 @@ static int parse_params(mm_measure *m, const char *text, mm_error *err)
             /* a non-numeric key (rbp's "p") is not a gain level */
             m->gains[k].level = trec_parse_long(tok, strlen(tok), &level) ? level : LONG_MIN;
             m->gains[k].gain = g;
-            k++;
+            m->ngains = ++k; /* counted as we go, so that a later error frees it */
         } else {
             double v;
             if (!trec_parse_score(tok, strlen(tok), &v)) {
