@@ -537,3 +537,16 @@ assert ids == ["a", "b"] and x.tolist() == [[1, 0.5], [-2, 0.25]]
         cmp <(tail -c 41 t.mmf) <(tail -c 41 example.mmf)
     fi
 }
+
+@test "mm-convert: merging segments never claims 'normalized' for vectors that are not" {
+    printf 'a\t3 4\n' | mm-convert --normalize -o n.mmf
+    printf 'b\t3 4\n' | mm-convert -o u.mmf
+    cat n.mmf u.mmf > nu.mmf
+    run --separate-stderr mm-convert nu.mmf -o out.mmf
+    assert_status 0
+    run mm-convert out.mmf --to tsv
+    [ "${lines[1]}" = "$(printf 'b\t3 4')" ]
+    # b has norm 5: the output must not carry the normalized flag
+    run mm-info --json out.mmf
+    [[ "$output" != *'"normalized":true'* ]]
+}
