@@ -34,9 +34,38 @@ static int cmp_ranked(const void *pa, const void *pb)
     return trec_compare_ranked(a->score, a->docno, b->score, b->docno);
 }
 
+static int cmp_docno_desc(const void *pa, const void *pb)
+{
+    const trec_ranked *a = pa, *b = pb;
+    return strcmp(b->docno, a->docno);
+}
+
 void trec_sort_ranked(trec_ranked *items, size_t n)
 {
-    if (n > 1 && !trec_is_sorted_ranked(items, n)) qsort(items, n, sizeof *items, cmp_ranked);
+    if (n < 2) return;
+    /* Runs are usually written in score order already, with ties in whatever
+     * order the producer chose: then only the runs of equal scores need
+     * sorting (by docno, descending). */
+    size_t i = 1;
+    while (i < n && items[i].score <= items[i - 1].score) i++;
+    if (i < n) {
+        qsort(items, n, sizeof *items, cmp_ranked);
+        return;
+    }
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && items[b].score == items[a].score) b++;
+        if (b - a == 2) {
+            if (strcmp(items[a].docno, items[a + 1].docno) < 0) {
+                trec_ranked t = items[a];
+                items[a] = items[a + 1];
+                items[a + 1] = t;
+            }
+        } else if (b - a > 2) {
+            qsort(items + a, b - a, sizeof *items, cmp_docno_desc);
+        }
+        a = b;
+    }
 }
 
 bool trec_is_sorted_ranked(const trec_ranked *items, size_t n)
@@ -519,6 +548,17 @@ static int cmp_qrel_tmp(const void *pa, const void *pb)
     return a->lineno < b->lineno ? -1 : a->lineno > b->lineno;
 }
 
+typedef struct hash_pair {
+    uint64_t hash;
+    uint32_t index;
+} hash_pair;
+
+static int cmp_hash_pair(const void *pa, const void *pb)
+{
+    const hash_pair *a = pa, *b = pb;
+    return a->hash < b->hash ? -1 : a->hash > b->hash;
+}
+
 void trec_qrels_free(trec_qrels *q)
 {
     if (!q) return;
@@ -528,7 +568,8 @@ void trec_qrels_free(trec_qrels *q)
     free(q->docno);
     free(q->rel);
     free(q->arena);
-    free(q->doc_index);
+    free(q->doc_hash);
+    free(q->doc_order);
     free(q->qid_index);
     free(q->name);
     memset(q, 0, sizeof *q);
@@ -641,25 +682,29 @@ int trec_qrels_load_reader(trec_qrels *q, trec_reader *r, mm_error *err)
     /* hash indexes */
     q->qid_index_mask = pow2_at_least(2 * nq) - 1;
     q->qid_index = calloc(q->qid_index_mask + 1, sizeof *q->qid_index);
-    q->doc_index_mask = pow2_at_least(2 * n) - 1;
-    q->doc_index = calloc(q->doc_index_mask + 1, sizeof *q->doc_index);
-    if (!q->qid_index || !q->doc_index) goto nomem;
+    q->doc_hash = malloc(n * sizeof *q->doc_hash);
+    q->doc_order = malloc(n * sizeof *q->doc_order);
+    if (!q->qid_index || !q->doc_hash || !q->doc_order) goto nomem;
     for (size_t k = 0; k < nq; k++) {
         const char *s = q->queries[k].qid;
         size_t h = (size_t)trec_hash_bytes(s, strlen(s)) & q->qid_index_mask;
         while (q->qid_index[h]) h = (h + 1) & q->qid_index_mask;
         q->qid_index[h] = (uint32_t)(k + 1);
     }
-    for (size_t k = 0; k < nq; k++) {
-        const trec_qrels_query *qq = &q->queries[k];
-        uint64_t salt = (uint64_t)(k + 1) * 0x9E3779B97F4A7C15ULL;
-        for (size_t j = qq->first; j < qq->first + qq->count; j++) {
-            size_t h = (size_t)((trec_hash_bytes(q->docno[j], strlen(q->docno[j])) ^ salt) &
-                                q->doc_index_mask);
-            while (q->doc_index[h]) h = (h + 1) & q->doc_index_mask;
-            q->doc_index[h] = (uint32_t)(j + 1);
-        }
+    /* Lookups of a query's documents binary-search its own small sorted hash
+     * array: it stays in cache while the query's ranking is scored, unlike
+     * one big table. */
+    hash_pair *pairs = malloc(n * sizeof *pairs);
+    if (!pairs) goto nomem;
+    for (size_t j = 0; j < n; j++)
+        pairs[j] = (hash_pair){trec_hash_bytes(q->docno[j], strlen(q->docno[j])), (uint32_t)j};
+    for (size_t k = 0; k < nq; k++)
+        qsort(pairs + q->queries[k].first, q->queries[k].count, sizeof *pairs, cmp_hash_pair);
+    for (size_t j = 0; j < n; j++) {
+        q->doc_hash[j] = pairs[j].hash;
+        q->doc_order[j] = pairs[j].index;
     }
+    free(pairs);
     return 0;
 
 nomem:
@@ -689,15 +734,20 @@ long trec_qrels_find_query(const trec_qrels *q, const char *qid, size_t qid_len)
 long trec_qrels_find_doc_hashed(const trec_qrels *q, size_t qi, const char *docno,
                                 size_t docno_len, uint64_t docno_hash)
 {
-    uint64_t salt = (uint64_t)(qi + 1) * 0x9E3779B97F4A7C15ULL;
-    size_t h = (size_t)((docno_hash ^ salt) & q->doc_index_mask);
     const trec_qrels_query *qq = &q->queries[qi];
-    for (uint32_t v; (v = q->doc_index[h]) != 0; h = (h + 1) & q->doc_index_mask) {
-        size_t j = v - 1;
-        if (j >= qq->first && j < qq->first + qq->count) {
-            const char *s = q->docno[j];
-            if (memcmp(s, docno, docno_len) == 0 && s[docno_len] == '\0') return (long)j;
-        }
+    const uint64_t *h = q->doc_hash + qq->first;
+    size_t lo = 0, hi = qq->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h[mid] < docno_hash)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < qq->count && h[lo] == docno_hash; lo++) {
+        size_t j = q->doc_order[qq->first + lo];
+        const char *s = q->docno[j];
+        if (memcmp(s, docno, docno_len) == 0 && s[docno_len] == '\0') return (long)j;
     }
     return -1;
 }

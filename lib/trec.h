@@ -139,8 +139,8 @@ typedef struct trec_qrels {
     /* internals: arena and hash indexes */
     char *arena;
     size_t arena_len;
-    uint32_t *doc_index; /* open addressing over (query, docno) */
-    size_t doc_index_mask;
+    uint64_t *doc_hash;  /* per query, the docno hashes in increasing order... */
+    uint32_t *doc_order; /* ...and the judgment each belongs to */
     uint32_t *qid_index; /* open addressing over qid */
     size_t qid_index_mask;
     bool saw_crlf, saw_bom;
