@@ -890,7 +890,7 @@ int textfix_html_unescape(const uint32_t *in, size_t n, textfix_buf *out, mm_err
             uint32_t c = in[j + len];
             if (c == '\t' || c == '\n' || c == '\f' || c == ' ' || c == '<' || c == '&' || c == '#' || c == ';')
                 break;
-            name[len] = c < 0x80 ? (char)c : '\x01'; /* never part of a name */
+            name[len] = is_ascii_alnum(c) ? (char)c : '\x01'; /* never in a name, never NUL */
             len++;
         }
         if (len == 0) {

@@ -241,6 +241,18 @@ static void test_html_unescape(void)
     UNESC("&amp;amp;", "&amp;");
     UNESC("&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaamp;", "&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaamp;");
     UNESC("&ampamp;", "&amp;");                 /* prefix 'amp' then text 'amp;' */
+    /* a NUL inside a would-be name (fuzzer find: it ended the name early in
+     * the table lookup and read past a table string) */
+    {
+        textfix_buf a = {0}, b = {0};
+        mm_error err = {0};
+        CHECK(textfix_decode_utf8("&a\0b;&A\0", 8, TEXTFIX_UTF8_STRICT, &a, &err) == 0);
+        CHECK(textfix_html_unescape(a.cp, a.len, &b, &err) == 0);
+        CHECK_EQ_INT(b.len, 8);
+        CHECK(b.len == 8 && memcmp(a.cp, b.cp, 8 * sizeof *a.cp) == 0);
+        textfix_buf_free(&a);
+        textfix_buf_free(&b);
+    }
     /* twice, without ftfy: */
     NORM_RAW("&amp;amp;amp;", "&amp;");
     NORM_RAW("&amp;lt;b&amp;gt;", "<b>");
