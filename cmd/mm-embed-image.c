@@ -107,6 +107,17 @@ static void add_input(input_list *l, char *path, char *id, char *name)
     l->items[l->count++] = (input){path, id, name};
 }
 
+static void input_list_free(input_list *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        if (l->items[i].id != l->items[i].path) free(l->items[i].id);
+        free(l->items[i].path);
+        free(l->items[i].name);
+    }
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
 static char *xstrdup(const char *s)
 {
     char *d = strdup(s);
@@ -159,7 +170,7 @@ static void walk_dir(input_list *l, const char *dir, int depth)
         names[n++] = xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n) qsort(names, n, sizeof *names, cmp_str);
     size_t dl = strlen(dir);
     bool slash = dl > 0 && dir[dl - 1] == '/';
     for (size_t i = 0; i < n; i++) {
@@ -524,5 +535,7 @@ int main(int argc, char **argv)
         check_dump_names(&in, P.dump_uint8);
         ensure_dir(P.dump_uint8);
     }
-    return run(&P, &prep, &in);
+    int status = run(&P, &prep, &in);
+    input_list_free(&in);
+    return status;
 }
