@@ -101,6 +101,11 @@ static size_t utf8_one(const unsigned char *s, size_t len, size_t i, uint32_t *c
     return j - i;
 }
 
+size_t textfix_utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t *cp, size_t *bad)
+{
+    return utf8_one(s, len, i, cp, bad);
+}
+
 int textfix_decode_utf8(const char *str, size_t len, int policy, textfix_buf *out, mm_error *err)
 {
     const unsigned char *s = (const unsigned char *)str;

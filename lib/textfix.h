@@ -83,6 +83,11 @@ enum textfix_utf8_policy {
  * offset of the first bad byte, counted from 0. */
 int textfix_decode_utf8(const char *s, size_t len, int policy, textfix_buf *out, mm_error *err);
 
+/* Decodes the UTF-8 sequence at s[i] (i < len): returns its length and sets
+ * *cp, or returns 0 for an ill-formed sequence and sets *bad to the length
+ * of its maximal subpart (what Python replaces by one U+FFFD). */
+size_t textfix_utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t *cp, size_t *bad);
+
 /* Appends the UTF-8 encoding of cp (<= 0x10FFFF) to dst; returns its length (1..4). */
 int textfix_utf8_put(uint32_t cp, unsigned char *dst);
 

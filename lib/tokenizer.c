@@ -2,7 +2,6 @@
 #include "tokenizer.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +235,10 @@ struct heap_item {
 struct clip_tokenizer {
     int n_vocab;
     char **token;        /* id -> vocab key */
+    uint32_t *token_len;
     char *token_pool;
+    int32_t *vocab_slots; /* key hash -> id, -1 = free */
+    uint64_t vocab_mask;
     int32_t byte_id[256];     /* symbol of a byte inside a piece */
     int32_t byte_end_id[256]; /* ... as the last symbol ("</w>") */
     int32_t sot, eot;
@@ -276,6 +278,13 @@ static inline uint64_t mix64(uint64_t x)
     return x;
 }
 
+static uint64_t hash_str(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
 static const struct merge_slot *merge_find(const clip_tokenizer *t, int32_t left, int32_t right)
 {
     uint64_t key = ((uint64_t)(uint32_t)left << 32) | (uint32_t)right;
@@ -304,6 +313,8 @@ void clip_tokenizer_free(clip_tokenizer *t)
     if (!t) return;
     free(t->token);
     free(t->token_pool);
+    free(t->token_len);
+    free(t->vocab_slots);
     free(t->merges);
     free(t->cache);
     free(t->cache_keys);
@@ -351,87 +362,278 @@ static int read_file(const char *path, char **data, size_t *size, mm_error *err)
     return 0;
 }
 
-static int32_t vocab_id(json_t *vocab, const char *key)
+/* ---- vocab.json ----------------------------------------------------------
+ * A flat JSON object {"token": id, ...}. Parsed here rather than with a
+ * general JSON library: it is the one large file the tokenizer reads, and a
+ * direct parse into the string pool and the hash table below takes a few ms
+ * where building a jansson tree took ~50 ms. Full JSON string syntax is
+ * accepted (all escapes, \u surrogate pairs); keys must be valid UTF-8 and
+ * unique; values must be integers 0..n-1, each used once. */
+
+static int32_t vocab_find(const clip_tokenizer *t, const char *key, size_t len)
 {
-    json_t *v = json_object_get(vocab, key);
-    return v ? (int32_t)json_integer_value(v) : -1;
+    uint32_t h = (uint32_t)mix64(hash_str(key, len));
+    for (uint64_t i = h & t->vocab_mask;; i = (i + 1) & t->vocab_mask) {
+        int32_t id = t->vocab_slots[i];
+        if (id < 0) return -1;
+        if (t->token_len[id] == len && memcmp(t->token[id], key, len) == 0) return id;
+    }
 }
 
-static int load_vocab(clip_tokenizer *t, const char *path, json_t **out, mm_error *err)
+/* line:column (1-based, column in bytes) of offset off in data */
+static void text_position(const char *data, size_t off, long *line, long *col)
 {
-    json_error_t je;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
-        if (je.line < 0 || strstr(je.text, "unable to open"))
-            return mm_fail(err, MM_ERR_IO, "%s: %s", path, je.text);
-        return mm_fail(err, MM_ERR_MALFORMED, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    *line = 1;
+    size_t ls = 0;
+    for (size_t i = 0; i < off; i++)
+        if (data[i] == '\n') { (*line)++; ls = i + 1; }
+    *col = (long)(off - ls) + 1;
+}
+
+struct json_cursor {
+    const char *data;
+    size_t size, pos;
+    const char *path;
+};
+
+static int json_fail(const struct json_cursor *c, mm_error *err, const char *what)
+{
+    long line, col;
+    text_position(c->data, c->pos, &line, &col);
+    return mm_fail(err, MM_ERR_MALFORMED, "%s:%ld:%ld: %s", c->path, line, col, what);
+}
+
+static void json_ws(struct json_cursor *c)
+{
+    while (c->pos < c->size &&
+           (c->data[c->pos] == ' ' || c->data[c->pos] == '\t' || c->data[c->pos] == '\n' || c->data[c->pos] == '\r'))
+        c->pos++;
+}
+
+static int hex4(const char *s, uint32_t *v)
+{
+    *v = 0;
+    for (int k = 0; k < 4; k++) {
+        char ch = s[k];
+        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+        if (d < 0) return -1;
+        *v = *v * 16 + (uint32_t)d;
     }
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return mm_fail(err, MM_ERR_MALFORMED, "%s: expected a JSON object of token -> id", path);
+    return 0;
+}
+
+/* Parses a JSON string at c->pos ('"') into out (UTF-8, NUL-terminated);
+ * returns its length or -1. */
+static long json_string(struct json_cursor *c, char *out, size_t cap, mm_error *err)
+{
+    c->pos++; /* '"' */
+    size_t n = 0;
+    for (;;) {
+        if (c->pos >= c->size) return json_fail(c, err, "unterminated string");
+        unsigned char ch = (unsigned char)c->data[c->pos];
+        if (n + 4 >= cap) return json_fail(c, err, "token longer than 1000 bytes");
+        if (ch == '"') { c->pos++; break; }
+        if (ch < 0x20) return json_fail(c, err, "control character in string");
+        if (ch == '\\') {
+            if (c->pos + 1 >= c->size) return json_fail(c, err, "unterminated string");
+            char e = c->data[c->pos + 1];
+            const char *simple = strchr("\"\\/bfnrt", e);
+            if (e && simple) {
+                static const char map[] = "\"\\/\b\f\n\r\t";
+                out[n++] = map[simple - "\"\\/bfnrt"];
+                c->pos += 2;
+                continue;
+            }
+            uint32_t u, lo;
+            if (e != 'u' || c->pos + 6 > c->size || hex4(c->data + c->pos + 2, &u))
+                return json_fail(c, err, "bad escape in string");
+            c->pos += 6;
+            if (u >= 0xD800 && u <= 0xDBFF) {
+                if (c->pos + 6 > c->size || c->data[c->pos] != '\\' || c->data[c->pos + 1] != 'u' ||
+                    hex4(c->data + c->pos + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                    return json_fail(c, err, "unpaired surrogate in \\u escape");
+                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+                c->pos += 6;
+            } else if (u >= 0xDC00 && u <= 0xDFFF) {
+                return json_fail(c, err, "unpaired surrogate in \\u escape");
+            }
+            if (u == 0) return json_fail(c, err, "NUL in token");
+            n += (size_t)textfix_utf8_put(u, (unsigned char *)out + n);
+            continue;
+        }
+        if (ch < 0x80) {
+            out[n++] = (char)ch;
+            c->pos++;
+            continue;
+        }
+        uint32_t cp;
+        size_t bad, k = textfix_utf8_next((const unsigned char *)c->data, c->size, c->pos, &cp, &bad);
+        if (!k) return json_fail(c, err, "invalid UTF-8 in string");
+        memcpy(out + n, c->data + c->pos, k);
+        n += k;
+        c->pos += k;
     }
-    size_t n = json_object_size(root);
-    if (n < 512 || n > (1u << 24)) {
-        json_decref(root);
-        return mm_fail(err, MM_ERR_MALFORMED, "%s: %zu tokens; a byte-level BPE vocab has at least 512", path, n);
+    out[n] = '\0';
+    return (long)n;
+}
+
+static int load_vocab(clip_tokenizer *t, const char *path, mm_error *err)
+{
+    char *data = NULL;
+    size_t size = 0;
+    if (read_file(path, &data, &size, err)) return -1;
+    struct json_cursor c = {data, size, 0, path};
+    int rc = -1;
+    size_t count = 0; /* upper bound of entries: the number of ':' */
+    for (size_t i = 0; i < size; i++) count += data[i] == ':';
+    t->token = calloc(count + 1, sizeof *t->token);
+    t->token_len = calloc(count + 1, sizeof *t->token_len);
+    t->token_pool = malloc(size + 1); /* decoded keys are never longer than the file */
+    size_t slots = 16;
+    while (slots < 2 * (count + 1)) slots <<= 1;
+    t->vocab_slots = malloc(slots * sizeof *t->vocab_slots);
+    int32_t *ids = malloc((count + 1) * sizeof *ids);
+    size_t *offs = malloc((count + 1) * sizeof *offs);
+    if (!t->token || !t->token_len || !t->token_pool || !t->vocab_slots || !ids || !offs) {
+        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
     }
+    memset(t->vocab_slots, 0xFF, slots * sizeof *t->vocab_slots);
+    t->vocab_mask = slots - 1;
+    size_t pool = 0, n = 0;
+    char key[1024];
+    json_ws(&c);
+    if (c.pos >= size || data[c.pos] != '{') {
+        json_fail(&c, err, "expected a JSON object of token -> id");
+        goto done;
+    }
+    c.pos++;
+    json_ws(&c);
+    if (c.pos < size && data[c.pos] == '}') {
+        c.pos++;
+    } else {
+        for (;;) {
+            json_ws(&c);
+            if (c.pos >= size || data[c.pos] != '"') {
+                json_fail(&c, err, "expected a string (token)");
+                goto done;
+            }
+            long kl = json_string(&c, key, sizeof key, err);
+            if (kl < 0) goto done;
+            json_ws(&c);
+            if (c.pos >= size || data[c.pos] != ':') {
+                json_fail(&c, err, "expected ':'");
+                goto done;
+            }
+            c.pos++;
+            json_ws(&c);
+            size_t num_pos = c.pos;
+            long long v = 0;
+            int digits = 0;
+            while (c.pos < size && data[c.pos] >= '0' && data[c.pos] <= '9') {
+                if (v < 100000000) v = v * 10 + (data[c.pos] - '0');
+                digits++;
+                c.pos++;
+            }
+            if (!digits || (digits > 1 && data[num_pos] == '0') ||
+                (c.pos < size && (data[c.pos] == '.' || data[c.pos] == 'e' || data[c.pos] == 'E'))) {
+                c.pos = num_pos;
+                json_fail(&c, err, "expected a non-negative integer id");
+                goto done;
+            }
+            if (n >= count) { /* cannot happen: one ':' per entry */
+                json_fail(&c, err, "too many entries");
+                goto done;
+            }
+            memcpy(t->token_pool + pool, key, (size_t)kl + 1);
+            offs[n] = pool;
+            t->token_len[n] = (uint32_t)kl;
+            ids[n] = v > INT32_MAX ? INT32_MAX : (int32_t)v;
+            pool += (size_t)kl + 1;
+            n++;
+            json_ws(&c);
+            if (c.pos < size && data[c.pos] == ',') { c.pos++; continue; }
+            if (c.pos < size && data[c.pos] == '}') { c.pos++; break; }
+            json_fail(&c, err, "expected ',' or '}'");
+            goto done;
+        }
+    }
+    json_ws(&c);
+    if (c.pos != size) {
+        json_fail(&c, err, "text after the JSON object");
+        goto done;
+    }
+    if (n < 512) {
+        mm_fail(err, MM_ERR_MALFORMED, "%s: %zu tokens; a byte-level BPE vocab has at least 512", path, n);
+        goto done;
+    }
+    /* place every entry at its id; ids must be a permutation of 0..n-1 */
+    uint32_t *lens = malloc(n * sizeof *lens);
+    if (!lens) { mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path); goto done; }
+    for (size_t i = 0; i < n; i++) t->token[i] = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] < 0 || (size_t)ids[i] >= n) {
+            free(lens);
+            mm_fail(err, MM_ERR_MALFORMED, "%s: token \"%s\": id %d outside 0..%zu", path, t->token_pool + offs[i],
+                    ids[i], n - 1);
+            goto done;
+        }
+        if (t->token[ids[i]]) {
+            free(lens);
+            mm_fail(err, MM_ERR_MALFORMED, "%s: id %d is used by \"%s\" and \"%s\"", path, ids[i], t->token[ids[i]],
+                    t->token_pool + offs[i]);
+            goto done;
+        }
+        t->token[ids[i]] = t->token_pool + offs[i];
+        lens[ids[i]] = t->token_len[i];
+    }
+    memcpy(t->token_len, lens, n * sizeof *lens);
+    free(lens);
     t->n_vocab = (int)n;
-    t->token = calloc(n, sizeof *t->token);
-    size_t pool = 0;
-    const char *key;
-    json_t *val;
-    json_object_foreach(root, key, val) pool += strlen(key) + 1;
-    t->token_pool = malloc(pool);
-    if (!t->token || !t->token_pool) {
-        json_decref(root);
-        return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path);
-    }
-    size_t off = 0;
-    json_object_foreach(root, key, val) {
-        if (!json_is_integer(val) || json_integer_value(val) < 0 || json_integer_value(val) >= (json_int_t)n) {
-            json_decref(root);
-            return mm_fail(err, MM_ERR_MALFORMED, "%s: token \"%s\": id must be an integer in 0..%zu", path, key,
-                           n - 1);
+    for (int32_t id = 0; id < (int32_t)n; id++) {
+        const char *k = t->token[id];
+        size_t kl = t->token_len[id];
+        uint32_t h = (uint32_t)mix64(hash_str(k, kl));
+        uint64_t i = h & t->vocab_mask;
+        while (t->vocab_slots[i] >= 0) {
+            int32_t o = t->vocab_slots[i];
+            if (t->token_len[o] == kl && memcmp(t->token[o], k, kl) == 0) {
+                mm_fail(err, MM_ERR_MALFORMED, "%s: token \"%s\" appears twice (ids %d and %d)", path, k, o, id);
+                goto done;
+            }
+            i = (i + 1) & t->vocab_mask;
         }
-        size_t id = (size_t)json_integer_value(val);
-        if (t->token[id]) {
-            json_decref(root);
-            return mm_fail(err, MM_ERR_MALFORMED, "%s: id %zu is used by \"%s\" and \"%s\"", path, id, t->token[id],
-                           key);
-        }
-        size_t kl = strlen(key) + 1;
-        memcpy(t->token_pool + off, key, kl);
-        t->token[id] = t->token_pool + off;
-        off += kl;
+        t->vocab_slots[i] = id;
     }
     for (unsigned b = 0; b < 256; b++) {
         unsigned char u[8];
         int k = textfix_utf8_put(byte_to_unicode(b), u);
         char sym[16];
         memcpy(sym, u, (size_t)k);
-        sym[k] = '\0';
-        t->byte_id[b] = vocab_id(root, sym);
         memcpy(sym + k, "</w>", 5);
-        t->byte_end_id[b] = vocab_id(root, sym);
+        t->byte_id[b] = vocab_find(t, sym, (size_t)k);
+        t->byte_end_id[b] = vocab_find(t, sym, (size_t)k + 4);
         if (t->byte_id[b] < 0 || t->byte_end_id[b] < 0) {
-            sym[k] = '\0';
-            json_decref(root);
-            return mm_fail(err, MM_ERR_MALFORMED, "%s: no token \"%s%s\" for byte 0x%02X", path, sym,
-                           t->byte_id[b] < 0 ? "" : "</w>", b);
+            if (t->byte_id[b] < 0) sym[k] = '\0';
+            mm_fail(err, MM_ERR_MALFORMED, "%s: no token \"%s\" for byte 0x%02X", path, sym, b);
+            goto done;
         }
     }
-    t->sot = vocab_id(root, "<|startoftext|>");
-    t->eot = vocab_id(root, "<|endoftext|>");
+    t->sot = vocab_find(t, "<|startoftext|>", 15);
+    t->eot = vocab_find(t, "<|endoftext|>", 13);
     if (t->sot < 0 || t->eot < 0) {
-        json_decref(root);
-        return mm_fail(err, MM_ERR_MALFORMED, "%s: no \"%s\" token", path,
-                       t->sot < 0 ? "<|startoftext|>" : "<|endoftext|>");
+        mm_fail(err, MM_ERR_MALFORMED, "%s: no \"%s\" token", path, t->sot < 0 ? "<|startoftext|>" : "<|endoftext|>");
+        goto done;
     }
-    *out = root;
-    return 0;
+    rc = 0;
+done:
+    free(ids);
+    free(offs);
+    free(data);
+    return rc;
 }
 
-static int load_merges(clip_tokenizer *t, const char *path, json_t *vocab, mm_error *err)
+static int load_merges(clip_tokenizer *t, const char *path, mm_error *err)
 {
     char *data = NULL;
     size_t size = 0;
@@ -486,7 +688,7 @@ static int load_merges(clip_tokenizer *t, const char *path, json_t *vocab, mm_er
             }
             memcpy(joined, a, la);
             memcpy(joined + la, b, lb + 1);
-            int32_t ia = vocab_id(vocab, a), ib = vocab_id(vocab, b), ij = vocab_id(vocab, joined);
+            int32_t ia = vocab_find(t, a, la), ib = vocab_find(t, b, lb), ij = vocab_find(t, joined, la + lb);
             if (ia < 0 || ib < 0 || ij < 0) {
                 mm_fail(err, MM_ERR_MALFORMED, "%s:%ld: \"%s\" is not in the vocabulary", path, line,
                         ia < 0 ? a : ib < 0 ? b : joined);
@@ -522,13 +724,10 @@ clip_tokenizer *clip_tokenizer_load_files(const char *vocab_json, const char *me
 {
     clip_tokenizer *t = calloc(1, sizeof *t);
     if (!t) { mm_fail(err, MM_ERR_NOMEM, "out of memory"); return NULL; }
-    json_t *vocab = NULL;
-    if (load_vocab(t, vocab_json, &vocab, err) || load_merges(t, merges_txt, vocab, err)) {
-        json_decref(vocab);
+    if (load_vocab(t, vocab_json, err) || load_merges(t, merges_txt, err)) {
         clip_tokenizer_free(t);
         return NULL;
     }
-    json_decref(vocab);
     t->cache = calloc(CACHE_SLOTS, sizeof *t->cache);
     t->cache_keys = malloc(CACHE_KEY_POOL);
     t->cache_ids = malloc(CACHE_ID_POOL * sizeof *t->cache_ids);

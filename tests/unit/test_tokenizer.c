@@ -420,6 +420,101 @@ static void test_bad_model_files(void)
     rmdir(dir);
 }
 
+/* vocab.json through our parser == through jansson, every entry */
+static void test_vocab_matches_jansson(void)
+{
+    if (!have_shared()) return;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/vocab.json", tok_dir);
+    json_error_t je;
+    json_t *v = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    CHECK(v != NULL);
+    if (!v) return;
+    CHECK_EQ_INT(clip_tokenizer_vocab_size(tok), (long long)json_object_size(v));
+    const char *key;
+    json_t *val;
+    int bad = 0;
+    json_object_foreach(v, key, val) {
+        const char *got = clip_tokenizer_token(tok, (int32_t)json_integer_value(val));
+        if (!got || strcmp(got, key) != 0) bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(clip_tokenizer_sot(tok), 49406);
+    CHECK_EQ_INT(clip_tokenizer_eot(tok), 49407);
+    CHECK(clip_tokenizer_token(tok, -1) == NULL);
+    CHECK(clip_tokenizer_token(tok, 49408) == NULL);
+    json_decref(v);
+}
+
+/* Bad vocab.json files: each is the real vocab with one defect, so that the
+ * parser gets past the first entries. */
+static void test_bad_vocab_json(void)
+{
+    if (!have_shared()) return;
+    char src[4200];
+    snprintf(src, sizeof src, "%s/vocab.json", tok_dir);
+    FILE *f = fopen(src, "rb");
+    CHECK(f != NULL);
+    if (!f) return;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *real = malloc((size_t)size + 1);
+    CHECK(fread(real, 1, (size_t)size, f) == (size_t)size);
+    real[size] = 0;
+    fclose(f);
+    char merges[4200];
+    snprintf(merges, sizeof merges, "%s/merges.txt", tok_dir);
+    static const struct { const char *find, *replace, *msg; } defects[] = {
+        {"\"!\": 0,", "\"!\": 0.5,", "integer id"},
+        {"\"!\": 0,", "\"!\": -1,", "integer id"},
+        {"\"!\": 0,", "\"!\": 00,", "integer id"},
+        {"\"!\": 0,", "\"!\": 0 ,, ", "expected a string"},
+        {"\"!\": 0,", "\"!\" 0,", "expected ':'"},
+        {"\"!\": 0,", "\"!\": 0, \"\\x\": 5,", "bad escape"},
+        {"\"!\": 0,", "\"!\": 0, \"\\ud800\": 5,", "surrogate"},
+        {"\"!\": 0,", "\"!\": 0, \"\xff\": 5,", "invalid UTF-8"},
+        {"\"\\\"\": 1,", "\"\\u0021\": 1,", "appears twice"}, /* "!" twice, via an escape */
+        {"\"!\": 0,", "\"!\": 1,", "is used by"},
+        {"\"!\": 0,", "\"!\": 49408,", "outside"},
+        {"\"\\\"\": 1,", "\"!</w>\": 1,", "appears twice"},
+    };
+    char dir[] = "/tmp/mm_tok_vocab_XXXXXX";
+    if (!mkdtemp(dir)) { CHECK(0); free(real); return; }
+    char path[256];
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    for (size_t d = 0; d < sizeof defects / sizeof defects[0]; d++) {
+        char *at = strstr(real, defects[d].find);
+        CHECK_MSG(at != NULL, "defect %zu: '%s' not in vocab.json", d, defects[d].find);
+        if (!at) continue;
+        f = fopen(path, "wb");
+        fwrite(real, 1, (size_t)(at - real), f);
+        fputs(defects[d].replace, f);
+        fputs(at + strlen(defects[d].find), f);
+        fclose(f);
+        mm_error err = {0};
+        clip_tokenizer *t = clip_tokenizer_load_files(path, merges, &err);
+        CHECK_MSG(t == NULL && err.kind == MM_ERR_MALFORMED && strstr(err.msg, defects[d].msg) &&
+                      strstr(err.msg, "vocab.json"),
+                  "defect %zu: %s", d, t ? "loaded" : err.msg);
+        clip_tokenizer_free(t);
+    }
+    /* cut short, and trailing text */
+    for (int k = 0; k < 2; k++) {
+        f = fopen(path, "wb");
+        fwrite(real, 1, k == 0 ? (size_t)size / 2 : (size_t)size, f);
+        if (k == 1) fputs("x", f);
+        fclose(f);
+        mm_error err = {0};
+        clip_tokenizer *t = clip_tokenizer_load_files(path, merges, &err);
+        CHECK_MSG(t == NULL && err.kind == MM_ERR_MALFORMED, "%s", err.msg);
+        clip_tokenizer_free(t);
+    }
+    remove(path);
+    rmdir(dir);
+    free(real);
+}
+
 static void test_long_and_speed(void)
 {
     if (!have_shared()) return;
@@ -472,6 +567,8 @@ int main(void)
     RUN(test_truncation);
     RUN(test_invalid_utf8);
     RUN(test_bad_model_files);
+    RUN(test_vocab_matches_jansson);
+    RUN(test_bad_vocab_json);
     RUN(test_long_and_speed);
     clip_tokenizer_free(tok);
     return test_summary();
