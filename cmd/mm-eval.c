@@ -186,7 +186,6 @@ static json_t *json_value(const mm_measure *m, double v)
 static void write_eval_text(FILE *fp, const mm_measure_set *set, const mm_eval_result *res,
                             const params *p, const double *lo, const double *hi)
 {
-    const char *sep = p->format == FMT_TSV ? "\t" : "";
     if (p->format == FMT_TSV)
         fprintf(fp, p->ci > 0 ? "measure\tqid\tvalue\tci_low\tci_high\n" : "measure\tqid\tvalue\n");
     if (p->per_query)
@@ -210,7 +209,6 @@ static void write_eval_text(FILE *fp, const mm_measure_set *set, const mm_eval_r
                 }
             }
     if (!p->summary) return;
-    (void)sep;
     for (size_t k = 0; k < set->count; k++) {
         const mm_measure *m = &set->m[k];
         if (m->def->aggregate == MM_AGG_NONE) continue;
@@ -494,11 +492,12 @@ static void compare_runs(FILE *fp, const mm_measure_set *set, const mm_eval_resu
             fprintf(fp, "# p_perm: paired randomisation test (%s), p_t: paired t-test\n",
                     nrows && rows[0].exact ? "exact" : "random sign flips");
         }
-        fprintf(fp, tsv ? "measure\tmean_a\tmean_b\tdiff\tp_perm\tp_t\twins\tties\tlosses%s\n"
-                        : "%-22s\tmean_A\tmean_B\tdiff\tp_perm\tp_t\twins\tties\tlosses%s\n",
-                tsv ? (p->ci > 0 ? "\tdiff_ci_low\tdiff_ci_high" : "")
-                    : "measure", 
-                tsv ? "" : (p->ci > 0 ? "\tdiff_ci" : ""));
+        if (tsv)
+            fprintf(fp, "measure\tmean_a\tmean_b\tdiff\tp_perm\tp_t\twins\tties\tlosses%s\n",
+                    p->ci > 0 ? "\tdiff_ci_low\tdiff_ci_high" : "");
+        else
+            fprintf(fp, "%-22s\tmean_A\tmean_B\tdiff\tp_perm\tp_t\twins\tties\tlosses%s\n",
+                    "measure", p->ci > 0 ? "\tdiff_ci" : "");
         for (size_t i = 0; i < nrows; i++) {
             cmp_row *c = &rows[i];
             size_t r;
@@ -619,9 +618,6 @@ int main(int argc, char **argv)
     if (stdin_uses > 1) cli_usage_error("at most one input can be standard input");
     if (p.confusion && p.compare) cli_usage_error("--confusion does not apply to --compare");
     if (mm_measure_set_finalize(&set, &err) < 0) cli_usage_error("%s", err.msg);
-    if (p.confusion && !mm_measure_set_find(&set, "balanced_acc") && !mm_measure_set_find(&set, "acc")) {
-        /* the confusion matrix needs only the top-ranked class; nothing to add */
-    }
 
     const char *qrels_path = argv[optind];
     trec_qrels qrels;
