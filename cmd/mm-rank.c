@@ -122,7 +122,7 @@ int main(int argc, char **argv)
         case OPT_EXCLUDE_SELF: p.rank.exclude_self = true; break;
         case OPT_ALLOW_NONFINITE: p.rank.allow_nonfinite = true; break;
         case OPT_NO_DUP_CHECK: p.rank.check_duplicates = false; break;
-        case OPT_BLOCK: p.rank.block = (size_t)cli_parse_long("--block", optarg, 1, 1L << 20); break;
+        case OPT_BLOCK: p.rank.block = (size_t)cli_parse_long("--block", optarg, 1, 1L << 18); break;
         case OPT_MERGE: p.merge = true; break;
         case OPT_PROGRESS: cli_progress_set(1); break;
         case OPT_QUIET: cli_progress_set(0); break;

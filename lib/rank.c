@@ -409,8 +409,10 @@ int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
         for (size_t i = 0; i < queries->rows; i++) mmf_l2_normalize(queries->data + i * dim, dim);
 
     size_t block = p->block ? p->block : 4096;
-    if (block > (size_t)INT32_MAX / (dim > RANK_MAX_CHUNK ? dim : RANK_MAX_CHUNK))
-        return mm_fail(err, MM_ERR_LIMIT, "block of %zu rows is too large", block);
+    /* A gallery block and a score tile stay below 1 GiB each. */
+    if (block > ((size_t)1 << 28) / (dim > RANK_MAX_CHUNK ? dim : RANK_MAX_CHUNK))
+        return mm_fail(err, MM_ERR_LIMIT, "a block of %zu rows of dimension %zu is too large (at most %zu rows)",
+                       block, dim, ((size_t)1 << 28) / (dim > RANK_MAX_CHUNK ? dim : RANK_MAX_CHUNK));
 
     engine E;
     memset(&E, 0, sizeof E);
