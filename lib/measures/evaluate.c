@@ -348,6 +348,9 @@ int mm_evaluate_reader(const trec_qrels *qrels, trec_reader *r, const mm_eval_op
     bool have_block = false;
     bool retain = !trec_reader_can_rewind(r);
     bool any_split = false;
+    bool deferred = false;
+    mm_error deferred_err = {0};
+    int deferred_status = 0;
     size_t lines = 0;
     int rc = -1;
     *exit_status = MM_EVAL_EXIT_INPUT;
@@ -395,7 +398,12 @@ int mm_evaluate_reader(const trec_qrels *qrels, trec_reader *r, const mm_eval_op
             if (retain) {
                 ev.status[cur_qi] = Q_DONE;
             } else if (ev.status[cur_qi] == Q_UNSEEN) {
-                if (score_list(&ev, (size_t)cur_qi, &block, name, err, exit_status) < 0) goto done;
+                /* trec_eval reads the whole run before scoring: a syntax
+                 * error further on wins over a duplicate found here, so
+                 * keep reading and report it at the end */
+                if (!deferred &&
+                    score_list(&ev, (size_t)cur_qi, &block, name, &deferred_err, &deferred_status) < 0)
+                    deferred = true;
                 ev.status[cur_qi] = Q_DONE;
             } else {
                 ev.status[cur_qi] = Q_SPLIT;
@@ -430,6 +438,11 @@ int mm_evaluate_reader(const trec_qrels *qrels, trec_reader *r, const mm_eval_op
             mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
             goto done;
         }
+    }
+    if (deferred) {
+        *err = deferred_err;
+        *exit_status = deferred_status;
+        goto done;
     }
     res->saw_crlf = trec_reader_saw_crlf(r);
     res->saw_bom = trec_reader_saw_bom(r);

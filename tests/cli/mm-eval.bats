@@ -179,6 +179,12 @@ setup() {
     assert_status 4
     [ -z "$output" ]
     [[ "$stderr" == "mm-eval: $T/dup: duplicate docs: query 'q1' retrieves 'd1' twice" ]]
+    # a syntax error later in the run wins: trec_eval reads the whole run first
+    printf 'q2 Q0 a 1 x A\n' >> "$T/dup"
+    run mm-eval -m map "$T/qrels" "$T/dup"
+    assert_status 2
+    assert_output_contains "$T/dup:5: score 'x' is not a number"
+    sed -i '$d' "$T/dup"
     # below the -M cut it is not looked for (as trec_eval)
     run mm-eval -M 2 -m map "$T/qrels" "$T/dup"
     assert_status 0
