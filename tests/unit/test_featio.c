@@ -282,7 +282,7 @@ static void check_matrix(const mmf_matrix *m, int with_ids, const char *label)
     if (m->rows != 3 || m->dim != 4) return;
     CHECK_MSG(memcmp(m->data, DATA, sizeof DATA) == 0, "%s: data differs", label);
     for (int i = 0; i < 3; i++) {
-        char num[8];
+        char num[16];
         snprintf(num, sizeof num, "%d", i);
         CHECK_EQ_STR(m->ids[i], with_ids ? IDS[i] : num);
     }

@@ -51,7 +51,7 @@ static size_t make_npy(unsigned char *out, int major, const char *dict, const vo
     memcpy(out + pre, dict, dl);
     memset(out + pre + dl, ' ', pad);
     out[pre + dl + pad] = '\n';
-    memcpy(out + pre + hlen, data, data_len);
+    if (data_len) memcpy(out + pre + hlen, data, data_len);
     return pre + hlen + data_len;
 }
 
