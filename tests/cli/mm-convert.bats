@@ -550,3 +550,17 @@ assert ids == ["a", "b"] and x.tolist() == [[1, 0.5], [-2, 0.25]]
     run mm-info --json out.mmf
     [[ "$output" != *'"normalized":true'* ]]
 }
+
+@test "mm-convert: an id that is not UTF-8 is reported at its input line, not as an output problem" {
+    printf 'ok\t1 2\n\xff\xfe\t1 2\n' > badutf.tsv
+    run --separate-stderr mm-convert badutf.tsv -o o.mmf
+    assert_status 1
+    [[ "$stderr" == "mm-convert: badutf.tsv:2: "*"UTF-8"* ]]
+    [ ! -e o.mmf ]
+    "$MM_PYTHON" -c 'import numpy as np; np.save("x.npy", np.zeros((5, 2), np.float32))'
+    printf 'a\nb\n\xc0\xaf\nd\ne\n' > badids.txt
+    run --separate-stderr mm-convert --ids badids.txt x.npy -o o.mmf
+    assert_status 1
+    [[ "$stderr" == "mm-convert: badids.txt:3: "*"UTF-8"* ]]
+    [ ! -e o.mmf ]
+}
