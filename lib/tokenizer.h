@@ -27,8 +27,8 @@
  * the length; note that id 0, "!", can occur inside a sequence).
  *
  * Threads: a clip_tokenizer holds a BPE cache and scratch buffers, so one
- * object must be used by one thread at a time. Load one per thread (the
- * tables are ~10 MB and load in a few tens of ms) or serialise calls.
+ * object must be used by one thread at a time. Load one per thread (an
+ * object takes ~5 MB and ~15 ms to load) or serialise the calls.
  */
 #ifndef MM_TOKENIZER_H
 #define MM_TOKENIZER_H
@@ -70,8 +70,8 @@ void clip_tokenizer_set_flags(clip_tokenizer *t, unsigned flags);
  * characters) into ids[0..*n_ids), ids having room for context_len entries.
  * 2 <= context_len <= 65536. Returns 0, or 1 when the text was truncated to
  * context_len ids, or -1 on error (invalid UTF-8 in strict mode, bad
- * context_len, out of memory). Time is linear in len; BPE runs only until
- * context_len ids are known. */
+ * context_len, out of memory). Time is O(len log len) at worst (one huge
+ * word); pieces after the first context_len ids are not run through BPE. */
 int clip_tokenize(clip_tokenizer *t, const char *text, size_t len, int32_t *ids, int context_len, int *n_ids,
                   mm_error *err);
 

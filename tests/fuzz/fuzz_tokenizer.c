@@ -4,16 +4,21 @@
  * leak or sanitizer report.
  *   make fuzz && MM_SHARED=../shared build-fuzz/fuzz_tokenizer -max_total_time=600 -max_len=4096
  * The vocab comes from $MM_SHARED/ref/clip/tokenizer (default ../shared).
- * Input: byte 0 chooses the mode (bit 0: replace invalid UTF-8, bit 1: no
- * fix_text, bits 2-7: context length 2 + (b >> 2)), the rest is the text.
- * Checked: the result's shape (start/end ids, ids in the vocabulary, length
- * within the context), that replace mode never fails, that strict mode
- * fails exactly on invalid UTF-8, and that a second call (answered from the
- * BPE cache) gives the same ids. */
+ * Input: byte 0 chooses the mode, the rest is the data:
+ *   0xFF: the data is a vocab.json (with a merges.txt without merges),
+ *   0xFE: the data is a merges.txt (with a small valid vocab.json),
+ *   else: the data is a text to tokenize; bit 0: replace invalid UTF-8,
+ *         bit 1: no fix_text, bits 2-7: context length 2 + (b >> 2).
+ * Checked for texts: the result's shape (start/end ids, ids in the
+ * vocabulary, length within the context), that replace mode never fails,
+ * that strict mode fails exactly on invalid UTF-8, and that a second call
+ * (answered from the BPE cache) gives the same ids. For model files: a
+ * load either succeeds and tokenizes, or fails with a message. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "textfix.h"
 #include "tokenizer.h"
@@ -22,6 +27,57 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static clip_tokenizer *tok;
+static char tmpdir[] = "/tmp/fuzz_tokenizer_XXXXXX";
+static char vocab_path[64], merges_path[64], small_vocab[64], empty_merges[64];
+
+static void write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
+        fprintf(stderr, "fuzz_tokenizer: cannot write %s\n", path);
+        exit(2);
+    }
+}
+
+/* The 512 byte symbols, the specials and a few merge results. */
+static void write_small_vocab(const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) exit(2);
+    fputs("{", f);
+    int id = 0;
+    for (int end = 0; end < 2; end++)
+        for (unsigned b = 0; b < 256; b++) {
+            unsigned cp = b;
+            if (!((b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE))) {
+                unsigned n = 0;
+                for (unsigned x = 0; x < b; x++)
+                    if (!((x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE))) n++;
+                cp = 256 + n;
+            }
+            unsigned char u[8];
+            int k = textfix_utf8_put(cp, u);
+            fputs(id ? ", \"" : "\"", f);
+            if (cp == '"' || cp == '\\') fputc('\\', f);
+            fwrite(u, 1, (size_t)k, f);
+            fprintf(f, "%s\": %d", end ? "</w>" : "", id++);
+        }
+    static const char *more[] = {"in", "th", "the</w>", "in</w>", "an", "and</w>", "<|startoftext|>",
+                                 "<|endoftext|>"};
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) fprintf(f, ", \"%s\": %d", more[i], id++);
+    fputs("}\n", f);
+    fclose(f);
+}
+
+static void cleanup(void)
+{
+    remove(vocab_path);
+    remove(merges_path);
+    remove(small_vocab);
+    remove(empty_merges);
+    rmdir(tmpdir);
+    clip_tokenizer_free(tok);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -36,13 +92,50 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz_tokenizer: %s (set MM_SHARED)\n", err.msg);
         exit(2);
     }
+    if (!mkdtemp(tmpdir)) exit(2);
+    atexit(cleanup);
+    snprintf(vocab_path, sizeof vocab_path, "%s/v.json", tmpdir);
+    snprintf(merges_path, sizeof merges_path, "%s/m.txt", tmpdir);
+    snprintf(small_vocab, sizeof small_vocab, "%s/small.json", tmpdir);
+    snprintf(empty_merges, sizeof empty_merges, "%s/empty.txt", tmpdir);
+    write_small_vocab(small_vocab);
+    write_file(empty_merges, "#version: 0.2\n", 14);
+    clip_tokenizer *check = clip_tokenizer_load_files(small_vocab, empty_merges, &err);
+    if (!check) {
+        fprintf(stderr, "fuzz_tokenizer: small vocab: %s\n", err.msg);
+        exit(2);
+    }
+    clip_tokenizer_free(check);
     return 0;
+}
+
+static void fuzz_model_file(int which, const uint8_t *data, size_t size)
+{
+    const char *v = which == 0xFF ? vocab_path : small_vocab;
+    const char *m = which == 0xFF ? empty_merges : merges_path;
+    write_file(which == 0xFF ? vocab_path : merges_path, data, size);
+    mm_error err = {0};
+    clip_tokenizer *t = clip_tokenizer_load_files(v, m, &err);
+    if (!t) {
+        if (err.msg[0] == 0) __builtin_trap();
+        return;
+    }
+    int32_t ids[77];
+    int n;
+    if (clip_tokenize(t, "the thin band and in", 20, ids, 77, &n, &err) < 0) __builtin_trap();
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= clip_tokenizer_vocab_size(t)) __builtin_trap();
+    clip_tokenizer_free(t);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0) return 0;
     unsigned mode = data[0];
+    if (mode >= 0xFE) {
+        fuzz_model_file((int)mode, data + 1, size - 1);
+        return 0;
+    }
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
     unsigned flags = (mode & 1 ? CLIP_TOKENIZE_REPLACE_INVALID : 0) | (mode & 2 ? CLIP_TOKENIZE_NO_FIX_TEXT : 0);
