@@ -90,7 +90,7 @@ typedef struct engine engine;
 
 typedef struct worker {
     engine *E;
-    float *tile; /* RANK_MAX_CHUNK × block scores */
+    float *tile; /* chunk_rows × RANK_SLICE scores */
     pthread_t thread;
 } worker;
 
@@ -255,18 +255,22 @@ static void *reader_main(void *arg)
 }
 
 /* Offers every score of one tile row that can enter query q's heap. */
-static int scan_row(engine *E, const float *s, const gallery_block *g, size_t q, mm_error *err)
+/* Offers every score of one tile row (gallery rows first .. first+n-1 of
+ * block g; s[j] is row first+j) that can enter query q's heap. */
+static int scan_row(engine *E, const float *s, const gallery_block *g, size_t first, size_t n,
+                    size_t q, mm_error *err)
 {
     topk_set *T = E->top;
     const char *qid = E->qids[q];
     const bool exclude_self = E->p->exclude_self;
     const char *arena_end = g->arena + g->arena_cap;
-    size_t n = g->rows, j = 0;
+    const char *const *ids = g->ids + first;
+    size_t j = 0;
     float thr = (float)topk_threshold(T, q); /* exact: kept scores are floats */
 
 #define OFFER(jj)                                                                          \
     do {                                                                                   \
-        const char *id_ = g->ids[(jj)];                                                    \
+        const char *id_ = ids[(jj)];                                                       \
         if (exclude_self && strcmp(id_, qid) == 0) break;                                  \
         const char *ev_;                                                                   \
         int r_ = topk_offer(T, q, s[(jj)], id_, &ev_, err);                                \
@@ -300,15 +304,25 @@ static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
     size_t q0 = c * E->chunk_rows;
     size_t m = E->nq - q0 < E->chunk_rows ? E->nq - q0 : E->chunk_rows;
     const float *Q = E->queries + q0 * E->dim;
-    int n = (int)E->block, d = (int)E->dim;
-    /* scores (m, block) = Q (m, dim) · G (block, dim)^T */
-    if (m == 1)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, n, d, 1.0f, g->vec, d, Q, 1, 0.0f, W->tile, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, n, d, 1.0f, Q, d, g->vec, d,
-                    0.0f, W->tile, n);
-    for (size_t i = 0; i < m; i++)
-        if (scan_row(E, W->tile + i * E->block, g, q0 + i, err)) return -1;
+    int d = (int)E->dim;
+    /* The block is ranked in column slices of RANK_SLICE gallery rows so that
+     * a score tile (m × slice) stays in cache between the GEMM that writes it
+     * and the scan that reads it. Slices are fixed cuts of the padded block,
+     * so the GEMM shapes (and hence the scores' rounding) do not depend on
+     * where the stream ends. */
+    for (size_t col = 0; col < E->block && col < g->rows; col += RANK_SLICE) {
+        size_t w = E->block - col < RANK_SLICE ? E->block - col : RANK_SLICE;
+        const float *G = g->vec + col * E->dim;
+        /* scores (m, w) = Q (m, dim) · G (w, dim)^T */
+        if (m == 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)w, d, 1.0f, G, d, Q, 1, 0.0f, W->tile, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)w, d, 1.0f, Q, d, G, d,
+                        0.0f, W->tile, (int)w);
+        size_t real = g->rows - col < w ? g->rows - col : w;
+        for (size_t i = 0; i < m; i++)
+            if (scan_row(E, W->tile + i * w, g, col, real, q0 + i, err)) return -1;
+    }
     /* Entries that still point into this block's arena get their own copy. */
     const char *arena_end = g->arena + g->arena_cap;
     for (size_t i = 0; i < m; i++) {
@@ -409,10 +423,10 @@ int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
         for (size_t i = 0; i < queries->rows; i++) mmf_l2_normalize(queries->data + i * dim, dim);
 
     size_t block = p->block ? p->block : 4096;
-    /* A gallery block and a score tile stay below 1 GiB each. */
-    if (block > ((size_t)1 << 28) / (dim > RANK_MAX_CHUNK ? dim : RANK_MAX_CHUNK))
+    /* A gallery block stays below 1 GiB. */
+    if (block > ((size_t)1 << 28) / dim)
         return mm_fail(err, MM_ERR_LIMIT, "a block of %zu rows of dimension %zu is too large (at most %zu rows)",
-                       block, dim, ((size_t)1 << 28) / (dim > RANK_MAX_CHUNK ? dim : RANK_MAX_CHUNK));
+                       block, dim, ((size_t)1 << 28) / dim);
 
     engine E;
     memset(&E, 0, sizeof E);
@@ -454,7 +468,7 @@ int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
     }
     for (int i = 0; ok && i < threads; i++) {
         W[i].E = &E;
-        W[i].tile = aligned_floats(E.chunk_rows * block);
+        W[i].tile = aligned_floats(E.chunk_rows * (block < RANK_SLICE ? block : RANK_SLICE));
         ok = W[i].tile != NULL;
     }
     if (!ok) {

@@ -10,8 +10,9 @@
  *    reader; --metric cos normalises each row unless its segment carries the
  *    normalised flag; non-finite values and duplicate ids are checked here);
  *  - the queries are cut into chunks of up to RANK_MAX_CHUNK rows; a unit of work is
- *    (query chunk, gallery block): one SGEMM chunk × block^T into a per-worker
- *    score tile, then a scan of each tile row against its query's heap
+ *    (query chunk, gallery block): for each slice of RANK_SLICE block rows, one
+ *    SGEMM chunk × slice^T into a per-worker score tile small enough to stay
+ *    in cache, then a scan of each tile row against its query's heap
  *    threshold. Workers take units dynamically; a chunk's blocks are always
  *    processed in stream order, so each heap is touched by one thread at a time
  *    and no locks are needed on the hot path. While workers rank block b the
@@ -21,7 +22,7 @@
  *    the workers (-t), which avoids OpenBLAS's static split stalling behind
  *    the reader thread on a 2-core machine.
  * Memory: queries (nq × dim × 4) + RANK_BUFFERS × block × dim × 4
- *         + threads × 1024 × block × 4 (score tiles) + nq × k × 16 (heaps)
+ *         + threads × 1024 × 1024 × 4 (score tiles) + nq × k × 16 (heaps)
  *         + the kept ids + 16 bytes per gallery id for the duplicate check
  *         (see rank_params.check_duplicates).
  *
@@ -31,7 +32,8 @@
  * therefore bounded by nq × k, whatever the gallery size.
  *
  * Bit-identical scores across shards: every block is padded with zero rows to
- * exactly `block` rows and query chunks depend only on the query count, so a
+ * exactly `block` rows, cut into the same slices, and query chunks depend
+ * only on the query count, so a
  * (query, gallery item) score is computed by the same GEMM shape wherever the
  * item falls in the stream. Scores then agree to the bit between a whole run
  * and sharded runs made with the same --block on the same OpenBLAS kernel.
@@ -49,7 +51,8 @@
 #include "topk.h"
 
 #define RANK_BUFFERS 3
-#define RANK_MAX_CHUNK 1024
+#define RANK_MAX_CHUNK 1024 /* query rows per GEMM */
+#define RANK_SLICE 1024     /* gallery rows per GEMM (a block is cut into slices) */
 
 enum rank_metric { RANK_IP = 0, RANK_COS = 1 };
 enum rank_format { RANK_TREC = 0, RANK_TSV = 1, RANK_JSONL = 2 };
