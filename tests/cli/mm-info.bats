@@ -257,3 +257,30 @@ assert [s["dtype"] for s in o["segments"]] == ["f32", "f16"]
     assert_status 1
     [ -z "$output" ] && [ -z "$stderr" ]
 }
+
+@test "mm-info: metadata of the largest legal size (MMF_MAX_META_LEN = 1 MiB) is read back" {
+    # producer + source lines (37 bytes) + 9 items filling exactly N bytes of metadata
+    cat > bigmeta.py <<'PY'
+import subprocess, sys
+remaining, args, i = int(sys.argv[1]) - 37, [], 0
+while remaining > 0:
+    key = "k%d" % i
+    vlen = min(120000, remaining - len(key) - 2)
+    args += ["--meta", "%s=%s" % (key, "v" * vlen)]
+    remaining -= len(key) + vlen + 2
+    i += 1
+r = subprocess.run(["mm-convert", "--to", "mmf", "-o", sys.argv[2]] + args, input=b"a\t1 2\n")
+sys.exit(r.returncode)
+PY
+    "$MM_PYTHON" bigmeta.py 1048576 big.mmf
+    [ "$(stat -c %s big.mmf)" -eq $((24 + 1048576 + 4 + 5 + 1 + 8 + 13)) ]
+    run --separate-stderr mm-info big.mmf
+    echo "$stderr" >&2
+    assert_status 0
+    assert_output_contains "1 segment, 1 records"
+    # one byte more is refused by the writer
+    run --separate-stderr "$MM_PYTHON" bigmeta.py 1048577 too.mmf
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"metadata too large"* ]]
+    [ ! -e too.mmf ]
+}
