@@ -219,3 +219,21 @@ np.save("x.npy", np.zeros((20000, 8), np.float32))'
     done
     [ "$bad" -eq 0 ]
 }
+
+# -o on something that is not a regular file (a FIFO here; /dev/null or
+# /dev/stdout in real life) must write into it, not rename a temporary file
+# over it: as root, "-o /dev/null" would otherwise replace the device node.
+@test "-o FIFO (or device) writes into it instead of replacing it with a regular file" {
+    printf 'a\t1 2\n' > a.tsv
+    mm-convert a.tsv -o want.mmf
+    mkfifo out.fifo
+    timeout 10 cat out.fifo > got.mmf &
+    reader=$!
+    run --separate-stderr timeout 10 mm-convert a.tsv --to mmf -o out.fifo
+    st=$status
+    [ -p out.fifo ] || { echo "out.fifo was replaced by a regular file" >&2; kill "$reader" 2> /dev/null; return 1; }
+    wait "$reader"
+    [ "$st" -eq 0 ]
+    cmp want.mmf got.mmf
+    [ -z "$(ls -a | grep '\.tmp\.')" ]
+}
