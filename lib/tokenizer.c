@@ -25,9 +25,15 @@ static int is_py_space(uint32_t c)
     return is_white_space(c) || (c >= 0x1C && c <= 0x1F);
 }
 
+/* [\p{L}] as the regex module matches it under IGNORECASE: a set member
+ * is tested against every case variant of the character, and the one
+ * non-letter with a letter among its case variants is U+0345 COMBINING
+ * GREEK YPOGEGRAMMENI (~ U+0399, U+03B9, U+1FBE). No non-number has a number
+ * among its variants, so [\p{N}] is plain. */
 static int is_letter(uint32_t c)
 {
     if (c < 0x80) return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
+    if (c == 0x345) return 1;
     switch (utf8proc_category((utf8proc_int32_t)c)) {
     case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
     case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:

@@ -16,8 +16,10 @@
  *   6. the pre-tokenisation regex (matched after lowercasing, IGNORECASE)
  *        <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|
  *        [\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
- *      (categories from utf8proc; only ASCII "'" forms contractions; a
- *      special token inside the text becomes its id, 49406/49407);
+ *      (categories from utf8proc; IGNORECASE makes "ſ" match "s" in the
+ *      literals and U+0345 count as a letter, as in the regex module; only
+ *      ASCII "'" forms contractions; a special token inside the text
+ *      becomes its id, 49406/49407);
  *   7. each piece as UTF-8 bytes through the byte->unicode map, BPE with the
  *      merge ranks of merges.txt, the last symbol carrying "</w>";
  *   8. [<|startoftext|>] + ids + [<|endoftext|>]; if that is longer than

@@ -324,6 +324,14 @@ static void test_truncation(void)
     /* a longer context keeps everything */
     CHECK_EQ_INT(clip_tokenize(tok, text, strlen(text), ids, 200, &n, &err), 0);
     CHECK_EQ_INT(n, 78);
+    /* U+0345 joins a letter run ([\p{L}] under IGNORECASE sees its case
+     * variant iota): "a" U+0345 is one piece, so "a" is not "a</w>" (320) */
+    clip_tokenizer_set_flags(tok, CLIP_TOKENIZE_NO_FIX_TEXT);
+    CHECK_EQ_INT(clip_tokenize(tok, "a\xCD\x85", 3, ids, 77, &n, &err), 0);
+    CHECK(n >= 3 && ids[1] != 320);
+    CHECK_EQ_INT(clip_tokenize(tok, "a\xCC\x81", 3, ids, 77, &n, &err), 0); /* U+0301: not */
+    CHECK(n >= 3 && ids[1] == 320);
+    clip_tokenizer_set_flags(tok, 0);
     /* the special tokens in the middle of the text */
     const char *s = "a <|EndOfText|> b<|startoftext|>";
     CHECK_EQ_INT(clip_tokenize(tok, s, strlen(s), ids, 77, &n, &err), 0);
