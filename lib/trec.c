@@ -536,10 +536,9 @@ typedef struct qrel_tmp {
     long lineno;
 } qrel_tmp;
 
-static const char *qsort_arena; /* qsort has no context argument in C11 */
-
-static int cmp_qrel_tmp(const void *pa, const void *pb)
+static int cmp_qrel_tmp(const void *pa, const void *pb, void *ctx)
 {
+    const char *qsort_arena = ctx;
     const qrel_tmp *a = pa, *b = pb;
     int c = a->qid_off == b->qid_off ? 0 : strcmp(qsort_arena + a->qid_off, qsort_arena + b->qid_off);
     if (c) return c;
@@ -629,8 +628,7 @@ int trec_qrels_load_reader(trec_qrels *q, trec_reader *r, mm_error *err)
         mm_fail(err, MM_ERR_MALFORMED, "%s: empty file: no judgments", q->name);
         goto fail;
     }
-    qsort_arena = a.data;
-    qsort(tmp, n, sizeof *tmp, cmp_qrel_tmp);
+    qsort_r(tmp, n, sizeof *tmp, cmp_qrel_tmp, a.data); /* GNU qsort_r: reentrant */
 
     q->judgment_count = n;
     q->docno = malloc(n * sizeof *q->docno);

@@ -542,10 +542,10 @@ static int cmp_dbl(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static const mm_eval_result *sort_res; /* qsort context */
-static int cmp_label_idx(const void *a, const void *b)
+static int cmp_label_idx(const void *a, const void *b, void *ctx)
 {
-    const char *x = sort_res->label[*(const size_t *)a], *y = sort_res->label[*(const size_t *)b];
+    const mm_eval_result *res = ctx;
+    const char *x = res->label[*(const size_t *)a], *y = res->label[*(const size_t *)b];
     return strcmp(x, y);
 }
 
@@ -592,8 +592,7 @@ double mm_summary_value(const mm_measure_set *set, const mm_eval_result *res,
         size_t k = 0;
         for (size_t i = 0; i < n; i++)
             if (res->label[Q(i)]) ix[k++] = Q(i);
-        sort_res = res;
-        qsort(ix, k, sizeof *ix, cmp_label_idx);
+        qsort_r(ix, k, sizeof *ix, cmp_label_idx, (void *)res);
         double total = 0.0;
         size_t classes = 0;
         for (size_t a = 0; a < k;) {
