@@ -393,3 +393,33 @@ open("bad.mmf", "wb").write(bytes(b))'
     run --separate-stderr mm-rank -q q.mmf -g g.mmf
     [ -z "$stderr" ]
 }
+
+@test "mm-rank: an unknown element type is refused; f32 and f16 segments mix in one stream" {
+    make_exact 3 40 4
+    # rewrite the dtype byte (offset 10) and the header CRC32C (offset 20)
+    "$MM_PYTHON" -c '
+import struct
+def crc32c(data):
+    crc = 0xffffffff
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82f63b78 if crc & 1 else 0)
+    return crc ^ 0xffffffff
+b = bytearray(open("g.mmf", "rb").read())
+assert struct.unpack_from("<I", b, 20)[0] == crc32c(bytes(b[:20]))
+b[10] = 3
+struct.pack_into("<I", b, 20, crc32c(bytes(b[:20])))
+open("dtype3.mmf", "wb").write(bytes(b))'
+    run --separate-stderr mm-rank -q q.mmf -g dtype3.mmf
+    assert_status 1
+    [[ "$stderr" == "mm-rank: dtype3.mmf: "*"element type"* ]]
+    [ -z "$output" ]
+    # values in multiples of 1/4 are exact in f16: a mixed stream ranks like f32
+    mm-convert --dtype f16 --ids g.ids g.npy -o g16.mmf
+    cat g.mmf g16.mmf > mixed.mmf
+    cat g.mmf g.mmf > same.mmf
+    mm-rank -q q.mmf -g mixed.mmf -k 6 --quiet > a.trec
+    mm-rank -q q.mmf -g same.mmf -k 6 --quiet > b.trec
+    cmp a.trec b.trec
+}
