@@ -61,6 +61,10 @@ typedef struct preprocess_scratch {
     struct resample_axis *hcache, *vcache;
     uint8_t *tmp;        /* horizontal-pass rows */
     size_t tmp_cap;
+    uint8_t *cols;       /* source block, column-major (horizontal pass) */
+    size_t cols_cap;
+    uint8_t *cols_out;   /* horizontal-pass result, column-major */
+    size_t cols_out_cap;
     uint8_t *crop;       /* resized + cropped uint8 HWC when the caller gives none */
     size_t crop_cap;
     int32_t *acc;        /* vertical-pass accumulators */
