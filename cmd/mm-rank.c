@@ -60,6 +60,30 @@ enum {
     OPT_NO_DUP_CHECK, OPT_BLOCK, OPT_MERGE, OPT_PROGRESS, OPT_QUIET,
 };
 
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A query id given twice makes two rankings that trec_eval would read as one
+ * query with every document twice: say so (once). */
+static void warn_duplicate_queries(const mmf_matrix *q, const char *name)
+{
+    char **ids = malloc(q->rows * sizeof *ids);
+    if (!ids) cli_fatal("out of memory");
+    memcpy(ids, q->ids, q->rows * sizeof *ids);
+    qsort(ids, q->rows, sizeof *ids, cmp_id);
+    size_t repeated = 0;
+    const char *first = NULL;
+    for (size_t i = 1; i < q->rows; i++)
+        if (strcmp(ids[i - 1], ids[i]) == 0 && repeated++ == 0) first = ids[i];
+    if (repeated)
+        cli_warn("%s: query id '%s' occurs more than once (%zu repeated record%s); "
+                 "trec_eval would read such rankings as one query",
+                 name, first, repeated, repeated == 1 ? "" : "s");
+    free(ids);
+}
+
 static void show_progress(uint64_t rows, void *ctx)
 {
     (void)ctx;
@@ -163,6 +187,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < queries.rows; i++)
         if (rank_check_id(queries.ids[i], p.format, "query id", &err))
             cli_fatal("%s: record %zu: %s", qname, i + 1, err.msg);
+    if (!cli_quiet) warn_duplicate_queries(&queries, qname);
 
     mmf_reader *gallery = mmf_open(p.gallery, &err);
     if (!gallery) cli_fatal("%s", err.msg);

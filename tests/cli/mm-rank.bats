@@ -423,3 +423,16 @@ open("dtype3.mmf", "wb").write(bytes(b))'
     mm-rank -q q.mmf -g same.mmf -k 6 --quiet > b.trec
     cmp a.trec b.trec
 }
+
+@test "mm-rank: a repeated query id is warned about once" {
+    printf 'q\t1 0\nq\t0 1\nr\t1 1\n' > q.tsv
+    printf 'a\t1 0\nb\t0 1\n' > g.tsv
+    mm-convert q.tsv -o q.mmf
+    mm-convert g.tsv -o g.mmf
+    run --separate-stderr mm-rank -q q.mmf -g g.mmf
+    assert_status 0
+    [ "${#lines[@]}" -eq 6 ]
+    [ "$stderr" = "mm-rank: warning: q.mmf: query id 'q' occurs more than once (1 repeated record); trec_eval would read such rankings as one query" ]
+    run --separate-stderr mm-rank -q q.mmf -g g.mmf --quiet
+    [ -z "$stderr" ]
+}
