@@ -522,9 +522,18 @@ int image_decode_file(const char *path, const image_decode_opts *opts, mm_image 
         fclose(fp);
         return mm_fail(err, MM_ERR_IO, "%s: is a directory", path);
     }
+    /* The leading bytes decide first, so that a large non-image file is
+     * refused without being read. */
+    uint8_t head[16];
+    size_t len = fread(head, 1, sizeof head, fp);
+    if (!ferror(fp) && image_sniff(head, len, NULL) == IMAGE_FORMAT_UNKNOWN) {
+        fclose(fp);
+        return image_decode_mem(head, len, path, opts, img, err);
+    }
     /* Regular files are read in one go; pipes and devices grow the buffer. */
-    size_t len = 0;
     size_t want = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+    if (want < sizeof head + 1) want = sizeof head + 1;
+    bool copied_head = false;
     for (;;) {
         if (img->file_cap < want || !img->file_buf) {
             uint8_t *nb = realloc(img->file_buf, want);
@@ -535,6 +544,11 @@ int image_decode_file(const char *path, const image_decode_opts *opts, mm_image 
             img->file_buf = nb;
             img->file_cap = want;
         }
+        if (!copied_head) {
+            memcpy(img->file_buf, head, len);
+            copied_head = true;
+        }
+        if (len < sizeof head) break; /* short read: end of file (or error) */
         size_t got = fread(img->file_buf + len, 1, img->file_cap - len, fp);
         if (got == 0) break;
         len += got;
