@@ -52,38 +52,54 @@ typedef struct params {
     size_t meta_count;
 } params;
 
-/* Output sinks: MMF and TSV stream; .npy needs the row count first, so its
- * rows are collected in a matrix and written at the end. */
+/* Output sinks. MMF output mirrors the input's segments (each with its own
+ * header, so flags such as "normalized" stay true per segment, and empty
+ * segments survive); TSV streams; .npy needs the row count first, so its rows
+ * are collected and written at the end. */
 typedef struct sink {
     const params *p;
     cli_output *out;
-    mmf_writer *mmf;
-    mmf_header header;   /* for MMF output */
-    int have_header;
+    mmf_writer *mmf;      /* open MMF output segment, or NULL */
+    int npy_dtype;        /* MMF_F32 or MMF_F16 for .npy output */
+    uint32_t npy_dim;     /* row width of the .npy output */
     /* .npy collection */
     float *rows;
-    size_t nrows, cap, dim;
+    size_t nrows, cap;
     char **ids;
 } sink;
 
-static void sink_set_header(sink *s, const mmf_header *in, uint32_t dim)
+/* Starts an output segment (MMF output) for input header `in` (NULL: a
+ * non-MMF input of dimension dim). */
+static void sink_begin_segment(sink *s, const mmf_header *in, uint32_t dim)
 {
-    if (in) mmf_header_copy(&s->header, in);
-    else {
-        mmf_header_init(&s->header, dim, MMF_F32, 0);
-        mmf_header_set(&s->header, "producer", "mm-convert " MM_VERSION);
-        mmf_header_set(&s->header, "source", feat_format_name(s->p->from));
+    mm_error err;
+    mmf_header h;
+    if (in) {
+        mmf_header_copy(&h, in);
+    } else {
+        mmf_header_init(&h, dim, MMF_F32, 0);
+        mmf_header_set(&h, "producer", "mm-convert " MM_VERSION);
+        mmf_header_set(&h, "source", feat_format_name(s->p->from));
     }
-    if (s->p->dtype) s->header.dtype = s->p->dtype;
-    if (s->p->normalize) s->header.flags |= MMF_FLAG_NORMALIZED;
+    if (s->p->dtype) h.dtype = s->p->dtype;
+    if (s->p->normalize) h.flags |= MMF_FLAG_NORMALIZED;
     for (size_t i = 0; i < s->p->meta_count; i++) {
-        char *kv = s->p->meta[i];
-        char *eq = strchr(kv, '=');
-        *eq = 0;
-        mmf_header_set(&s->header, kv, eq + 1);
-        *eq = '=';
+        const char *kv = s->p->meta[i], *eq = strchr(kv, '=');
+        char *key = strndup(kv, (size_t)(eq - kv));
+        if (!key) cli_fatal("out of memory");
+        mmf_header_set(&h, key, eq + 1);
+        free(key);
     }
-    s->have_header = 1;
+    if (!s->npy_dtype) { /* the first segment decides the .npy array's type and width */
+        s->npy_dtype = h.dtype;
+        s->npy_dim = h.dim;
+    }
+    if (s->p->to == FEAT_MMF) {
+        if (s->mmf && mmf_writer_close(s->mmf, &err)) cli_fatal("%s", err.msg);
+        s->mmf = mmf_writer_open(cli_output_fp(s->out), cli_output_name(s->out), &h, &err);
+        if (!s->mmf) cli_fatal("%s", err.msg);
+    }
+    mmf_header_free(&h);
 }
 
 static void sink_put(sink *s, const char *id, float *vec, uint32_t dim)
@@ -91,29 +107,21 @@ static void sink_put(sink *s, const char *id, float *vec, uint32_t dim)
     mm_error err;
     if (s->p->normalize) mmf_l2_normalize(vec, dim);
     if (s->p->to == FEAT_MMF) {
-        if (!s->mmf) {
-            s->mmf = mmf_writer_open(cli_output_fp(s->out), cli_output_name(s->out), &s->header, &err);
-            if (!s->mmf) cli_fatal("%s", err.msg);
-        }
-        if (dim != s->header.dim)
-            cli_fatal("%s: vector '%s' has dimension %u, expected %u", cli_input_name(s->p->input),
-                      id, dim, s->header.dim);
         if (mmf_write(s->mmf, id, strlen(id), vec, &err)) cli_fatal("%s", err.msg);
     } else if (s->p->to == FEAT_TSV) {
         if (tsv_feature_write(cli_output_fp(s->out), cli_output_name(s->out), id, vec, dim, &err))
             cli_fatal("%s", err.msg);
     } else { /* npy */
-        if (s->nrows == 0) s->dim = dim;
-        else if (dim != s->dim)
-            cli_fatal("%s: vector '%s' has dimension %u, expected %zu: a .npy array needs one dimension",
-                      cli_input_name(s->p->input), id, dim, s->dim);
+        if (dim != s->npy_dim)
+            cli_fatal("%s: vector '%s' has dimension %u, expected %u: a .npy array needs one dimension",
+                      cli_input_name(s->p->input), id, dim, s->npy_dim);
         if (s->nrows == s->cap) {
             s->cap = s->cap ? s->cap * 2 : 1024;
-            s->rows = realloc(s->rows, s->cap * s->dim * sizeof(float));
+            s->rows = realloc(s->rows, s->cap * s->npy_dim * sizeof(float));
             s->ids = realloc(s->ids, s->cap * sizeof *s->ids);
             if (!s->rows || !s->ids) cli_fatal("out of memory");
         }
-        memcpy(s->rows + s->nrows * s->dim, vec, s->dim * sizeof(float));
+        memcpy(s->rows + s->nrows * s->npy_dim, vec, s->npy_dim * sizeof(float));
         if (!(s->ids[s->nrows] = strdup(id))) cli_fatal("out of memory");
         s->nrows++;
     }
@@ -132,17 +140,15 @@ static void sink_finish(sink *s)
 {
     mm_error err;
     if (s->p->to == FEAT_MMF) {
-        if (!s->mmf) cli_fatal("%s: no vectors to write", cli_input_name(s->p->input));
         if (mmf_writer_close(s->mmf, &err)) cli_fatal("%s", err.msg);
     } else if (s->p->to == FEAT_NPY) {
-        if (s->nrows == 0) cli_fatal("%s: no vectors to write", cli_input_name(s->p->input));
-        size_t shape[2] = {s->nrows, s->dim};
+        size_t shape[2] = {s->nrows, s->npy_dim};
         FILE *fp = cli_output_fp(s->out);
         int rc;
-        if (s->p->dtype == MMF_F16) {
-            uint16_t *h = malloc(s->nrows * s->dim * sizeof *h);
+        if (s->npy_dtype == MMF_F16) {
+            uint16_t *h = malloc((s->nrows ? s->nrows * s->npy_dim : 1) * sizeof *h);
             if (!h) cli_fatal("out of memory");
-            mm_f32_to_f16_n(s->rows, h, s->nrows * s->dim);
+            mm_f32_to_f16_n(s->rows, h, s->nrows * s->npy_dim);
             rc = npy_write_fp(fp, cli_output_name(s->out), NPY_F16, 2, shape, h, &err);
             free(h);
         } else {
@@ -157,7 +163,23 @@ static void sink_finish(sink *s)
     for (size_t i = 0; i < s->nrows; i++) free(s->ids[i]);
     free(s->ids);
     free(s->rows);
-    mmf_header_free(&s->header);
+}
+
+/* MMF input: an output segment per input segment. A segment is begun at its
+ * first record, or at its end marker when it has none. */
+typedef struct mmf_source {
+    sink *s;
+    mmf_reader *r;
+    size_t begun; /* segments begun so far */
+} mmf_source;
+
+static void on_input_segment_end(const mmf_segment_info *info, void *ctx)
+{
+    mmf_source *src = ctx;
+    if (src->begun < mmf_segment_count(src->r)) { /* it had no records */
+        sink_begin_segment(src->s, &info->header, 0);
+        src->begun++;
+    }
 }
 
 static void convert(params *p)
@@ -185,15 +207,24 @@ static void convert(params *p)
     s.out = cli_output_open(p->output);
     if (p->from == FEAT_MMF) {
         mmf_reader *r = mmf_open_fp(in, in_name, &err);
-        if (!r || mmf_peek_header(r, &err) < 0) cli_fatal("%s", err.msg);
-        sink_set_header(&s, mmf_header_of(r), 0);
+        if (!r) cli_fatal("%s", err.msg);
+        /* Segments of different dimensions can be converted to MMF or TSV,
+         * not to one .npy array (the reader names the offending segment). */
+        mmf_require_same_dim(r, p->to == FEAT_NPY);
+        mmf_source src = {&s, r, 0};
+        mmf_on_segment_end(r, on_input_segment_end, &src);
         mmf_record rec;
         int rc;
-        float *vec = malloc(s.header.dim * sizeof *vec);
+        float *vec = malloc(MMF_MAX_DIM * sizeof *vec);
         if (!vec) cli_fatal("out of memory");
         while ((rc = mmf_next(r, &rec, &err)) == 1) {
-            memcpy(vec, rec.vec, s.header.dim * sizeof *vec);
-            sink_put(&s, rec.id, vec, s.header.dim);
+            if (rec.segment >= src.begun) {
+                sink_begin_segment(&s, mmf_header_of(r), 0);
+                src.begun++;
+            }
+            uint32_t dim = mmf_header_of(r)->dim;
+            memcpy(vec, rec.vec, dim * sizeof *vec);
+            sink_put(&s, rec.id, vec, dim);
         }
         if (rc < 0) cli_fatal("%s", err.msg);
         free(vec);
@@ -207,8 +238,8 @@ static void convert(params *p)
         int rc;
         float *vec = NULL;
         while ((rc = tsv_feature_next(r, &id, &v, &dim, &err)) == 1) {
-            if (!s.have_header) {
-                sink_set_header(&s, NULL, (uint32_t)dim);
+            if (!vec) {
+                sink_begin_segment(&s, NULL, (uint32_t)dim);
                 vec = malloc(dim * sizeof *vec);
                 if (!vec) cli_fatal("out of memory");
             }
@@ -216,12 +247,13 @@ static void convert(params *p)
             sink_put(&s, id, vec, (uint32_t)dim);
         }
         if (rc < 0) cli_fatal("%s", err.msg);
+        if (!vec) cli_fatal("%s: no vectors in TSV input (the dimension is unknown)", in_name);
         free(vec);
         tsv_feature_close(r);
     } else {
         mmf_matrix m;
         if (feat_load(p->input, FEAT_NPY, p->ids, &m, &err)) cli_fatal("%s", err.msg);
-        sink_set_header(&s, NULL, m.dim);
+        sink_begin_segment(&s, NULL, m.dim);
         for (size_t i = 0; i < m.rows; i++) sink_put(&s, m.ids[i], m.data + i * m.dim, m.dim);
         mmf_matrix_free(&m);
     }

@@ -47,12 +47,12 @@ static void remember_segment(const mmf_segment_info *info, void *ctx)
 
 static void print_text(const char *name, const segment_list *l, uint64_t total)
 {
-    printf("%s: %zu segment%s, %" PRIu64 " records\n", name, l->count, l->count == 1 ? "" : "s",
-           total);
+    printf("%s: %zu segment%s, %" PRIu64 " record%s\n", name, l->count, l->count == 1 ? "" : "s",
+           total, total == 1 ? "" : "s");
     for (size_t i = 0; i < l->count; i++) {
         const mmf_segment_info *s = &l->items[i];
-        printf("  segment %zu: %" PRIu64 " records, dim %" PRIu32 ", %s%s, crc32c %08" PRIx32 "\n",
-               i + 1, s->count, s->header.dim, mmf_dtype_name(s->header.dtype),
+        printf("  segment %zu: %" PRIu64 " record%s, dim %" PRIu32 ", %s%s, crc32c %08" PRIx32 "\n",
+               i + 1, s->count, s->count == 1 ? "" : "s", s->header.dim, mmf_dtype_name(s->header.dtype),
                (s->header.flags & MMF_FLAG_NORMALIZED) ? ", normalized" : "", s->checksum);
         for (size_t k = 0; k < s->header.meta_count; k++)
             printf("    %s=%s\n", s->header.meta[k].key, s->header.meta[k].value);

@@ -178,6 +178,25 @@ cli_output *cli_output_open(const char *path)
         out->fp = stdout;
         return out;
     }
+    /* Only a regular file (or a new one) can be replaced atomically. A FIFO,
+     * a device or a socket is written into directly: renaming over it would
+     * destroy it (as root, `-o /dev/null` would replace the device). A
+     * symbolic link is followed, so that its target is what gets replaced. */
+    struct stat st;
+    char *resolved = NULL;
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        resolved = realpath(path, NULL);
+        if (resolved) path = resolved;
+    }
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) cli_fatal("%s: is a directory", path);
+        out->path = strdup(path);
+        if (!out->path) cli_fatal("out of memory");
+        free(resolved);
+        out->fp = fopen(out->path, "wb");
+        if (!out->fp) cli_fatal("%s: cannot open for writing: %s", out->path, strerror(errno));
+        return out;
+    }
     int slot = -1;
     for (int i = 0; i < CLI_MAX_OUTPUTS; i++)
         if (!pending_tmp[i]) {
@@ -186,9 +205,12 @@ cli_output *cli_output_open(const char *path)
         }
     if (slot < 0) cli_fatal("too many output files open");
     out->path = strdup(path);
+    if (!out->path) cli_fatal("out of memory");
+    free(resolved);
+    path = out->path;
     size_t len = strlen(path) + 16;
     out->tmp_path = malloc(len);
-    if (!out->path || !out->tmp_path) cli_fatal("out of memory");
+    if (!out->tmp_path) cli_fatal("out of memory");
     snprintf(out->tmp_path, len, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(out->tmp_path);
     if (fd < 0) cli_fatal("%s: cannot create output file: %s", path, strerror(errno));
@@ -231,6 +253,11 @@ void cli_output_commit(cli_output *out)
     }
     if (fflush(out->fp) != 0 || ferror(out->fp))
         cli_fatal("%s: write error: %s", out->path, strerror(errno));
+    if (!out->tmp_path) { /* FIFO or device: written in place */
+        if (fclose(out->fp) != 0) cli_fatal("%s: write error: %s", out->path, strerror(errno));
+        release_output(out);
+        return;
+    }
     if (fsync(fileno(out->fp)) != 0 && errno != EINVAL)
         cli_fatal("%s: fsync failed: %s", out->path, strerror(errno));
     if (fclose(out->fp) != 0) cli_fatal("%s: write error: %s", out->path, strerror(errno));
@@ -262,7 +289,7 @@ void cli_output_abort(cli_output *out)
 {
     if (out->path) {
         if (out->fp) fclose(out->fp);
-        unlink(out->tmp_path);
+        if (out->tmp_path) unlink(out->tmp_path);
     }
     release_output(out);
 }

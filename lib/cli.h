@@ -70,7 +70,8 @@ double cli_parse_double(const char *option, const char *arg, double min, double 
  * "path.tmp.XXXXXX" is created in the same directory; cli_output_commit()
  * flushes, fsyncs and renames it over path. If the program exits through
  * cli_fatal*, a signal, or without committing, the temporary file is removed
- * and path is left as it was. */
+ * and path is left as it was. An existing FIFO, device or socket is written
+ * into directly (it cannot be replaced); a symbolic link is followed. */
 typedef struct cli_output cli_output;
 cli_output *cli_output_open(const char *path);
 FILE *cli_output_fp(cli_output *out);

@@ -95,6 +95,9 @@ int tsv_feature_next(tsv_feature_reader *r, const char **id, const float **vec, 
         *tab = 0;
         if (tab == r->line)
             return mm_fail(err, MM_ERR_MALFORMED, "%s:%ld: empty id", r->name, r->lineno);
+        if (!mmf_valid_id(r->line, (size_t)(tab - r->line)))
+            return mm_fail(err, MM_ERR_MALFORMED, "%s:%ld: id is not valid UTF-8 or longer than %u bytes",
+                           r->name, r->lineno, MMF_MAX_ID_LEN);
         size_t n = 0;
         char *p = tab + 1;
         for (;;) {
@@ -106,6 +109,9 @@ int tsv_feature_next(tsv_feature_reader *r, const char **id, const float **vec, 
             if (end == p || (*end && *end != ' ' && *end != '\t'))
                 return mm_fail(err, MM_ERR_MALFORMED, "%s:%ld: value %zu is not a number: '%.20s'",
                                r->name, r->lineno, n + 1, p);
+            if (errno == ERANGE && isinf(v))
+                return mm_fail(err, MM_ERR_MALFORMED, "%s:%ld: value %zu is out of float32 range: '%.*s'",
+                               r->name, r->lineno, n + 1, (int)(end - p), p);
             if (n >= MMF_MAX_DIM)
                 return mm_fail(err, MM_ERR_LIMIT, "%s:%ld: more than %u values", r->name,
                                r->lineno, MMF_MAX_DIM);
@@ -161,9 +167,10 @@ char **feat_read_ids(const char *path, size_t *count, mm_error *err)
         lineno++;
         if (len > 0 && line[len - 1] == '\n') line[--len] = 0;
         if (len > 0 && line[len - 1] == '\r') line[--len] = 0;
-        if (len == 0 || (size_t)len > MMF_MAX_ID_LEN || (size_t)len != strlen(line)) {
+        if (!mmf_valid_id(line, (size_t)len)) {
             mm_fail(err, MM_ERR_MALFORMED, "%s:%ld: %s", path, lineno,
-                    len == 0 ? "empty id" : (size_t)len > MMF_MAX_ID_LEN ? "id too long" : "NUL byte");
+                    len == 0 ? "empty id" : (size_t)len > MMF_MAX_ID_LEN ? "id too long"
+                                                                       : "id is not valid UTF-8 (or has a NUL byte)");
             goto fail;
         }
         if (n + 1 >= ncap) {
@@ -246,9 +253,10 @@ static int load_npy(const char *path, const char *ids_path, mmf_matrix *m, mm_er
                        "%s: expected a 2-D array [rows, dim] with 1 <= dim <= %u", name, MMF_MAX_DIM);
     }
     if (a.dtype != NPY_F32 && a.dtype != NPY_F16 && a.dtype != NPY_F64) {
+        int dtype = a.dtype;
         npy_free(&a);
         return mm_fail(err, MM_ERR_UNSUPPORTED, "%s: dtype %s; feature arrays must be float32, float16 or float64",
-                       name, npy_dtype_descr(a.dtype));
+                       name, npy_dtype_descr(dtype));
     }
     size_t rows = a.shape[0], dim = a.shape[1];
     float *data = malloc((rows ? rows * dim : 1) * sizeof(float));

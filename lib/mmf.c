@@ -24,7 +24,12 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mmkit assumes a littl
 
 static const unsigned char MMF_MAGIC[8] = {0x89, 'M', 'M', 'F', '\r', '\n', 0x1a, '\n'};
 enum { MMF_VERSION = 1, TAG_RECORD = 'V', TAG_END = 'E' };
-enum { FIXED_HEADER_LEN = 20, READ_BUFFER = 1 << 20 };
+enum { FIXED_HEADER_LEN = 20 };
+/* The read buffer must hold the largest unit the reader ever needs whole:
+ * a header with the largest legal metadata, or the largest record. */
+#define LARGEST_HEADER (FIXED_HEADER_LEN + 4 + MMF_MAX_META_LEN + 4)
+#define LARGEST_RECORD (5 + MMF_MAX_ID_LEN + MMF_MAX_DIM * 4)
+#define READ_BUFFER ((LARGEST_HEADER > LARGEST_RECORD ? LARGEST_HEADER : LARGEST_RECORD) + 65536)
 
 /* ---- little-endian helpers -------------------------------------------------- */
 static uint16_t get_u16(const unsigned char *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
@@ -76,6 +81,11 @@ static int valid_utf8_id(const unsigned char *s, size_t n)
         i += len;
     }
     return 1;
+}
+
+bool mmf_valid_id(const char *id, size_t len)
+{
+    return len > 0 && len <= MMF_MAX_ID_LEN && valid_utf8_id((const unsigned char *)id, len);
 }
 
 /* ---- dtype & header ---------------------------------------------------------- */

@@ -134,6 +134,11 @@ int mmf_write(mmf_writer *w, const char *id, size_t id_len, const float *vec, mm
 int mmf_writer_close(mmf_writer *w, mm_error *err);
 uint64_t mmf_writer_count(const mmf_writer *w);
 
+/* True if id is a valid record id: 1..MMF_MAX_ID_LEN bytes of strict UTF-8
+ * without NUL. Producers check ids with it where they can still name the
+ * input line. */
+bool mmf_valid_id(const char *id, size_t len);
+
 /* L2-normalises a vector in place (no-op for the zero vector). */
 void mmf_l2_normalize(float *v, size_t n);
 

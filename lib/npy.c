@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define NPY_MAX_HEADER (1u << 20)
 /* Refuse arrays above 16 GiB: a corrupt shape must not trigger a huge malloc. */
@@ -223,14 +224,44 @@ int npy_read_fp(FILE *fp, const char *name, npy_array *a, mm_error *err)
     if (count > NPY_MAX_BYTES / esize)
         return mm_fail(err, MM_ERR_LIMIT, "%s: .npy array too large", name);
     a->count = count;
-    a->data = malloc(count ? count * esize : 1);
-    if (!a->data) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-    size_t n = fread(a->data, esize, count, fp);
-    if (n != count) {
-        npy_free(a);
-        return mm_fail(err, MM_ERR_TRUNCATED, "%s: truncated .npy data: %zu of %zu elements", name,
-                       n, count);
+    /* Never trust the header's size for the allocation: for a regular file,
+     * compare it with what is left of the file; for a pipe, grow the buffer
+     * as data arrives. A 100-byte file claiming 4 GiB is "truncated", not
+     * "out of memory". */
+    struct stat st;
+    long pos = ftell(fp);
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && pos >= 0 &&
+        (uint64_t)(st.st_size - pos) < (uint64_t)count * esize)
+        return mm_fail(err, MM_ERR_TRUNCATED,
+                       "%s: truncated .npy data: the header promises %zu bytes, the file has %lld",
+                       name, count * esize, (long long)(st.st_size - pos));
+    size_t want = count * esize, have = 0, cap = 0;
+    unsigned char *buf = NULL;
+    while (have < want) {
+        size_t step = want - have < ((size_t)64 << 20) ? want - have : ((size_t)64 << 20);
+        if (have + step > cap) {
+            size_t ncap = cap ? cap * 2 : step;
+            if (ncap < have + step) ncap = have + step;
+            if (ncap > want) ncap = want;
+            unsigned char *nb = realloc(buf, ncap);
+            if (!nb) {
+                free(buf);
+                return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + have, 1, step, fp);
+        have += got;
+        if (got < step) break;
     }
+    if (have < want) {
+        free(buf);
+        return mm_fail(err, MM_ERR_TRUNCATED, "%s: truncated .npy data: %zu of %zu elements", name,
+                       have / esize, count);
+    }
+    a->data = buf ? buf : malloc(1);
+    if (!a->data) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
     if (fgetc(fp) != EOF) {
         npy_free(a);
         return mm_fail(err, MM_ERR_MALFORMED, "%s: trailing bytes after the .npy data", name);

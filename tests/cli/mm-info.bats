@@ -277,7 +277,7 @@ PY
     run --separate-stderr mm-info big.mmf
     echo "$stderr" >&2
     assert_status 0
-    assert_output_contains "1 segment, 1 records"
+    assert_output_contains "1 segment, 1 record"
     # one byte more is refused by the writer
     run --separate-stderr "$MM_PYTHON" bigmeta.py 1048577 too.mmf
     [ "$status" -eq 1 ]
