@@ -216,9 +216,10 @@ enum {
 };
 
 /* Reads the run (streaming: queries whose lines are contiguous are scored as
- * soon as they end, so memory does not grow with the run; a regular file with
- * split queries is read a second time for those; a pipe with split queries is
- * kept in memory). Returns 0, or -1 with err and *exit_status. */
+ * soon as they end, so memory does not grow with the run; split queries are
+ * read again in a second pass; a pipe is copied to an unlinked temporary file
+ * in $TMPDIR for that, or kept in memory if none can be created).
+ * Returns 0, or -1 with err and *exit_status. */
 int mm_evaluate_run(const trec_qrels *qrels, const char *run_path, const mm_eval_opts *opts,
                     const mm_measure_set *set, mm_eval_result *res, mm_error *err,
                     int *exit_status);

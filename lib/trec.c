@@ -209,6 +209,7 @@ struct trec_reader {
     long lineno;
     bool saw_crlf, saw_bom;
     long crlf_line;
+    int spool_fd; /* -1, or the temporary copy of what was read */
     char *mem; /* memory mode: the whole input (buf aliases it) */
     size_t mem_len;
 };
@@ -223,6 +224,7 @@ static trec_reader *reader_new(const char *name, mm_error *err)
         return NULL;
     }
     r->fd = -1;
+    r->spool_fd = -1;
     return r;
 }
 
@@ -294,6 +296,7 @@ void trec_reader_close(trec_reader *r)
 {
     if (!r) return;
     if (r->own_fd && r->fd >= 0) close(r->fd);
+    if (r->spool_fd >= 0) close(r->spool_fd);
     free(r->buf);
     free(r->mem);
     free(r->name);
@@ -306,9 +309,53 @@ bool trec_reader_saw_crlf(const trec_reader *r) { return r->saw_crlf; }
 bool trec_reader_saw_bom(const trec_reader *r) { return r->saw_bom; }
 long trec_reader_crlf_line(const trec_reader *r) { return r->crlf_line; }
 
+int trec_reader_spool(trec_reader *r, mm_error *err)
+{
+    if (r->can_rewind) return 0;
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    size_t n = strlen(dir) + 32;
+    char *path = malloc(n);
+    if (!path) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", r->name);
+    snprintf(path, n, "%s/mm-trec-spool-XXXXXX", dir);
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        mm_fail(err, MM_ERR_IO, "%s: cannot create a temporary file in %s: %s", r->name, dir,
+                strerror(errno));
+        free(path);
+        return -1;
+    }
+    unlink(path); /* gone when closed, whatever happens */
+    free(path);
+    r->spool_fd = fd;
+    r->can_rewind = true;
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int trec_reader_rewind(trec_reader *r, mm_error *err)
 {
     if (!r->can_rewind) return mm_fail(err, MM_ERR_IO, "%s: input cannot be re-read", r->name);
+    if (r->spool_fd >= 0) {
+        /* from now on read the copy */
+        if (r->own_fd && r->fd >= 0) close(r->fd);
+        r->fd = r->spool_fd;
+        r->own_fd = true;
+        r->spool_fd = -1;
+    }
     r->lineno = 0;
     r->start = 0;
     if (r->is_mem) {
@@ -367,10 +414,14 @@ static int next_line(trec_reader *r, char **line, size_t *len, mm_error *err)
             if (errno == EINTR) continue;
             return mm_fail(err, MM_ERR_IO, "%s: read error: %s", r->name, strerror(errno));
         }
-        if (n == 0)
+        if (n == 0) {
             r->eof = true;
-        else
+        } else {
+            if (r->spool_fd >= 0 && write_all(r->spool_fd, r->buf + r->end, (size_t)n) < 0)
+                return mm_fail(err, MM_ERR_IO, "%s: cannot write the temporary copy: %s",
+                               r->name, strerror(errno));
             r->end += (size_t)n;
+        }
     }
     r->lineno++;
     if (r->lineno == 1 && *len >= 3 && memcmp(*line, "\xEF\xBB\xBF", 3) == 0) {

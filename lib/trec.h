@@ -75,9 +75,15 @@ trec_reader *trec_reader_open_mem(const void *data, size_t len, const char *disp
                                   mm_error *err);
 void trec_reader_close(trec_reader *r);
 const char *trec_reader_name(const trec_reader *r);
-/* True if the reader can start over (regular file or memory). */
+/* True if the reader can start over (regular file, memory, or spooled). */
 bool trec_reader_can_rewind(const trec_reader *r);
+/* Starts over from the first line. For a spooled pipe, call it only after
+ * reading to the end. */
 int trec_reader_rewind(trec_reader *r, mm_error *err);
+/* Makes a pipe re-readable: from now on every chunk read is also written to an
+ * unlinked temporary file in $TMPDIR (default /tmp), which rewind switches
+ * to. Call before the first read. No-op when the reader can already rewind. */
+int trec_reader_spool(trec_reader *r, mm_error *err);
 /* Whether CRLF line endings / a UTF-8 BOM were seen so far. */
 bool trec_reader_saw_crlf(const trec_reader *r);
 bool trec_reader_saw_bom(const trec_reader *r);

@@ -346,7 +346,10 @@ int mm_evaluate_reader(const trec_qrels *qrels, trec_reader *r, const mm_eval_op
     size_t cur_qid_len = 0, cur_qid_cap = 0, tag_cap = 0;
     long cur_qi = -1;
     bool have_block = false;
-    bool retain = !trec_reader_can_rewind(r);
+    /* a pipe is copied to a temporary file so that split queries can be
+     * re-read; only if that is impossible are all lines kept in memory */
+    mm_error spool_err;
+    bool retain = !trec_reader_can_rewind(r) && trec_reader_spool(r, &spool_err) < 0;
     bool any_split = false;
     bool deferred = false;
     mm_error deferred_err = {0};

@@ -1,6 +1,7 @@
 /* test_measures.c — measures on hand-worked cases, measure selection, and the
  * evaluator's handling of ties, -M, -J, -c, split queries and errors.
  * (The trec_eval agreement cases run from tests/cli/mm-eval.bats.) */
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "measures.h"
@@ -296,27 +297,33 @@ static void test_split_queries(void)
     CHECK_EQ_INT(a.set.nvalues, b.set.nvalues);
     for (size_t i = 0; i < 2 * a.set.nvalues; i++) CHECK_NEAR(a.res.values[i], b.res.values[i], 0);
 
-    /* from a pipe: kept in memory */
-    fixture_init(&c);
-    mm_error err = {0};
-    trec_reader *qr = trec_reader_open_mem(qrels, strlen(qrels), "qrels", &err);
-    CHECK_EQ_INT(trec_qrels_load_reader(&c.qrels, qr, &err), 0);
-    trec_reader_close(qr);
-    mm_measure_set_add(&c.set, "all_trec", &err);
-    mm_measure_set_finalize(&c.set, &err);
-    int fds[2];
-    CHECK_EQ_INT(pipe(fds), 0);
-    CHECK((size_t)write(fds[1], split, strlen(split)) == strlen(split));
-    close(fds[1]);
-    trec_reader *rr = trec_reader_open_fd(fds[0], "(pipe)", &err);
-    CHECK(!trec_reader_can_rewind(rr));
-    CHECK_EQ_INT(mm_evaluate_reader(&c.qrels, rr, &c.opts, &c.set, &c.res, &err, &c.status), 0);
-    trec_reader_close(rr);
-    close(fds[0]);
-    for (size_t i = 0; i < 2 * a.set.nvalues; i++) CHECK_NEAR(a.res.values[i], c.res.values[i], 0);
+    /* from a pipe: copied to a temporary file, or (no usable $TMPDIR) kept in
+     * memory */
+    for (int mode = 0; mode < 2; mode++) {
+        fixture_init(&c);
+        if (mode == 1) setenv("TMPDIR", "/nonexistent/dir", 1);
+        mm_error err = {0};
+        trec_reader *qr = trec_reader_open_mem(qrels, strlen(qrels), "qrels", &err);
+        CHECK_EQ_INT(trec_qrels_load_reader(&c.qrels, qr, &err), 0);
+        trec_reader_close(qr);
+        mm_measure_set_add(&c.set, "all_trec", &err);
+        mm_measure_set_finalize(&c.set, &err);
+        int fds[2];
+        CHECK_EQ_INT(pipe(fds), 0);
+        CHECK((size_t)write(fds[1], split, strlen(split)) == strlen(split));
+        close(fds[1]);
+        trec_reader *rr = trec_reader_open_fd(fds[0], "(pipe)", &err);
+        CHECK(!trec_reader_can_rewind(rr));
+        CHECK_EQ_INT(mm_evaluate_reader(&c.qrels, rr, &c.opts, &c.set, &c.res, &err, &c.status), 0);
+        CHECK(mode == 1 || trec_reader_can_rewind(rr)); /* spooled */
+        trec_reader_close(rr);
+        close(fds[0]);
+        for (size_t i = 0; i < 2 * a.set.nvalues; i++) CHECK_NEAR(a.res.values[i], c.res.values[i], 0);
+        fixture_free(&c);
+        unsetenv("TMPDIR");
+    }
     fixture_free(&a);
     fixture_free(&b);
-    fixture_free(&c);
 }
 
 int main(void)
