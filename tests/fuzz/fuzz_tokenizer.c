@@ -2,7 +2,8 @@
  * under it (lib/tokenizer.c, lib/textfix.c). Arbitrary bytes, invalid UTF-8
  * included, must give either ids or an error with a message; never a crash,
  * leak or sanitizer report.
- *   make fuzz && MM_SHARED=../shared build-fuzz/fuzz_tokenizer -max_total_time=600 -max_len=4096
+ *   make fuzz && MM_SHARED=../shared build-fuzz/fuzz_tokenizer -max_total_time=600 \
+ *       -max_len=4096 tests/fuzz/corpus/tokenizer
  * The vocab comes from $MM_SHARED/ref/clip/tokenizer (default ../shared).
  * Input: byte 0 chooses the mode, the rest is the data:
  *   0xFF: the data is a vocab.json (with a merges.txt without merges),
