@@ -279,6 +279,24 @@ static void test_errors(void)
     fixture_free(&f);
 }
 
+/* trec_eval 10.0 quirk: with -c the summary num_rel counts rel > 0 in the
+ * whole qrels, ignoring -l (SEMANTICS 1.5). */
+static void test_num_rel_quirk(void)
+{
+    static const char *const specs[] = {"num_rel", "num_q", NULL};
+    fixture f;
+    fixture_init(&f);
+    f.opts.complete_rel_info = true;
+    f.opts.relevance_level = 2;
+    CHECK_EQ_INT(eval_with(&f, "q1 0 a 2\nq1 0 b 1\nq1 0 c 1\nq2 0 d 1\nq2 0 e 2\nq2 0 f 0\n",
+                           "q1 Q0 a 1 1 r\n", specs), 0);
+    CHECK_NEAR(value(&f, "num_rel", 0), 1, 0);
+    CHECK_NEAR(value(&f, "num_rel", 1), 1, 0);
+    CHECK_NEAR(value(&f, "num_rel", -1), 5, 0);
+    CHECK_NEAR(value(&f, "num_q", -1), 2, 0);
+    fixture_free(&f);
+}
+
 /* Lines of a query split across the file give the same values as contiguous
  * lines, both when the input can be re-read and from a pipe. */
 static void test_split_queries(void)
@@ -334,6 +352,7 @@ int main(void)
     RUN(test_gains);
     RUN(test_cut_judged_ties);
     RUN(test_errors);
+    RUN(test_num_rel_quirk);
     RUN(test_split_queries);
     return test_summary();
 }
