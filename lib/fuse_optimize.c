@@ -14,13 +14,60 @@ typedef struct scorer {
     size_t skipped;
 } scorer;
 
+/* The fused run as mm-eval would read it, except that each score is replaced
+ * by an integer with the same order and the same ties (count, count-1, ...
+ * decreasing at every change of score). Measures see only the ranking that
+ * trec_eval's sort (score desc, docno desc) produces, and that sort gives the
+ * same ranking for these integers as for the written scores, since the
+ * written scores read back as exactly the doubles the ranking was made from
+ * (fuse_format_score) or were rounded before ranking (--digits). Integers
+ * avoid a shortest-round-trip conversion per line for every candidate. */
+static char *ranking_text(const fuse_result *res, const char *tag, size_t *len, mm_error *err)
+{
+    size_t cap = 1 << 16, n = 0, tag_len = strlen(tag);
+    char *buf = malloc(cap);
+    if (!buf) goto nomem;
+    for (size_t q = 0; q < res->query_count; q++) {
+        const fuse_ranking *Q = &res->queries[q];
+        size_t qlen = strlen(Q->qid);
+        size_t level = Q->count;
+        for (size_t j = 0; j < Q->count; j++) {
+            if (j > 0 && Q->items[j].score != Q->items[j - 1].score) level--;
+            size_t dlen = strlen(Q->items[j].docno);
+            size_t need = qlen + dlen + tag_len + 64;
+            if (n + need > cap) {
+                while (n + need > cap) cap *= 2;
+                char *nb = realloc(buf, cap);
+                if (!nb) goto nomem;
+                buf = nb;
+            }
+            memcpy(buf + n, Q->qid, qlen);
+            n += qlen;
+            memcpy(buf + n, " Q0 ", 4);
+            n += 4;
+            memcpy(buf + n, Q->items[j].docno, dlen);
+            n += dlen;
+            n += (size_t)sprintf(buf + n, " %zu %zu ", j + 1, level);
+            memcpy(buf + n, tag, tag_len);
+            n += tag_len;
+            buf[n++] = '\n';
+        }
+    }
+    *len = n;
+    return buf;
+nomem:
+    free(buf);
+    mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    return NULL;
+}
+
 /* The measure for weights w, as mm-eval computes it on the written run. */
 static int score(scorer *s, const double *w, double *value, mm_error *err, int *exit_status)
 {
     *exit_status = 1;
     if (fuse_runs_apply(s->fr, w, &s->res, err)) return -1;
     size_t len;
-    char *text = fuse_result_format(&s->res, s->p->tag, s->p->digits, &len, err);
+    char *text = ranking_text(&s->res, s->p->tag, &len, err);
     if (!text) return -1;
     if (len == 0) {
         free(text);

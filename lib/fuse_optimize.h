@@ -5,10 +5,12 @@
  * ascent on a grid), the scoring of a candidate and the choice among equals.
  *
  * A candidate is scored exactly as mm-eval scores a run file: the fused run is
- * formatted as the text mm-fuse would write (same scores as printed, same tie
- * order, same -k cut) and read back through lib/measures' mm_evaluate_reader,
- * then summarised with mm_summary_value. What is optimised is therefore the
- * number `mm-eval -m MEASURE QRELS fused.trec` prints for the written run.
+ * formatted as the text mm-fuse would write (same queries, documents, tie
+ * order and -k cut; the scores replaced by integers of the same order and
+ * ties, since measures see only the ranking) and read back through
+ * lib/measures' mm_evaluate_reader, then summarised with mm_summary_value.
+ * What is optimised is therefore the number `mm-eval -m MEASURE QRELS
+ * fused.trec` prints for the written run.
  *
  * Choice among equals: the uniform weights (1/R each) are scored first and a
  * later candidate replaces the best only if its value is strictly greater, so
