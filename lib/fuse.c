@@ -2,6 +2,8 @@
  * man/man1/mm-fuse.1 for the definitions). */
 #include "fuse.h"
 
+#include "featio.h"
+
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -509,11 +511,9 @@ static int joined_load(joined_input *in, const char *path, const fuse_params *p,
 {
     memset(in, 0, sizeof *in);
     in->name = (path && strcmp(path, "-") != 0) ? path : "(stdin)";
-    mmf_reader *r = mmf_open(path, err);
-    if (!r) return -1;
-    int rc = mmf_load_reader(r, &in->m, err);
-    mmf_close(r);
-    if (rc) return -1;
+    /* MMF, or any format featio reads (TSV id<TAB>values, .npy with row
+     * numbers as ids), by extension or by the first byte */
+    if (feat_load(path, FEAT_UNKNOWN, NULL, &in->m, err)) return -1;
     mmf_matrix *m = &in->m;
     uint32_t d = m->dim;
     for (size_t i = 0; i < m->rows; i++)

@@ -140,9 +140,11 @@ void fuse_combine(int method, const double *weights, const float *const *vecs,
 void fuse_zscore_stats(const float *data, size_t rows, uint32_t dim, double *mean,
                        double *inv_std);
 
-/* Fuses the MMF inputs paths[0..n) (NULL or "-" = stdin, at most one) and
+/* Fuses the inputs paths[0..n) (NULL or "-" = stdin, at most one) and
  * writes one MMF segment to out. Join mode (default) loads every input and
- * joins by id (or group key); aligned mode streams the inputs in lockstep.
+ * joins by id (or group key); it reads MMF and also what featio reads (TSV
+ * `id<TAB>v1 v2 ...`, .npy with the row numbers as ids). Aligned mode
+ * streams MMF inputs in lockstep.
  * Nothing is written to out before all inputs have been read and checked in
  * join mode; in aligned mode records are written as they come, so callers must
  * write to an atomic output. Returns 0 or -1 with err. *written gets the number

@@ -235,6 +235,19 @@ tsv() { mm-convert "$1" --to tsv; }
       "$(printf 'a\t1 3\nb\t5 4\nc\t6 7')" ]
 }
 
+@test "the join also reads TSV (id<TAB>values) inputs; --aligned needs MMF" {
+    printf 'b\t10 20\na\t30 40\nc\t0 0\n' > T.tsv
+    [ "$(mm-fuse A.mmf T.tsv | mm-convert --to tsv)" = "$(printf 'a\t1 2 30 40\nb\t3 4 10 20\nc\t5 6 0 0')" ]
+    printf 'x\t1 2\ny\t3\n' > bad.tsv
+    run --separate-stderr mm-fuse A.mmf bad.tsv -o out.mmf
+    assert_status 1
+    [[ "$stderr" == "mm-fuse: bad.tsv:2: "* ]]
+    [ ! -e out.mmf ]
+    run --separate-stderr mm-fuse --aligned A.mmf T.tsv
+    assert_status 1
+    [[ "$stderr" == "mm-fuse: T.tsv: "*"not an MMF"* ]]
+}
+
 @test "--dtype f16 output" {
     mm-fuse --dtype f16 A.mmf B.mmf -o h.mmf
     mm-info h.mmf | grep -q f16
