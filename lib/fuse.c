@@ -629,6 +629,10 @@ static int fuse_join(const char *const *paths, size_t n, const fuse_params *p, F
 
     for (size_t i = 0; i < n; i++) {
         if (joined_load(&in[i], paths[i], p, err)) goto done;
+        if (in[i].groups == 0) {
+            mm_fail(err, MM_ERR_MISMATCH, "%s: no records: nothing to fuse", in[i].name);
+            goto done;
+        }
         dims[i] = in[i].m.dim;
         names[i] = in[i].name;
         headers[i] = &in[i].m.header;
@@ -1154,6 +1158,17 @@ fuse_runs *fuse_runs_prepare(const trec_run *runs, size_t nruns, const fuse_run_
                     goto fail;
                 }
             normalise_scores(p, RQ->items, c, norm);
+            /* NaN marks "not retrieved" below, so a normalisation that
+             * overflows (max - min = inf for scores near +-1e308) must stop here */
+            for (size_t j = 0; j < c; j++)
+                if (!isfinite(norm[j])) {
+                    mm_fail(err, MM_ERR_LIMIT,
+                            "%s: query '%s': --norm %s of the scores overflows (scores from "
+                            "%g to %g); try --norm rank or none",
+                            runs[i].name, RQ->qid, fuse_snorm_name(p->norm),
+                            RQ->items[c - 1].score, RQ->items[0].score);
+                    goto fail;
+                }
             for (size_t j = 0; j < c; j++) {
                 const char *doc = RQ->items[j].docno;
                 bool added;

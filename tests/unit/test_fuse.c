@@ -352,6 +352,13 @@ static void test_missing_policies(void)
     check_row(&m, 3, "d", (const double[]){40});
     mmf_matrix_free(&m);
 
+    /* an input without records */
+    const char *pempty = write_mmf("none.mmf", 1, a, 0, NULL, 0);
+    const char *in4[] = {pa, pempty};
+    p.missing = FUSE_MISSING_ZERO;
+    CHECK(fuse_to_matrix(in4, 2, &p, &m, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "none.mmf: no records") != NULL, "%s", err.msg);
+
     /* disjoint inputs with skip: nothing to write is an error */
     rec d[] = {{"q", {1}}};
     const char *pd = write_mmf("md.mmf", 1, d, 1, NULL, 0);
@@ -779,6 +786,28 @@ static void test_late_properties(void)
         fuse_runs_free(fr);
     }
     trec_run_free(&run);
+
+    /* a normalisation that overflows is an error, not a silently dropped document */
+    trec_run huge;
+    load_run(&huge, "q1 Q0 d1 1 1e308 r\nq1 Q0 d2 2 -1e308 r\n", "huge.trec");
+    p = (fuse_run_params){.method = FUSE_COMBSUM, .norm = FUSE_SNORM_MINMAX, .k = 0};
+    CHECK(fuse_runs_prepare(&huge, 1, &p, &err) == NULL);
+    CHECK_MSG(strstr(err.msg, "huge.trec: query 'q1': --norm minmax of the scores overflows") != NULL,
+              "%s", err.msg);
+    p.norm = FUSE_SNORM_RANK;
+    fr = fuse_runs_prepare(&huge, 1, &p, &err);
+    CHECK(fr != NULL);
+    fuse_runs_free(fr);
+    /* a sum that overflows is an error too */
+    p.norm = FUSE_SNORM_NONE;
+    trec_run h2[2] = {huge, huge};
+    fr = fuse_runs_prepare(h2, 2, &p, &err);
+    CHECK(fr != NULL);
+    CHECK(fuse_runs_apply(fr, NULL, &res, &err) == -1);
+    CHECK(strstr(err.msg, "overflows") != NULL);
+    fuse_result_free(&res);
+    fuse_runs_free(fr);
+    trec_run_free(&huge);
 
     /* non-finite scores are refused */
     trec_run inf;
