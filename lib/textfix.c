@@ -1046,10 +1046,25 @@ static int sloppy1252_byte(uint32_t c)
  * text is not fixed this way, -1 on allocation failure.
  *
  * The marker rule stands in for ftfy's badness heuristic: the decoded text
- * must contain at least two multi-byte characters, or one whose encoded
- * form begins with 0xC2/0xC3 ("Â", "Ã": Latin-1 range), 0xE2 0x80..0x86
- * ("â€", "â„": punctuation, symbols) or 0xF0 0x9F ("ðŸ": emoji). A single
- * other sequence ("Brontë…”", "CAFÉ”") is left alone, as ftfy does. */
+ * must contain at least two multi-byte characters, or one strong marker:
+ *   0xC2/0xC3 + any ("Â", "Ã": the Latin-1 range, "Ã©" -> "é");
+ *   0xC4..0xDE except 0xD7 + a byte that is not typical punctuation after a
+ *     capital letter (… ’ ” › » · NBSP ® © ° ² ³ ¹ ™ ª º): "Ä‡" -> "ć",
+ *     "Ï€" -> "π", "Ð°" -> "а", while "CAFÉ”" and "NIÑO»" stay;
+ *   0xE2 0x80..0x86 ("â€", "â„": punctuation, symbols);
+ *   0xF0 0x9F ("ðŸ": emoji).
+ * A single other sequence ("Brontë…”", "3×½") is left alone. */
+static int strong_marker(const unsigned char *b)
+{
+    if (b[0] == 0xC2 || b[0] == 0xC3) return 1;
+    if (b[0] >= 0xC4 && b[0] <= 0xDE && b[0] != 0xD7) {
+        static const unsigned char trailing[] = {0x85, 0x92, 0x94, 0x9B, 0xBB, 0xB7, 0xA0, 0xAE,
+                                                 0xA9, 0xB0, 0xB2, 0xB3, 0xB9, 0x99, 0xAA, 0xBA};
+        return memchr(trailing, b[1], sizeof trailing) == NULL;
+    }
+    return (b[0] == 0xE2 && b[1] <= 0x86) || (b[0] == 0xF0 && b[1] == 0x9F);
+}
+
 static int try_redecode(const uint32_t *in, size_t n, int latin1, textfix_buf *bytes_buf, textfix_buf *out,
                         mm_error *err)
 {
@@ -1068,9 +1083,7 @@ static int try_redecode(const uint32_t *in, size_t n, int latin1, textfix_buf *b
         size_t bad, k = utf8_one(b, n, i, &c, &bad);
         if (!k) return 0;
         multi++;
-        if (b[i] == 0xC2 || b[i] == 0xC3 || (b[i] == 0xE2 && b[i + 1] <= 0x86) ||
-            (b[i] == 0xF0 && b[i + 1] == 0x9F))
-            strong++;
+        strong += strong_marker(b + i);
         i += k;
     }
     if (multi == 0 || (multi < 2 && strong == 0)) return 0;

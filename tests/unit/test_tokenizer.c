@@ -278,6 +278,10 @@ static void test_fix_text(void)
     NORM("Caf\xC3\x83\xC2\xA9", "caf\xC3\xA9");                      /* CafÃ© -> café */
     NORM("\xC3\xA2\xE2\x82\xAC\xC5\x93quoted\xC3\xA2\xE2\x82\xAC\xC2\x9D", "\"quoted\"");
     NORM("Bront\xC3\xAB\xE2\x80\xA6\xE2\x80\x9D", "bront\xC3\xAB\xE2\x80\xA6\"");  /* legit, kept */
+    NORM("CAF\xC3\x89\xE2\x80\x9D", "caf\xC3\xA9\"");                       /* CAFÉ”: kept */
+    NORM("3\xC3\x97\xC2\xBD", "3\xC3\x97\xC2\xBD");                         /* 3×½: kept */
+    NORM("\xC3\x84\xE2\x80\xA1", "\xC4\x87");                               /* Ä‡ -> ć */
+    NORM("\xC3\x8F\xE2\x82\xAC r", "\xCF\x80 r");                            /* Ï€ -> π */
     NORM("\xEF\xAC\x81" "sh \xC4\xB2" "s", "fish ijs");                  /* ligatures */
     NORM("\xEF\xBC\xA6\xEF\xBC\xB5\xEF\xBC\xAC\xEF\xBC\xAC\xEF\xBC\x91", "full1"); /* fullwidth */
     NORM("\xEF\xBD\xB6\xEF\xBE\x9E", "\xE3\x82\xAC");                 /* ｶﾞ -> ガ (NFKC + NFC) */
