@@ -44,13 +44,14 @@
  *   - decode_inconsistent_utf8 (repairing mojibake fragments inside text
  *     that as a whole does not re-encode), restore_byte_a0 (0xA0 turned into
  *     a space), replace_lossy_sequences (U+FFFD inside mojibake), and the
- *     CESU-8 / Java "utf-8-variants" decoding; text holding U+FFFD or
- *     U+001A is never re-decoded;
+ *     CESU-8 / Java "utf-8-variants" decoding; text holding U+FFFD is
+ *     never re-decoded;
  *   - ftfy's fix-point loop is bounded (16 rounds per segment, 8 re-decodes);
  *     ftfy's max_decode_length segment bound (1,000,000 chars) is kept.
  *
  * All functions work on textfix_buf (a growable array of code points) and
- * return 0 on success, -1 on allocation failure (error kind MM_ERR_NOMEM).
+ * return 0 on success, -1 on allocation failure (error kind MM_ERR_NOMEM)
+ * or, for strict UTF-8 decoding, on invalid input (MM_ERR_MALFORMED).
  * They are reentrant; they keep no global state.
  */
 #ifndef MM_TEXTFIX_H
