@@ -129,10 +129,16 @@ uninstall:
 	rm -f $(MAN1:man/man1/%=$(DESTDIR)$(PREFIX)/share/man/man1/%) $(MAN5:man/man5/%=$(DESTDIR)$(PREFIX)/share/man/man5/%)
 	rm -rf $(DESTDIR)$(PREFIX)/share/mmkit
 
+# The demo: embed, rank and evaluate the bundled data with a model
+# (default: the project's own small CLIP in models/default).
+MODEL ?= models/default
+demo: all
+	scripts/demo $(MODEL) data/demo out/demo
+
 deps:
 	scripts/install-deps
 
 clean:
-	rm -rf build build-san build-fuzz bin lib/libmm.a
+	rm -rf build build-san build-fuzz bin lib/libmm.a out
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) $(FUZZ_LIB_OBJ:.o=.d)
