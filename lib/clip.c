@@ -10,6 +10,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,113 @@ typedef struct tower {
     layer_weights *layers;
 } tower;
 
+/* A fixed set of worker threads for the work between the GEMMs (attention
+ * per (item, head), layer norms, activations), which OpenBLAS does not
+ * parallelise for us. The caller takes part as worker 0; work is split into
+ * equal contiguous ranges. Started outside the layer loop, reused. */
+typedef void (*pool_fn)(void *ctx, int worker, int begin, int end);
+
+typedef struct work_pool {
+    int nthreads; /* workers including the caller; <= 1: no threads */
+    pthread_t *threads;
+    struct pool_worker *workers;
+    pthread_mutex_t mu;
+    pthread_cond_t start, done;
+    unsigned generation;
+    int pending, stop;
+    pool_fn fn;
+    void *ctx;
+    int n;
+} work_pool;
+
+typedef struct pool_worker {
+    work_pool *pool;
+    int index;
+} pool_worker;
+
+static void pool_chunk(work_pool *p, int idx)
+{
+    int b = (int)((long long)p->n * idx / p->nthreads), e = (int)((long long)p->n * (idx + 1) / p->nthreads);
+    if (b < e) p->fn(p->ctx, idx, b, e);
+}
+
+static void *pool_thread(void *arg)
+{
+    pool_worker *w = arg;
+    work_pool *p = w->pool;
+    unsigned seen = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->generation == seen && !p->stop) pthread_cond_wait(&p->start, &p->mu);
+        if (p->stop) break;
+        seen = p->generation;
+        pthread_mutex_unlock(&p->mu);
+        pool_chunk(p, w->index);
+        pthread_mutex_lock(&p->mu);
+        if (--p->pending == 0) pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void pool_stop(work_pool *p)
+{
+    if (p->nthreads > 1) {
+        pthread_mutex_lock(&p->mu);
+        p->stop = 1;
+        pthread_cond_broadcast(&p->start);
+        pthread_mutex_unlock(&p->mu);
+        for (int i = 1; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->start);
+        pthread_cond_destroy(&p->done);
+    }
+    free(p->threads);
+    free(p->workers);
+    memset(p, 0, sizeof *p);
+}
+
+static int pool_start(work_pool *p, int nthreads)
+{
+    memset(p, 0, sizeof *p);
+    p->nthreads = 1;
+    if (nthreads <= 1) return 0;
+    p->threads = calloc((size_t)nthreads, sizeof *p->threads);
+    p->workers = calloc((size_t)nthreads, sizeof *p->workers);
+    if (!p->threads || !p->workers) return -1;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->start, NULL);
+    pthread_cond_init(&p->done, NULL);
+    for (int i = 1; i < nthreads; i++) {
+        p->workers[i] = (pool_worker){p, i};
+        if (pthread_create(&p->threads[i], NULL, pool_thread, &p->workers[i]) != 0) break;
+        p->nthreads = i + 1;
+    }
+    return 0;
+}
+
+/* Runs fn over [0, n) split across the workers; returns when all are done.
+ * Small jobs (work below `min_work` units in total) run on the caller. */
+static void pool_run(work_pool *p, pool_fn fn, void *ctx, int n, double work, double min_work)
+{
+    if (p->nthreads <= 1 || n < 2 || work < min_work) {
+        if (n > 0) fn(ctx, 0, 0, n);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->ctx = ctx;
+    p->n = n;
+    p->pending = p->nthreads - 1;
+    p->generation++;
+    pthread_cond_broadcast(&p->start);
+    pthread_mutex_unlock(&p->mu);
+    pool_chunk(p, 0);
+    pthread_mutex_lock(&p->mu);
+    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
 /* Activations, allocated once and grown only when a larger batch comes. */
 typedef struct run_state {
     float *mem;
@@ -47,12 +155,13 @@ typedef struct run_state {
     float *h;          /* [T, w] layer-norm output / attention output */
     float *qkv;        /* [T, 3w] */
     float *mlp;        /* [T, inter] */
-    float *scores;     /* [L, L] attention of one (item, head) */
+    float *scores;     /* [threads][L, L] attention of one (item, head) per worker */
     float *patches;    /* [n*N, C*p*p] vision input as patch rows */
     float *pooled;     /* [n, w] */
     int *seq_start, *seq_len; /* [nseq] rows of each item in the stack */
     int *pick;                /* [nseq] the row each item is pooled at */
     int seq_cap;
+    work_pool pool;
 } run_state;
 
 struct clip_model {
@@ -82,7 +191,14 @@ struct clip_model {
 const clip_config *clip_get_config(const clip_model *m) { return &m->cfg; }
 const char *clip_model_id(const clip_model *m) { return m->id; }
 float clip_logit_scale(const clip_model *m) { return m->logit_scale; }
-void clip_set_threads(int n) { openblas_set_num_threads(n > 0 ? n : 1); }
+/* Threads for the GEMMs (OpenBLAS) and for the work between them. */
+static int clip_threads;
+
+void clip_set_threads(int n)
+{
+    clip_threads = n > 0 ? n : 1;
+    openblas_set_num_threads(clip_threads);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Elementwise kernels. With AVX2+FMA they run 8 lanes at a time; exp is a   */
@@ -276,34 +392,95 @@ static void matmul(float *y, const float *x, const float *Wt, int T, int N, int 
  * With query == NULL every row attends and out is [T, w]; otherwise only
  * row query[s] of item s attends and its output is row s of out [nseq, w]
  * (the last layer, when only the pooled token is wanted). */
-static void attention(float *out, const float *qkv, float *scores, const int *seq_start,
-                      const int *seq_len, int nseq, int w, int heads, int causal, const int *query)
+typedef struct attention_job {
+    float *out;
+    const float *qkv;
+    float *scores; /* one [L, L] block per worker */
+    size_t scores_stride;
+    const int *seq_start, *seq_len, *query;
+    int w, heads, causal;
+} attention_job;
+
+/* (item, head) pairs [begin, end) of the job, on one worker. */
+static void attention_range(void *ctx, int worker, int begin, int end)
 {
-    int hd = w / heads;
+    const attention_job *a = ctx;
+    int w = a->w, hd = w / a->heads, ld = 3 * w;
     float scale = 1.0f / sqrtf((float)hd);
-    int ld = 3 * w;
-    for (int s = 0; s < nseq; s++) {
-        int L = seq_len[s];
-        int q0 = query ? query[s] - seq_start[s] : 0; /* first query position */
-        int nq = query ? 1 : L;
-        const float *base = qkv + (size_t)seq_start[s] * ld;
-        float *dst = query ? out + (size_t)s * w : out + (size_t)seq_start[s] * w;
-        for (int h = 0; h < heads; h++) {
-            const float *q = base + (size_t)q0 * ld + h * hd, *k = base + w + h * hd, *v = base + 2 * w + h * hd;
-            /* scores[nq, L] = scale * q k^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, L, hd, scale, q, ld, k, ld, 0.0f,
-                        scores, L);
-            for (int i = 0; i < nq; i++) {
-                float *row = scores + (size_t)i * L;
-                int visible = causal ? q0 + i + 1 : L;
-                softmax(row, visible);
-                for (int j = visible; j < L; j++) row[j] = 0.0f;
-            }
-            /* out[nq, hd] (this head's columns) = scores v */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hd, L, 1.0f, scores, L, v, ld, 0.0f,
-                        dst + h * hd, w);
+    float *scores = a->scores + (size_t)worker * a->scores_stride;
+    for (int k = begin; k < end; k++) {
+        int s = k / a->heads, h = k % a->heads;
+        int L = a->seq_len[s];
+        int q0 = a->query ? a->query[s] - a->seq_start[s] : 0; /* first query position */
+        int nq = a->query ? 1 : L;
+        const float *base = a->qkv + (size_t)a->seq_start[s] * ld;
+        float *dst = a->query ? a->out + (size_t)s * w : a->out + (size_t)a->seq_start[s] * w;
+        const float *q = base + (size_t)q0 * ld + h * hd, *kk = base + w + h * hd, *v = base + 2 * w + h * hd;
+        /* scores[nq, L] = scale * q k^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, L, hd, scale, q, ld, kk, ld, 0.0f, scores, L);
+        for (int i = 0; i < nq; i++) {
+            float *row = scores + (size_t)i * L;
+            int visible = a->causal ? q0 + i + 1 : L;
+            softmax(row, visible);
+            for (int j = visible; j < L; j++) row[j] = 0.0f;
         }
+        /* out[nq, hd] (this head's columns) = scores v */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hd, L, 1.0f, scores, L, v, ld, 0.0f,
+                    dst + h * hd, w);
     }
+}
+
+static void attention(run_state *r, float *out, const float *qkv, int nseq, int maxlen, int w, int heads,
+                      int causal, const int *query)
+{
+    attention_job a = {out, qkv, r->scores, (size_t)maxlen * maxlen, r->seq_start, r->seq_len, query,
+                       w, heads, causal};
+    double work = 0;
+    for (int s = 0; s < nseq; s++) work += (double)r->seq_len[s] * (query ? 1 : r->seq_len[s]);
+    work *= w;
+    if (r->pool.nthreads > 1 && nseq * heads >= 2 && work >= 1e6) {
+        /* Our workers call sgemm concurrently: OpenBLAS must not thread too. */
+        openblas_set_num_threads(1);
+        pool_run(&r->pool, attention_range, &a, nseq * heads, work, 0);
+        openblas_set_num_threads(r->pool.nthreads);
+    } else {
+        attention_range(&a, 0, 0, nseq * heads);
+    }
+}
+
+/* Row-parallel forms of the elementwise kernels. */
+typedef struct rows_job {
+    float *y;
+    const float *x, *g, *b;
+    int N, act;
+    float eps;
+} rows_job;
+
+static void layernorm_range(void *ctx, int worker, int begin, int end)
+{
+    (void)worker;
+    const rows_job *j = ctx;
+    layernorm(j->y + (size_t)begin * j->N, j->x + (size_t)begin * j->N, j->g, j->b, end - begin, j->N, j->eps);
+}
+
+static void bias_act_range(void *ctx, int worker, int begin, int end)
+{
+    (void)worker;
+    const rows_job *j = ctx;
+    bias_act(j->y + (size_t)begin * j->N, j->b, end - begin, j->N, j->act);
+}
+
+static void par_layernorm(run_state *r, float *y, const float *x, const float *g, const float *b, int T, int w,
+                          float eps)
+{
+    rows_job j = {.y = y, .x = x, .g = g, .b = b, .N = w, .eps = eps};
+    pool_run(&r->pool, layernorm_range, &j, T, (double)T * w, 1 << 16);
+}
+
+static void par_bias_act(run_state *r, float *y, const float *b, int T, int N, int act)
+{
+    rows_job j = {.y = y, .b = b, .N = N, .act = act};
+    pool_run(&r->pool, bias_act_range, &j, T, (double)T * N, 1 << 15);
 }
 
 /* One pre-LN block's second half over n rows: x += out_proj(attn);
@@ -314,9 +491,9 @@ static void block_tail(const layer_weights *lw, const clip_tower_config *c, run_
     int w = c->hidden, inter = c->intermediate;
     matmul(x, attn, lw->out_w, n, w, w, 1.0f);                   /* x += (n, w) */
     add_bias(x, lw->out_b, n, w);
-    layernorm(r->h, x, lw->ln2_w, lw->ln2_b, n, w, c->ln_eps);   /* (n, w) */
+    par_layernorm(r, r->h, x, lw->ln2_w, lw->ln2_b, n, w, c->ln_eps); /* (n, w) */
     matmul(r->mlp, r->h, lw->fc1_w, n, inter, w, 0.0f);          /* (n, inter) */
-    bias_act(r->mlp, lw->fc1_b, n, inter, c->act);
+    par_bias_act(r, r->mlp, lw->fc1_b, n, inter, c->act);
     matmul(x, r->mlp, lw->fc2_w, n, w, inter, 1.0f);             /* x += (n, w) */
     add_bias(x, lw->fc2_b, n, w);
 }
@@ -327,22 +504,23 @@ static void block_tail(const layer_weights *lw, const clip_tower_config *c, run_
  * x). Otherwise only row pick[s] of each item is wanted: the last layer
  * still needs every row's keys and values, but its attention query, out_proj
  * and MLP run for those rows only, and the result is r->pooled [nseq, w]. */
-static void tower_forward(const tower *tw, run_state *r, float *x, int T, int nseq, int causal, const int *pick)
+static void tower_forward(const tower *tw, run_state *r, float *x, int T, int nseq, int maxlen, int causal,
+                          const int *pick)
 {
     const clip_tower_config *c = &tw->cfg;
     int w = c->hidden;
     for (int l = 0; l < c->layers; l++) {
         const layer_weights *lw = &tw->layers[l];
         int last_only = pick && l == c->layers - 1;
-        layernorm(r->h, x, lw->ln1_w, lw->ln1_b, T, w, c->ln_eps);            /* (T, w) */
+        par_layernorm(r, r->h, x, lw->ln1_w, lw->ln1_b, T, w, c->ln_eps);    /* (T, w) */
         matmul(r->qkv, r->h, lw->qkv_w, T, 3 * w, w, 0.0f);                    /* (T, 3w) */
         add_bias(r->qkv, lw->qkv_b, T, 3 * w);
         if (!last_only) {
-            attention(r->h, r->qkv, r->scores, r->seq_start, r->seq_len, nseq, w, c->heads, causal, NULL);
+            attention(r, r->h, r->qkv, nseq, maxlen, w, c->heads, causal, NULL);   /* (T, w) */
             block_tail(lw, c, r, x, r->h, T);                                  /* (T, w) */
         } else {
             for (int s = 0; s < nseq; s++) memcpy(r->pooled + (size_t)s * w, x + (size_t)pick[s] * w, (size_t)w * sizeof(float));
-            attention(r->h, r->qkv, r->scores, r->seq_start, r->seq_len, nseq, w, c->heads, causal, pick);
+            attention(r, r->h, r->qkv, nseq, maxlen, w, c->heads, causal, pick);   /* (nseq, w) */
             block_tail(lw, c, r, r->pooled, r->h, nseq);                       /* (nseq, w) */
         }
     }
@@ -357,7 +535,16 @@ static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, i
                        size_t patch_floats, mm_error *err)
 {
     size_t w = (size_t)c->hidden, inter = (size_t)c->intermediate, t = (size_t)T;
-    size_t sizes[7] = {t * w, t * w, t * 3 * w, t * inter, (size_t)L * L, patch_floats, (size_t)nseq * w};
+    /* The worker pool follows clip_set_threads(); (re)started here, before
+     * any layer runs. */
+    int want = clip_threads > 0 ? clip_threads : openblas_get_num_threads();
+    if (want < 1) want = 1;
+    if (r->pool.nthreads != want) {
+        pool_stop(&r->pool);
+        if (pool_start(&r->pool, want) < 0) return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory");
+    }
+    size_t sizes[7] = {t * w, t * w, t * 3 * w, t * inter, (size_t)L * L * (size_t)r->pool.nthreads, patch_floats,
+                       (size_t)nseq * w};
     size_t need = 0;
     for (int i = 0; i < 7; i++) need += (sizes[i] + 15) & ~(size_t)15; /* 64-byte aligned slices */
     if (need > r->cap) {
@@ -460,17 +647,17 @@ int clip_encode_images_ex(clip_model *m, const float *pixel_values, int n, const
         r->seq_len[i] = S;
         r->pick[i] = i * S;
     }
-    layernorm(r->x, r->x, m->pre_ln_w, m->pre_ln_b, T, w, c->ln_eps);
+    par_layernorm(r, r->x, r->x, m->pre_ln_w, m->pre_ln_b, T, w, c->ln_eps);
 
     if (out->last_hidden) {
         /* every row through every layer */
-        tower_forward(&m->vision, r, r->x, T, n, 0, NULL);
+        tower_forward(&m->vision, r, r->x, T, n, S, 0, NULL);
         memcpy(out->last_hidden, r->x, (size_t)T * w * sizeof(float));
         for (int i = 0; i < n; i++)
             memcpy(r->pooled + (size_t)i * w, r->x + (size_t)i * S * w, (size_t)w * sizeof(float));
     } else {
         /* only the class token is needed from the last layer */
-        tower_forward(&m->vision, r, r->x, T, n, 0, r->pick);
+        tower_forward(&m->vision, r, r->x, T, n, S, 0, r->pick);
     }
     /* pooled = post_layernorm(x[CLS]) per image; embeds = pooled Wproj. */
     layernorm(r->pooled, r->pooled, m->post_ln_w, m->post_ln_b, n, w, c->ln_eps);
@@ -556,13 +743,13 @@ int clip_encode_texts_ex(clip_model *m, const int32_t *ids, const int *lengths, 
 
     /* pooled = final_layer_norm(x) at each caption's end token. */
     if (out->last_hidden) {
-        tower_forward(&m->text, r, r->x, (int)T, n, 1, NULL);
+        tower_forward(&m->text, r, r->x, (int)T, n, L, 1, NULL);
         layernorm(out->last_hidden, r->x, m->final_ln_w, m->final_ln_b, (int)T, w, c->ln_eps);
         for (int i = 0; i < n; i++)
             memcpy(r->pooled + (size_t)i * w, out->last_hidden + (size_t)r->pick[i] * w, (size_t)w * sizeof(float));
     } else {
         /* only the end token is needed from the last layer */
-        tower_forward(&m->text, r, r->x, (int)T, n, 1, r->pick);
+        tower_forward(&m->text, r, r->x, (int)T, n, L, 1, r->pick);
         layernorm(r->pooled, r->pooled, m->final_ln_w, m->final_ln_b, n, w, c->ln_eps);
     }
     if (out->pooled) memcpy(out->pooled, r->pooled, (size_t)n * w * sizeof(float));
@@ -817,5 +1004,6 @@ void clip_free(clip_model *m)
     free(m->run.seq_start);
     free(m->run.seq_len);
     free(m->run.pick);
+    pool_stop(&m->run.pool);
     free(m);
 }

@@ -251,6 +251,30 @@ static void test_batch_invariance(void)
     clip_free(m);
 }
 
+/* Two threads: attention (item, head) pairs and the activation rows are
+ * split across a worker pool; the result must not change. */
+static void test_threads(void)
+{
+    if (!model || !image_embeds || !text_embeds) return;
+    mm_error err = {0};
+    int P = clip_get_config(model)->projection_dim;
+    float *img = malloc((size_t)n_images * P * sizeof(float));
+    float *txt = malloc((size_t)n_captions * P * sizeof(float));
+    clip_set_threads(2);
+    for (int round = 0; round < 3; round++) {
+        CHECK(clip_encode_images(model, pixels, n_images, img, &err) == 0);
+        CHECK(clip_encode_texts(model, ids, lengths, n_captions, txt, &err) == 0);
+        double d = 0;
+        for (int k = 0; k < n_images * P; k++) d = fmax(d, fabs(img[k] - image_embeds[k]));
+        for (int k = 0; k < n_captions * P; k++) d = fmax(d, fabs(txt[k] - text_embeds[k]));
+        CHECK_MSG(d <= 1e-5, "2 threads vs 1: %g", d);
+    }
+    clip_set_threads(1);
+    CHECK(clip_encode_images(model, pixels, 2, img, &err) == 0); /* pool shrinks back */
+    free(img);
+    free(txt);
+}
+
 static void test_pool_rule(void)
 {
     if (!model) return;
@@ -504,6 +528,7 @@ int main(void)
     RUN(test_texts);
     RUN(test_logits);
     RUN(test_batch_invariance);
+    RUN(test_threads);
     RUN(test_pool_rule);
     RUN(test_bad_input);
     RUN(test_f16_weights);
