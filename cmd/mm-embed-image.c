@@ -1,10 +1,11 @@
-/* mm-embed-image — images to CLIP pixel_values (and, later, embeddings).
+/* mm-embed-image — images to CLIP image embeddings (MMF), or to pixel_values.
  *
  * The pipeline: inputs (files, directories, --list) -> image_pool (decode +
  * preprocess in worker threads, in input order) -> batches of equal-size
- * pixel_values with their ids -> process_batch(). process_batch() is where
- * each batch goes: today the --dump-* writers; the CLIP model step plugs in
- * there (see the comment above it).
+ * pixel_values with their ids -> process_batch(): the CLIP vision tower
+ * (lib/clip.h) and one MMF record per image, or the --dump-* writers.
+ * --skip-existing OUT.mmf embeds only ids not yet in OUT.mmf and rewrites it
+ * atomically as the old bytes plus one new segment.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,8 +18,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clip.h"
 #include "image.h"
 #include "image_pool.h"
+#include "mmf.h"
 #include "npy.h"
 #include "preprocess_config.h"
 #include "resample.h"
@@ -32,10 +35,19 @@ static const char USAGE[] =
     "command line is decoded whatever its name. The format comes from the bytes.\n"
     "\n"
     "Model:\n"
-    "  -m, --model DIR          Hugging Face CLIP directory; its preprocessor_config.json\n"
-    "                           (or config.json's vision image_size) sets the\n"
-    "                           preprocessing (default: CLIP defaults at 224 px)\n"
-    "Outputs (the model step is not built yet: one of these is required):\n"
+    "  -m, --model DIR          Hugging Face CLIP directory (config.json, model.safetensors,\n"
+    "                           preprocessor_config.json); default: $MM_MODEL. Its\n"
+    "                           preprocessor_config.json (or config.json's vision\n"
+    "                           image_size) sets the preprocessing (without a model,\n"
+    "                           for --check and --dump-*: CLIP defaults at 224 px)\n"
+    "Embeddings (the default output):\n"
+    "  -o, --output FILE        write the MMF stream to FILE atomically (default: stdout)\n"
+    "      --skip-existing FILE embed only the images whose id is not already in the\n"
+    "                           MMF file FILE and append them to it as a new segment\n"
+    "                           (atomically; FILE is created if missing)\n"
+    "      --no-normalize       keep the projected embeddings (default: L2-normalised)\n"
+    "      --dtype f32|f16      element type of the MMF output (default: f32)\n"
+    "Other outputs (instead of embeddings):\n"
     "      --check              decode and preprocess every input, write nothing\n"
     "                           (validates a collection; timing)\n"
     "      --dump-pixels OUTDIR       write OUTDIR/NAME.npy, float32 [3,H,W] pixel_values\n"
@@ -56,10 +68,13 @@ static const char USAGE[] =
     "      --fast-jpeg          let libjpeg-turbo downscale large JPEGs by 1/2, 1/4 or 1/8\n"
     "                           in the DCT before the exact resize (faster; changes the\n"
     "                           pixels slightly; default: off)\n"
-    "      --skip-bad           report unreadable images as warnings and go on\n"
+    "      --keep-going         report unreadable images as warnings, skip them and go\n"
+    "                           on; if any was skipped the exit status is 3\n"
     "                           (default: the first one stops with status 1)\n"
+    "      --skip-bad           the same, but the exit status stays 0\n"
     "Running:\n"
-    "  -t, --threads N          decoding threads (default: number of CPUs, at most 16)\n"
+    "  -t, --threads N          decoding threads, and GEMM threads of the model\n"
+    "                           (default: number of CPUs, at most 16)\n"
     "  -b, --batch-size N       images per batch handed to the model step (default: 32)\n"
     "  -q, --quiet              no progress line\n"
     "      --progress           progress line even when stderr is not a terminal\n"
@@ -67,7 +82,8 @@ static const char USAGE[] =
     "  -V, --version            show the version and exit\n"
     "\n"
     "Exit status: 0 success, 1 an image or the model directory could not be read\n"
-    "(message 'mm-embed-image: PATH: reason'), 2 usage error.\n";
+    "(message 'mm-embed-image: PATH: reason'), 2 usage error, 3 --keep-going\n"
+    "skipped some images (the output holds the others).\n";
 
 typedef struct params {
     const char *model_dir;       /* --model: NULL = CLIP defaults */
@@ -79,7 +95,13 @@ typedef struct params {
     bool lenient;                /* --lenient */
     bool exif_rotate;            /* --exif-rotate */
     bool fast_jpeg;              /* --fast-jpeg */
-    bool skip_bad;               /* --skip-bad */
+    bool skip_bad;               /* --skip-bad, --keep-going */
+    bool keep_going;             /* --keep-going: exit status 3 if any was skipped */
+    const char *output;          /* -o: NULL = stdout */
+    const char *skip_existing;   /* --skip-existing FILE */
+    bool no_normalize;           /* --no-normalize */
+    int dtype;                   /* --dtype: MMF_F32 */
+    bool embed;                  /* no --check/--dump-*: the model step */
     int threads;                 /* -t: online CPUs, at most 16 */
     int batch_size;              /* -b: 32 */
 } params;
@@ -335,17 +357,89 @@ static void dump_batch(const params *P, const image_batch *b)
     }
 }
 
-/* ---- THE MODEL STEP PLUGS IN HERE -------------------------------------------
+/* ---- the model step ------------------------------------------------------------
  * process_batch() receives every batch, in input order: b->count images of
  * b->width x b->height, b->pixel_values = [count,3,H,W] float32 exactly as HF
- * CLIPImageProcessor produces them, b->ids[i] the record ids. The CLIP step
- * (lib/clip.h: run the vision tower + projection on b->pixel_values, then
- * write one MMF record per id) is to be added next to dump_batch, selected
- * by its own option, with the model loaded once in main() before run(). */
+ * CLIPImageProcessor produces them, b->ids[i] the record ids. The vision
+ * tower turns them into embeddings, written as one MMF record each. */
+typedef struct embed_state {
+    clip_model *model;
+    int dim, image_size;
+    float *embeds;     /* [batch_size, dim] */
+    cli_output *out;
+    mmf_writer *writer;
+    char **existing;   /* --skip-existing: sorted ids already in the file */
+    size_t n_existing;
+} embed_state;
+static embed_state E;
+
+static void embed_batch(const params *P, const image_batch *b)
+{
+    mm_error err = {0};
+    if (b->width != E.image_size || b->height != E.image_size)
+        cli_fatal("%s: preprocessing gives %dx%d pixel_values but the model takes %dx%d (check "
+                  "preprocessor_config.json against config.json)",
+                  b->ids[0], b->width, b->height, E.image_size, E.image_size);
+    if (clip_encode_images(E.model, b->pixel_values, (int)b->count, E.embeds, &err) < 0)
+        cli_fatal("%s: %s", b->ids[0], err.msg);
+    if (!P->no_normalize) clip_normalize(E.embeds, (int)b->count, E.dim);
+    for (size_t i = 0; i < b->count; i++)
+        if (mmf_write(E.writer, b->ids[i], strlen(b->ids[i]), E.embeds + i * (size_t)E.dim, &err) < 0)
+            cli_fatal("%s", err.msg);
+}
+
 static void process_batch(const params *P, const image_batch *b)
 {
     if (b->count == 0) return;
     if (P->dump_pixels || P->dump_uint8) dump_batch(P, b);
+    if (P->embed) embed_batch(P, b);
+}
+
+/* --skip-existing: reads every id of an existing MMF file (verifying the
+ * whole stream, so that a damaged file is not appended to), copies its bytes
+ * to the output, and checks that it holds this model's embeddings. */
+static void load_existing(const params *P, FILE *copy_to)
+{
+    mm_error err = {0};
+    mmf_reader *r = mmf_open(P->skip_existing, &err);
+    if (!r) cli_fatal("%s", err.msg);
+    mmf_record rec;
+    int rc;
+    size_t cap = 0;
+    while ((rc = mmf_next(r, &rec, &err)) == 1) {
+        if (E.n_existing == cap) {
+            cap = cap ? 2 * cap : 1024;
+            E.existing = realloc(E.existing, cap * sizeof *E.existing);
+            if (!E.existing) cli_fatal("out of memory");
+        }
+        E.existing[E.n_existing++] = xstrdup(rec.id);
+    }
+    if (rc < 0) cli_fatal("%s (not appending to a damaged file)", err.msg);
+    const mmf_header *h = mmf_header_of(r);
+    if (h) {
+        const char *model = mmf_header_get(h, "model");
+        if (h->dim != (uint32_t)E.dim)
+            cli_fatal("%s: holds %u-dimensional vectors, the model gives %d", P->skip_existing, h->dim, E.dim);
+        if (model && strcmp(model, clip_model_id(E.model)) != 0)
+            cli_fatal("%s: holds embeddings of model '%s', not '%s'", P->skip_existing, model,
+                      clip_model_id(E.model));
+    }
+    mmf_close(r);
+    qsort(E.existing, E.n_existing, sizeof *E.existing, cmp_str);
+    /* The old bytes, unchanged, come first in the new file. */
+    FILE *fp = fopen(P->skip_existing, "rb");
+    if (!fp) cli_fatal("%s: %s", P->skip_existing, strerror(errno));
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
+        if (fwrite(buf, 1, n, copy_to) != n) cli_fatal("%s: write error", P->skip_existing);
+    if (ferror(fp)) cli_fatal("%s: read error", P->skip_existing);
+    fclose(fp);
+}
+
+static bool is_existing(const char *id)
+{
+    return E.n_existing && bsearch(&id, E.existing, E.n_existing, sizeof *E.existing, cmp_str) != NULL;
 }
 
 static void batch_reserve(image_batch *b, size_t capacity, int w, int h, bool want_uint8)
@@ -436,12 +530,13 @@ static int run(const params *P, const preprocess_params *prep, const input_list 
     process_batch(P, &batch);
     image_pool_stop(pool);
     cli_progress_done("%zu/%zu images%s", done, in->count, skipped ? " (some skipped)" : "");
+    if (skipped && P->keep_going) cli_warn("%zu of %zu images skipped", skipped, in->count);
     free(batch.pixel_values);
     free(batch.crop_uint8);
     free(batch.ids);
     free(batch.names);
     free(paths);
-    return 0;
+    return skipped && P->keep_going ? 3 : 0;
 }
 
 int main(int argc, char **argv)
@@ -454,7 +549,7 @@ int main(int argc, char **argv)
         .batch_size = 32,
     };
     enum { OPT_DUMP = 256, OPT_DUMP_U8, OPT_LIST, OPT_MAXPX, OPT_LENIENT, OPT_EXIF, OPT_FAST,
-           OPT_SKIP, OPT_PROGRESS, OPT_CHECK };
+           OPT_SKIP, OPT_PROGRESS, OPT_CHECK, OPT_KEEP, OPT_SKIP_EXISTING, OPT_NO_NORM, OPT_DTYPE };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},
         {"dump-pixels", required_argument, 0, OPT_DUMP},
@@ -466,6 +561,11 @@ int main(int argc, char **argv)
         {"exif-rotate", no_argument, 0, OPT_EXIF},
         {"fast-jpeg", no_argument, 0, OPT_FAST},
         {"skip-bad", no_argument, 0, OPT_SKIP},
+        {"keep-going", no_argument, 0, OPT_KEEP},
+        {"output", required_argument, 0, 'o'},
+        {"skip-existing", required_argument, 0, OPT_SKIP_EXISTING},
+        {"no-normalize", no_argument, 0, OPT_NO_NORM},
+        {"dtype", required_argument, 0, OPT_DTYPE},
         {"threads", required_argument, 0, 't'},
         {"batch-size", required_argument, 0, 'b'},
         {"quiet", no_argument, 0, 'q'},
@@ -475,7 +575,8 @@ int main(int argc, char **argv)
         {0, 0, 0, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "m:t:b:qhV", longopts, NULL)) != -1) {
+    P.dtype = MMF_F32;
+    while ((c = getopt_long(argc, argv, "m:o:t:b:qhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': P.model_dir = optarg; break;
         case OPT_DUMP: P.dump_pixels = optarg; break;
@@ -489,6 +590,14 @@ int main(int argc, char **argv)
         case OPT_EXIF: P.exif_rotate = true; break;
         case OPT_FAST: P.fast_jpeg = true; break;
         case OPT_SKIP: P.skip_bad = true; break;
+        case OPT_KEEP: P.skip_bad = P.keep_going = true; break;
+        case 'o': P.output = optarg; break;
+        case OPT_SKIP_EXISTING: P.skip_existing = optarg; break;
+        case OPT_NO_NORM: P.no_normalize = true; break;
+        case OPT_DTYPE:
+            P.dtype = mmf_dtype_parse(optarg);
+            if (!P.dtype) cli_usage_error("--dtype: '%s' is not f32 or f16", optarg);
+            break;
         case 't': P.threads = (int)cli_parse_long("--threads", optarg, 1, 256); break;
         case 'b': P.batch_size = (int)cli_parse_long("--batch-size", optarg, 1, 4096); break;
         case 'q': cli_quiet = true; cli_progress_set(0); break;
@@ -498,9 +607,16 @@ int main(int argc, char **argv)
         default: cli_usage_hint();
         }
     }
-    if (!P.dump_pixels && !P.dump_uint8 && !P.check)
-        cli_usage_error("no output selected: use --dump-pixels, --dump-pixels-uint8 or --check (the "
-                        "CLIP model step is not part of this build yet)");
+    P.embed = !P.dump_pixels && !P.dump_uint8 && !P.check;
+    if (!P.embed && (P.output || P.skip_existing || P.no_normalize))
+        cli_usage_error("-o, --skip-existing and --no-normalize are for embeddings, not with "
+                        "--check or --dump-*");
+    if (P.skip_existing && P.output && strcmp(P.output, P.skip_existing) != 0)
+        cli_usage_error("--skip-existing FILE writes FILE: -o names another file");
+    if (P.skip_existing) P.output = P.skip_existing;
+    if (P.embed && !P.model_dir) P.model_dir = getenv("MM_MODEL");
+    if (P.embed && (!P.model_dir || !*P.model_dir))
+        cli_usage_error("no model: use --model DIR (or set MM_MODEL), or --check / --dump-pixels");
     if (optind == argc && !P.list) cli_usage_error("no input images");
 
     preprocess_params prep;
@@ -535,7 +651,60 @@ int main(int argc, char **argv)
         check_dump_names(&in, P.dump_uint8);
         ensure_dir(P.dump_uint8);
     }
+    if (P.embed) {
+        clip_set_threads(P.threads);
+        E.model = clip_load_parts(P.model_dir, CLIP_VISION, &err);
+        if (!E.model) cli_fatal("%s", err.msg);
+        E.dim = clip_get_config(E.model)->projection_dim;
+        E.image_size = clip_get_config(E.model)->vision.image_size;
+        E.embeds = malloc((size_t)P.batch_size * E.dim * sizeof(float));
+        if (!E.embeds) cli_fatal("out of memory");
+        struct stat st;
+        bool append = P.skip_existing && stat(P.skip_existing, &st) == 0;
+        E.out = cli_output_open(P.output);
+        if (append) {
+            load_existing(&P, cli_output_fp(E.out));
+            /* keep only the new ids */
+            size_t kept = 0;
+            for (size_t i = 0; i < in.count; i++) {
+                input *it = &in.items[i];
+                if (is_existing(it->id)) {
+                    if (it->id != it->path) free(it->id);
+                    free(it->path);
+                    free(it->name);
+                } else {
+                    in.items[kept++] = in.items[i];
+                }
+            }
+            if (!cli_quiet)
+                cli_warn("%zu of %zu images already in %s: not embedded again", in.count - kept, in.count, P.skip_existing);
+            in.count = kept;
+            if (kept == 0) {
+                /* nothing new: the file stays exactly as it was */
+                cli_output_abort(E.out);
+                input_list_free(&in);
+                clip_free(E.model);
+                return MM_EXIT_OK;
+            }
+        }
+        mmf_header h;
+        mmf_header_init(&h, (uint32_t)E.dim, P.dtype, P.no_normalize ? 0 : MMF_FLAG_NORMALIZED);
+        mmf_header_set(&h, "model", clip_model_id(E.model));
+        mmf_header_set(&h, "modality", "image");
+        mmf_header_set(&h, "producer", "mm-embed-image " MM_VERSION);
+        E.writer = mmf_writer_open(cli_output_fp(E.out), cli_output_name(E.out), &h, &err);
+        mmf_header_free(&h);
+        if (!E.writer) cli_fatal("%s", err.msg);
+    }
     int status = run(&P, &prep, &in);
+    if (P.embed) {
+        if (mmf_writer_close(E.writer, &err) < 0) cli_fatal("%s", err.msg);
+        cli_output_commit(E.out);
+        clip_free(E.model);
+        free(E.embeds);
+        for (size_t i = 0; i < E.n_existing; i++) free(E.existing[i]);
+        free(E.existing);
+    }
     input_list_free(&in);
     return status;
 }

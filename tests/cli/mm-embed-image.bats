@@ -53,9 +53,9 @@ EOF
 }
 
 @test "usage errors: status 2 with a hint" {
-    run mm-embed-image "$T"
+    MM_MODEL= run mm-embed-image "$T"
     assert_status 2
-    assert_output_contains "no output selected"
+    assert_output_contains "no model"
     run mm-embed-image --dump-pixels "$T/o"
     assert_status 2
     assert_output_contains "no input images"
