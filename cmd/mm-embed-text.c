@@ -410,7 +410,7 @@ int main(int argc, char **argv)
     cli_output_commit(out);
     cli_progress_done("%lu texts", e.done);
     if (e.truncated && !cli_quiet)
-        cli_warn("note: %lu text%s longer than %d tokens truncated (as clip.tokenize(truncate=True))",
+        cli_warn("%lu text%s longer than %d tokens truncated (as clip.tokenize(truncate=True))",
                  e.truncated, e.truncated == 1 ? "" : "s", e.ctx);
 
     if (r.fp != stdin) fclose(r.fp);

@@ -222,7 +222,7 @@ EOF
     printf 'x\t%s\n' "$long" > "$T/long.txt"
     run mm-embed-text -m "$M" --tokenize "$T/long.txt"
     assert_status 0
-    [ "$(echo "$output" | grep -v note | cut -f2 | wc -w)" = 77 ]
+    [ "$(echo "$output" | grep -v warning | cut -f2 | wc -w)" = 77 ]
     assert_output_contains "truncated"
     run mm-embed-text -m "$M" -q -o "$T/l.mmf" "$T/long.txt"
     assert_status 0
