@@ -684,6 +684,9 @@ int main(int argc, char **argv)
                 cli_output_abort(E.out);
                 input_list_free(&in);
                 clip_free(E.model);
+                free(E.embeds);
+                for (size_t i = 0; i < E.n_existing; i++) free(E.existing[i]);
+                free(E.existing);
                 return MM_EXIT_OK;
             }
         }

@@ -66,6 +66,8 @@ typedef struct params {
     int format;             /* FMT_TAB */
     const char **templates; /* --prompt / --prompts: none = the text itself */
     int ntemplates;
+    char **owned;           /* templates read from --prompts files (freed at exit) */
+    int nowned;
     const char *output;     /* -o: NULL = stdout */
     bool normalize;         /* true; --no-normalize */
     int dtype;              /* MMF_F32 */
@@ -203,7 +205,11 @@ static void read_templates(params *P, const char *path)
         if (len > 0 && line[len - 1] == '\r') line[--len] = 0;
         if (len == 0) continue;
         if (!strstr(line, "{}")) cli_fatal("%s:%ld: template has no '{}'", cli_input_name(path), lineno);
-        add_template(P, xstrndup(line, (size_t)len));
+        char **o = realloc(P->owned, (size_t)(P->nowned + 1) * sizeof *o);
+        if (!o) cli_fatal("out of memory");
+        P->owned = o;
+        P->owned[P->nowned] = xstrndup(line, (size_t)len);
+        add_template(P, P->owned[P->nowned++]);
     }
     free(line);
     if (fp != stdin) fclose(fp);
@@ -420,6 +426,8 @@ int main(int argc, char **argv)
     free(e.lengths);
     free(e.embeds);
     free(P.templates);
+    for (int i = 0; i < P.nowned; i++) free(P.owned[i]);
+    free(P.owned);
     clip_free(e.model);
     clip_tokenizer_free(e.tok);
     return MM_EXIT_OK;
