@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jpeglib.h>
 #include <png.h>
 
 #include "image.h"
+#include "image_pool.h"
 #include "test.h"
 
 /* ---- writers ------------------------------------------------------------------ */
@@ -427,6 +429,81 @@ static void test_exif(void)
     }
 }
 
+/* The pool delivers every item in input order, with the same tensors as the
+ * synchronous path, errors in place, for several thread counts and windows;
+ * stopping early is clean. */
+static void test_pool_in_order(void)
+{
+    char dir[] = "/tmp/test_image_pool.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    enum { N = 23 };
+    char *paths[N];
+    for (int i = 0; i < N; i++) {
+        char p[256];
+        snprintf(p, sizeof p, "%s/img%02d.%s", dir, i, i % 3 ? "png" : "jpg");
+        paths[i] = strdup(p);
+        int w = 20 + 7 * i, h = 15 + (i * 13) % 40;
+        uint8_t *rgb = pattern_rgb(w, h, (unsigned long long)i + 1);
+        membuf m = i % 3 ? write_png(w, h, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, rgb,
+                                     (size_t)w * 3, NULL, 0, NULL, 0)
+                         : write_jpeg(w, h, 3, JCS_RGB, JCS_YCbCr, rgb, 90, 0, 0);
+        FILE *f = fopen(p, "wb");
+        fwrite(m.data, 1, i == 7 ? m.size / 2 : m.size, f); /* item 7 is truncated */
+        fclose(f);
+        free(m.data);
+        free(rgb);
+    }
+    image_pool_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    image_decode_opts_init(&cfg.decode);
+    preprocess_params_default(&cfg.prep, 32);
+    cfg.want_pixel_values = cfg.want_crop_uint8 = true;
+    image_worker_state ws;
+    memset(&ws, 0, sizeof ws);
+    static float want[N][3 * 32 * 32];
+    int want_ok[N];
+    for (int i = 0; i < N; i++) {
+        mm_error err = {0};
+        want_ok[i] = image_process_file(paths[i], &cfg.decode, &cfg.prep, &ws, NULL, want[i], &err) == 0;
+    }
+    CHECK(!want_ok[7]);
+    CHECK_EQ_INT(want_ok[0] + want_ok[1] + want_ok[8], 3);
+    static const int threads[] = {1, 2, 3, 8}, windows[] = {0, 1, 2, 5};
+    for (int t = 0; t < 4; t++) {
+        cfg.threads = threads[t];
+        cfg.window = windows[t];
+        mm_error err = {0};
+        image_pool *pool = image_pool_start((const char *const *)paths, N, &cfg, &err);
+        CHECK(pool != NULL);
+        const image_pool_item *it;
+        size_t k = 0;
+        int bad = 0;
+        while ((it = image_pool_next(pool))) {
+            bad += it->index != k || it->path != paths[k] || it->ok != want_ok[k];
+            if (it->ok)
+                bad += it->width != 32 || it->height != 32 ||
+                       memcmp(it->pixel_values, want[k], sizeof want[k]) != 0;
+            else
+                bad += strstr(it->err.msg, paths[k]) != it->err.msg;
+            k++;
+        }
+        CHECK_EQ_INT(k, N);
+        CHECK_MSG(bad == 0, "%d threads: %d mismatches", threads[t], bad);
+        image_pool_stop(pool);
+        /* stop after two items, with work in flight */
+        pool = image_pool_start((const char *const *)paths, N, &cfg, &err);
+        CHECK(image_pool_next(pool) != NULL);
+        CHECK(image_pool_next(pool) != NULL);
+        image_pool_stop(pool);
+    }
+    image_worker_state_free(&ws);
+    for (int i = 0; i < N; i++) {
+        unlink(paths[i]);
+        free(paths[i]);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
     RUN(test_sniff);
@@ -438,5 +515,6 @@ int main(void)
     RUN(test_truncations);
     RUN(test_limits_and_fast_path);
     RUN(test_exif);
+    RUN(test_pool_in_order);
     return test_summary();
 }
