@@ -84,8 +84,11 @@ static int get_tower(json_t *obj, const char *sect, clip_tower_config *t, const 
         if (!json_is_number(e))
             return mm_fail(err, MM_ERR_MALFORMED, "%s: %s.\"layer_norm_eps\" is not a number", name, sect);
         double eps = json_number_value(e);
-        if (!(eps > 0 && eps < 1))
-            return mm_fail(err, MM_ERR_LIMIT, "%s: %s.layer_norm_eps %g is outside (0, 1)", name, sect, eps);
+        /* the engine works in float: a positive eps that rounds to 0 would
+         * divide by zero on a constant row */
+        if (!(eps > 0 && eps < 1) || !((float)eps > 0))
+            return mm_fail(err, MM_ERR_LIMIT, "%s: %s.layer_norm_eps %g is outside (0, 1) in float", name,
+                           sect, eps);
         t->ln_eps = (float)eps;
     }
     return 0;

@@ -447,6 +447,10 @@ static void test_config_mismatch(void)
         "{\"projection_dim\": 32, \"text_config\": {\"hidden_size\": 64, \"num_attention_heads\": 3}}",
         "{\"projection_dim\": 32, \"text_config\": [1, 2]}",
         "{\"projection_dim\": 32,",
+        /* found by fuzz_clip_config: positive in double, 0 in float */
+        "{\"projection_dim\": 32, \"vision_config\": {\"layer_norm_eps\": 1e-52}}",
+        "{\"projection_dim\": 32, \"vision_config\": {\"image_size\": 224, \"patch_size\": 30}}",
+        "{\"model_type\": \"siglip\"}",
     };
     const char *want[] = {
         "text_model.encoder.layers.0.mlp.fc1.weight",
@@ -456,6 +460,9 @@ static void test_config_mismatch(void)
         "not a multiple",
         "text_config",
         "invalid JSON",
+        "layer_norm_eps",
+        "not a multiple of patch_size",
+        "siglip",
     };
     for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++) {
         CHECK(write_file(path, cfgs[i], strlen(cfgs[i])) == 0);
