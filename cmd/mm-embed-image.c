@@ -28,9 +28,11 @@
 
 static const char USAGE[] =
     "Usage: mm-embed-image [OPTION]... IMAGE|DIR...\n"
-    "Decode JPEG/PNG images and preprocess them exactly as Pillow + Hugging Face\n"
-    "CLIPImageProcessor do (resize of the short side with Pillow BICUBIC, centre crop,\n"
-    "rescale, normalise). A DIR is searched recursively for *.jpg, *.jpeg, *.jpe,\n"
+    "Embed JPEG/PNG images with the vision tower of a CLIP model and write the\n"
+    "embeddings as an MMF stream, in input order. Images are decoded in worker\n"
+    "threads and preprocessed exactly as Pillow + Hugging Face CLIPImageProcessor\n"
+    "do (resize of the short side with Pillow BICUBIC, centre crop, rescale,\n"
+    "normalise). A DIR is searched recursively for *.jpg, *.jpeg, *.jpe,\n"
     "*.jfif and *.png (sorted by path, hidden entries skipped); a file named on the\n"
     "command line is decoded whatever its name. The format comes from the bytes.\n"
     "\n"
