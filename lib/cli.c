@@ -94,14 +94,20 @@ void cli_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+/* Every fatal path ends here: pending atomic outputs are removed first. */
+static _Noreturn void finish(int status)
+{
+    remove_pending_outputs();
+    exit(status);
+}
+
 _Noreturn void cli_fatal_status(int status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vmessage("", fmt, ap);
     va_end(ap);
-    remove_pending_outputs();
-    exit(status);
+    finish(status);
 }
 
 _Noreturn void cli_fatal(const char *fmt, ...)
@@ -110,8 +116,13 @@ _Noreturn void cli_fatal(const char *fmt, ...)
     va_start(ap, fmt);
     vmessage("", fmt, ap);
     va_end(ap);
-    remove_pending_outputs();
-    exit(MM_EXIT_RUNTIME);
+    finish(MM_EXIT_RUNTIME);
+}
+
+_Noreturn void cli_usage_hint(void)
+{
+    fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
+    finish(MM_EXIT_USAGE);
 }
 
 _Noreturn void cli_usage_error(const char *fmt, ...)
@@ -120,16 +131,7 @@ _Noreturn void cli_usage_error(const char *fmt, ...)
     va_start(ap, fmt);
     vmessage("", fmt, ap);
     va_end(ap);
-    fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
-    remove_pending_outputs();
-    exit(MM_EXIT_USAGE);
-}
-
-_Noreturn void cli_usage_hint(void)
-{
-    fprintf(stderr, "Try '%s --help' for more information.\n", cli_prog);
-    remove_pending_outputs();
-    exit(MM_EXIT_USAGE);
+    cli_usage_hint();
 }
 
 _Noreturn void cli_version(void)
