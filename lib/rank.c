@@ -587,18 +587,31 @@ int rank_write_query(FILE *fp, const char *qid, const topk_entry *e, size_t n, i
     for (size_t i = 0; i < n; i++) {
         if (rank_check_id(e[i].id, format, "gallery id", err)) return -1;
         char score[40];
-        int digits = score_digits;
-        if (digits > 17) {
+        if (score_digits > 17) {
             /* shortest that reads back as the same double, at least 9 digits */
-            for (digits = 9; digits < 17; digits++) {
+            int digits = 9;
+            for (; digits < 17; digits++) {
                 snprintf(score, sizeof score, "%.*g", digits, e[i].score);
                 if (strtod(score, NULL) == e[i].score) break;
             }
+            snprintf(score, sizeof score, "%.*g", digits, e[i].score);
+        } else if (score_digits == 9) {
+            snprintf(score, sizeof score, "%.9g", e[i].score); /* the fast path: no '*' */
+        } else {
+            snprintf(score, sizeof score, "%.*g", score_digits, e[i].score);
         }
-        snprintf(score, sizeof score, "%.*g", digits, e[i].score);
+        char rank[24];
+        snprintf(rank, sizeof rank, "%zu", i + 1);
         switch (format) {
         case RANK_TSV:
-            fprintf(fp, "%s\t%s\t%zu\t%s\n", qid, e[i].id, i + 1, score);
+            fputs_unlocked(qid, fp);
+            putc_unlocked('\t', fp);
+            fputs_unlocked(e[i].id, fp);
+            putc_unlocked('\t', fp);
+            fputs_unlocked(rank, fp);
+            putc_unlocked('\t', fp);
+            fputs_unlocked(score, fp);
+            putc_unlocked('\n', fp);
             break;
         case RANK_JSONL:
             fputs("{\"qid\":", fp);
@@ -606,11 +619,20 @@ int rank_write_query(FILE *fp, const char *qid, const topk_entry *e, size_t n, i
             fputs(",\"docid\":", fp);
             json_string(fp, e[i].id);
             /* JSON has no inf/nan literals */
-            if (isfinite(e[i].score)) fprintf(fp, ",\"rank\":%zu,\"score\":%s}\n", i + 1, score);
-            else fprintf(fp, ",\"rank\":%zu,\"score\":\"%s\"}\n", i + 1, score);
+            if (isfinite(e[i].score)) fprintf(fp, ",\"rank\":%s,\"score\":%s}\n", rank, score);
+            else fprintf(fp, ",\"rank\":%s,\"score\":\"%s\"}\n", rank, score);
             break;
         default:
-            fprintf(fp, "%s Q0 %s %zu %s %s\n", qid, e[i].id, i + 1, score, tag);
+            fputs_unlocked(qid, fp);
+            fputs_unlocked(" Q0 ", fp);
+            fputs_unlocked(e[i].id, fp);
+            putc_unlocked(' ', fp);
+            fputs_unlocked(rank, fp);
+            putc_unlocked(' ', fp);
+            fputs_unlocked(score, fp);
+            putc_unlocked(' ', fp);
+            fputs_unlocked(tag, fp);
+            putc_unlocked('\n', fp);
         }
     }
     if (ferror(fp)) return mm_fail(err, MM_ERR_IO, "write error");

@@ -52,7 +52,9 @@
 
 #define RANK_BUFFERS 3
 #define RANK_MAX_CHUNK 1024 /* query rows per GEMM */
+#ifndef RANK_SLICE
 #define RANK_SLICE 1024     /* gallery rows per GEMM (a block is cut into slices) */
+#endif
 
 enum rank_metric { RANK_IP = 0, RANK_COS = 1 };
 enum rank_format { RANK_TREC = 0, RANK_TSV = 1, RANK_JSONL = 2 };
