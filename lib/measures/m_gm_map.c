@@ -1,19 +1,6 @@
 /* m_gm_map.c — geometric mean of average precision (trec_eval m_gm_map.c). */
 #include "measures.h"
 
-static void calc(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
-{
-    (void)m;
-    double sum = 0.0;
-    long rel_so_far = 0;
-    for (long i = 0; i < q->num_ret; i++)
-        if (q->rel[i] >= o->relevance_level) {
-            rel_so_far++;
-            sum += (double)rel_so_far / (double)(i + 1);
-        }
-    if (rel_so_far) v[0] = sum / (double)q->num_rel;
-}
-
 const mm_measure_def mm_measure_gm_map = {
     .name = "gm_map",
     .definition = "Average precision as map; summary: the geometric mean "
@@ -21,5 +8,5 @@ const mm_measure_def mm_measure_gm_map = {
     .kind = MM_VALUE_FLOAT,
     .aggregate = MM_AGG_GEOMEAN,
     .per_query = false, /* trec_eval prints only the summary */
-    .calc = calc,
+    .calc = mm_calc_average_precision, /* the same per-query value */
 };

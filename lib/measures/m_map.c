@@ -1,7 +1,7 @@
 /* m_map.c — (mean) average precision (trec_eval m_map.c). */
 #include "measures.h"
 
-static void calc(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
+void mm_calc_average_precision(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
 {
     (void)m;
     double sum = 0.0;
@@ -22,5 +22,5 @@ const mm_measure_def mm_measure_map = {
     .kind = MM_VALUE_FLOAT,
     .aggregate = MM_AGG_MEAN,
     .per_query = true,
-    .calc = calc,
+    .calc = mm_calc_average_precision,
 };

@@ -1,7 +1,7 @@
 /* m_recip_rank.c — reciprocal rank of the first relevant document. */
 #include "measures.h"
 
-static void calc(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
+void mm_calc_reciprocal_rank(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
 {
     (void)m;
     for (long i = 0; i < q->num_ret; i++)
@@ -18,5 +18,5 @@ const mm_measure_def mm_measure_recip_rank = {
     .kind = MM_VALUE_FLOAT,
     .aggregate = MM_AGG_MEAN,
     .per_query = true,
-    .calc = calc,
+    .calc = mm_calc_reciprocal_rank,
 };
