@@ -132,6 +132,29 @@ static void request(mm_measure_set *set, long i, const char *params)
     set->request[i] = params ? strdup(params) : NULL;
 }
 
+/* "-m R@1 -m R@5 -m R@10": mmkit's '@' shorthand accumulates cutoffs (as
+ * "R.1,5,10" would), where a repeated trec_eval-style "-m P.5 -m P.10" keeps
+ * the first request's parameters. */
+static int add_cutoff(mm_measure_set *set, long i, const char *cutoff, mm_error *err)
+{
+    const char *old = set->request[i];
+    size_t clen = strlen(cutoff);
+    for (const char *p = old; *p;) { /* already listed: nothing to add */
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == clen && memcmp(p, cutoff, len) == 0) return 0;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    size_t n = strlen(old) + 1 + clen + 1;
+    char *merged = malloc(n);
+    if (!merged) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    snprintf(merged, n, "%s,%s", old, cutoff);
+    free(set->request[i]);
+    set->request[i] = merged;
+    return 0;
+}
+
 int mm_measure_set_add(mm_measure_set *set, const char *spec, mm_error *err)
 {
     if (ensure_requests(set, err) < 0) return -1;
@@ -151,6 +174,8 @@ int mm_measure_set_add(mm_measure_set *set, const char *spec, mm_error *err)
     if (sep && mm_measure_table[i]->params == MM_PARAM_NONE)
         return mm_fail(err, MM_ERR_MALFORMED, "measure '%.*s' takes no parameters",
                        (int)len, spec);
+    if (sep && sep[0] == '@' && set->requested[i] && set->request[i])
+        return add_cutoff(set, i, sep + 1, err);
     request(set, i, sep ? sep + 1 : NULL);
     return 0;
 }

@@ -416,3 +416,12 @@ EOF
     [ "$(echo "$line" | cut -f2-4)" = "$(printf '0.5000\t0.7778\t+0.2778')" ]
     [ "$(echo "$line" | cut -f7-9)" = "$(printf '2\t0\t0')" ]
 }
+
+@test "mm-eval -m R@1 -m R@5 -m R@10: repeated @ shorthands add up, in cutoff order" {
+    run mm-eval -m R@10 -m R@1 -m R@5 -m R@1 "$T/qrels" "$T/run"
+    assert_status 0
+    [ "${#lines[@]}" -eq 3 ]
+    [[ "${lines[0]}" == R@1*0.5000 ]]
+    [[ "${lines[1]}" == R@5*1.0000 ]]
+    [[ "${lines[2]}" == R@10*1.0000 ]]
+}
