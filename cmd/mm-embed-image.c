@@ -61,6 +61,9 @@ static const char USAGE[] =
     "      --list FILE          read 'id<TAB>path' lines (or 'path' lines; id = path)\n"
     "                           from FILE ('-' = stdin); relative paths are relative\n"
     "                           to FILE's directory (to the current one for stdin)\n"
+    "      --id-stem            id of a file or directory input = its file name without\n"
+    "                           extension ('dir/img12.jpg' -> 'img12', as qrels usually\n"
+    "                           name images); default: the path as found\n"
     "      --max-pixels N       refuse images with more than N pixels, checked from\n"
     "                           the header before decoding (default: 100000000; 0 = no limit)\n"
     "      --lenient            accept JPEGs with recoverable damage (libjpeg warnings,\n"
@@ -93,6 +96,7 @@ typedef struct params {
     const char *dump_uint8;      /* --dump-pixels-uint8 OUTDIR */
     bool check;                  /* --check: no output */
     const char *list;            /* --list FILE */
+    bool id_stem;                /* --id-stem: ids of file/dir inputs are stems */
     unsigned long long max_pixels; /* --max-pixels, IMAGE_DEFAULT_MAX_PIXELS */
     bool lenient;                /* --lenient */
     bool exif_rotate;            /* --exif-rotate */
@@ -551,7 +555,7 @@ int main(int argc, char **argv)
         .batch_size = 32,
     };
     enum { OPT_DUMP = 256, OPT_DUMP_U8, OPT_LIST, OPT_MAXPX, OPT_LENIENT, OPT_EXIF, OPT_FAST,
-           OPT_SKIP, OPT_PROGRESS, OPT_CHECK, OPT_KEEP, OPT_SKIP_EXISTING, OPT_NO_NORM, OPT_DTYPE };
+           OPT_SKIP, OPT_PROGRESS, OPT_CHECK, OPT_KEEP, OPT_SKIP_EXISTING, OPT_NO_NORM, OPT_DTYPE, OPT_ID_STEM };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},
         {"dump-pixels", required_argument, 0, OPT_DUMP},
@@ -562,6 +566,7 @@ int main(int argc, char **argv)
         {"lenient", no_argument, 0, OPT_LENIENT},
         {"exif-rotate", no_argument, 0, OPT_EXIF},
         {"fast-jpeg", no_argument, 0, OPT_FAST},
+        {"id-stem", no_argument, 0, OPT_ID_STEM},
         {"skip-bad", no_argument, 0, OPT_SKIP},
         {"keep-going", no_argument, 0, OPT_KEEP},
         {"output", required_argument, 0, 'o'},
@@ -591,6 +596,7 @@ int main(int argc, char **argv)
         case OPT_LENIENT: P.lenient = true; break;
         case OPT_EXIF: P.exif_rotate = true; break;
         case OPT_FAST: P.fast_jpeg = true; break;
+        case OPT_ID_STEM: P.id_stem = true; break;
         case OPT_SKIP: P.skip_bad = true; break;
         case OPT_KEEP: P.skip_bad = P.keep_going = true; break;
         case 'o': P.output = optarg; break;
@@ -640,8 +646,9 @@ int main(int argc, char **argv)
         if (S_ISDIR(st.st_mode)) walk_dir(&in, argv[i], 0);
         else add_input(&in, xstrdup(argv[i]), NULL, stem_of(argv[i]));
     }
+    /* Before --list is read, every id is unset or the path itself. */
     for (size_t i = 0; i < in.count; i++)
-        if (!in.items[i].id) in.items[i].id = in.items[i].path;
+        in.items[i].id = P.id_stem ? xstrdup(in.items[i].name) : in.items[i].path;
     if (P.list) read_list(&in, P.list);
     if (in.count == 0) cli_fatal("no images found in the inputs given");
 

@@ -2,6 +2,7 @@
 # mm-embed-image, model step: end-to-end conformance with the tiny reference
 # model (image files -> exact preprocessing -> vision tower -> MMF),
 # --keep-going, --skip-existing (incremental appends), output options.
+bats_require_minimum_version 1.5.0
 load common
 
 setup() {
@@ -121,4 +122,15 @@ EOF
     mm-embed-image -m "$M" --dtype f16 "$T/imgs/gradient.png" > "$T/h.mmf"
     run mm-info "$T/h.mmf"
     assert_output_contains "f16"
+}
+
+@test "--id-stem: ids of file and directory inputs are file stems, so qrels keyed by image id match" {
+    D="$MM_REPO/data/demo/images"
+    run --separate-stderr mm-embed-image -q -m "$MM_REPO/models/default" --id-stem "$D/d-i0001.jpg" "$D/d-i0004.png" -o "$T/s.mmf"
+    assert_status 0
+    run mm-info --ids "$T/s.mmf"
+    [ "$output" = "$(printf 'd-i0001\nd-i0004')" ]
+    run --separate-stderr mm-embed-image -q -m "$MM_REPO/models/default" "$D/d-i0001.jpg" -o "$T/p.mmf"
+    run mm-info --ids "$T/p.mmf"
+    [ "$output" = "$D/d-i0001.jpg" ]
 }
