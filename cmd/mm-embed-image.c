@@ -548,10 +548,9 @@ static int run(const params *P, const preprocess_params *prep, const input_list 
 int main(int argc, char **argv)
 {
     cli_init("mm-embed-image");
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     params P = {
         .max_pixels = IMAGE_DEFAULT_MAX_PIXELS,
-        .threads = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (int)ncpu,
+        .threads = cli_default_threads(16),
         .batch_size = 32,
     };
     enum { OPT_DUMP = 256, OPT_DUMP_U8, OPT_LIST, OPT_MAXPX, OPT_LENIENT, OPT_EXIF, OPT_FAST,

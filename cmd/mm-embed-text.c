@@ -353,13 +353,12 @@ static void flush(embedder *e)
 int main(int argc, char **argv)
 {
     cli_init("mm-embed-text");
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     params P = {
         .format = FMT_TAB,
         .normalize = true,
         .dtype = MMF_F32,
         .batch_size = 64,
-        .threads = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (int)ncpu,
+        .threads = cli_default_threads(16),
     };
     parse_args(&P, argc, argv);
 

@@ -95,8 +95,7 @@ int main(int argc, char **argv)
     cli_init("mm-rank");
     params p = {0};
     rank_params_default(&p.rank);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    p.rank.threads = cpus > 0 ? (int)(cpus < 256 ? cpus : 256) : 1;
+    p.rank.threads = cli_default_threads(256);
     p.format = RANK_TREC;
 
     static const struct option longopts[] = {

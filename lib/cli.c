@@ -165,6 +165,12 @@ double cli_parse_double(const char *option, const char *arg, double min, double 
     return v;
 }
 
+int cli_default_threads(int max)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > max ? max : (int)n;
+}
+
 /* ---- atomic output ------------------------------------------------------------ */
 static int is_stdio_path(const char *path)
 {

@@ -65,6 +65,9 @@ _Noreturn void cli_version(void);
 long cli_parse_long(const char *option, const char *arg, long min, long max);
 double cli_parse_double(const char *option, const char *arg, double min, double max);
 
+/* Default for -t: the number of online CPUs, at least 1 and at most max. */
+int cli_default_threads(int max);
+
 /* ---- Atomic output -------------------------------------------------------
  * cli_output_open(path): NULL or "-" gives stdout. Otherwise a temporary file
  * "path.tmp.XXXXXX" is created in the same directory; cli_output_commit()
