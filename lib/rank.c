@@ -12,6 +12,7 @@
 #include <immintrin.h>
 #endif
 
+#include "fmtfloat.h"
 #include "trec.h"
 
 void rank_params_default(rank_params *p)
@@ -565,88 +566,200 @@ int rank_check_id(const char *id, int format, const char *what, mm_error *err)
     return 0;
 }
 
-static void json_string(FILE *fp, const char *s)
+/* Output goes through one buffer per call and leaves in large fwrite()s:
+ * building a line costs a few memcpy()s and one exact float formatting
+ * (fmtfloat.h), where stdio's per-character calls and snprintf("%.9g") used
+ * to cost more than the whole selection for runs of many short queries. */
+typedef struct outbuf {
+    FILE *fp;
+    char *p;
+    size_t len, cap;
+    bool failed;
+} outbuf;
+
+enum { OUTBUF_SIZE = 1 << 18 };
+
+static int ob_init(outbuf *o, FILE *fp)
 {
-    fputc('"', fp);
+    o->fp = fp;
+    o->len = 0;
+    o->cap = OUTBUF_SIZE;
+    o->failed = false;
+    o->p = malloc(o->cap);
+    return o->p ? 0 : -1;
+}
+
+static void ob_flush(outbuf *o)
+{
+    if (o->len && !o->failed && fwrite_unlocked(o->p, 1, o->len, o->fp) != o->len) o->failed = true;
+    o->len = 0;
+}
+
+/* Makes room for n more bytes; -1 only if a huge line cannot be buffered. */
+static int ob_reserve(outbuf *o, size_t n)
+{
+    if (o->len + n <= o->cap) return 0;
+    ob_flush(o);
+    if (n <= o->cap) return 0;
+    char *p = realloc(o->p, n);
+    if (!p) return -1;
+    o->p = p;
+    o->cap = n;
+    return 0;
+}
+
+static int ob_done(outbuf *o, mm_error *err)
+{
+    ob_flush(o);
+    free(o->p);
+    o->p = NULL;
+    if (o->failed || ferror(o->fp)) return mm_fail(err, MM_ERR_IO, "write error");
+    return 0;
+}
+
+static char *put_str(char *d, const char *s, size_t n)
+{
+    memcpy(d, s, n);
+    return d + n;
+}
+
+/* JSON string with the escapes the run writer has always used; at most
+ * 6 bytes per input byte plus the quotes. */
+static char *put_json_string(char *d, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    *d++ = '"';
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') fprintf(fp, "\\%c", *c);
-        else if (*c == '\n') fputs("\\n", fp);
-        else if (*c == '\t') fputs("\\t", fp);
-        else if (*c == '\r') fputs("\\r", fp);
-        else if (*c < 0x20 || *c == 0x7f) fprintf(fp, "\\u%04x", *c);
-        else fputc(*c, fp);
+        if (*c == '"' || *c == '\\') {
+            *d++ = '\\';
+            *d++ = (char)*c;
+        } else if (*c == '\n') {
+            d = put_str(d, "\\n", 2);
+        } else if (*c == '\t') {
+            d = put_str(d, "\\t", 2);
+        } else if (*c == '\r') {
+            d = put_str(d, "\\r", 2);
+        } else if (*c < 0x20 || *c == 0x7f) {
+            d = put_str(d, "\\u00", 4);
+            *d++ = hex[*c >> 4];
+            *d++ = hex[*c & 15];
+        } else {
+            *d++ = (char)*c;
+        }
     }
-    fputc('"', fp);
+    *d++ = '"';
+    return d;
+}
+
+/* The score text: score_digits significant digits (%.*g); 0 means 9; above 17
+ * the shortest precision from 9 up that reads back as the same double. A
+ * score that is a float (all of mm-rank's) takes the exact fast formatter,
+ * which prints what printf would. */
+static size_t format_score(char *out, double s, int score_digits)
+{
+    if (score_digits <= 0) score_digits = 9;
+    if (score_digits <= 9 && (double)(float)s == s) return mm_fmt_float_g(out, (float)s, score_digits);
+    int n;
+    if (score_digits > 17) {
+        int digits = 9;
+        for (; digits < 17; digits++) {
+            snprintf(out, MM_FMT_FLOAT_MAX + 16, "%.*g", digits, s);
+            if (strtod(out, NULL) == s) break;
+        }
+        n = snprintf(out, MM_FMT_FLOAT_MAX + 16, "%.*g", digits, s);
+    } else {
+        n = snprintf(out, MM_FMT_FLOAT_MAX + 16, "%.*g", score_digits, s);
+    }
+    return n < 0 ? 0 : (size_t)n;
+}
+
+static int write_query(outbuf *o, const char *qid, const topk_entry *e, size_t n, int format,
+                       const char *tag, int score_digits, mm_error *err)
+{
+    if (rank_check_id(qid, format, "query id", err)) return -1;
+    size_t qlen = strlen(qid), tlen = strlen(tag);
+    for (size_t i = 0; i < n; i++) {
+        if (rank_check_id(e[i].id, format, "gallery id", err)) return -1;
+        char score[MM_FMT_FLOAT_MAX + 16], rank[24];
+        size_t slen = format_score(score, e[i].score, score_digits);
+        size_t rlen = mm_fmt_u64(rank, (uint64_t)i + 1);
+        size_t ilen = strlen(e[i].id);
+        size_t need = format == RANK_JSONL ? 6 * (qlen + ilen) + slen + rlen + 64
+                                           : qlen + ilen + tlen + slen + rlen + 16;
+        if (ob_reserve(o, need)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+        char *d = o->p + o->len;
+        switch (format) {
+        case RANK_TSV:
+            d = put_str(d, qid, qlen);
+            *d++ = '\t';
+            d = put_str(d, e[i].id, ilen);
+            *d++ = '\t';
+            d = put_str(d, rank, rlen);
+            *d++ = '\t';
+            d = put_str(d, score, slen);
+            *d++ = '\n';
+            break;
+        case RANK_JSONL:
+            d = put_str(d, "{\"qid\":", 7);
+            d = put_json_string(d, qid);
+            d = put_str(d, ",\"docid\":", 9);
+            d = put_json_string(d, e[i].id);
+            d = put_str(d, ",\"rank\":", 8);
+            d = put_str(d, rank, rlen);
+            d = put_str(d, ",\"score\":", 9);
+            /* JSON has no inf/nan literals */
+            if (isfinite(e[i].score)) {
+                d = put_str(d, score, slen);
+            } else {
+                *d++ = '"';
+                d = put_str(d, score, slen);
+                *d++ = '"';
+            }
+            d = put_str(d, "}\n", 2);
+            break;
+        default:
+            d = put_str(d, qid, qlen);
+            d = put_str(d, " Q0 ", 4);
+            d = put_str(d, e[i].id, ilen);
+            *d++ = ' ';
+            d = put_str(d, rank, rlen);
+            *d++ = ' ';
+            d = put_str(d, score, slen);
+            *d++ = ' ';
+            d = put_str(d, tag, tlen);
+            *d++ = '\n';
+        }
+        o->len = (size_t)(d - o->p);
+    }
+    return 0;
 }
 
 int rank_write_query(FILE *fp, const char *qid, const topk_entry *e, size_t n, int format,
                      const char *tag, int score_digits, mm_error *err)
 {
-    if (score_digits <= 0) score_digits = 9;
-    if (rank_check_id(qid, format, "query id", err)) return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (rank_check_id(e[i].id, format, "gallery id", err)) return -1;
-        char score[40];
-        if (score_digits > 17) {
-            /* shortest that reads back as the same double, at least 9 digits */
-            int digits = 9;
-            for (; digits < 17; digits++) {
-                snprintf(score, sizeof score, "%.*g", digits, e[i].score);
-                if (strtod(score, NULL) == e[i].score) break;
-            }
-            snprintf(score, sizeof score, "%.*g", digits, e[i].score);
-        } else if (score_digits == 9) {
-            snprintf(score, sizeof score, "%.9g", e[i].score); /* the fast path: no '*' */
-        } else {
-            snprintf(score, sizeof score, "%.*g", score_digits, e[i].score);
-        }
-        char rank[24];
-        snprintf(rank, sizeof rank, "%zu", i + 1);
-        switch (format) {
-        case RANK_TSV:
-            fputs_unlocked(qid, fp);
-            putc_unlocked('\t', fp);
-            fputs_unlocked(e[i].id, fp);
-            putc_unlocked('\t', fp);
-            fputs_unlocked(rank, fp);
-            putc_unlocked('\t', fp);
-            fputs_unlocked(score, fp);
-            putc_unlocked('\n', fp);
-            break;
-        case RANK_JSONL:
-            fputs("{\"qid\":", fp);
-            json_string(fp, qid);
-            fputs(",\"docid\":", fp);
-            json_string(fp, e[i].id);
-            /* JSON has no inf/nan literals */
-            if (isfinite(e[i].score)) fprintf(fp, ",\"rank\":%s,\"score\":%s}\n", rank, score);
-            else fprintf(fp, ",\"rank\":%s,\"score\":\"%s\"}\n", rank, score);
-            break;
-        default:
-            fputs_unlocked(qid, fp);
-            fputs_unlocked(" Q0 ", fp);
-            fputs_unlocked(e[i].id, fp);
-            putc_unlocked(' ', fp);
-            fputs_unlocked(rank, fp);
-            putc_unlocked(' ', fp);
-            fputs_unlocked(score, fp);
-            putc_unlocked(' ', fp);
-            fputs_unlocked(tag, fp);
-            putc_unlocked('\n', fp);
-        }
+    outbuf o;
+    if (ob_init(&o, fp)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    if (write_query(&o, qid, e, n, format, tag, score_digits, err)) {
+        mm_error ignored;
+        ob_done(&o, &ignored);
+        return -1;
     }
-    if (ferror(fp)) return mm_fail(err, MM_ERR_IO, "write error");
-    return 0;
+    return ob_done(&o, err);
 }
 
 int rank_write(FILE *fp, const mmf_matrix *queries, const rank_result *res, int format,
                const char *tag, mm_error *err)
 {
+    outbuf o;
+    if (ob_init(&o, fp)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
     for (size_t q = 0; q < res->top.queries; q++)
-        if (rank_write_query(fp, queries->ids[q], res->top.heaps[q].e, res->top.heaps[q].count,
-                             format, tag, 9, err))
+        if (write_query(&o, queries->ids[q], res->top.heaps[q].e, res->top.heaps[q].count, format,
+                        tag, 9, err)) {
+            mm_error ignored;
+            ob_done(&o, &ignored);
             return -1;
-    return 0;
+        }
+    return ob_done(&o, err);
 }
 
 /* ---- merging partial runs ------------------------------------------------------ */
@@ -740,6 +853,7 @@ int rank_merge(const char *const *paths, size_t npaths, size_t k, FILE *out, int
 {
     merge_state M;
     memset(&M, 0, sizeof M);
+    outbuf o = {0};
     char *first_tag = NULL;
     int rc = -1;
     if (k == 0) {
@@ -788,6 +902,10 @@ int rank_merge(const char *const *paths, size_t npaths, size_t k, FILE *out, int
         mm_fail(err, MM_ERR_MALFORMED, "no run lines in the input%s", npaths > 1 ? "s" : "");
         goto done;
     }
+    if (ob_init(&o, out)) {
+        mm_fail(err, MM_ERR_NOMEM, "out of memory");
+        goto done;
+    }
     for (size_t i = 0; i < M.nq; i++) {
         merge_query *q = &M.q[i];
         merge_trim(q, k);
@@ -809,11 +927,17 @@ int rank_merge(const char *const *paths, size_t npaths, size_t k, FILE *out, int
                 goto done;
             }
         free(ids);
-        if (rank_write_query(out, q->qid, q->e, q->n, format, tag ? tag : first_tag, 99, err))
-            goto done;
+        if (write_query(&o, q->qid, q->e, q->n, format, tag ? tag : first_tag, 99, err)) goto done;
     }
     rc = 0;
 done:
+    if (o.p) {
+        mm_error werr;
+        if (ob_done(&o, &werr) && rc == 0) {
+            *err = werr;
+            rc = -1;
+        }
+    }
     for (size_t i = 0; i < M.nq; i++) free(M.q[i].e);
     free(M.q);
     free(M.index);

@@ -436,3 +436,53 @@ open("dtype3.mmf", "wb").write(bytes(b))'
     run --separate-stderr mm-rank -q q.mmf -g g.mmf --quiet
     [ -z "$stderr" ]
 }
+
+@test "mm-rank: every score is printf's %.9g of a float32, in all formats (tiny, huge, zero, inf)" {
+    "$MM_PYTHON" -c '
+import numpy as np
+rng = np.random.default_rng(11)
+# magnitudes from 1e-30 to 1e30 per gallery row: scores cover many exponents,
+# the %g style switch at 1e-4 and 1e9, and subnormal-range products.
+g = rng.standard_normal((400, 8)).astype(np.float32)
+g *= (10.0 ** rng.uniform(-30, 16, size=(400, 1))).astype(np.float32)
+g[0] = 0; g[1] = -0.0; g[2, 0] = np.inf
+q = rng.standard_normal((3, 8)).astype(np.float32)
+np.save("g.npy", g); np.save("q.npy", q)
+open("g.ids", "w").write("".join("g%d\n" % i for i in range(len(g))))
+open("q.ids", "w").write("".join("q%d\n" % i for i in range(len(q))))'
+    mm-convert --ids g.ids g.npy -o g.mmf
+    mm-convert --ids q.ids q.npy -o q.mmf
+    mm-rank -q q.mmf -g g.mmf -k 400 --allow-nonfinite > r.trec
+    mm-rank -q q.mmf -g g.mmf -k 400 --allow-nonfinite --format tsv > r.tsv
+    mm-rank -q q.mmf -g g.mmf -k 400 --allow-nonfinite --format jsonl > r.jsonl
+    "$MM_PYTHON" -c '
+import json, numpy as np
+def same(text):
+    # %.9g round-trips a float32, so a text that is a float32 printed with
+    # %.9g is reproduced exactly by parse -> float32 -> %.9g.
+    want = "%.9g" % float(np.float32(float(text)))
+    assert text == want, (text, want)
+trec = [l.split() for l in open("r.trec")]
+tsv = [l.rstrip("\n").split("\t") for l in open("r.tsv")]
+js = [json.loads(l) for l in open("r.jsonl")]
+assert len(trec) == len(tsv) == len(js) > 1000, len(trec)
+exps = set()
+for t, s, j in zip(trec, tsv, js):
+    same(t[4]); assert s[3] == t[4]
+    assert (j["score"] if isinstance(j["score"], str) else None) in (None, "inf", "-inf")
+    if "e" in t[4]: exps.add(t[4].split("e")[1])
+assert len(exps) > 20, exps
+assert any(t[4] in ("inf", "-inf") for t in trec)
+'
+    grep -q '"score":"\(-\)\{0,1\}inf"}$' r.jsonl
+    ! grep -q '"score":[-0-9.e+]*[^-0-9.e+}]' r.jsonl
+    # byte for byte what printf prints for the jsonl numbers too
+    "$MM_PYTHON" -c '
+import re, numpy as np
+for l in open("r.jsonl"):
+    m = re.search(r"\"score\":([^\"}]+)\}$", l.rstrip("\n"))
+    if m:
+        t = m.group(1)
+        assert t == "%.9g" % float(np.float32(float(t))), t
+'
+}
