@@ -1,8 +1,9 @@
 /* crc32c.h — CRC-32C (Castagnoli), the checksum of MMF segments.
  *
  * Chosen over CRC-32 because x86-64 (SSE4.2) and ARMv8 compute it in
- * hardware, so checking 2 GB of features costs well under a second. The
- * portable table fallback gives identical values.
+ * hardware, so checking 2 GB of features costs well under a second (three
+ * interleaved lanes: about 0.1 s). The portable table fallback gives
+ * identical values.
  */
 #ifndef MM_CRC32C_H
 #define MM_CRC32C_H
@@ -12,5 +13,9 @@
 
 /* Continues a running checksum: crc = mm_crc32c(crc, data, n), starting from 0. */
 uint32_t mm_crc32c(uint32_t crc, const void *data, size_t n);
+
+/* The same function, byte-wise with a table: the portable fallback and the
+ * reference the hardware path (three interleaved lanes) is tested against. */
+uint32_t mm_crc32c_table(uint32_t crc, const void *data, size_t n);
 
 #endif
