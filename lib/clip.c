@@ -1,10 +1,14 @@
 /* clip.c — see clip.h.
  *
  * Layout conventions. A linear layer's weight, stored by Hugging Face as
- * [out, in], is transposed at load to [in, out] and applied as y = x Wt + b
- * with one cblas_sgemm, x being the [tokens, in] matrix of a whole batch. Activations are [tokens, width] row-major; the tokens of the batch
- * items are stacked (item 0's tokens, then item 1's, ...), seq_start/seq_len
- * say where each item is.
+ * [out, in], is packed at load into lib/gemm's panel layout of W = [in, out]
+ * and applied as y = x W + b with one gemm_run (the bias added in the same
+ * pass), x being the [tokens, in] matrix of a whole batch; the worker pool
+ * splits the output columns. Activations are [tokens, width] row-major; the
+ * tokens of the batch items are stacked (item 0's tokens, then item 1's, ...),
+ * seq_start/seq_len say where each item is. OpenBLAS is left for the small
+ * per-head attention products and always runs single-threaded: our pool
+ * does the threading.
  */
 #include "clip.h"
 
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "safetensors.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -27,12 +32,12 @@
 
 typedef struct layer_weights {
     float *ln1_w, *ln1_b;   /* [w] */
-    float *qkv_w;           /* [w, 3w]: q_proj^T | k_proj^T | v_proj^T */
+    float *qkv_w;           /* packed [w, 3w]: q_proj^T | k_proj^T | v_proj^T */
     float *qkv_b;           /* [3w] */
-    float *out_w, *out_b;   /* [w, w] (transposed), [w] */
+    float *out_w, *out_b;   /* packed [w, w] (out_proj.weight^T), [w] */
     float *ln2_w, *ln2_b;   /* [w] */
-    float *fc1_w, *fc1_b;   /* [w, inter] (fc1.weight^T), [inter] */
-    float *fc2_w, *fc2_b;   /* [inter, w] (fc2.weight^T), [w] */
+    float *fc1_w, *fc1_b;   /* packed [w, inter] (fc1.weight^T), [inter] */
+    float *fc2_w, *fc2_b;   /* packed [inter, w] (fc2.weight^T), [w] */
 } layer_weights;
 
 typedef struct tower {
@@ -175,15 +180,15 @@ struct clip_model {
     float *token_embedding;          /* [vocab, w] */
     float *text_position_embedding;  /* [max_positions, w] */
     float *final_ln_w, *final_ln_b;  /* [w] */
-    float *text_projection;          /* [w, P] (transposed) */
+    float *text_projection;          /* packed [w, P] (transposed) */
 
     tower vision;
     float *class_embedding;            /* [w] */
-    float *patch_weight;               /* [C*p*p, w] (conv weight [w, C, p, p] transposed) */
+    float *patch_weight;               /* packed [C*p*p, w] (conv weight [w, C, p, p] transposed) */
     float *vision_position_embedding;  /* [N+1, w] */
     float *pre_ln_w, *pre_ln_b;        /* [w] */
     float *post_ln_w, *post_ln_b;      /* [w] */
-    float *visual_projection;          /* [w, P] (transposed) */
+    float *visual_projection;          /* packed [w, P] (transposed) */
 
     run_state run;
 };
@@ -191,13 +196,12 @@ struct clip_model {
 const clip_config *clip_get_config(const clip_model *m) { return &m->cfg; }
 const char *clip_model_id(const clip_model *m) { return m->id; }
 float clip_logit_scale(const clip_model *m) { return m->logit_scale; }
-/* Threads for the GEMMs (OpenBLAS) and for the work between them. */
+/* Threads of the worker pool (GEMMs, attention, the work between them). */
 static int clip_threads;
 
 void clip_set_threads(int n)
 {
     clip_threads = n > 0 ? n : 1;
-    openblas_set_num_threads(clip_threads);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -281,33 +285,23 @@ static inline float act1(float x, int act)
 }
 #endif
 
-/* y[t, :] = act(y[t, :] + b) for T rows of N. */
-static void bias_act(float *y, const float *b, int T, int N, int act)
+/* y = act(y) over T rows of N. */
+static void activate(float *y, int T, int N, int act)
 {
     for (int t = 0; t < T; t++) {
         float *row = y + (size_t)t * N;
 #ifdef CLIP_SIMD
         int j = 0;
-        for (; j + 8 <= N; j += 8)
-            _mm256_storeu_ps(row + j, act8(_mm256_add_ps(_mm256_loadu_ps(row + j), _mm256_loadu_ps(b + j)), act));
+        for (; j + 8 <= N; j += 8) _mm256_storeu_ps(row + j, act8(_mm256_loadu_ps(row + j), act));
         if (j < N) {
             float tmp[8] = {0};
-            for (int k = j; k < N; k++) tmp[k - j] = row[k] + b[k];
+            for (int k = j; k < N; k++) tmp[k - j] = row[k];
             _mm256_storeu_ps(tmp, act8(_mm256_loadu_ps(tmp), act));
             for (int k = j; k < N; k++) row[k] = tmp[k - j];
         }
 #else
-        for (int j = 0; j < N; j++) row[j] = act1(row[j] + b[j], act);
+        for (int j = 0; j < N; j++) row[j] = act1(row[j], act);
 #endif
-    }
-}
-
-/* y[t, :] += b for T rows of N. */
-static void add_bias(float *y, const float *b, int T, int N)
-{
-    for (int t = 0; t < T; t++) {
-        float *restrict row = y + (size_t)t * N;
-        for (int j = 0; j < N; j++) row[j] += b[j];
     }
 }
 
@@ -385,13 +379,6 @@ static void layernorm(float *y, const float *x, const float *g, const float *b, 
     }
 }
 
-/* y[T, N] = x[T, K] Wt[K, N]  (beta 0: overwrite; beta 1: accumulate).
- * Wt is the linear layer's weight transposed at load: with few rows (a
- * caption, one image) OpenBLAS is up to 2x faster on an untransposed B. */
-static void matmul(float *y, const float *x, const float *Wt, int T, int N, int K, float beta)
-{
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, N, K, 1.0f, x, K, Wt, N, beta, y, N);
-}
 
 /* Multi-head self-attention of every item, head by head.
  * qkv [T, 3w] (q | k | v per row). Causal: position i sees positions 0..i.
@@ -444,14 +431,7 @@ static void attention(run_state *r, float *out, const float *qkv, int nseq, int 
     double work = 0;
     for (int s = 0; s < nseq; s++) work += (double)r->seq_len[s] * (query ? 1 : r->seq_len[s]);
     work *= w;
-    if (r->pool.nthreads > 1 && nseq * heads >= 2 && work >= 1e6) {
-        /* Our workers call sgemm concurrently: OpenBLAS must not thread too. */
-        openblas_set_num_threads(1);
-        pool_run(&r->pool, attention_range, &a, nseq * heads, work, 0);
-        openblas_set_num_threads(r->pool.nthreads);
-    } else {
-        attention_range(&a, 0, 0, nseq * heads);
-    }
+    pool_run(&r->pool, attention_range, &a, nseq * heads, work, 1e6);
 }
 
 /* Row-parallel forms of the elementwise kernels. */
@@ -469,11 +449,11 @@ static void layernorm_range(void *ctx, int worker, int begin, int end)
     layernorm(j->y + (size_t)begin * j->N, j->x + (size_t)begin * j->N, j->g, j->b, end - begin, j->N, j->eps);
 }
 
-static void bias_act_range(void *ctx, int worker, int begin, int end)
+static void activate_range(void *ctx, int worker, int begin, int end)
 {
     (void)worker;
     const rows_job *j = ctx;
-    bias_act(j->y + (size_t)begin * j->N, j->b, end - begin, j->N, j->act);
+    activate(j->y + (size_t)begin * j->N, end - begin, j->N, j->act);
 }
 
 static void par_layernorm(run_state *r, float *y, const float *x, const float *g, const float *b, int T, int w,
@@ -483,10 +463,33 @@ static void par_layernorm(run_state *r, float *y, const float *x, const float *g
     pool_run(&r->pool, layernorm_range, &j, T, (double)T * w, 1 << 16);
 }
 
-static void par_bias_act(run_state *r, float *y, const float *b, int T, int N, int act)
+static void par_activate(run_state *r, float *y, int T, int N, int act)
 {
-    rows_job j = {.y = y, .b = b, .N = N, .act = act};
-    pool_run(&r->pool, bias_act_range, &j, T, (double)T * N, 1 << 15);
+    rows_job j = {.y = y, .N = N, .act = act};
+    pool_run(&r->pool, activate_range, &j, T, (double)T * N, 1 << 15);
+}
+
+/* A linear layer over T rows: y[T, N] = x[T, K] W + b, or y += x W + b with
+ * accumulate; W packed (lib/gemm.h), b may be NULL. Threads take disjoint
+ * ranges of W's column panels. */
+typedef struct linear_job {
+    float *y;
+    const float *x, *w, *b;
+    int T, N, K, accumulate;
+} linear_job;
+
+static void linear_range(void *ctx, int worker, int begin, int end)
+{
+    (void)worker;
+    const linear_job *j = ctx;
+    gemm_run(j->y, (size_t)j->N, j->x, (size_t)j->K, j->w, j->b, j->T, j->N, j->K, j->accumulate, begin, end);
+}
+
+static void linear(run_state *r, float *y, const float *x, const float *w, const float *b, int T, int N, int K,
+                   int accumulate)
+{
+    linear_job j = {y, x, w, b, T, N, K, accumulate};
+    pool_run(&r->pool, linear_range, &j, gemm_panels(N), (double)T * N * K, 1 << 18);
 }
 
 /* One pre-LN block's second half over n rows: x += out_proj(attn);
@@ -495,13 +498,11 @@ static void block_tail(const layer_weights *lw, const clip_tower_config *c, run_
                        const float *attn, int n)
 {
     int w = c->hidden, inter = c->intermediate;
-    matmul(x, attn, lw->out_w, n, w, w, 1.0f);                   /* x += (n, w) */
-    add_bias(x, lw->out_b, n, w);
+    linear(r, x, attn, lw->out_w, lw->out_b, n, w, w, 1);           /* x += (n, w) */
     par_layernorm(r, r->h, x, lw->ln2_w, lw->ln2_b, n, w, c->ln_eps); /* (n, w) */
-    matmul(r->mlp, r->h, lw->fc1_w, n, inter, w, 0.0f);          /* (n, inter) */
-    par_bias_act(r, r->mlp, lw->fc1_b, n, inter, c->act);
-    matmul(x, r->mlp, lw->fc2_w, n, w, inter, 1.0f);             /* x += (n, w) */
-    add_bias(x, lw->fc2_b, n, w);
+    linear(r, r->mlp, r->h, lw->fc1_w, lw->fc1_b, n, inter, w, 0);  /* (n, inter) */
+    par_activate(r, r->mlp, n, inter, c->act);
+    linear(r, x, r->mlp, lw->fc2_w, lw->fc2_b, n, w, inter, 1);     /* x += (n, w) */
 }
 
 /* The pre-LN transformer blocks over the stacked batch x [T, w]:
@@ -519,8 +520,7 @@ static void tower_forward(const tower *tw, run_state *r, float *x, int T, int ns
         const layer_weights *lw = &tw->layers[l];
         int last_only = pick && l == c->layers - 1;
         par_layernorm(r, r->h, x, lw->ln1_w, lw->ln1_b, T, w, c->ln_eps);    /* (T, w) */
-        matmul(r->qkv, r->h, lw->qkv_w, T, 3 * w, w, 0.0f);                    /* (T, 3w) */
-        add_bias(r->qkv, lw->qkv_b, T, 3 * w);
+        linear(r, r->qkv, r->h, lw->qkv_w, lw->qkv_b, T, 3 * w, w, 0);        /* (T, 3w) */
         if (!last_only) {
             attention(r, r->h, r->qkv, nseq, maxlen, w, c->heads, causal, NULL);   /* (T, w) */
             block_tail(lw, c, r, x, r->h, T);                                  /* (T, w) */
@@ -545,6 +545,7 @@ static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, i
      * any layer runs. */
     int want = clip_threads > 0 ? clip_threads : openblas_get_num_threads();
     if (want < 1) want = 1;
+    openblas_set_num_threads(1); /* only the per-head products use it, from our workers */
     if (r->pool.nthreads != want) {
         pool_stop(&r->pool);
         if (pool_start(&r->pool, want) < 0) return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory");
@@ -638,7 +639,7 @@ int clip_encode_images_ex(clip_model *m, const float *pixel_values, int n, const
             }
     }
     /* Patch embeddings (n*N, w) = patches W_conv^T, the conv as one GEMM. */
-    matmul(r->h, r->patches, m->patch_weight, n * N, w, patch_len, 0.0f);
+    linear(r, r->h, r->patches, m->patch_weight, NULL, n * N, w, patch_len, 0);
     /* x = [class; patches] + position embeddings, then pre_layrnorm. */
     for (int i = 0; i < n; i++) {
         float *xi = r->x + (size_t)i * S * w;
@@ -668,7 +669,7 @@ int clip_encode_images_ex(clip_model *m, const float *pixel_values, int n, const
     /* pooled = post_layernorm(x[CLS]) per image; embeds = pooled Wproj. */
     layernorm(r->pooled, r->pooled, m->post_ln_w, m->post_ln_b, n, w, c->ln_eps);
     if (out->pooled) memcpy(out->pooled, r->pooled, (size_t)n * w * sizeof(float));
-    if (out->embeds) matmul(out->embeds, r->pooled, m->visual_projection, n, m->cfg.projection_dim, w, 0.0f);
+    if (out->embeds) linear(r, out->embeds, r->pooled, m->visual_projection, NULL, n, m->cfg.projection_dim, w, 0);
     return 0;
 }
 
@@ -759,7 +760,7 @@ int clip_encode_texts_ex(clip_model *m, const int32_t *ids, const int *lengths, 
         layernorm(r->pooled, r->pooled, m->final_ln_w, m->final_ln_b, n, w, c->ln_eps);
     }
     if (out->pooled) memcpy(out->pooled, r->pooled, (size_t)n * w * sizeof(float));
-    if (out->embeds) matmul(out->embeds, r->pooled, m->text_projection, n, m->cfg.projection_dim, w, 0.0f);
+    if (out->embeds) linear(r, out->embeds, r->pooled, m->text_projection, NULL, n, m->cfg.projection_dim, w, 0);
     return 0;
 }
 
@@ -801,21 +802,20 @@ static void format_shape(char *buf, size_t size, int ndim, const int64_t *shape)
     if (o < size) snprintf(buf + o, size - o, "]");
 }
 
-/* Transposes src [rows, cols] into dst with leading dimension ld:
- * dst[c * ld + r] = src[r * cols + c]. Blocked for the caches. */
-static void transpose_into(float *dst, size_t ld, const float *src, size_t rows, size_t cols)
+/* Packs src [rows, cols] (HF's [out, in]) as columns n0.. of the packed
+ * W = [in, out] of lib/gemm: W[c][n0 + r] = src[r][c]. */
+static void pack_transposed(float *dst, int n0, const float *src, size_t rows, size_t cols)
 {
-    for (size_t r0 = 0; r0 < rows; r0 += 32)
-        for (size_t c0 = 0; c0 < cols; c0 += 32)
-            for (size_t r = r0; r < r0 + 32 && r < rows; r++)
-                for (size_t c = c0; c < c0 + 32 && c < cols; c++) dst[c * ld + r] = src[r * cols + c];
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++)
+            dst[gemm_packed_index((int)cols, (int)c, n0 + (int)r)] = src[r * cols + c];
 }
 
 /* Loads tensor `name` of the given shape into dst (pass 2) or checks it
- * (pass 1). With ld > 0 the tensor, seen as a matrix [shape[0], rest], is
- * stored transposed with leading dimension ld (linear layers: HF's
- * [out, in] becomes [in, out], the layout a row-major x W GEMM reads). */
-static void load_into(loader *L, float *dst, const char *name, int ndim, const int64_t *shape, size_t ld)
+ * (pass 1). With pack_n0 >= 0 the tensor, seen as a matrix [shape[0], rest]
+ * = [out, in], becomes columns pack_n0.. of a packed [in, out] weight (the
+ * layout gemm_run reads); otherwise it is stored as it is. */
+static void load_into(loader *L, float *dst, const char *name, int ndim, const int64_t *shape, int pack_n0)
 {
     if (L->failed) return;
     const st_tensor *t = st_find(L->st, name);
@@ -843,7 +843,7 @@ static void load_into(loader *L, float *dst, const char *name, int ndim, const i
         return;
     }
     if (L->counting) return;
-    if (ld == 0) {
+    if (pack_n0 < 0) {
         if (st_to_f32(t, dst, L->err) < 0) L->failed = 1;
     } else {
         float *tmp = malloc(t->count * sizeof(float));
@@ -855,7 +855,7 @@ static void load_into(loader *L, float *dst, const char *name, int ndim, const i
         if (st_to_f32(t, tmp, L->err) < 0)
             L->failed = 1;
         else
-            transpose_into(dst, ld, tmp, (size_t)shape[0], t->count / (size_t)shape[0]);
+            pack_transposed(dst, pack_n0, tmp, (size_t)shape[0], t->count / (size_t)shape[0]);
         free(tmp);
     }
     st_release(t);
@@ -867,13 +867,21 @@ static float *load_any(loader *L, const char *name, int transposed, int ndim, in
     int64_t shape[4] = {d0, d1, d2, d3};
     size_t count = 1;
     for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
-    float *p = reserve(L, count);
-    load_into(L, p, name, ndim, shape, transposed ? (size_t)d0 : 0);
+    if (!transposed) {
+        float *p = reserve(L, count);
+        load_into(L, p, name, ndim, shape, -1);
+        return p;
+    }
+    /* config.json bounds every dimension, so K and N fit an int */
+    int N = (int)d0, K = d0 > 0 ? (int)(count / (size_t)d0) : 0;
+    float *p = reserve(L, gemm_packed_count(K, N));
+    load_into(L, p, name, ndim, shape, 0);
+    if (!L->counting && !L->failed) gemm_pack_clear_padding(p, K, N);
     return p;
 }
 /* A vector / table as stored. */
 #define load(L, name, ndim, d0, d1, d2, d3) load_any(L, name, 0, ndim, d0, d1, d2, d3)
-/* A linear layer's [out, in...] weight, stored as [in..., out]. */
+/* A linear layer's [out, in...] weight, packed as [in..., out]. */
 #define load_t(L, name, ndim, d0, d1, d2, d3) load_any(L, name, 1, ndim, d0, d1, d2, d3)
 
 static int load_tower(loader *L, const char *prefix, tower *tw)
@@ -890,16 +898,17 @@ static int load_tower(loader *L, const char *prefix, tower *tw)
         lw->ln1_w = load(L, NAME("layer_norm1.weight"), 1, w, 0, 0, 0);
         lw->ln1_b = load(L, NAME("layer_norm1.bias"), 1, w, 0, 0, 0);
         /* q, k, v side by side in one [w, 3w] matrix: one GEMM instead of three. */
-        lw->qkv_w = reserve(L, (size_t)(3 * w * w));
+        lw->qkv_w = reserve(L, gemm_packed_count((int)w, (int)(3 * w)));
         lw->qkv_b = reserve(L, (size_t)(3 * w));
         static const char *qkv[3] = {"q_proj", "k_proj", "v_proj"};
         for (int i = 0; i < 3; i++) {
             int64_t ws[2] = {w, w}, bs[1] = {w};
             snprintf(nm, sizeof nm, "%s.encoder.layers.%d.self_attn.%s.weight", prefix, l, qkv[i]);
-            load_into(L, lw->qkv_w ? lw->qkv_w + i * w : NULL, nm, 2, ws, (size_t)(3 * w));
+            load_into(L, lw->qkv_w, nm, 2, ws, (int)(i * w));
             snprintf(nm, sizeof nm, "%s.encoder.layers.%d.self_attn.%s.bias", prefix, l, qkv[i]);
-            load_into(L, lw->qkv_b ? lw->qkv_b + i * w : NULL, nm, 1, bs, 0);
+            load_into(L, lw->qkv_b ? lw->qkv_b + i * w : NULL, nm, 1, bs, -1);
         }
+        if (!L->counting && !L->failed) gemm_pack_clear_padding(lw->qkv_w, (int)w, (int)(3 * w));
         lw->out_w = load_t(L, NAME("self_attn.out_proj.weight"), 2, w, w, 0, 0);
         lw->out_b = load(L, NAME("self_attn.out_proj.bias"), 1, w, 0, 0, 0);
         lw->ln2_w = load(L, NAME("layer_norm2.weight"), 1, w, 0, 0, 0);

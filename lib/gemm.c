@@ -1,0 +1,188 @@
+/* gemm.c — see gemm.h.
+ *
+ * Blocking. The micro-kernel keeps an MR x NR tile of y in registers while
+ * it walks KC values of k through a panel slice (KC x NR, 16 KB, which stays
+ * in L1 while all the rows of a block use it). With few rows (a caption, an
+ * image: x fits in L2) each panel is then read from start to end, so the
+ * weights stream through memory in address order: at batch 1 the product
+ * is bound by reading the weights. With many rows, a block of MC rows times
+ * a k slice stays in L2 while all the panels sweep past it. x is read in
+ * place (one element of a row broadcast at a time), which costs nothing
+ * measurable next to repacking it.
+ *
+ * The tile of y starts from zero, from y (accumulate), or from the bias, so
+ * the bias add needs no pass of its own.
+ */
+#include "gemm.h"
+
+#include <string.h>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define GEMM_AVX2 1
+#endif
+
+#define MR 6    /* rows of the register tile: 6 x 2 accumulators + 2 + 1 of 16 ymm */
+#define KC 256  /* k slice: a panel slice is KC * NR * 4 = 16 KB */
+#define MC 252  /* rows of a block when x is large, a multiple of MR: MC * KC * 4 = 252 KB */
+#define X_WHOLE (640 << 10) /* bytes of x (all rows, all of K) still kept whole in L2 (1 MB) */
+
+static int force_portable;
+
+void gemm_force_portable(int on) { force_portable = on; }
+
+void gemm_pack(float *dst, const float *src, int K, int N, size_t lds)
+{
+    int panels = gemm_panels(N);
+    for (int p = 0; p < panels; p++)
+        for (int k = 0; k < K; k++) {
+            float *d = dst + ((size_t)p * K + k) * GEMM_NR;
+            const float *s = src + (size_t)k * lds;
+            for (int j = 0; j < GEMM_NR; j++) {
+                int n = p * GEMM_NR + j;
+                d[j] = n < N ? s[n] : 0.0f;
+            }
+        }
+}
+
+void gemm_pack_clear_padding(float *dst, int K, int N)
+{
+    int used = N % GEMM_NR;
+    if (used == 0) return;
+    float *panel = dst + (size_t)(gemm_panels(N) - 1) * K * GEMM_NR;
+    for (int k = 0; k < K; k++) memset(panel + (size_t)k * GEMM_NR + used, 0, (GEMM_NR - used) * sizeof(float));
+}
+
+/* The micro-kernel's contract, both versions: for r < mr rows,
+ *   y[r][0..NR) = (load_y ? y[r] : 0) + (bias16 ? bias16 : 0) + sum_k x[r][k] w[k][.]
+ * over k < kc; w is a panel slice (NR floats per k, 32-byte aligned). */
+
+static inline __attribute__((always_inline)) void tile_portable(int mr, int kc, const float *x, size_t ldx,
+                                                                const float *w, float *y, size_t ldy,
+                                                                const float *bias16, int load_y)
+{
+    float c[MR][GEMM_NR];
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++)
+        for (int j = 0; j < GEMM_NR; j++)
+            c[r][j] = (load_y ? y[(size_t)r * ldy + j] : 0.0f) + (bias16 ? bias16[j] : 0.0f);
+    for (int k = 0; k < kc; k++) {
+        const float *wk = w + (size_t)k * GEMM_NR;
+        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
+            float a = x[(size_t)r * ldx + k];
+            for (int j = 0; j < GEMM_NR; j++) c[r][j] += a * wk[j];
+        }
+    }
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) memcpy(y + (size_t)r * ldy, c[r], sizeof c[r]);
+}
+
+#ifdef GEMM_AVX2
+static inline __attribute__((always_inline)) void tile_avx2(int mr, int kc, const float *x, size_t ldx,
+                                                            const float *w, float *y, size_t ldy,
+                                                            const float *bias16, int load_y)
+{
+    __m256 c0[MR], c1[MR];
+    __m256 b0 = bias16 ? _mm256_loadu_ps(bias16) : _mm256_setzero_ps();
+    __m256 b1 = bias16 ? _mm256_loadu_ps(bias16 + 8) : _mm256_setzero_ps();
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
+        c0[r] = load_y ? _mm256_add_ps(_mm256_loadu_ps(y + (size_t)r * ldy), b0) : b0;
+        c1[r] = load_y ? _mm256_add_ps(_mm256_loadu_ps(y + (size_t)r * ldy + 8), b1) : b1;
+    }
+    const float *xr[MR];
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) xr[r] = x + (size_t)r * ldx;
+    for (int k = 0; k < kc; k++) {
+        __m256 w0 = _mm256_load_ps(w + (size_t)k * GEMM_NR);
+        __m256 w1 = _mm256_load_ps(w + (size_t)k * GEMM_NR + 8);
+        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
+            __m256 a = _mm256_broadcast_ss(xr[r] + k);
+            c0[r] = _mm256_fmadd_ps(a, w0, c0[r]);
+            c1[r] = _mm256_fmadd_ps(a, w1, c1[r]);
+        }
+    }
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
+        _mm256_storeu_ps(y + (size_t)r * ldy, c0[r]);
+        _mm256_storeu_ps(y + (size_t)r * ldy + 8, c1[r]);
+    }
+}
+#endif
+
+/* One tile with a compile-time row count, so that the accumulators unroll
+ * into registers. */
+#ifdef GEMM_AVX2
+#define TILE(m) (force_portable ? tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y) \
+                                : tile_avx2(m, kc, x, ldx, w, y, ldy, bias16, load_y))
+#else
+#define TILE(m) tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y)
+#endif
+
+static void tile(int mr, int kc, const float *x, size_t ldx, const float *w, float *y, size_t ldy,
+                 const float *bias16, int load_y)
+{
+    switch (mr) {
+    case 6: TILE(6); break;
+    case 5: TILE(5); break;
+    case 4: TILE(4); break;
+    case 3: TILE(3); break;
+    case 2: TILE(2); break;
+    default: TILE(1); break;
+    }
+}
+
+/* A tile of the last, partial panel (nv < NR valid columns) goes through a
+ * full-width buffer so that the kernel never touches y beyond column N. */
+static void tile_partial(int mr, int kc, const float *x, size_t ldx, const float *w, float *y, size_t ldy,
+                         const float *bias, int nv, int load_y)
+{
+    float buf[MR * GEMM_NR], b16[GEMM_NR];
+    memset(buf, 0, sizeof buf);
+    memset(b16, 0, sizeof b16);
+    if (bias) memcpy(b16, bias, (size_t)nv * sizeof(float));
+    if (load_y)
+        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) memcpy(buf + r * GEMM_NR, y + (size_t)r * ldy, (size_t)nv * sizeof(float));
+    tile(mr, kc, x, ldx, w, buf, GEMM_NR, bias ? b16 : NULL, 1);
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) memcpy(y + (size_t)r * ldy, buf + r * GEMM_NR, (size_t)nv * sizeof(float));
+}
+
+/* The tiles of rows [i0, i1) x panel p x k slice [k0, k0 + kc). */
+static void panel_slice(float *y, size_t ldy, const float *x, size_t ldx, const float *packed, const float *bias,
+                        int N, int K, int accumulate, int p, int k0, int kc, int i0, int i1)
+{
+    int n0 = p * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
+    int first = k0 == 0;
+    int load_y = !first || accumulate;
+    const float *w = packed + ((size_t)p * K + k0) * GEMM_NR;
+    const float *b = first && bias ? bias + n0 : NULL;
+    for (int i = i0; i < i1; i += MR) {
+        int mr = i1 - i < MR ? i1 - i : MR;
+        const float *xi = x + (size_t)i * ldx + k0;
+        float *yi = y + (size_t)i * ldy + n0;
+        if (nv == GEMM_NR)
+            tile(mr, kc, xi, ldx, w, yi, ldy, b, load_y);
+        else
+            tile_partial(mr, kc, xi, ldx, w, yi, ldy, b, nv, load_y);
+    }
+}
+
+void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const float *packed, const float *bias, int T,
+              int N, int K, int accumulate, int p0, int p1)
+{
+    int panels = gemm_panels(N);
+    if (p0 < 0) p0 = 0;
+    if (p1 > panels) p1 = panels;
+    if (T <= 0 || p0 >= p1) return;
+    /* K == 0 still runs one (empty) k block: y = bias, or y += bias. */
+    int kend = K > 0 ? K : 1;
+    if ((size_t)T * (size_t)K * sizeof(float) <= X_WHOLE) {
+        /* All of x stays in L2: each panel is read once, in address order. */
+        for (int p = p0; p < p1; p++)
+            for (int k0 = 0; k0 < kend; k0 += KC)
+                panel_slice(y, ldy, x, ldx, packed, bias, N, K, accumulate, p, k0, K - k0 < KC ? K - k0 : KC, 0, T);
+        return;
+    }
+    /* Otherwise a k slice of a block of MC rows stays in L2 while the panels
+     * sweep past it; the weights are still read once per row block. */
+    for (int k0 = 0; k0 < kend; k0 += KC)
+        for (int i0 = 0; i0 < T; i0 += MC)
+            for (int p = p0; p < p1; p++)
+                panel_slice(y, ldy, x, ldx, packed, bias, N, K, accumulate, p, k0, K - k0 < KC ? K - k0 : KC, i0,
+                            T - i0 < MC ? T : i0 + MC);
+}

@@ -1,0 +1,54 @@
+/* gemm.h — y = x·W (+ b) for a weight matrix W packed once, at load.
+ *
+ * Owns the packed weight layout, the packing, and the blocked SGEMM kernel
+ * the CLIP engine runs its linear layers on. A model's weights never change,
+ * so rearranging them once into the order the kernel reads them saves the
+ * per-call packing a general BLAS must do (a fifth of the time at batch 1).
+ *
+ * Layout: W is K x N (K inputs, N outputs). Its columns are cut into panels
+ * of GEMM_NR; panel p holds, for k = 0..K-1, the GEMM_NR values
+ * W[k][p*GEMM_NR .. p*GEMM_NR+GEMM_NR-1] one after the other; the last panel
+ * is padded with zeros. So gemm_packed_count(K, N) = K * round_up(N, NR).
+ *
+ * x and y are row-major with leading dimensions ldx, ldy (in floats). The
+ * work is split by panels: gemm_run(..., p0, p1) computes the output columns
+ * of panels [p0, p1) only, so threads can share one product by taking
+ * disjoint panel ranges (see gemm_panels).
+ */
+#ifndef MM_GEMM_H
+#define MM_GEMM_H
+
+#include <stddef.h>
+
+#define GEMM_NR 16
+
+/* Number of panels of an N-column weight. */
+static inline int gemm_panels(int N) { return (N + GEMM_NR - 1) / GEMM_NR; }
+
+/* Floats a packed K x N weight takes. */
+static inline size_t gemm_packed_count(int K, int N) { return (size_t)K * (size_t)gemm_panels(N) * GEMM_NR; }
+
+/* Position of W[k][n] in the packed array of a weight with K rows. */
+static inline size_t gemm_packed_index(int K, int k, int n)
+{
+    return ((size_t)(n / GEMM_NR) * (size_t)K + (size_t)k) * GEMM_NR + (size_t)(n % GEMM_NR);
+}
+
+/* Packs src, a K x N row-major matrix (leading dimension lds), into dst
+ * (gemm_packed_count(K, N) floats), zero padding included. */
+void gemm_pack(float *dst, const float *src, int K, int N, size_t lds);
+
+/* Zeroes the padding columns of a packed weight filled element by element
+ * through gemm_packed_index (as the model loader does). */
+void gemm_pack_clear_padding(float *dst, int K, int N);
+
+/* y[T, N] (columns of panels [p0, p1)) = x[T, K] · W + bias, or with
+ * accumulate != 0: y += x · W + bias. bias (N floats) may be NULL. */
+void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const float *packed, const float *bias, int T,
+              int N, int K, int accumulate, int p0, int p1);
+
+/* For tests: 1 forces the portable C kernel even where the AVX2 one is
+ * compiled in; 0 restores the default. */
+void gemm_force_portable(int on);
+
+#endif
