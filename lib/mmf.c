@@ -10,7 +10,10 @@
 #include "mmf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -183,6 +186,7 @@ struct mmf_reader {
     unsigned char *buf;
     size_t buf_start, buf_end; /* valid bytes are buf[buf_start, buf_end) */
     int eof;
+    int mapped;     /* buf is the whole file, mapped (length buf_end) */
     uint64_t offset; /* stream offset of buf[buf_start] */
 
     enum reader_state state;
@@ -193,7 +197,8 @@ struct mmf_reader {
     int require_same_dim;
     size_t segments;
     uint64_t seg_count;    /* records in the current segment */
-    uint32_t seg_crc;      /* running crc of the current segment's records */
+    uint32_t seg_crc;      /* running crc of the current segment's records ... */
+    size_t crc_from;       /* ... up to buf[crc_from] (records consumed since are pending) */
     uint64_t total;        /* records so far in the stream */
     float *vec;            /* dim floats: the current record */
     size_t vec_cap;
@@ -213,7 +218,22 @@ void mmf_on_segment_end(mmf_reader *r, void (*fn)(const mmf_segment_info *, void
     r->on_end_ctx = ctx;
 }
 
-mmf_reader *mmf_open_fp(FILE *fp, const char *name, mm_error *err)
+/* A regular file is mapped rather than read: no copy through the kernel, and
+ * records are decoded straight from the page cache. */
+static unsigned char *map_file(FILE *fp, size_t *len)
+{
+    struct stat st;
+    int fd = fileno(fp);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        (uint64_t)st.st_size > SIZE_MAX / 2)
+        return NULL;
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) return NULL;
+    *len = (size_t)st.st_size;
+    return m;
+}
+
+static mmf_reader *reader_new(FILE *fp, const char *name, int try_map, mm_error *err)
 {
     mmf_reader *r = calloc(1, sizeof *r);
     if (!r) {
@@ -222,7 +242,14 @@ mmf_reader *mmf_open_fp(FILE *fp, const char *name, mm_error *err)
     }
     r->fp = fp;
     r->name = xstrdup(name ? name : "(stdin)");
-    r->buf = malloc(READ_BUFFER);
+    size_t len = 0;
+    if (try_map && (r->buf = map_file(fp, &len)) != NULL) {
+        r->mapped = 1;
+        r->buf_end = len;
+        r->eof = 1;
+    } else {
+        r->buf = malloc(READ_BUFFER);
+    }
     if (!r->buf) {
         free(r->name);
         free(r);
@@ -233,6 +260,11 @@ mmf_reader *mmf_open_fp(FILE *fp, const char *name, mm_error *err)
     return r;
 }
 
+mmf_reader *mmf_open_fp(FILE *fp, const char *name, mm_error *err)
+{
+    return reader_new(fp, name, 0, err);
+}
+
 mmf_reader *mmf_open(const char *path, mm_error *err)
 {
     if (path == NULL || strcmp(path, "-") == 0) return mmf_open_fp(stdin, "(stdin)", err);
@@ -241,7 +273,7 @@ mmf_reader *mmf_open(const char *path, mm_error *err)
         mm_fail(err, MM_ERR_IO, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    mmf_reader *r = mmf_open_fp(fp, path, err);
+    mmf_reader *r = reader_new(fp, path, 1, err);
     if (!r) {
         fclose(fp);
         return NULL;
@@ -256,9 +288,21 @@ void mmf_close(mmf_reader *r)
     if (r->owns_fp) fclose(r->fp);
     mmf_header_free(&r->header);
     free(r->vec);
-    free(r->buf);
+    if (r->mapped) munmap(r->buf, r->buf_end);
+    else free(r->buf);
     free(r->name);
     free(r);
+}
+
+/* Adds the records consumed since the last call to the segment checksum.
+ * Checksumming in large spans rather than record by record lets the CRC run
+ * its three interleaved lanes; records are only verified at the end marker
+ * anyway. */
+static void crc_catch_up(mmf_reader *r)
+{
+    if (r->buf_start > r->crc_from)
+        r->seg_crc = mm_crc32c(r->seg_crc, r->buf + r->crc_from, r->buf_start - r->crc_from);
+    r->crc_from = r->buf_start;
 }
 
 /* Makes at least n bytes available at buf+buf_start unless the stream ends
@@ -268,9 +312,11 @@ static size_t reader_fill(mmf_reader *r, size_t n, mm_error *err, int *io_failed
     size_t have = r->buf_end - r->buf_start;
     if (have >= n || r->eof) return have;
     if (r->buf_start > 0) {
+        if (r->state == IN_SEGMENT) crc_catch_up(r); /* before the bytes move */
         memmove(r->buf, r->buf + r->buf_start, have);
         r->buf_start = 0;
         r->buf_end = have;
+        r->crc_from = 0;
     }
     while (r->buf_end < n && !r->eof) {
         size_t got = fread(r->buf + r->buf_end, 1, READ_BUFFER - r->buf_end, r->fp);
@@ -418,6 +464,7 @@ static int read_header(mmf_reader *r, mm_error *err)
     r->have_header = 1;
     r->seg_count = 0;
     r->seg_crc = 0;
+    r->crc_from = r->buf_start;
     r->state = IN_SEGMENT;
     return 0;
 }
@@ -449,6 +496,7 @@ int mmf_peek_header(mmf_reader *r, mm_error *err)
 static int read_end_marker(mmf_reader *r, mm_error *err)
 {
     if (require(r, 1 + 8 + 4, "the end marker", err)) return -1;
+    crc_catch_up(r);
     const unsigned char *p = r->buf + r->buf_start;
     uint64_t count = get_u64(p + 1);
     uint32_t stored = get_u32(p + 9);
@@ -471,7 +519,9 @@ static int read_end_marker(mmf_reader *r, mm_error *err)
     return 0;
 }
 
-int mmf_next(mmf_reader *r, mmf_record *rec, mm_error *err)
+enum { CRC_SPAN = 1 << 16 }; /* bytes of records checksummed at a time */
+
+int mmf_next_into(mmf_reader *r, mmf_record *rec, float *dst, mm_error *err)
 {
     for (;;) {
         switch (r->state) {
@@ -525,27 +575,33 @@ int mmf_next(mmf_reader *r, mmf_record *rec, mm_error *err)
         memcpy(r->id, p + 5, id_len);
         r->id[id_len] = 0;
         const unsigned char *data = p + 5 + id_len;
+        float *vec = dst ? dst : r->vec;
         if (r->header.dtype == MMF_F32) {
-            memcpy(r->vec, data, vec_bytes); /* the host is little-endian (asserted above) */
+            memcpy(vec, data, vec_bytes); /* the host is little-endian (asserted above) */
         } else {
             uint16_t tmp[256];
             for (size_t done = 0; done < r->header.dim; done += 256) {
                 size_t n = r->header.dim - done < 256 ? r->header.dim - done : 256;
                 memcpy(tmp, data + done * 2, n * 2);
-                mm_f16_to_f32_n(tmp, r->vec + done, n);
+                mm_f16_to_f32_n(tmp, vec + done, n);
             }
         }
-        r->seg_crc = mm_crc32c(r->seg_crc, p, rec_len);
         consume(r, rec_len);
+        if (r->buf_start - r->crc_from >= CRC_SPAN) crc_catch_up(r);
         rec->id = r->id;
         rec->id_len = id_len;
-        rec->vec = r->vec;
+        rec->vec = vec;
         rec->segment = r->segments - 1;
         rec->index = r->total;
         r->seg_count++;
         r->total++;
         return 1;
     }
+}
+
+int mmf_next(mmf_reader *r, mmf_record *rec, mm_error *err)
+{
+    return mmf_next_into(r, rec, NULL, err);
 }
 
 /* ---- whole-stream loading ------------------------------------------------------ */
@@ -560,8 +616,7 @@ int mmf_load_reader(mmf_reader *r, mmf_matrix *m, mm_error *err)
     size_t *id_offsets = NULL;
     mmf_record rec;
     int rc;
-    while ((rc = mmf_next(r, &rec, err)) == 1) {
-        if (!(mmf_header_of(r)->flags & MMF_FLAG_NORMALIZED)) m->all_normalized = false;
+    for (;;) {
         if (m->rows == cap_rows) {
             size_t nc = cap_rows ? cap_rows * 2 : 1024;
             float *nd = realloc(m->data, nc * m->dim * sizeof(float));
@@ -579,6 +634,9 @@ int mmf_load_reader(mmf_reader *r, mmf_matrix *m, mm_error *err)
             id_offsets = no;
             cap_rows = nc;
         }
+        /* decoded straight into its row */
+        if ((rc = mmf_next_into(r, &rec, m->data + m->rows * m->dim, err)) != 1) break;
+        if (!(mmf_header_of(r)->flags & MMF_FLAG_NORMALIZED)) m->all_normalized = false;
         if (arena_len + rec.id_len + 1 > arena_cap) {
             size_t nc = arena_cap ? arena_cap * 2 : 65536;
             while (nc < arena_len + rec.id_len + 1) nc *= 2;
@@ -593,7 +651,6 @@ int mmf_load_reader(mmf_reader *r, mmf_matrix *m, mm_error *err)
             m->id_arena = na;
             arena_cap = nc;
         }
-        memcpy(m->data + m->rows * m->dim, rec.vec, m->dim * sizeof(float));
         memcpy(m->id_arena + arena_len, rec.id, rec.id_len + 1);
         id_offsets[m->rows] = arena_len;
         arena_len += rec.id_len + 1;

@@ -75,7 +75,11 @@ typedef struct mmf_record {
     uint64_t index;       /* 0-based record index in the whole stream */
 } mmf_record;
 
-/* path NULL or "-" reads stdin. name is used in messages (NULL: the path). */
+/* path NULL or "-" reads stdin. name is used in messages (NULL: the path).
+ * A regular file is memory-mapped (pipes and stdin are read): shortening the
+ * file while it is being read ends the process with SIGBUS, as for any
+ * mapped reader. Files written by mmkit are replaced atomically, never
+ * shortened in place. */
 mmf_reader *mmf_open(const char *path, mm_error *err);
 mmf_reader *mmf_open_fp(FILE *fp, const char *name, mm_error *err); /* does not close fp */
 void mmf_close(mmf_reader *r);
@@ -85,6 +89,12 @@ void mmf_close(mmf_reader *r);
  * header is read transparently; mmf_header_of() tells the current one.
  * Every call after a -1 or 0 returns the same thing. */
 int mmf_next(mmf_reader *r, mmf_record *rec, mm_error *err);
+
+/* The same, but the record's vector is decoded into dst (dim floats of the
+ * current segment; rec->vec == dst) instead of the reader's own buffer, which
+ * saves a copy for callers that gather rows. dst is written only when 1 is
+ * returned. */
+int mmf_next_into(mmf_reader *r, mmf_record *rec, float *dst, mm_error *err);
 
 /* Ensures the first segment header has been read (useful to learn dim before
  * the first record): 1 = header available, -1 = error. An empty input is an

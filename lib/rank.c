@@ -173,16 +173,15 @@ static int fill_block(engine *E, gallery_block *g, mm_error *err)
     g->rows = 0;
     g->arena_len = 0;
     while (g->rows < E->block) {
-        int rc = mmf_next(E->gallery, &rec, err);
+        float *row = g->vec + g->rows * E->dim;
+        int rc = mmf_next_into(E->gallery, &rec, row, err); /* decoded into its row */
         if (rc <= 0) return rc;
         size_t bad;
-        if (!p->allow_nonfinite && !check_finite(rec.vec, E->dim, &bad))
+        if (!p->allow_nonfinite && !check_finite(row, E->dim, &bad))
             return mm_fail(err, MM_ERR_MALFORMED,
                            "%s: record %" PRIu64 " (id '%s'): non-finite value %g in element %zu "
                            "(--allow-nonfinite ranks it anyway)",
-                           mmf_name(E->gallery), rec.index + 1, rec.id, (double)rec.vec[bad], bad);
-        float *row = g->vec + g->rows * E->dim;
-        memcpy(row, rec.vec, E->dim * sizeof *row);
+                           mmf_name(E->gallery), rec.index + 1, rec.id, (double)row[bad], bad);
         if (p->metric == RANK_COS && !(mmf_header_of(E->gallery)->flags & MMF_FLAG_NORMALIZED))
             mmf_l2_normalize(row, E->dim);
         if (g->arena_len + rec.id_len + 1 > g->arena_cap) {

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crc32c.h"
 #include "half.h"
@@ -297,6 +298,162 @@ static void test_position_in_message(void)
     free_ids(ids, 2);
 }
 
+/* Writes data to a fresh temporary file; returns its path (static buffer). */
+static const char *temp_file(const unsigned char *data, size_t len)
+{
+    static char path[64];
+    strcpy(path, "/tmp/test_mmf_XXXXXX");
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *fp = fdopen(fd, "wb");
+    CHECK(fwrite(data, 1, len, fp) == len);
+    fclose(fp);
+    return path;
+}
+
+static void on_end_sum(const mmf_segment_info *info, void *ctx)
+{
+    uint32_t *sums = ctx;
+    sums[sums[0]++ + 1] = info->checksum;
+}
+
+/* A regular file is mapped and checksummed in spans; a stream is read through
+ * a buffer that is refilled (memmove) many times. Both must give the same
+ * records, the same segment checksums and accept the stream. Two segments
+ * (f32 then f16) of ~2 MB each, so spans, refills and segment ends interleave;
+ * mmf_next_into decodes into the caller's rows. */
+static void test_mapped_file_and_stream_agree(void)
+{
+    size_t la, lb;
+    float *va, *vb;
+    char **ia, **ib;
+    unsigned char *a = make_stream(21, 512, MMF_F32, 1000, &la, &va, &ia);
+    unsigned char *b = make_stream(22, 512, MMF_F16, 1900, &lb, &vb, &ib);
+    unsigned char *ab = malloc(la + lb);
+    memcpy(ab, a, la);
+    memcpy(ab + la, b, lb);
+    const char *path = temp_file(ab, la + lb);
+    mm_error err;
+    for (int mode = 0; mode < 2; mode++) {
+        FILE *fp = NULL;
+        mmf_reader *r;
+        if (mode == 0) {
+            r = mmf_open(path, &err); /* mapped */
+        } else {
+            fp = fmemopen(ab, la + lb, "rb");
+            r = mmf_open_fp(fp, "mem", &err);
+        }
+        CHECK(r != NULL);
+        uint32_t sums[4] = {0};
+        mmf_on_segment_end(r, on_end_sum, sums);
+        float *row = malloc(512 * sizeof *row);
+        mmf_record rec;
+        size_t n = 0;
+        int rc, bad = 0;
+        while ((rc = mmf_next_into(r, &rec, row, &err)) == 1) {
+            if (rec.vec != row) bad++;
+            const float *want = n < 1000 ? va + n * 512 : vb + (n - 1000) * 512;
+            const char *want_id = n < 1000 ? ia[n] : ib[n - 1000];
+            for (int d = 0; d < 512; d++) {
+                float w = n < 1000 ? want[d] : mm_f16_to_f32(mm_f32_to_f16(want[d]));
+                if (memcmp(&row[d], &w, 4)) bad++;
+            }
+            if (strcmp(rec.id, want_id)) bad++;
+            n++;
+        }
+        CHECK_MSG(rc == 0, "mode %d: %s", mode, err.msg);
+        CHECK_EQ_INT(n, 2900);
+        CHECK_EQ_INT(bad, 0);
+        CHECK_EQ_INT(sums[0], 2);
+        /* the stored checksum of each segment: the last 4 bytes of each */
+        CHECK_EQ_INT(sums[1], (uint32_t)a[la - 4] | (uint32_t)a[la - 3] << 8 |
+                                  (uint32_t)a[la - 2] << 16 | (uint32_t)a[la - 1] << 24);
+        CHECK_EQ_INT(sums[2], (uint32_t)b[lb - 4] | (uint32_t)b[lb - 3] << 8 |
+                                  (uint32_t)b[lb - 2] << 16 | (uint32_t)b[lb - 1] << 24);
+        free(row);
+        mmf_close(r);
+        if (fp) fclose(fp);
+    }
+    /* mmf_load (mapped, rows decoded in place) gives the same matrix */
+    mmf_matrix m;
+    CHECK(mmf_load(path, &m, &err) == 0);
+    CHECK_EQ_INT(m.rows, 2900);
+    CHECK(memcmp(m.data, va, 1000 * 512 * sizeof(float)) == 0);
+    CHECK_EQ_STR(m.ids[2899], ib[1899]);
+    mmf_matrix_free(&m);
+    unlink(path);
+    free(ab);
+    free(a);
+    free(b);
+    free(va);
+    free(vb);
+    free_ids(ia, 1000);
+    free_ids(ib, 1900);
+}
+
+/* One altered byte anywhere in a large stream is caught by the segment
+ * checksum whether the records were checksummed in spans of a mapped file or
+ * before a buffer refill moved them; a cut is reported as truncated. */
+static void test_large_stream_corruption_and_truncation(void)
+{
+    size_t len;
+    float *v;
+    char **ids;
+    unsigned char *s = make_stream(33, 384, MMF_F32, 3000, &len, &v, &ids);
+    unsigned char *c = malloc(len);
+    unsigned long long rng = 5;
+    mm_error err;
+    int missed = 0;
+    for (int t = 0; t < 24; t++) {
+        memcpy(c, s, len);
+        /* one bit of some byte in the records */
+        size_t off = 200 + (size_t)(test_rand_u64(&rng) % (len - 400));
+        c[off] ^= (unsigned char)(1u << (t % 8));
+        for (int mode = 0; mode < 2; mode++) {
+            uint64_t count;
+            int kind;
+            if (mode == 0) {
+                const char *path = temp_file(c, len);
+                mmf_reader *r = mmf_open(path, &err);
+                mmf_record rec;
+                int rc;
+                while ((rc = mmf_next(r, &rec, &err)) == 1) {}
+                kind = rc == 0 ? 0 : err.kind;
+                mmf_close(r);
+                unlink(path);
+            } else {
+                kind = read_all(c, len, &count, &err);
+            }
+            if (kind == 0) missed++;
+        }
+    }
+    CHECK_EQ_INT(missed, 0);
+    /* truncation of a mapped file */
+    const size_t cuts[] = {1, len / 3, len / 2 + 7, len - 13, len - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        const char *path = temp_file(s, cuts[i]);
+        mmf_reader *r = mmf_open(path, &err);
+        mmf_record rec;
+        int rc;
+        while ((rc = mmf_next(r, &rec, &err)) == 1) {}
+        CHECK_EQ_INT(rc, -1);
+        CHECK_MSG(err.kind == MM_ERR_TRUNCATED, "cut %zu: %s", cuts[i], err.msg);
+        mmf_close(r);
+        unlink(path);
+    }
+    /* an empty regular file is "empty input", as from a pipe */
+    const char *path = temp_file(s, 0);
+    mmf_reader *r = mmf_open(path, &err);
+    CHECK(mmf_peek_header(r, &err) == -1);
+    CHECK(strstr(err.msg, "empty input") != NULL);
+    mmf_close(r);
+    unlink(path);
+    free(c);
+    free(s);
+    free(v);
+    free_ids(ids, 3000);
+}
+
 int main(void)
 {
     RUN(test_roundtrip_dims_and_dtypes);
@@ -307,5 +464,7 @@ int main(void)
     RUN(test_writer_rejects_bad_ids);
     RUN(test_garbage_inputs);
     RUN(test_position_in_message);
+    RUN(test_mapped_file_and_stream_agree);
+    RUN(test_large_stream_corruption_and_truncation);
     return test_summary();
 }
