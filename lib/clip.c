@@ -15,6 +15,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,10 +46,14 @@ typedef struct tower {
     layer_weights *layers;
 } tower;
 
-/* A fixed set of worker threads for the work between the GEMMs (attention
- * per (item, head), layer norms, activations), which OpenBLAS does not
- * parallelise for us. The caller takes part as worker 0; work is split into
- * equal contiguous ranges. Started outside the layer loop, reused. */
+/* A fixed set of worker threads for everything that runs in parallel: the
+ * GEMMs (by column panels), attention per (item, head), layer norms and
+ * activations. The caller takes part as worker 0; work is split into equal
+ * contiguous ranges. Started outside the layer loop, reused.
+ *
+ * A forward pass hands out ~8 jobs per layer, so the hand-off latency counts:
+ * waiting sides first spin on the atomics for a few microseconds (a job is
+ * usually that close behind) and only then sleep on the condition variables. */
 typedef void (*pool_fn)(void *ctx, int worker, int begin, int end);
 
 typedef struct work_pool {
@@ -57,8 +62,9 @@ typedef struct work_pool {
     struct pool_worker *workers;
     pthread_mutex_t mu;
     pthread_cond_t start, done;
-    unsigned generation;
-    int pending, stop;
+    atomic_uint generation; /* bumped once per job */
+    atomic_int pending;     /* workers other than the caller still on the job */
+    atomic_int stop;
     pool_fn fn;
     void *ctx;
     int n;
@@ -68,6 +74,15 @@ typedef struct pool_worker {
     work_pool *pool;
     int index;
 } pool_worker;
+
+#define POOL_SPINS 4000 /* pause instructions, roughly 20-50 us */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
 static void pool_chunk(work_pool *p, int idx)
 {
@@ -80,17 +95,25 @@ static void *pool_thread(void *arg)
     pool_worker *w = arg;
     work_pool *p = w->pool;
     unsigned seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->generation == seen && !p->stop) pthread_cond_wait(&p->start, &p->mu);
-        if (p->stop) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
+        for (int i = 0; i < POOL_SPINS && atomic_load_explicit(&p->generation, memory_order_acquire) == seen &&
+                        !atomic_load_explicit(&p->stop, memory_order_relaxed);
+             i++)
+            cpu_relax();
+        if (atomic_load_explicit(&p->generation, memory_order_acquire) == seen) {
+            pthread_mutex_lock(&p->mu);
+            while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->start, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop)) break;
+        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
         pool_chunk(p, w->index);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -98,7 +121,7 @@ static void pool_stop(work_pool *p)
 {
     if (p->nthreads > 1) {
         pthread_mutex_lock(&p->mu);
-        p->stop = 1;
+        atomic_store(&p->stop, 1);
         pthread_cond_broadcast(&p->start);
         pthread_mutex_unlock(&p->mu);
         for (int i = 1; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
@@ -138,18 +161,23 @@ static void pool_run(work_pool *p, pool_fn fn, void *ctx, int n, double work, do
         if (n > 0) fn(ctx, 0, 0, n);
         return;
     }
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
     p->n = n;
-    p->pending = p->nthreads - 1;
-    p->generation++;
+    atomic_store_explicit(&p->pending, p->nthreads - 1, memory_order_relaxed);
+    /* The release publishes fn, ctx, n and pending to the spinning workers;
+     * the broadcast under the mutex wakes the sleeping ones. */
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);
     pool_chunk(p, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < POOL_SPINS && atomic_load_explicit(&p->pending, memory_order_acquire) > 0; i++) cpu_relax();
+    if (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 /* Activations, allocated once and grown only when a larger batch comes. */
@@ -163,6 +191,7 @@ typedef struct run_state {
     float *scores;     /* [threads][L, L] attention of one (item, head) per worker */
     float *patches;    /* [n*N, C*p*p] vision input as patch rows */
     float *pooled;     /* [n, w] */
+    float *gemm_work;  /* [threads][GEMM_WORK_FLOATS] gemm_run scratch per worker */
     int *seq_start, *seq_len; /* [nseq] rows of each item in the stack */
     int *pick;                /* [nseq] the row each item is pooled at */
     int seq_cap;
@@ -476,19 +505,20 @@ typedef struct linear_job {
     float *y;
     const float *x, *w, *b;
     int T, N, K, accumulate;
+    float *work;
 } linear_job;
 
 static void linear_range(void *ctx, int worker, int begin, int end)
 {
-    (void)worker;
     const linear_job *j = ctx;
-    gemm_run(j->y, (size_t)j->N, j->x, (size_t)j->K, j->w, j->b, j->T, j->N, j->K, j->accumulate, begin, end);
+    gemm_run(j->y, (size_t)j->N, j->x, (size_t)j->K, j->w, j->b, j->T, j->N, j->K, j->accumulate, begin, end,
+             j->work + (size_t)worker * GEMM_WORK_FLOATS);
 }
 
 static void linear(run_state *r, float *y, const float *x, const float *w, const float *b, int T, int N, int K,
                    int accumulate)
 {
-    linear_job j = {y, x, w, b, T, N, K, accumulate};
+    linear_job j = {y, x, w, b, T, N, K, accumulate, r->gemm_work};
     pool_run(&r->pool, linear_range, &j, gemm_panels(N), (double)T * N * K, 1 << 18);
 }
 
@@ -550,10 +580,10 @@ static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, i
         pool_stop(&r->pool);
         if (pool_start(&r->pool, want) < 0) return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory");
     }
-    size_t sizes[7] = {t * w, t * w, t * 3 * w, t * inter, (size_t)L * L * (size_t)r->pool.nthreads, patch_floats,
-                       (size_t)nseq * w};
+    size_t sizes[8] = {t * w, t * w, t * 3 * w, t * inter, (size_t)L * L * (size_t)r->pool.nthreads, patch_floats,
+                       (size_t)nseq * w, (size_t)GEMM_WORK_FLOATS * (size_t)r->pool.nthreads};
     size_t need = 0;
-    for (int i = 0; i < 7; i++) need += (sizes[i] + 15) & ~(size_t)15; /* 64-byte aligned slices */
+    for (int i = 0; i < 8; i++) need += (sizes[i] + 15) & ~(size_t)15; /* 64-byte aligned slices */
     if (need > r->cap) {
         free(r->mem);
         r->mem = NULL;
@@ -577,9 +607,9 @@ static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, i
         r->pick = pk;
         r->seq_cap = nseq;
     }
-    float **slots[7] = {&r->x, &r->h, &r->qkv, &r->mlp, &r->scores, &r->patches, &r->pooled};
+    float **slots[8] = {&r->x, &r->h, &r->qkv, &r->mlp, &r->scores, &r->patches, &r->pooled, &r->gemm_work};
     float *p = r->mem;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         *slots[i] = p;
         p += (sizes[i] + 15) & ~(size_t)15;
     }

@@ -44,7 +44,8 @@ const char *clip_model_id(const clip_model *m);
 /* logit_scale as stored (ln of the multiplier; logits use exp of it). */
 float clip_logit_scale(const clip_model *m);
 
-/* Threads used by the GEMMs (OpenBLAS); applies process-wide. */
+/* Threads of the engine's worker pool (matrix products, attention, layer
+ * norms); applies process-wide. Results are bit-identical for every count. */
 void clip_set_threads(int n);
 
 /* Optional outputs of an encode call; NULL pointers are not produced.

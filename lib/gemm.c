@@ -26,6 +26,7 @@
 #define KC 256  /* k slice: a panel slice is KC * NR * 4 = 16 KB */
 #define MC 252  /* rows of a block when x is large, a multiple of MR: MC * KC * 4 = 252 KB */
 #define X_WHOLE (640 << 10) /* bytes of x (all rows, all of K) still kept whole in L2 (1 MB) */
+_Static_assert(MC % MR == 0 && MC * KC <= GEMM_WORK_FLOATS, "gemm.h: GEMM_WORK_FLOATS too small");
 
 static int force_portable;
 
@@ -59,7 +60,7 @@ void gemm_pack_clear_padding(float *dst, int K, int N)
 
 static inline __attribute__((always_inline)) void tile_portable(int mr, int kc, const float *x, size_t ldx,
                                                                 const float *w, float *y, size_t ldy,
-                                                                const float *bias16, int load_y)
+                                                                const float *bias16, int load_y, int px)
 {
     float c[MR][GEMM_NR];
     _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++)
@@ -68,7 +69,7 @@ static inline __attribute__((always_inline)) void tile_portable(int mr, int kc, 
     for (int k = 0; k < kc; k++) {
         const float *wk = w + (size_t)k * GEMM_NR;
         _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
-            float a = x[(size_t)r * ldx + k];
+            float a = px ? x[(size_t)k * MR + r] : x[(size_t)r * ldx + k];
             for (int j = 0; j < GEMM_NR; j++) c[r][j] += a * wk[j];
         }
     }
@@ -78,7 +79,7 @@ static inline __attribute__((always_inline)) void tile_portable(int mr, int kc, 
 #ifdef GEMM_AVX2
 static inline __attribute__((always_inline)) void tile_avx2(int mr, int kc, const float *x, size_t ldx,
                                                             const float *w, float *y, size_t ldy,
-                                                            const float *bias16, int load_y)
+                                                            const float *bias16, int load_y, int px)
 {
     __m256 c0[MR], c1[MR];
     __m256 b0 = bias16 ? _mm256_loadu_ps(bias16) : _mm256_setzero_ps();
@@ -93,7 +94,7 @@ static inline __attribute__((always_inline)) void tile_avx2(int mr, int kc, cons
         __m256 w0 = _mm256_load_ps(w + (size_t)k * GEMM_NR);
         __m256 w1 = _mm256_load_ps(w + (size_t)k * GEMM_NR + 8);
         _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
-            __m256 a = _mm256_broadcast_ss(xr[r] + k);
+            __m256 a = _mm256_broadcast_ss(px ? x + (size_t)k * MR + r : xr[r] + k);
             c0[r] = _mm256_fmadd_ps(a, w0, c0[r]);
             c1[r] = _mm256_fmadd_ps(a, w1, c1[r]);
         }
@@ -108,43 +109,55 @@ static inline __attribute__((always_inline)) void tile_avx2(int mr, int kc, cons
 /* One tile with a compile-time row count, so that the accumulators unroll
  * into registers. */
 #ifdef GEMM_AVX2
-#define TILE(m) (force_portable ? tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y) \
-                                : tile_avx2(m, kc, x, ldx, w, y, ldy, bias16, load_y))
+#define TILE(m, px) (force_portable ? tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y, px) \
+                                    : tile_avx2(m, kc, x, ldx, w, y, ldy, bias16, load_y, px))
 #else
-#define TILE(m) tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y)
+#define TILE(m, px) tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y, px)
 #endif
 
 static void tile(int mr, int kc, const float *x, size_t ldx, const float *w, float *y, size_t ldy,
-                 const float *bias16, int load_y)
+                 const float *bias16, int load_y, int px)
 {
+    if (px) {
+        switch (mr) {
+        case 6: TILE(6, 1); break;
+        case 5: TILE(5, 1); break;
+        case 4: TILE(4, 1); break;
+        case 3: TILE(3, 1); break;
+        case 2: TILE(2, 1); break;
+        default: TILE(1, 1); break;
+        }
+        return;
+    }
     switch (mr) {
-    case 6: TILE(6); break;
-    case 5: TILE(5); break;
-    case 4: TILE(4); break;
-    case 3: TILE(3); break;
-    case 2: TILE(2); break;
-    default: TILE(1); break;
+    case 6: TILE(6, 0); break;
+    case 5: TILE(5, 0); break;
+    case 4: TILE(4, 0); break;
+    case 3: TILE(3, 0); break;
+    case 2: TILE(2, 0); break;
+    default: TILE(1, 0); break;
     }
 }
 
 /* A tile of the last, partial panel (nv < NR valid columns) goes through a
  * full-width buffer so that the kernel never touches y beyond column N. */
 static void tile_partial(int mr, int kc, const float *x, size_t ldx, const float *w, float *y, size_t ldy,
-                         const float *bias, int nv, int load_y)
+                         const float *bias, int nv, int load_y, int px)
 {
     float buf[MR * GEMM_NR], b16[GEMM_NR];
     memset(buf, 0, sizeof buf);
     memset(b16, 0, sizeof b16);
     if (bias) memcpy(b16, bias, (size_t)nv * sizeof(float));
     if (load_y)
-        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) memcpy(buf + r * GEMM_NR, y + (size_t)r * ldy, (size_t)nv * sizeof(float));
-    tile(mr, kc, x, ldx, w, buf, GEMM_NR, bias ? b16 : NULL, 1);
-    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) memcpy(y + (size_t)r * ldy, buf + r * GEMM_NR, (size_t)nv * sizeof(float));
+        for (int r = 0; r < mr; r++) memcpy(buf + r * GEMM_NR, y + (size_t)r * ldy, (size_t)nv * sizeof(float));
+    tile(mr, kc, x, ldx, w, buf, GEMM_NR, bias ? b16 : NULL, 1, px);
+    for (int r = 0; r < mr; r++) memcpy(y + (size_t)r * ldy, buf + r * GEMM_NR, (size_t)nv * sizeof(float));
 }
 
-/* The tiles of rows [i0, i1) x panel p x k slice [k0, k0 + kc). */
-static void panel_slice(float *y, size_t ldy, const float *x, size_t ldx, const float *packed, const float *bias,
-                        int N, int K, int accumulate, int p, int k0, int kc, int i0, int i1)
+/* The tiles of rows [i0, i1) x panel p x k slice [k0, k0 + kc). x is either
+ * the caller's (xp == NULL) or that block packed by pack_x into xp. */
+static void panel_slice(float *y, size_t ldy, const float *x, size_t ldx, const float *xp, const float *packed,
+                        const float *bias, int N, int K, int accumulate, int p, int k0, int kc, int i0, int i1)
 {
     int n0 = p * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
     int first = k0 == 0;
@@ -153,17 +166,35 @@ static void panel_slice(float *y, size_t ldy, const float *x, size_t ldx, const 
     const float *b = first && bias ? bias + n0 : NULL;
     for (int i = i0; i < i1; i += MR) {
         int mr = i1 - i < MR ? i1 - i : MR;
-        const float *xi = x + (size_t)i * ldx + k0;
+        const float *xi = xp ? xp + (size_t)(i - i0) * kc : x + (size_t)i * ldx + k0;
         float *yi = y + (size_t)i * ldy + n0;
         if (nv == GEMM_NR)
-            tile(mr, kc, xi, ldx, w, yi, ldy, b, load_y);
+            tile(mr, kc, xi, ldx, w, yi, ldy, b, load_y, xp != NULL);
         else
-            tile_partial(mr, kc, xi, ldx, w, yi, ldy, b, nv, load_y);
+            tile_partial(mr, kc, xi, ldx, w, yi, ldy, b, nv, load_y, xp != NULL);
+    }
+}
+
+/* Copies x[i0..i1) x [k0, k0 + kc) into xp tile by tile: tile t holds, for
+ * each k, its MR rows' values side by side (missing rows of the last tile
+ * are zero), so the kernel's broadcasts read one short contiguous run. */
+static void pack_x(float *xp, const float *x, size_t ldx, int i0, int i1, int k0, int kc)
+{
+    for (int t = i0; t < i1; t += MR) {
+        float *dst = xp + (size_t)(t - i0) * kc;
+        for (int r = 0; r < MR; r++) {
+            if (t + r < i1) {
+                const float *src = x + (size_t)(t + r) * ldx + k0;
+                for (int k = 0; k < kc; k++) dst[(size_t)k * MR + r] = src[k];
+            } else {
+                for (int k = 0; k < kc; k++) dst[(size_t)k * MR + r] = 0.0f;
+            }
+        }
     }
 }
 
 void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const float *packed, const float *bias, int T,
-              int N, int K, int accumulate, int p0, int p1)
+              int N, int K, int accumulate, int p0, int p1, float *work)
 {
     int panels = gemm_panels(N);
     if (p0 < 0) p0 = 0;
@@ -171,18 +202,23 @@ void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const float *pac
     if (T <= 0 || p0 >= p1) return;
     /* K == 0 still runs one (empty) k block: y = bias, or y += bias. */
     int kend = K > 0 ? K : 1;
-    if ((size_t)T * (size_t)K * sizeof(float) <= X_WHOLE) {
+    if ((size_t)T * (size_t)K * sizeof(float) <= X_WHOLE || !work) {
         /* All of x stays in L2: each panel is read once, in address order. */
         for (int p = p0; p < p1; p++)
             for (int k0 = 0; k0 < kend; k0 += KC)
-                panel_slice(y, ldy, x, ldx, packed, bias, N, K, accumulate, p, k0, K - k0 < KC ? K - k0 : KC, 0, T);
+                panel_slice(y, ldy, x, ldx, NULL, packed, bias, N, K, accumulate, p, k0,
+                            K - k0 < KC ? K - k0 : KC, 0, T);
         return;
     }
-    /* Otherwise a k slice of a block of MC rows stays in L2 while the panels
-     * sweep past it; the weights are still read once per row block. */
-    for (int k0 = 0; k0 < kend; k0 += KC)
-        for (int i0 = 0; i0 < T; i0 += MC)
+    /* Otherwise a k slice of a block of MC rows, packed, stays in L2 while
+     * the panels sweep past it; the weights are read once per row block. */
+    for (int k0 = 0; k0 < kend; k0 += KC) {
+        int kc = K - k0 < KC ? K - k0 : KC;
+        for (int i0 = 0; i0 < T; i0 += MC) {
+            int i1 = T - i0 < MC ? T : i0 + MC;
+            pack_x(work, x, ldx, i0, i1, k0, kc);
             for (int p = p0; p < p1; p++)
-                panel_slice(y, ldy, x, ldx, packed, bias, N, K, accumulate, p, k0, K - k0 < KC ? K - k0 : KC, i0,
-                            T - i0 < MC ? T : i0 + MC);
+                panel_slice(y, ldy, x, ldx, work, packed, bias, N, K, accumulate, p, k0, kc, i0, i1);
+        }
+    }
 }

@@ -42,10 +42,15 @@ void gemm_pack(float *dst, const float *src, int K, int N, size_t lds);
  * through gemm_packed_index (as the model loader does). */
 void gemm_pack_clear_padding(float *dst, int K, int N);
 
+/* Floats of the scratch space gemm_run wants (one per concurrent caller). */
+#define GEMM_WORK_FLOATS (252 * 256)
+
 /* y[T, N] (columns of panels [p0, p1)) = x[T, K] · W + bias, or with
- * accumulate != 0: y += x · W + bias. bias (N floats) may be NULL. */
+ * accumulate != 0: y += x · W + bias. bias (N floats) may be NULL. work is
+ * GEMM_WORK_FLOATS of scratch, 32-byte aligned, for repacking blocks of a
+ * large x (NULL: x is read in place, a few percent slower at large T). */
 void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const float *packed, const float *bias, int T,
-              int N, int K, int accumulate, int p0, int p1);
+              int N, int K, int accumulate, int p0, int p1, float *work);
 
 /* For tests: 1 forces the portable C kernel even where the AVX2 one is
  * compiled in; 0 restores the default. */

@@ -251,26 +251,36 @@ static void test_batch_invariance(void)
     clip_free(m);
 }
 
-/* Two threads: attention (item, head) pairs and the activation rows are
- * split across a worker pool; the result must not change. */
+/* Two and three threads: GEMM column panels, attention (item, head) pairs
+ * and the layer-norm and activation rows are split across a worker pool;
+ * every output value is still computed by one thread in the same order, so
+ * the result is bit for bit the single-threaded one. */
 static void test_threads(void)
 {
     if (!model || !image_embeds || !text_embeds) return;
     mm_error err = {0};
     int P = clip_get_config(model)->projection_dim;
-    float *img = malloc((size_t)n_images * P * sizeof(float));
-    float *txt = malloc((size_t)n_captions * P * sizeof(float));
-    clip_set_threads(2);
-    for (int round = 0; round < 3; round++) {
+    size_t ni = (size_t)n_images * P, nt = (size_t)n_captions * P;
+    float *img1 = malloc(ni * sizeof(float)), *txt1 = malloc(nt * sizeof(float));
+    float *img = malloc(ni * sizeof(float)), *txt = malloc(nt * sizeof(float));
+    clip_set_threads(1);
+    CHECK(clip_encode_images(model, pixels, n_images, img1, &err) == 0);
+    CHECK(clip_encode_texts(model, ids, lengths, n_captions, txt1, &err) == 0);
+    for (int round = 0; round < 4; round++) {
+        clip_set_threads(2 + round % 2);
         CHECK(clip_encode_images(model, pixels, n_images, img, &err) == 0);
         CHECK(clip_encode_texts(model, ids, lengths, n_captions, txt, &err) == 0);
+        CHECK_MSG(memcmp(img, img1, ni * sizeof(float)) == 0, "image embeddings differ with %d threads", 2 + round % 2);
+        CHECK_MSG(memcmp(txt, txt1, nt * sizeof(float)) == 0, "text embeddings differ with %d threads", 2 + round % 2);
         double d = 0;
-        for (int k = 0; k < n_images * P; k++) d = fmax(d, fabs(img[k] - image_embeds[k]));
-        for (int k = 0; k < n_captions * P; k++) d = fmax(d, fabs(txt[k] - text_embeds[k]));
-        CHECK_MSG(d <= 1e-5, "2 threads vs 1: %g", d);
+        for (size_t k = 0; k < ni; k++) d = fmax(d, fabs(img[k] - image_embeds[k]));
+        for (size_t k = 0; k < nt; k++) d = fmax(d, fabs(txt[k] - text_embeds[k]));
+        CHECK_MSG(d <= 1e-5, "threads vs reference: %g", d);
     }
     clip_set_threads(1);
     CHECK(clip_encode_images(model, pixels, 2, img, &err) == 0); /* pool shrinks back */
+    free(img1);
+    free(txt1);
     free(img);
     free(txt);
 }
