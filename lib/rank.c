@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -389,10 +390,23 @@ static void free_owned_ids(engine *E, topk_set *T)
             if (!in_any_arena(E, T->heaps[q].e[e].id)) free((void *)T->heaps[q].e[e].id);
 }
 
+/* Gallery blocks and score tiles are megabytes: on 2 MiB boundaries and
+ * marked for transparent huge pages (where the kernel allows them on
+ * request), so that the GEMM's writes of tile rows 4 KiB apart and the block
+ * packing do not miss the TLB on every row. */
 static void *aligned_floats(size_t n)
 {
     void *p = NULL;
     size_t bytes = n > 0 ? n * sizeof(float) : 64;
+    size_t huge = (size_t)2 << 20;
+    if (bytes >= huge) {
+        bytes = (bytes + huge - 1) / huge * huge;
+        if (posix_memalign(&p, huge, bytes)) return NULL;
+#ifdef MADV_HUGEPAGE
+        madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure changes nothing */
+#endif
+        return p;
+    }
     if (posix_memalign(&p, 64, bytes)) return NULL;
     return p;
 }
