@@ -191,6 +191,9 @@ int main(int argc, char **argv)
     mmf_reader *gallery = mmf_open(p.gallery, &err);
     if (!gallery) cli_fatal("%s", err.msg);
     p.rank.progress = show_progress;
+    /* the workers write each query chunk's lines as soon as it is final */
+    p.rank.emit_format = p.format;
+    p.rank.emit_tag = p.tag ? p.tag : "mm-rank";
     rank_result res;
     if (rank_run(&queries, qname, gallery, &p.rank, &res, &err)) cli_fatal("%s", err.msg);
     cli_progress_done("%" PRIu64 " gallery vectors ranked", res.gallery_count);
@@ -201,7 +204,7 @@ int main(int argc, char **argv)
                  res.duplicate_count == 1 ? "" : "s");
     mmf_close(gallery);
 
-    if (rank_write(cli_output_fp(out), &queries, &res, p.format, p.tag ? p.tag : "mm-rank", &err))
+    if (rank_write(cli_output_fp(out), &queries, &res, p.rank.emit_format, p.rank.emit_tag, &err))
         cli_fatal("%s: %s", cli_output_name(out), err.msg);
     cli_output_commit(out);
     rank_result_free(&res);

@@ -121,7 +121,12 @@ struct engine {
     mm_error error;           /* the first failure */
     uint64_t *chunk_next;     /* next block each chunk has to rank */
     bool *chunk_busy;
+    bool *chunk_final;        /* emitted (or being emitted) */
+    rank_result *res;
 };
+
+static int emit_chunk(engine *E, size_t c);
+static void free_chunk_text(rank_result *res);
 
 static bool in_any_arena(const engine *E, const char *id)
 {
@@ -359,6 +364,28 @@ static void *worker_main(void *arg)
                 pick_block = E->chunk_next[c];
             }
         }
+        if (pick == SIZE_MAX && E->reader_state == 1 && E->chunk_final) {
+            /* Nothing left to rank for now: write out a chunk that is done. */
+            bool all_final = true;
+            size_t fin = SIZE_MAX;
+            for (size_t c = 0; c < E->nchunks; c++) {
+                if (!E->chunk_final[c]) all_final = false;
+                if (!E->chunk_final[c] && !E->chunk_busy[c] && E->chunk_next[c] == E->blocks_loaded) {
+                    fin = c;
+                    break;
+                }
+            }
+            if (fin != SIZE_MAX) {
+                E->chunk_final[fin] = E->chunk_busy[fin] = true;
+                pthread_mutex_unlock(&E->mu);
+                emit_chunk(E, fin);
+                pthread_mutex_lock(&E->mu);
+                E->chunk_busy[fin] = false;
+                pthread_cond_broadcast(&E->cv);
+                continue;
+            }
+            if (!all_final) all_done = false; /* another worker is emitting or ranking */
+        }
         if (pick == SIZE_MAX) {
             if (all_done && E->reader_state == 1) break;
             pthread_cond_wait(&E->cv, &E->mu);
@@ -472,7 +499,18 @@ int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
     worker *W = calloc((size_t)threads, sizeof *W);
     E.chunk_next = calloc(E.nchunks, sizeof *E.chunk_next);
     E.chunk_busy = calloc(E.nchunks, sizeof *E.chunk_busy);
+    E.res = res;
+    res->chunks = E.nchunks;
+    res->chunk_rows = E.chunk_rows;
     bool ok = W && E.chunk_next && E.chunk_busy;
+    if (ok && p->emit_tag) {
+        E.chunk_final = calloc(E.nchunks, sizeof *E.chunk_final);
+        res->chunk_text = calloc(E.nchunks, sizeof *res->chunk_text);
+        res->chunk_len = calloc(E.nchunks, sizeof *res->chunk_len);
+        res->emit_format = p->emit_format;
+        res->emit_tag = p->emit_tag;
+        ok = E.chunk_final && res->chunk_text && res->chunk_len;
+    }
     for (int i = 0; ok && i < RANK_BUFFERS; i++) {
         E.buf[i].vec = aligned_floats(block * dim);
         E.buf[i].id_off = malloc(block * sizeof *E.buf[i].id_off);
@@ -545,14 +583,19 @@ out:
     free(W);
     free(E.chunk_next);
     free(E.chunk_busy);
+    free(E.chunk_final);
     free(E.seen.slot);
     free(E.first_dup);
-    if (rc) memset(res, 0, sizeof *res);
+    if (rc) {
+        free_chunk_text(res);
+        memset(res, 0, sizeof *res);
+    }
     return rc;
 }
 
 void rank_result_free(rank_result *res)
 {
+    free_chunk_text(res);
     topk_set *T = &res->top;
     if (T->heaps)
         for (size_t q = 0; q < T->queries; q++)
@@ -608,16 +651,20 @@ static void ob_flush(outbuf *o)
     o->len = 0;
 }
 
-/* Makes room for n more bytes; -1 only if a huge line cannot be buffered. */
+/* Makes room for n more bytes; -1 only if out of memory. An outbuf without
+ * a FILE collects everything in memory. */
 static int ob_reserve(outbuf *o, size_t n)
 {
     if (o->len + n <= o->cap) return 0;
-    ob_flush(o);
-    if (n <= o->cap) return 0;
-    char *p = realloc(o->p, n);
+    if (o->fp) {
+        ob_flush(o);
+        if (n <= o->cap) return 0;
+    }
+    size_t cap = o->fp ? n : (o->len + n > 2 * o->cap ? o->len + n : 2 * o->cap);
+    char *p = realloc(o->p, cap);
     if (!p) return -1;
     o->p = p;
-    o->cap = n;
+    o->cap = cap;
     return 0;
 }
 
@@ -760,18 +807,69 @@ int rank_write_query(FILE *fp, const char *qid, const topk_entry *e, size_t n, i
     return ob_done(&o, err);
 }
 
+/* Run by the worker that claimed chunk c once every block has been ranked
+ * for it: sorts its queries' entries, writes their lines into memory and
+ * frees the entries. On any failure (an id the format cannot carry, out of
+ * memory) the chunk is left as it was, for rank_write to report. */
+static int emit_chunk(engine *E, size_t c)
+{
+    rank_result *res = E->res;
+    topk_set *T = &res->top;
+    size_t q0 = c * E->chunk_rows, q1 = q0 + E->chunk_rows < E->nq ? q0 + E->chunk_rows : E->nq;
+    for (size_t q = q0; q < q1; q++) topk_finish(T, q);
+    outbuf o = {0};
+    o.cap = 64 * (q1 - q0) * (E->p->k < 64 ? E->p->k : 64) + 256;
+    if (!(o.p = malloc(o.cap))) return -1;
+    mm_error err;
+    for (size_t q = q0; q < q1; q++)
+        if (write_query(&o, E->qids[q], T->heaps[q].e, T->heaps[q].count, res->emit_format, res->emit_tag,
+                        9, &err)) {
+            free(o.p);
+            return -1;
+        }
+    for (size_t q = q0; q < q1; q++) {
+        for (size_t e = 0; e < T->heaps[q].count; e++) free((void *)T->heaps[q].e[e].id);
+        T->heaps[q].count = 0;
+    }
+    res->chunk_text[c] = o.p;
+    res->chunk_len[c] = o.len;
+    return 0;
+}
+
+static void free_chunk_text(rank_result *res)
+{
+    if (res->chunk_text)
+        for (size_t c = 0; c < res->chunks; c++) free(res->chunk_text[c]);
+    free(res->chunk_text);
+    free(res->chunk_len);
+    res->chunk_text = NULL;
+    res->chunk_len = NULL;
+}
+
 int rank_write(FILE *fp, const mmf_matrix *queries, const rank_result *res, int format,
                const char *tag, mm_error *err)
 {
+    if (res->chunk_text && (format != res->emit_format || strcmp(tag, res->emit_tag) != 0))
+        return mm_fail(err, MM_ERR_MISMATCH, "the run was prepared for another format or tag");
     outbuf o;
     if (ob_init(&o, fp)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    for (size_t q = 0; q < res->top.queries; q++)
+    for (size_t q = 0; q < res->top.queries; q++) {
+        size_t c = res->chunk_rows ? q / res->chunk_rows : 0;
+        if (res->chunk_text && res->chunk_text[c]) {
+            /* emitted by a worker: the chunk's lines as they are */
+            ob_flush(&o);
+            if (!o.failed && fwrite_unlocked(res->chunk_text[c], 1, res->chunk_len[c], fp) != res->chunk_len[c])
+                o.failed = true;
+            q = (c + 1) * res->chunk_rows - 1; /* next chunk */
+            continue;
+        }
         if (write_query(&o, queries->ids[q], res->top.heaps[q].e, res->top.heaps[q].count, format,
                         tag, 9, err)) {
             mm_error ignored;
             ob_done(&o, &ignored);
             return -1;
         }
+    }
     return ob_done(&o, err);
 }
 

@@ -70,12 +70,26 @@ typedef struct rank_params {
     /* Called by the reader thread after each block with the rows read so far. */
     void (*progress)(uint64_t gallery_rows, void *ctx);
     void *progress_ctx;
+    /* emit_tag non-NULL: the workers write each query chunk's run lines (in
+     * emit_format, with that tag, as rank_write would) as soon as the chunk
+     * is final, in parallel with the ranking of the others, and free its
+     * entries; rank_write then only copies the text out. Default NULL. */
+    int emit_format;
+    const char *emit_tag;
 } rank_params;
 
 void rank_params_default(rank_params *p);
 
 typedef struct rank_result {
-    topk_set top;               /* per query, in rank order; ids are owned */
+    topk_set top;               /* per query, in rank order; ids are owned
+                                 * (empty for the queries of emitted chunks) */
+    size_t chunks, chunk_rows;  /* query chunks: rows [c*chunk_rows, ...) */
+    char **chunk_text;          /* per chunk: its run lines (params.emit_tag), or
+                                 * NULL where they could not be made (rank_write
+                                 * then writes that chunk from top) */
+    size_t *chunk_len;
+    int emit_format;
+    const char *emit_tag;
     uint64_t gallery_count;     /* gallery records read */
     uint64_t duplicate_count;   /* records whose id had been seen before */
     char *first_duplicate;      /* the first such id, or NULL */
@@ -102,7 +116,8 @@ int rank_check_id(const char *id, int format, const char *what, mm_error *err);
 int rank_write_query(FILE *fp, const char *qid, const topk_entry *e, size_t n, int format,
                      const char *tag, int score_digits, mm_error *err);
 
-/* Writes the whole result, queries in the order of the query file. */
+/* Writes the whole result, queries in the order of the query file. Chunks
+ * emitted by rank_run (same format and tag) are copied out as they are. */
 int rank_write(FILE *fp, const mmf_matrix *queries, const rank_result *res, int format,
                const char *tag, mm_error *err);
 

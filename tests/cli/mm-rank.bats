@@ -486,3 +486,20 @@ for l in open("r.jsonl"):
         assert t == "%.9g" % float(np.float32(float(t))), t
 '
 }
+
+@test "mm-rank: a gallery id TREC cannot carry (a space) fails naming it, -o untouched; TSV and jsonl carry it" {
+    printf 'q\t1 0\n' > q.tsv
+    printf 'a\t1 0\nb c\t0.5 0\nd\t0.2 0\n' > g.tsv
+    mm-convert q.tsv -o q.mmf
+    mm-convert g.tsv -o g.mmf
+    run --separate-stderr mm-rank -q q.mmf -g g.mmf -o out.trec
+    assert_status 1
+    [[ "$stderr" == "mm-rank: out.trec: gallery id 'b c' contains a space"* ]]
+    [ ! -e out.trec ]
+    run --separate-stderr mm-rank -q q.mmf -g g.mmf --format tsv -o out.tsv
+    assert_status 0
+    [ "$(sed -n 2p out.tsv)" = "q	b c	2	0.5" ]
+    run --separate-stderr mm-rank -q q.mmf -g g.mmf --format jsonl
+    assert_status 0
+    [ "${lines[1]}" = '{"qid":"q","docid":"b c","rank":2,"score":0.5}' ]
+}
