@@ -84,6 +84,35 @@ static void warn_duplicate_queries(const mmf_matrix *q, const char *name)
     free(ids);
 }
 
+/* Loads the queries and checks their ids for the output format (called by
+ * rank_run_loading while the gallery reader may already be running). */
+typedef struct query_load {
+    const char *path, *name;
+    int format;
+} query_load;
+
+static int load_queries(void *ctx, mmf_matrix *queries, mm_error *err)
+{
+    const query_load *ql = ctx;
+    if (mmf_load(ql->path, queries, err)) return -1;
+    int rc = 0;
+    if (queries->rows == 0) {
+        rc = mm_fail(err, MM_ERR_MALFORMED, "%s: no query vectors", ql->name);
+    } else {
+        for (size_t i = 0; i < queries->rows && rc == 0; i++) {
+            mm_error e;
+            if (rank_check_id(queries->ids[i], ql->format, "query id", &e))
+                rc = mm_fail(err, e.kind, "%s: record %zu: %s", ql->name, i + 1, e.msg);
+        }
+    }
+    if (rc) {
+        mmf_matrix_free(queries);
+        return -1;
+    }
+    if (!cli_quiet) warn_duplicate_queries(queries, ql->name);
+    return 0;
+}
+
 static void show_progress(uint64_t rows, void *ctx)
 {
     (void)ctx;
@@ -180,22 +209,23 @@ int main(int argc, char **argv)
     cli_output *out = cli_output_open(p.output);
 
     mmf_matrix queries;
-    const char *qname = cli_input_name(p.queries);
-    if (mmf_load(p.queries, &queries, &err)) cli_fatal("%s", err.msg);
-    if (queries.rows == 0) cli_fatal("%s: no query vectors", qname);
-    for (size_t i = 0; i < queries.rows; i++)
-        if (rank_check_id(queries.ids[i], p.format, "query id", &err))
-            cli_fatal("%s: record %zu: %s", qname, i + 1, err.msg);
-    if (!cli_quiet) warn_duplicate_queries(&queries, qname);
-
-    mmf_reader *gallery = mmf_open(p.gallery, &err);
-    if (!gallery) cli_fatal("%s", err.msg);
+    query_load ql = {p.queries, cli_input_name(p.queries), p.format};
+    const char *qname = ql.name;
+    /* The gallery is opened first so that its reader can fill blocks while
+     * the queries load; problems with the queries are still reported first. */
+    mm_error gerr;
+    mmf_reader *gallery = mmf_open(p.gallery, &gerr);
+    if (!gallery) {
+        if (load_queries(&ql, &queries, &err)) cli_fatal("%s", err.msg);
+        cli_fatal("%s", gerr.msg);
+    }
     p.rank.progress = show_progress;
     /* the workers write each query chunk's lines as soon as it is final */
     p.rank.emit_format = p.format;
     p.rank.emit_tag = p.tag ? p.tag : "mm-rank";
     rank_result res;
-    if (rank_run(&queries, qname, gallery, &p.rank, &res, &err)) cli_fatal("%s", err.msg);
+    if (rank_run_loading(load_queries, &ql, &queries, qname, gallery, &p.rank, &res, &err))
+        cli_fatal("%s", err.msg);
     cli_progress_done("%" PRIu64 " gallery vectors ranked", res.gallery_count);
     if (res.duplicate_count && !cli_quiet)
         cli_warn("%s: gallery id '%s' occurs more than once (%" PRIu64 " repeated record%s); "

@@ -438,11 +438,20 @@ static void *aligned_floats(size_t n)
     return p;
 }
 
-int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
-             const rank_params *p, rank_result *res, mm_error *err)
+/* Stops the reader thread and waits for it. */
+static void stop_reader(engine *E, pthread_t reader)
 {
-    memset(res, 0, sizeof *res);
-    if (p->k == 0) return mm_fail(err, MM_ERR_LIMIT, "k must be at least 1");
+    pthread_mutex_lock(&E->mu);
+    E->stop = true;
+    pthread_cond_broadcast(&E->cv);
+    pthread_mutex_unlock(&E->mu);
+    pthread_join(reader, NULL);
+}
+
+/* Checks the loaded queries (as rank_run always has). */
+static int check_queries(const mmf_matrix *queries, const char *queries_name, const rank_params *p,
+                         mm_error *err)
+{
     if (queries->rows == 0) return mm_fail(err, MM_ERR_MALFORMED, "%s: no query vectors", queries_name);
     size_t dim = queries->dim;
     for (size_t i = 0; i < queries->rows; i++) {
@@ -453,32 +462,93 @@ int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
                            "(--allow-nonfinite ranks it anyway)",
                            queries_name, i + 1, queries->ids[i], (double)queries->data[i * dim + bad], bad);
     }
-    int hp = mmf_peek_header(gallery, err);
-    if (hp < 0) return -1;
-    if (hp == 0) return mm_fail(err, MM_ERR_MALFORMED, "%s: empty gallery (no MMF header)", mmf_name(gallery));
-    const mmf_header *gh = mmf_header_of(gallery);
-    if (gh->dim != dim)
-        return mm_fail(err, MM_ERR_MISMATCH, "%s: dimension %" PRIu32 " does not match the queries' %zu (%s)",
-                       mmf_name(gallery), gh->dim, dim, queries_name);
-    if (p->metric == RANK_COS && !queries->all_normalized)
-        for (size_t i = 0; i < queries->rows; i++) mmf_l2_normalize(queries->data + i * dim, dim);
+    return 0;
+}
 
+int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
+             const rank_params *p, rank_result *res, mm_error *err)
+{
+    return rank_run_loading(NULL, NULL, queries, queries_name, gallery, p, res, err);
+}
+
+int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries, const char *queries_name,
+                     mmf_reader *gallery, const rank_params *p, rank_result *res, mm_error *err)
+{
+    memset(res, 0, sizeof *res);
+    if (load) memset(queries, 0, sizeof *queries);
+    if (p->k == 0) return mm_fail(err, MM_ERR_LIMIT, "k must be at least 1");
+    /* With a loader and a mapped gallery, the reader thread starts filling
+     * gallery blocks while the queries load (a pipe is not read before the
+     * queries are in: a failing query file must not wait on a producer). */
+    bool early = load && mmf_is_mapped(gallery);
+    if (load && !early && load(load_ctx, queries, err)) return -1;
+    if (!early && check_queries(queries, queries_name, p, err)) return -1;
+
+    mm_error gerr = {0};
+    int hp = mmf_peek_header(gallery, &gerr);
+    size_t gdim = hp > 0 ? mmf_header_of(gallery)->dim : 0;
     size_t block = p->block ? p->block : 4096;
-    /* A gallery block stays below 1 GiB. */
-    if (block > ((size_t)1 << 28) / dim)
-        return mm_fail(err, MM_ERR_LIMIT, "a block of %zu rows of dimension %zu is too large (at most %zu rows)",
-                       block, dim, ((size_t)1 << 28) / dim);
+    if (hp > 0 && block > ((size_t)1 << 28) / gdim) /* a gallery block stays below 1 GiB */
+        hp = mm_fail(&gerr, MM_ERR_LIMIT, "a block of %zu rows of dimension %zu is too large (at most %zu rows)",
+                     block, gdim, ((size_t)1 << 28) / gdim);
+    size_t dim = gdim;
 
     engine E;
     memset(&E, 0, sizeof E);
-    E.queries = queries->data;
-    E.qids = (const char *const *)queries->ids;
-    E.nq = queries->rows;
     E.dim = dim;
     E.block = block;
     E.p = p;
     E.gallery = gallery;
     E.top = &res->top;
+    E.res = res;
+    pthread_mutex_init(&E.mu, NULL);
+    pthread_cond_init(&E.cv, NULL);
+    pthread_t reader;
+    bool reader_started = false;
+    int rc = -1;
+    worker *W = NULL;
+    int threads = 0;
+
+    bool ok = true;
+    for (int i = 0; hp > 0 && ok && i < RANK_BUFFERS; i++) {
+        E.buf[i].vec = aligned_floats(block * dim);
+        E.buf[i].id_off = malloc(block * sizeof *E.buf[i].id_off);
+        E.buf[i].ids = malloc(block * sizeof *E.buf[i].ids);
+        E.buf[i].id_hash = malloc(block * sizeof *E.buf[i].id_hash);
+        ok = E.buf[i].vec && E.buf[i].id_off && E.buf[i].ids && E.buf[i].id_hash;
+    }
+    if (!ok) {
+        mm_fail(err, MM_ERR_NOMEM, "out of memory for %zu-row gallery blocks", block);
+        goto out;
+    }
+    if (early && hp > 0) {
+        reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
+        if (!reader_started) {
+            mm_fail(err, MM_ERR_NOMEM, "cannot start the reader thread");
+            goto out;
+        }
+    }
+    if (early && (load(load_ctx, queries, err) || check_queries(queries, queries_name, p, err))) goto out;
+    /* query problems first, then the gallery's (the order they always had) */
+    if (hp < 0) {
+        *err = gerr;
+        goto out;
+    }
+    if (hp == 0) {
+        mm_fail(err, MM_ERR_MALFORMED, "%s: empty gallery (no MMF header)", mmf_name(gallery));
+        goto out;
+    }
+    if (queries->dim != dim) {
+        mm_fail(err, MM_ERR_MISMATCH, "%s: dimension %zu does not match the queries' %" PRIu32 " (%s)",
+                mmf_name(gallery), dim, queries->dim, queries_name);
+        goto out;
+    }
+    if (p->metric == RANK_COS && !queries->all_normalized)
+        for (size_t i = 0; i < queries->rows; i++) mmf_l2_normalize(queries->data + i * dim, dim);
+
+    E.queries = queries->data;
+    E.qids = (const char *const *)queries->ids;
+    E.nq = queries->rows;
     /* Chunks depend on the query count only (not on -t), so that a score is
      * computed by the same GEMM shape in every run. They are large because
      * OpenBLAS packs the gallery block once per call: with 128-row chunks the
@@ -492,37 +562,36 @@ int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
     E.chunk_rows = cr;
     E.nchunks = (E.nq + cr - 1) / cr;
 
-    int threads = p->threads > 0 ? p->threads : 1;
+    threads = p->threads > 0 ? p->threads : 1;
     if ((size_t)threads > E.nchunks) threads = (int)E.nchunks;
 
-    int rc = -1;
-    worker *W = calloc((size_t)threads, sizeof *W);
-    E.chunk_next = calloc(E.nchunks, sizeof *E.chunk_next);
-    E.chunk_busy = calloc(E.nchunks, sizeof *E.chunk_busy);
-    E.res = res;
+    W = calloc((size_t)threads, sizeof *W);
+    uint64_t *chunk_next = calloc(E.nchunks, sizeof *E.chunk_next);
+    bool *chunk_busy = calloc(E.nchunks, sizeof *E.chunk_busy);
     res->chunks = E.nchunks;
     res->chunk_rows = E.chunk_rows;
-    bool ok = W && E.chunk_next && E.chunk_busy;
+    ok = W && chunk_next && chunk_busy;
+    bool *chunk_final = NULL;
     if (ok && p->emit_tag) {
-        E.chunk_final = calloc(E.nchunks, sizeof *E.chunk_final);
+        chunk_final = calloc(E.nchunks, sizeof *E.chunk_final);
         res->chunk_text = calloc(E.nchunks, sizeof *res->chunk_text);
         res->chunk_len = calloc(E.nchunks, sizeof *res->chunk_len);
         res->emit_format = p->emit_format;
         res->emit_tag = p->emit_tag;
-        ok = E.chunk_final && res->chunk_text && res->chunk_len;
-    }
-    for (int i = 0; ok && i < RANK_BUFFERS; i++) {
-        E.buf[i].vec = aligned_floats(block * dim);
-        E.buf[i].id_off = malloc(block * sizeof *E.buf[i].id_off);
-        E.buf[i].ids = malloc(block * sizeof *E.buf[i].ids);
-        E.buf[i].id_hash = malloc(block * sizeof *E.buf[i].id_hash);
-        ok = E.buf[i].vec && E.buf[i].id_off && E.buf[i].ids && E.buf[i].id_hash;
+        ok = chunk_final && res->chunk_text && res->chunk_len;
     }
     for (int i = 0; ok && i < threads; i++) {
         W[i].E = &E;
         W[i].tile = aligned_floats(E.chunk_rows * (block < RANK_SLICE ? block : RANK_SLICE));
         ok = W[i].tile != NULL;
     }
+    /* The workers' state is published to the (possibly running) reader
+     * under the lock. */
+    pthread_mutex_lock(&E.mu);
+    E.chunk_next = chunk_next;
+    E.chunk_busy = chunk_busy;
+    E.chunk_final = chunk_final;
+    pthread_mutex_unlock(&E.mu);
     if (!ok) {
         mm_fail(err, MM_ERR_NOMEM, "out of memory for %zu-row gallery blocks", block);
         goto out;
@@ -531,27 +600,19 @@ int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
 
     /* Each worker calls a single-threaded SGEMM; the parallelism is ours. */
     openblas_set_num_threads(1);
-    pthread_mutex_init(&E.mu, NULL);
-    pthread_cond_init(&E.cv, NULL);
-    pthread_t reader;
-    int started = 0;
-    bool reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
+    if (!reader_started) reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
     if (reader_started) {
+        int started;
         for (started = 1; started < threads; started++)
             if (pthread_create(&W[started].thread, NULL, worker_main, &W[started])) break;
         worker_main(&W[0]);
         for (int i = 1; i < started; i++) pthread_join(W[i].thread, NULL);
-        pthread_mutex_lock(&E.mu);
-        E.stop = true;
-        pthread_cond_broadcast(&E.cv);
-        pthread_mutex_unlock(&E.mu);
-        pthread_join(reader, NULL);
+        stop_reader(&E, reader);
+        reader_started = false;
     } else {
         mm_fail(&E.error, MM_ERR_NOMEM, "cannot start the reader thread");
         E.failed = true;
     }
-    pthread_cond_destroy(&E.cv);
-    pthread_mutex_destroy(&E.mu);
 
     if (E.failed) {
         *err = E.error;
@@ -571,6 +632,9 @@ int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
     E.first_dup = NULL;
     rc = 0;
 out:
+    if (reader_started) stop_reader(&E, reader);
+    pthread_cond_destroy(&E.cv);
+    pthread_mutex_destroy(&E.mu);
     for (int i = 0; i < RANK_BUFFERS; i++) {
         free(E.buf[i].vec);
         free(E.buf[i].arena);

@@ -101,6 +101,16 @@ typedef struct rank_result {
  * messages. Returns 0 or -1 (err filled; *res is then empty). */
 int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
              const rank_params *p, rank_result *res, mm_error *err);
+
+/* The same, with the queries loaded by load(ctx, queries, err) (0 or -1)
+ * from inside: when the gallery is a mapped file, its reader thread fills
+ * the first blocks meanwhile (a gallery pipe is only read once the queries
+ * are in). Errors keep their order: the loader's and the queries' first,
+ * then the gallery's. *queries is the caller's (rank_write needs its ids):
+ * zeroed first, so mmf_matrix_free() on it is right whatever happened. */
+typedef int (*rank_query_loader)(void *ctx, mmf_matrix *queries, mm_error *err);
+int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries, const char *queries_name,
+                     mmf_reader *gallery, const rank_params *p, rank_result *res, mm_error *err);
 void rank_result_free(rank_result *res);
 
 /* Checks that an id can be written in the format: TREC fields cannot hold

@@ -503,3 +503,27 @@ for l in open("r.jsonl"):
     assert_status 0
     [ "${lines[1]}" = '{"qid":"q","docid":"b c","rank":2,"score":0.5}' ]
 }
+
+@test "mm-rank: query errors come before gallery errors and never wait on a gallery pipe" {
+    make_exact 3 20 4
+    printf 'junk\n' > bad.mmf
+    run --separate-stderr mm-rank -q bad.mmf -g missing.mmf
+    assert_status 1
+    [[ "$stderr" == "mm-rank: bad.mmf: "*"not an MMF feature stream"* ]]
+    run --separate-stderr mm-rank -q q.mmf -g missing.mmf
+    assert_status 1
+    [[ "$stderr" == "mm-rank: missing.mmf: "* ]]
+    run --separate-stderr mm-rank -q bad.mmf -g g.mmf -o out.trec
+    assert_status 1
+    [[ "$stderr" == "mm-rank: bad.mmf: "*"not an MMF feature stream"* ]]
+    [ ! -e out.trec ]
+    # a gallery producer that is slow to start: the query error is immediate
+    start=$(date +%s)
+    run --separate-stderr mm-rank -q bad.mmf -g <(sleep 6; cat g.mmf)
+    assert_status 1
+    [ $(( $(date +%s) - start )) -lt 4 ]
+    # and a good run from a mapped gallery file equals the run from a pipe
+    mm-rank -q q.mmf -g g.mmf -k 5 > file.trec
+    cat g.mmf | mm-rank -q q.mmf -g - -k 5 > pipe.trec
+    cmp file.trec pipe.trec
+}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 typedef struct blob {
     char *data;
@@ -488,6 +489,102 @@ static void test_emit_in_workers(void)
     free_data(&q);
 }
 
+typedef struct loader_ctx {
+    const dataset *q;
+    int fail; /* 1: the loader reports an error */
+} loader_ctx;
+
+static int test_loader(void *ctx, mmf_matrix *m, mm_error *err)
+{
+    loader_ctx *c = ctx;
+    if (c->fail) return mm_fail(err, MM_ERR_MALFORMED, "queries: the loader failed");
+    load_queries(c->q, m, 0);
+    return 0;
+}
+
+/* rank_run_loading on a mapped gallery file (its reader starts before the
+ * queries load) gives rank_run's bytes; a failing loader, a bad gallery and
+ * a dimension mismatch give the errors in the old order. */
+static void test_run_loading(void)
+{
+    dataset q = make_data(300, 8, "q", 51, 0);
+    dataset g = make_data(5000, 8, "doc", 52, 0);
+    blob gb = write_mmf(&g, 0, g.n, MMF_F32, 0);
+    char path[] = "/tmp/test_rank_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, gb.data, gb.len) == (ssize_t)gb.len);
+    close(fd);
+    rank_params p;
+    rank_params_default(&p);
+    p.k = 9;
+    p.block = 512;
+    p.threads = 2;
+    mm_error err;
+    char *want = rank_text(&q, &gb, &p, &err);
+    CHECK(want != NULL);
+
+    mmf_reader *r = mmf_open(path, &err);
+    CHECK(r && mmf_is_mapped(r));
+    loader_ctx lc = {&q, 0};
+    mmf_matrix m;
+    rank_result res;
+    CHECK(rank_run_loading(test_loader, &lc, &m, "queries", r, &p, &res, &err) == 0);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    CHECK(rank_write(fp, &m, &res, RANK_TREC, "t", &err) == 0);
+    fclose(fp);
+    CHECK(want && text && strcmp(want, text) == 0);
+    free(text);
+    rank_result_free(&res);
+    mmf_matrix_free(&m);
+    mmf_close(r);
+
+    /* the loader fails while the reader runs: its error, and nothing left */
+    r = mmf_open(path, &err);
+    lc.fail = 1;
+    CHECK(rank_run_loading(test_loader, &lc, &m, "queries", r, &p, &res, &err) == -1);
+    CHECK_EQ_STR(err.msg, "queries: the loader failed");
+    mmf_matrix_free(&m);
+    mmf_close(r);
+
+    /* a gallery that is not MMF: the queries' error first, else the gallery's */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0 && write(fd, "not an mmf file at all\n", 23) == 23);
+    close(fd);
+    r = mmf_open(path, &err);
+    CHECK(rank_run_loading(test_loader, &lc, &m, "queries", r, &p, &res, &err) == -1);
+    CHECK_EQ_STR(err.msg, "queries: the loader failed");
+    mmf_matrix_free(&m);
+    mmf_close(r);
+    r = mmf_open(path, &err);
+    lc.fail = 0;
+    CHECK(rank_run_loading(test_loader, &lc, &m, "queries", r, &p, &res, &err) == -1);
+    CHECK(strstr(err.msg, "not an MMF feature stream") != NULL);
+    mmf_matrix_free(&m);
+    mmf_close(r);
+
+    /* dimension mismatch */
+    dataset g4 = make_data(10, 4, "doc", 53, 0);
+    blob g4b = write_mmf(&g4, 0, g4.n, MMF_F32, 0);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0 && write(fd, g4b.data, g4b.len) == (ssize_t)g4b.len);
+    close(fd);
+    r = mmf_open(path, &err);
+    CHECK(rank_run_loading(test_loader, &lc, &m, "queries", r, &p, &res, &err) == -1);
+    CHECK(strstr(err.msg, "dimension 4 does not match the queries' 8 (queries)") != NULL);
+    mmf_matrix_free(&m);
+    mmf_close(r);
+
+    unlink(path);
+    free(want);
+    free(gb.data);
+    free(g4b.data);
+    free_data(&q);
+    free_data(&g);
+    free_data(&g4);
+}
+
 int main(void)
 {
     RUN(test_vs_brute_force_with_ties);
@@ -497,5 +594,6 @@ int main(void)
     RUN(test_f16_gallery);
     RUN(test_bad_input);
     RUN(test_emit_in_workers);
+    RUN(test_run_loading);
     return test_summary();
 }
