@@ -39,6 +39,53 @@ uint32_t mm_crc32c_table(uint32_t crc, const void *data, size_t n)
     return ~crc;
 }
 
+/* ---- joining checksums -------------------------------------------------------
+ * The raw register (before the final inversion) after appending n zero bytes
+ * is a linear function Z_n of the register before; with the inversions,
+ * crc(A || B) = Z_|B|(crc(A)) xor crc(B). Z_1 comes from the byte table;
+ * Z_n by squaring. */
+static uint32_t op_apply(const uint32_t op[32], uint32_t x)
+{
+    uint32_t r = 0;
+    for (int j = 0; x; j++, x >>= 1)
+        if (x & 1) r ^= op[j];
+    return r;
+}
+
+void mm_crc32c_zeros_op(uint32_t op[32], uint64_t n)
+{
+    pthread_once(&byte_table_once, build_byte_table);
+    uint32_t base[32], tmp[32];
+    for (int j = 0; j < 32; j++) {
+        uint32_t s = (uint32_t)1 << j;
+        base[j] = byte_table[s & 0xffu] ^ (s >> 8); /* one zero byte */
+        op[j] = s;                                  /* identity */
+    }
+    while (n) {
+        if (n & 1) {
+            for (int j = 0; j < 32; j++) tmp[j] = op_apply(base, op[j]);
+            memcpy(op, tmp, sizeof tmp);
+        }
+        n >>= 1;
+        if (n) {
+            for (int j = 0; j < 32; j++) tmp[j] = op_apply(base, base[j]);
+            memcpy(base, tmp, sizeof tmp);
+        }
+    }
+}
+
+uint32_t mm_crc32c_combine_op(const uint32_t op[32], uint32_t crc_a, uint32_t crc_b)
+{
+    return op_apply(op, crc_a) ^ crc_b;
+}
+
+uint32_t mm_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+    uint32_t op[32];
+    mm_crc32c_zeros_op(op, len_b);
+    return mm_crc32c_combine_op(op, crc_a, crc_b);
+}
+
 #if defined(__SSE4_2__)
 #include <nmmintrin.h>
 

@@ -194,6 +194,10 @@ struct mmf_reader {
     int prefault_started;
     atomic_int prefault_stop;
     atomic_size_t done_upto; /* mapped: the reader never looks below this offset again */
+    uint32_t *win_crc;       /* helper: crc of each PREFAULT_WINDOW of the file ... */
+    atomic_size_t win_done;  /* ... for windows [0, win_done) */
+    uint32_t win_op[32];     /* mm_crc32c "append a window of zeros" operator */
+    size_t seg_start;        /* offset of the current segment's first record */
     uint64_t offset; /* stream offset of buf[buf_start] */
 
     enum reader_state state;
@@ -244,12 +248,16 @@ static unsigned char *map_file(FILE *fp, size_t *len)
 /* Mapping page-cache pages into the address space costs about a fifth of
  * reading a large mapped file when done by page faults in the reader (the
  * kernel maps 16 pages per fault), and unmapping 2 GB at close takes 80 ms.
- * A helper thread maps the file window by window with MADV_POPULATE_READ up
- * to PREFAULT_AHEAD bytes ahead of the reader (which also reads uncached
- * pages from disk ahead), and drops the page-table entries of the windows
- * the reader has finished with (MADV_DONTNEED: the page cache keeps the
- * data). The reader never waits for it; where the calls are not supported
- * nothing changes but the speed. */
+ * For files of PREFAULT_MIN bytes or more a helper thread, window by window
+ * up to PREFAULT_AHEAD bytes ahead of the reader,
+ *  - maps the window with MADV_POPULATE_READ (and so reads uncached pages
+ *    from disk ahead),
+ *  - computes the window's CRC-32C (win_crc); the reader joins the windows a
+ *    segment covers at its end marker (mm_crc32c_combine_op) instead of
+ *    checksumming the records itself,
+ *  - drops the page-table entries of windows the reader has finished with
+ *    (MADV_DONTNEED: the page cache keeps the data).
+ * The reader only ever waits for a window's checksum, at an end marker. */
 enum { PREFAULT_MIN = 64 << 20, PREFAULT_WINDOW = 4 << 20, PREFAULT_AHEAD = 256 << 20 };
 
 static void *prefault_main(void *arg)
@@ -257,29 +265,53 @@ static void *prefault_main(void *arg)
     mmf_reader *r = arg;
     size_t len = r->buf_end, mapped = 0, released = 0;
     int can_populate = 1;
-    while (!atomic_load(&r->prefault_stop) && released + PREFAULT_WINDOW <= len) {
+    while (!atomic_load(&r->prefault_stop)) {
         int progressed = 0;
         size_t done = atomic_load(&r->done_upto);
-#ifdef MADV_POPULATE_READ
-        if (can_populate && mapped < len && mapped < done + PREFAULT_AHEAD) {
+        if (mapped < len && mapped < done + PREFAULT_AHEAD) {
             size_t n = len - mapped < PREFAULT_WINDOW ? len - mapped : PREFAULT_WINDOW;
-            if (madvise(r->buf + mapped, n, MADV_POPULATE_READ) != 0) can_populate = 0;
+#ifdef MADV_POPULATE_READ
+            if (can_populate && madvise(r->buf + mapped, n, MADV_POPULATE_READ) != 0) can_populate = 0;
+#else
+            (void)can_populate;
+#endif
+            if (r->win_crc) {
+                r->win_crc[mapped / PREFAULT_WINDOW] = mm_crc32c(0, r->buf + mapped, n);
+                atomic_store(&r->win_done, mapped / PREFAULT_WINDOW + 1);
+            }
             mapped += n;
             progressed = 1;
         }
-#endif
-        size_t upto = done / PREFAULT_WINDOW * PREFAULT_WINDOW; /* page aligned */
+        size_t upto = (done < mapped ? done : mapped) / PREFAULT_WINDOW * PREFAULT_WINDOW;
         if (upto > released) {
             madvise(r->buf + released, upto - released, MADV_DONTNEED);
             released = upto;
             progressed = 1;
         }
+        if (mapped >= len && released + PREFAULT_WINDOW > len) break;
         if (!progressed) {
             struct timespec ts = {0, 1000000}; /* 1 ms */
             nanosleep(&ts, NULL);
         }
     }
     return NULL;
+}
+
+/* The CRC-32C of buf[a, e) from the helper's window checksums (waiting for
+ * them if needed) and the partial windows at both ends. */
+static uint32_t range_crc(mmf_reader *r, size_t a, size_t e)
+{
+    size_t W = PREFAULT_WINDOW, wa = (a + W - 1) / W * W, we = e / W * W;
+    if (wa >= we) return mm_crc32c(0, r->buf + a, e - a);
+    uint32_t c = mm_crc32c(0, r->buf + a, wa - a);
+    for (size_t w = wa / W; w < we / W; w++) {
+        while (atomic_load(&r->win_done) <= w) {
+            struct timespec ts = {0, 100000}; /* 0.1 ms */
+            nanosleep(&ts, NULL);
+        }
+        c = mm_crc32c_combine_op(r->win_op, c, r->win_crc[w]);
+    }
+    return mm_crc32c(c, r->buf + we, e - we);
 }
 
 static mmf_reader *reader_new(FILE *fp, const char *name, int try_map, mm_error *err)
@@ -296,8 +328,15 @@ static mmf_reader *reader_new(FILE *fp, const char *name, int try_map, mm_error 
         r->mapped = 1;
         r->buf_end = len;
         r->eof = 1;
-        if (len >= PREFAULT_MIN)
+        if (len >= PREFAULT_MIN) {
+            r->win_crc = malloc((len / PREFAULT_WINDOW + 1) * sizeof *r->win_crc);
+            if (r->win_crc) mm_crc32c_zeros_op(r->win_op, PREFAULT_WINDOW);
             r->prefault_started = pthread_create(&r->prefault, NULL, prefault_main, r) == 0;
+            if (!r->prefault_started) {
+                free(r->win_crc);
+                r->win_crc = NULL;
+            }
+        }
     } else {
         r->buf = malloc(READ_BUFFER);
     }
@@ -340,6 +379,7 @@ void mmf_close(mmf_reader *r)
         atomic_store(&r->prefault_stop, 1);
         pthread_join(r->prefault, NULL);
     }
+    free(r->win_crc);
     if (r->owns_fp) fclose(r->fp);
     mmf_header_free(&r->header);
     free(r->vec);
@@ -355,6 +395,11 @@ void mmf_close(mmf_reader *r)
  * anyway. */
 static void crc_catch_up(mmf_reader *r)
 {
+    if (r->win_crc) { /* the helper checksums the file; see range_crc */
+        r->crc_from = r->buf_start;
+        atomic_store(&r->done_upto, r->crc_from);
+        return;
+    }
     if (r->buf_start > r->crc_from)
         r->seg_crc = mm_crc32c(r->seg_crc, r->buf + r->crc_from, r->buf_start - r->crc_from);
     r->crc_from = r->buf_start;
@@ -521,6 +566,7 @@ static int read_header(mmf_reader *r, mm_error *err)
     r->seg_count = 0;
     r->seg_crc = 0;
     r->crc_from = r->buf_start;
+    r->seg_start = r->buf_start;
     r->state = IN_SEGMENT;
     return 0;
 }
@@ -553,6 +599,7 @@ static int read_end_marker(mmf_reader *r, mm_error *err)
 {
     if (require(r, 1 + 8 + 4, "the end marker", err)) return -1;
     crc_catch_up(r);
+    if (r->win_crc) r->seg_crc = range_crc(r, r->seg_start, r->buf_start);
     const unsigned char *p = r->buf + r->buf_start;
     uint64_t count = get_u64(p + 1);
     uint32_t stored = get_u32(p + 9);

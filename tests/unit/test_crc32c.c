@@ -142,6 +142,32 @@ static void test_interleaved_lanes(void)
     CHECK_EQ_INT(bad, 0);
 }
 
+/* crc(A || B) from crc(A), crc(B) and |B|, for lengths from 0 to a few MB. */
+static void test_combine(void)
+{
+    static unsigned char data[3 << 20];
+    unsigned long long rng = 77;
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (unsigned char)test_rand_u64(&rng);
+    int bad = 0;
+    for (int t = 0; t < 300; t++) {
+        size_t a = (size_t)(test_rand_u64(&rng) % (t < 100 ? 40 : sizeof data));
+        size_t b = (size_t)(test_rand_u64(&rng) % (sizeof data - a + 1));
+        if (t % 50 == 0) b = 0;
+        uint32_t ca = mm_crc32c(0, data, a), cb = mm_crc32c(0, data + a, b);
+        if (mm_crc32c_combine(ca, cb, b) != mm_crc32c(0, data, a + b)) bad++;
+        uint32_t op[32];
+        mm_crc32c_zeros_op(op, b);
+        if (mm_crc32c_combine_op(op, ca, cb) != mm_crc32c_table(0, data, a + b)) bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    /* three pieces of 1 MiB joined with one operator */
+    uint32_t op[32];
+    mm_crc32c_zeros_op(op, 1 << 20);
+    uint32_t c = mm_crc32c(0, data, 1 << 20);
+    for (int i = 1; i < 3; i++) c = mm_crc32c_combine_op(op, c, mm_crc32c(0, data + ((size_t)i << 20), 1 << 20));
+    CHECK_EQ_INT(c, mm_crc32c(0, data, sizeof data));
+}
+
 int main(void)
 {
     RUN(test_known_vectors);
@@ -149,5 +175,6 @@ int main(void)
     RUN(test_incremental_equals_one_shot);
     RUN(test_large_and_bit_flips);
     RUN(test_interleaved_lanes);
+    RUN(test_combine);
     return test_summary();
 }

@@ -454,6 +454,70 @@ static void test_large_stream_corruption_and_truncation(void)
     free_ids(ids, 3000);
 }
 
+/* Files of 64 MB and more are checksummed by the reader's helper thread in
+ * 4 MB windows joined at each end marker: two segments whose boundary falls
+ * inside a window verify, with the segment checksums the file stores; one
+ * flipped bit in a full window, in a segment's partial first or last window,
+ * or in the end marker is caught. */
+static void test_helper_checksums_large_file(void)
+{
+    size_t la, lb;
+    float *va, *vb;
+    char **ia, **ib;
+    unsigned char *a = make_stream(61, 512, MMF_F32, 17000, &la, &va, &ia);
+    unsigned char *b = make_stream(62, 500, MMF_F32, 17500, &lb, &vb, &ib);
+    size_t len = la + lb;
+    CHECK(len > (64u << 20));
+    unsigned char *ab = malloc(len);
+    memcpy(ab, a, la);
+    memcpy(ab + la, b, lb);
+    mm_error err;
+    uint64_t count;
+    uint32_t sums[4];
+    const char *path = temp_file(ab, len);
+    /* the segments have different dims: read with that check off */
+    mmf_reader *r = mmf_open(path, &err);
+    mmf_require_same_dim(r, false);
+    sums[0] = 0;
+    mmf_on_segment_end(r, on_end_sum, sums);
+    mmf_record rec;
+    int rc;
+    count = 0;
+    while ((rc = mmf_next(r, &rec, &err)) == 1) count++;
+    mmf_close(r);
+    CHECK_MSG(rc == 0, "%s", err.msg);
+    CHECK_EQ_INT(count, 34500);
+    CHECK_EQ_INT(sums[0], 2);
+    CHECK_EQ_INT(sums[1], (uint32_t)a[la - 4] | (uint32_t)a[la - 3] << 8 | (uint32_t)a[la - 2] << 16 |
+                              (uint32_t)a[la - 1] << 24);
+    CHECK_EQ_INT(sums[2], (uint32_t)b[lb - 4] | (uint32_t)b[lb - 3] << 8 | (uint32_t)b[lb - 2] << 16 |
+                              (uint32_t)b[lb - 1] << 24);
+    unlink(path);
+    /* one bit flipped: middle of a full window, first and last partial
+     * windows of segment 1, start of segment 2, the last record, an end
+     * marker's count */
+    const size_t offs[] = {(size_t)20 << 20, 300, la - 20, la + 200, len - 40, la - 12};
+    for (size_t i = 0; i < sizeof offs / sizeof *offs; i++) {
+        ab[offs[i]] ^= 0x10;
+        path = temp_file(ab, len);
+        r = mmf_open(path, &err);
+        mmf_require_same_dim(r, false);
+        while ((rc = mmf_next(r, &rec, &err)) == 1) {}
+        mmf_close(r);
+        CHECK_MSG(rc == -1 && (err.kind == MM_ERR_CORRUPT || err.kind == MM_ERR_MALFORMED),
+                  "flip at %zu: rc %d kind %d %s", offs[i], rc, err.kind, err.msg);
+        unlink(path);
+        ab[offs[i]] ^= 0x10;
+    }
+    free(ab);
+    free(a);
+    free(b);
+    free(va);
+    free(vb);
+    free_ids(ia, 17000);
+    free_ids(ib, 17500);
+}
+
 int main(void)
 {
     RUN(test_roundtrip_dims_and_dtypes);
@@ -466,5 +530,6 @@ int main(void)
     RUN(test_position_in_message);
     RUN(test_mapped_file_and_stream_agree);
     RUN(test_large_stream_corruption_and_truncation);
+    RUN(test_helper_checksums_large_file);
     return test_summary();
 }
