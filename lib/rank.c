@@ -488,9 +488,7 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     int hp = mmf_peek_header(gallery, &gerr);
     size_t gdim = hp > 0 ? mmf_header_of(gallery)->dim : 0;
     size_t block = p->block ? p->block : 4096;
-    if (hp > 0 && block > ((size_t)1 << 28) / gdim) /* a gallery block stays below 1 GiB */
-        hp = mm_fail(&gerr, MM_ERR_LIMIT, "a block of %zu rows of dimension %zu is too large (at most %zu rows)",
-                     block, gdim, ((size_t)1 << 28) / gdim);
+    bool block_ok = hp > 0 && block <= ((size_t)1 << 28) / gdim; /* a block stays below 1 GiB */
     size_t dim = gdim;
 
     engine E;
@@ -510,7 +508,7 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     int threads = 0;
 
     bool ok = true;
-    for (int i = 0; hp > 0 && ok && i < RANK_BUFFERS; i++) {
+    for (int i = 0; block_ok && ok && i < RANK_BUFFERS; i++) {
         E.buf[i].vec = aligned_floats(block * dim);
         E.buf[i].id_off = malloc(block * sizeof *E.buf[i].id_off);
         E.buf[i].ids = malloc(block * sizeof *E.buf[i].ids);
@@ -521,7 +519,7 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
         mm_fail(err, MM_ERR_NOMEM, "out of memory for %zu-row gallery blocks", block);
         goto out;
     }
-    if (early && hp > 0) {
+    if (early && block_ok) {
         reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
         if (!reader_started) {
             mm_fail(err, MM_ERR_NOMEM, "cannot start the reader thread");
@@ -541,6 +539,11 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     if (queries->dim != dim) {
         mm_fail(err, MM_ERR_MISMATCH, "%s: dimension %zu does not match the queries' %" PRIu32 " (%s)",
                 mmf_name(gallery), dim, queries->dim, queries_name);
+        goto out;
+    }
+    if (!block_ok) {
+        mm_fail(err, MM_ERR_LIMIT, "a block of %zu rows of dimension %zu is too large (at most %zu rows)",
+                block, dim, ((size_t)1 << 28) / dim);
         goto out;
     }
     if (p->metric == RANK_COS && !queries->all_normalized)

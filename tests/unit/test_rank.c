@@ -575,6 +575,22 @@ static void test_run_loading(void)
     CHECK(strstr(err.msg, "dimension 4 does not match the queries' 8 (queries)") != NULL);
     mmf_matrix_free(&m);
     mmf_close(r);
+    /* a block too large for the dimension: after the mismatch, as before */
+    rank_params big = p;
+    big.block = (size_t)1 << 27;
+    r = mmf_open(path, &err);
+    CHECK(rank_run_loading(test_loader, &lc, &m, "queries", r, &big, &res, &err) == -1);
+    CHECK(strstr(err.msg, "dimension 4 does not match") != NULL);
+    mmf_matrix_free(&m);
+    mmf_close(r);
+    dataset q4 = make_data(3, 4, "q", 54, 0);
+    loader_ctx lc4 = {&q4, 0};
+    r = mmf_open(path, &err);
+    CHECK(rank_run_loading(test_loader, &lc4, &m, "queries", r, &big, &res, &err) == -1);
+    CHECK(strstr(err.msg, "a block of 134217728 rows of dimension 4 is too large") != NULL);
+    mmf_matrix_free(&m);
+    mmf_close(r);
+    free_data(&q4);
 
     unlink(path);
     free(want);
