@@ -26,7 +26,7 @@
 #define KC 256  /* k slice: a panel slice is KC * NR * 4 = 16 KB */
 #define MC 252  /* rows of a block when x is large, a multiple of MR: MC * KC * 4 = 252 KB */
 #define X_WHOLE (640 << 10) /* bytes of x (all rows, all of K) still kept whole in L2 (1 MB) */
-_Static_assert(MC % MR == 0 && MC * KC <= GEMM_WORK_FLOATS, "gemm.h: GEMM_WORK_FLOATS too small");
+_Static_assert(MC % MR == 0 && MC * KC + 8 <= GEMM_WORK_FLOATS, "gemm.h: GEMM_WORK_FLOATS too small");
 
 static int force_portable;
 
@@ -177,19 +177,52 @@ static void panel_slice(float *y, size_t ldy, const float *x, size_t ldx, const 
 
 /* Copies x[i0..i1) x [k0, k0 + kc) into xp tile by tile: tile t holds, for
  * each k, its MR rows' values side by side (missing rows of the last tile
- * are zero), so the kernel's broadcasts read one short contiguous run. */
+ * are zero), so the kernel's broadcasts read one short contiguous run.
+ * With AVX2, full tiles go 8 values of k at a time through an 8 x 8
+ * transpose (rows 6 and 7 zero) whose columns are stored 6 floats apart;
+ * each store's 2 spare floats are overwritten by the next one, and the last
+ * lands in the slack of GEMM_WORK_FLOATS or of the next tile. */
+#ifdef GEMM_AVX2
+static inline void transpose8(__m256 v[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        v[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+#endif
+
 static void pack_x(float *xp, const float *x, size_t ldx, int i0, int i1, int k0, int kc)
 {
     for (int t = i0; t < i1; t += MR) {
         float *dst = xp + (size_t)(t - i0) * kc;
-        for (int r = 0; r < MR; r++) {
-            if (t + r < i1) {
-                const float *src = x + (size_t)(t + r) * ldx + k0;
-                for (int k = 0; k < kc; k++) dst[(size_t)k * MR + r] = src[k];
-            } else {
-                for (int k = 0; k < kc; k++) dst[(size_t)k * MR + r] = 0.0f;
+        const float *src[MR];
+        int rows = i1 - t < MR ? i1 - t : MR;
+        for (int r = 0; r < MR; r++) src[r] = x + (size_t)(t + (r < rows ? r : 0)) * ldx + k0;
+        int k = 0;
+#ifdef GEMM_AVX2
+        if (rows == MR && !force_portable)
+            for (; k + 8 <= kc; k += 8) {
+                __m256 v[8];
+                for (int r = 0; r < MR; r++) v[r] = _mm256_loadu_ps(src[r] + k);
+                v[6] = v[7] = _mm256_setzero_ps();
+                transpose8(v);
+                for (int j = 0; j < 8; j++) _mm256_storeu_ps(dst + (size_t)(k + j) * MR, v[j]);
             }
-        }
+#endif
+        for (; k < kc; k++)
+            for (int r = 0; r < MR; r++) dst[(size_t)k * MR + r] = r < rows ? src[r][k] : 0.0f;
     }
 }
 

@@ -43,7 +43,7 @@ void gemm_pack(float *dst, const float *src, int K, int N, size_t lds);
 void gemm_pack_clear_padding(float *dst, int K, int N);
 
 /* Floats of the scratch space gemm_run wants (one per concurrent caller). */
-#define GEMM_WORK_FLOATS (252 * 256)
+#define GEMM_WORK_FLOATS (252 * 256 + 8)
 
 /* y[T, N] (columns of panels [p0, p1)) = x[T, K] · W + bias, or with
  * accumulate != 0: y += x · W + bias. bias (N floats) may be NULL. work is

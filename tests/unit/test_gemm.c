@@ -74,6 +74,8 @@ static int check_shape(int T, int N, int K, int use_bias, int accumulate, int pa
 static const int shapes[][3] = {
     {1, 16, 1},    {1, 1, 1},      {5, 17, 3},     {6, 32, 256},  {7, 33, 257},  {13, 100, 70},
     {50, 96, 768}, {12, 48, 513},  {300, 40, 600}, {253, 31, 520}, {2, 5, 0},     {600, 20, 1100},
+    {301, 40, 700}, /* x repacked, a last row block of 49: a one-row tile */
+    {257, 17, 1031},
 };
 
 static void run_all(void)
