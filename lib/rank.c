@@ -93,6 +93,7 @@ typedef struct engine engine;
 typedef struct worker {
     engine *E;
     float *tile; /* chunk_rows × RANK_SLICE scores */
+    topk_set top; /* this worker's heaps: the best of the units it ranked */
     pthread_t thread;
 } worker;
 
@@ -119,11 +120,16 @@ struct engine {
     bool stop;
     bool failed;
     mm_error error;           /* the first failure */
-    uint64_t *chunk_next;     /* next block each chunk has to rank */
-    bool *chunk_busy;
-    bool *chunk_final;        /* emitted (or being emitted) */
+    uint64_t *chunk_next;     /* next block of each chunk to hand out */
+    unsigned *chunk_active;   /* units of each chunk being ranked */
+    bool *chunk_final;        /* merged (and emitted), or being so */
+    size_t block_done[RANK_BUFFERS]; /* chunks done with block b, at b % RANK_BUFFERS */
+    worker *W;
+    int threads;
     rank_result *res;
 };
+
+static int finish_chunk(engine *E, size_t c, mm_error *err);
 
 static int emit_chunk(engine *E, size_t c);
 static void free_chunk_text(rank_result *res);
@@ -263,10 +269,9 @@ static void *reader_main(void *arg)
 /* Offers every score of one tile row that can enter query q's heap. */
 /* Offers every score of one tile row (gallery rows first .. first+n-1 of
  * block g; s[j] is row first+j) that can enter query q's heap. */
-static int scan_row(engine *E, const float *s, const gallery_block *g, size_t first, size_t n,
-                    size_t q, mm_error *err)
+static int scan_row(engine *E, topk_set *T, const float *s, const gallery_block *g, size_t first,
+                    size_t n, size_t q, mm_error *err)
 {
-    topk_set *T = E->top;
     const char *qid = E->qids[q];
     const bool exclude_self = E->p->exclude_self;
     const char *arena_end = g->arena + g->arena_cap;
@@ -327,12 +332,12 @@ static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
                         0.0f, W->tile, (int)w);
         size_t real = g->rows - col < w ? g->rows - col : w;
         for (size_t i = 0; i < m; i++)
-            if (scan_row(E, W->tile + i * w, g, col, real, q0 + i, err)) return -1;
+            if (scan_row(E, &W->top, W->tile + i * w, g, col, real, q0 + i, err)) return -1;
     }
     /* Entries that still point into this block's arena get their own copy. */
     const char *arena_end = g->arena + g->arena_cap;
     for (size_t i = 0; i < m; i++) {
-        topk_heap *h = &E->top->heaps[q0 + i];
+        topk_heap *h = &W->top.heaps[q0 + i];
         for (size_t e = 0; e < h->count; e++) {
             const char *id = h->e[e].id;
             if (id >= g->arena && id < arena_end) {
@@ -345,6 +350,13 @@ static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
     return 0;
 }
 
+/* Units (query chunk, gallery block) go to whichever worker is free: each
+ * worker keeps its own heaps, so several workers can rank blocks of the same
+ * chunk at once and no worker waits for another's chunk (a chunk per worker
+ * stalled the faster one behind the slower, e.g. the one sharing its core
+ * with the reader). When every block of a chunk is ranked, the workers'
+ * heaps of its queries are merged into the result (finish_chunk): the top k
+ * of a union under a total order does not depend on who ranked what. */
 static void *worker_main(void *arg)
 {
     worker *W = arg;
@@ -355,55 +367,55 @@ static void *worker_main(void *arg)
         /* The chunk furthest behind goes first, so that buffers free up. */
         size_t pick = SIZE_MAX;
         uint64_t pick_block = UINT64_MAX;
-        bool all_done = true;
-        for (size_t c = 0; c < E->nchunks; c++) {
-            if (E->chunk_next[c] < E->blocks_loaded) all_done = false;
-            if (!E->chunk_busy[c] && E->chunk_next[c] < E->blocks_loaded &&
-                E->chunk_next[c] < pick_block) {
+        for (size_t c = 0; c < E->nchunks; c++)
+            if (E->chunk_next[c] < E->blocks_loaded && E->chunk_next[c] < pick_block) {
                 pick = c;
                 pick_block = E->chunk_next[c];
             }
+        if (pick != SIZE_MAX) {
+            E->chunk_next[pick]++;
+            E->chunk_active[pick]++;
+            pthread_mutex_unlock(&E->mu);
+            mm_error err = {0};
+            int rc = process_unit(W, pick, pick_block, &err);
+            pthread_mutex_lock(&E->mu);
+            E->chunk_active[pick]--;
+            if (rc < 0) fail_locked(E, &err);
+            /* a block is free for the reader once every chunk has ranked it */
+            if (++E->block_done[pick_block % RANK_BUFFERS] == E->nchunks) {
+                while (E->blocks_released < E->blocks_loaded &&
+                       E->block_done[E->blocks_released % RANK_BUFFERS] == E->nchunks) {
+                    E->block_done[E->blocks_released % RANK_BUFFERS] = 0;
+                    E->blocks_released++;
+                }
+            }
+            pthread_cond_broadcast(&E->cv);
+            continue;
         }
-        if (pick == SIZE_MAX && E->reader_state == 1 && E->chunk_final) {
-            /* Nothing left to rank for now: write out a chunk that is done. */
+        if (E->reader_state == 1) {
+            /* Nothing left to rank: finish a chunk all of whose units are done. */
             bool all_final = true;
             size_t fin = SIZE_MAX;
             for (size_t c = 0; c < E->nchunks; c++) {
                 if (!E->chunk_final[c]) all_final = false;
-                if (!E->chunk_final[c] && !E->chunk_busy[c] && E->chunk_next[c] == E->blocks_loaded) {
+                if (!E->chunk_final[c] && !E->chunk_active[c] && E->chunk_next[c] == E->blocks_loaded) {
                     fin = c;
                     break;
                 }
             }
+            if (all_final) break;
             if (fin != SIZE_MAX) {
-                E->chunk_final[fin] = E->chunk_busy[fin] = true;
+                E->chunk_final[fin] = true;
                 pthread_mutex_unlock(&E->mu);
-                emit_chunk(E, fin);
+                mm_error err = {0};
+                int rc = finish_chunk(E, fin, &err);
                 pthread_mutex_lock(&E->mu);
-                E->chunk_busy[fin] = false;
+                if (rc < 0) fail_locked(E, &err);
                 pthread_cond_broadcast(&E->cv);
                 continue;
             }
-            if (!all_final) all_done = false; /* another worker is emitting or ranking */
         }
-        if (pick == SIZE_MAX) {
-            if (all_done && E->reader_state == 1) break;
-            pthread_cond_wait(&E->cv, &E->mu);
-            continue;
-        }
-        E->chunk_busy[pick] = true;
-        pthread_mutex_unlock(&E->mu);
-        mm_error err = {0};
-        int rc = process_unit(W, pick, pick_block, &err);
-        pthread_mutex_lock(&E->mu);
-        E->chunk_busy[pick] = false;
-        E->chunk_next[pick]++;
-        if (rc < 0) fail_locked(E, &err);
-        uint64_t low = UINT64_MAX;
-        for (size_t c = 0; c < E->nchunks; c++)
-            if (E->chunk_next[c] < low) low = E->chunk_next[c];
-        E->blocks_released = low;
-        pthread_cond_broadcast(&E->cv);
+        pthread_cond_wait(&E->cv, &E->mu);
     }
     pthread_cond_broadcast(&E->cv);
     pthread_mutex_unlock(&E->mu);
@@ -554,45 +566,42 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     E.nq = queries->rows;
     /* Chunks depend on the query count only (not on -t), so that a score is
      * computed by the same GEMM shape in every run. They are large because
-     * OpenBLAS packs the gallery block once per call: with 128-row chunks the
+     * OpenBLAS packs the gallery slice once per call: with 128-row chunks the
      * packing took 18% of the time, with 512 rows 5%, with 1000 rows 2.5%
-     * (perf, 512-d). Half the queries, in multiples of 64, at most
-     * RANK_MAX_CHUNK: two chunks or more keep two workers busy. */
-    size_t cr = (E.nq + 1) / 2;
-    cr = (cr + 63) / 64 * 64;
-    if (cr > RANK_MAX_CHUNK) cr = RANK_MAX_CHUNK;
-    if (cr > E.nq) cr = E.nq;
+     * (perf, 512-d). RANK_MAX_CHUNK rows each (the last one what is left):
+     * workers share chunks, so fewer chunks than workers is no loss. */
+    size_t cr = E.nq < RANK_MAX_CHUNK ? E.nq : RANK_MAX_CHUNK;
     E.chunk_rows = cr;
     E.nchunks = (E.nq + cr - 1) / cr;
 
     threads = p->threads > 0 ? p->threads : 1;
-    if ((size_t)threads > E.nchunks) threads = (int)E.nchunks;
 
     W = calloc((size_t)threads, sizeof *W);
+    E.W = W;
+    E.threads = threads;
     uint64_t *chunk_next = calloc(E.nchunks, sizeof *E.chunk_next);
-    bool *chunk_busy = calloc(E.nchunks, sizeof *E.chunk_busy);
+    unsigned *chunk_active = calloc(E.nchunks, sizeof *E.chunk_active);
+    bool *chunk_final = calloc(E.nchunks, sizeof *E.chunk_final);
     res->chunks = E.nchunks;
     res->chunk_rows = E.chunk_rows;
-    ok = W && chunk_next && chunk_busy;
-    bool *chunk_final = NULL;
+    ok = W && chunk_next && chunk_active && chunk_final;
     if (ok && p->emit_tag) {
-        chunk_final = calloc(E.nchunks, sizeof *E.chunk_final);
         res->chunk_text = calloc(E.nchunks, sizeof *res->chunk_text);
         res->chunk_len = calloc(E.nchunks, sizeof *res->chunk_len);
         res->emit_format = p->emit_format;
         res->emit_tag = p->emit_tag;
-        ok = chunk_final && res->chunk_text && res->chunk_len;
+        ok = res->chunk_text && res->chunk_len;
     }
     for (int i = 0; ok && i < threads; i++) {
         W[i].E = &E;
         W[i].tile = aligned_floats(E.chunk_rows * (block < RANK_SLICE ? block : RANK_SLICE));
-        ok = W[i].tile != NULL;
+        ok = W[i].tile != NULL && topk_set_init(&W[i].top, E.nq, p->k, err) == 0;
     }
     /* The workers' state is published to the (possibly running) reader
      * under the lock. */
     pthread_mutex_lock(&E.mu);
     E.chunk_next = chunk_next;
-    E.chunk_busy = chunk_busy;
+    E.chunk_active = chunk_active;
     E.chunk_final = chunk_final;
     pthread_mutex_unlock(&E.mu);
     if (!ok) {
@@ -620,6 +629,7 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     if (E.failed) {
         *err = E.error;
         free_owned_ids(&E, &res->top);
+        for (int i = 0; i < threads; i++) free_owned_ids(&E, &W[i].top);
         topk_set_free(&res->top);
         goto out;
     }
@@ -646,10 +656,13 @@ out:
         free(E.buf[i].id_hash);
     }
     if (W)
-        for (int i = 0; i < threads; i++) free(W[i].tile);
+        for (int i = 0; i < threads; i++) {
+            free(W[i].tile);
+            topk_set_free(&W[i].top);
+        }
     free(W);
     free(E.chunk_next);
-    free(E.chunk_busy);
+    free(E.chunk_active);
     free(E.chunk_final);
     free(E.seen.slot);
     free(E.first_dup);
@@ -900,6 +913,32 @@ static int emit_chunk(engine *E, size_t c)
     }
     res->chunk_text[c] = o.p;
     res->chunk_len[c] = o.len;
+    return 0;
+}
+
+/* Merges the workers' heaps of chunk c's queries into the result (their
+ * kept ids move over or are freed) and, if asked for, writes the chunk. */
+static int finish_chunk(engine *E, size_t c, mm_error *err)
+{
+    topk_set *T = &E->res->top;
+    size_t q0 = c * E->chunk_rows, q1 = q0 + E->chunk_rows < E->nq ? q0 + E->chunk_rows : E->nq;
+    for (size_t q = q0; q < q1; q++)
+        for (int w = 0; w < E->threads; w++) {
+            topk_heap *h = &E->W[w].top.heaps[q];
+            for (size_t e = 0; e < h->count; e++) {
+                const char *ev = NULL;
+                int r = topk_offer(T, q, h->e[e].score, h->e[e].id, &ev, err);
+                if (r < 0) { /* entries e.. stay with the worker, to be freed */
+                    memmove(h->e, h->e + e, (h->count - e) * sizeof *h->e);
+                    h->count -= e;
+                    return -1;
+                }
+                if (r == 0) free((void *)h->e[e].id); /* not kept (also NaN: never ranked) */
+                free((void *)ev);
+            }
+            h->count = 0;
+        }
+    if (E->res->chunk_text) emit_chunk(E, c);
     return 0;
 }
 

@@ -13,16 +13,19 @@
  *    (query chunk, gallery block): for each slice of RANK_SLICE block rows, one
  *    SGEMM chunk × slice^T into a per-worker score tile small enough to stay
  *    in cache, then a scan of each tile row against its query's heap
- *    threshold. Workers take units dynamically; a chunk's blocks are always
- *    processed in stream order, so each heap is touched by one thread at a time
- *    and no locks are needed on the hot path. While workers rank block b the
- *    reader fills block b+1 and b+2, so I/O, CRC, f16 conversion, GEMM and
- *    top-k selection overlap;
+ *    threshold. Any free worker takes the next unit (the chunk furthest
+ *    behind first) and offers into its own heaps, so no locks are needed on
+ *    the hot path and no worker waits for another's chunk; when every block
+ *    has been ranked for a chunk, the workers' heaps of its queries are
+ *    merged (the top k of a union under a total order is what one heap
+ *    would have kept) and, with emit_tag, its run lines are written. While
+ *    workers rank block b the reader fills block b+1 and b+2, so I/O, CRC,
+ *    f16 conversion, GEMM and top-k selection overlap;
  *  - OpenBLAS runs single-threaded inside each worker: parallelism comes from
  *    the workers (-t), which avoids OpenBLAS's static split stalling behind
  *    the reader thread on a 2-core machine.
  * Memory: queries (nq × dim × 4) + RANK_BUFFERS × block × dim × 4
- *         + threads × 1024 × 1024 × 4 (score tiles) + nq × k × 16 (heaps)
+ *         + threads × 1024 × 1024 × 4 (score tiles) + (threads + 1) × nq × k × 16 (heaps)
  *         + the kept ids + 16 bytes per gallery id for the duplicate check
  *         (see rank_params.check_duplicates).
  *

@@ -147,10 +147,11 @@ static char *brute_text(const dataset *q, const dataset *g, size_t k, bool exclu
 
 static void test_vs_brute_force_with_ties(void)
 {
-    static const size_t nqs[] = {1, 5, 70, 300}, blocks[] = {1, 3, 64, 4096}, ks[] = {1, 7, 500};
+    /* 2100 queries: 3 chunks; workers (1-4) share the units of every chunk */
+    static const size_t nqs[] = {1, 5, 70, 300, 2100}, blocks[] = {1, 3, 64, 4096}, ks[] = {1, 7, 500};
     dataset g = make_data(257, 8, "g", 7, 1);
     blob gb = write_mmf(&g, 0, g.n, MMF_F32, 0);
-    for (size_t a = 0; a < 4; a++) {
+    for (size_t a = 0; a < 5; a++) {
         dataset q = make_data(nqs[a], 8, "q", 100 + a, 1);
         for (size_t b = 0; b < 4; b++)
             for (size_t c = 0; c < 3; c++) {
@@ -158,7 +159,7 @@ static void test_vs_brute_force_with_ties(void)
                 rank_params_default(&p);
                 p.k = ks[c];
                 p.block = blocks[b];
-                p.threads = 1 + (int)((a + b + c) % 3);
+                p.threads = 1 + (int)((a + b + c) % (a == 4 ? 4 : 3));
                 mm_error err;
                 char *got = rank_text(&q, &gb, &p, &err);
                 char *want = brute_text(&q, &g, p.k, false);
