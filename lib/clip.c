@@ -33,12 +33,15 @@
 
 typedef struct layer_weights {
     float *ln1_w, *ln1_b;   /* [w] */
-    float *qkv_w;           /* packed [w, 3w]: q_proj^T | k_proj^T | v_proj^T */
+    gemm_weight qkv_w;      /* [w, 3w]: q_proj^T | k_proj^T | v_proj^T */
     float *qkv_b;           /* [3w] */
-    float *out_w, *out_b;   /* packed [w, w] (out_proj.weight^T), [w] */
+    gemm_weight out_w;      /* [w, w] (out_proj.weight^T) */
+    float *out_b;           /* [w] */
     float *ln2_w, *ln2_b;   /* [w] */
-    float *fc1_w, *fc1_b;   /* packed [w, inter] (fc1.weight^T), [inter] */
-    float *fc2_w, *fc2_b;   /* packed [inter, w] (fc2.weight^T), [w] */
+    gemm_weight fc1_w;      /* [w, inter] (fc1.weight^T) */
+    float *fc1_b;           /* [inter] */
+    gemm_weight fc2_w;      /* [inter, w] (fc2.weight^T) */
+    float *fc2_b;           /* [w] */
 } layer_weights;
 
 typedef struct tower {
@@ -202,22 +205,22 @@ struct clip_model {
     clip_config cfg;
     int parts;
     char id[256];
-    float *arena; /* every weight below points into it */
+    float *arena; /* every weight below points into it (F16 linear weights as halves) */
     float logit_scale;
 
     tower text;
     float *token_embedding;          /* [vocab, w] */
     float *text_position_embedding;  /* [max_positions, w] */
     float *final_ln_w, *final_ln_b;  /* [w] */
-    float *text_projection;          /* packed [w, P] (transposed) */
+    gemm_weight text_projection;     /* [w, P] (transposed) */
 
     tower vision;
     float *class_embedding;            /* [w] */
-    float *patch_weight;               /* packed [C*p*p, w] (conv weight [w, C, p, p] transposed) */
+    gemm_weight patch_weight;          /* [C*p*p, w] (conv weight [w, C, p, p] transposed) */
     float *vision_position_embedding;  /* [N+1, w] */
     float *pre_ln_w, *pre_ln_b;        /* [w] */
     float *post_ln_w, *post_ln_b;      /* [w] */
-    float *visual_projection;          /* packed [w, P] (transposed) */
+    gemm_weight visual_projection;     /* [w, P] (transposed) */
 
     run_state run;
 };
@@ -503,23 +506,24 @@ static void par_activate(run_state *r, float *y, int T, int N, int act)
  * ranges of W's column panels. */
 typedef struct linear_job {
     float *y;
-    const float *x, *w, *b;
-    int T, N, K, accumulate;
+    const float *x, *b;
+    const gemm_weight *w;
+    int T, accumulate;
     float *work;
 } linear_job;
 
 static void linear_range(void *ctx, int worker, int begin, int end)
 {
     const linear_job *j = ctx;
-    gemm_run(j->y, (size_t)j->N, j->x, (size_t)j->K, j->w, j->b, j->T, j->N, j->K, j->accumulate, begin, end,
+    gemm_run(j->y, (size_t)j->w->N, j->x, (size_t)j->w->K, j->w, j->b, j->T, j->accumulate, begin, end,
              j->work + (size_t)worker * GEMM_WORK_FLOATS);
 }
 
-static void linear(run_state *r, float *y, const float *x, const float *w, const float *b, int T, int N, int K,
+static void linear(run_state *r, float *y, const float *x, const gemm_weight *w, const float *b, int T,
                    int accumulate)
 {
-    linear_job j = {y, x, w, b, T, N, K, accumulate, r->gemm_work};
-    pool_run(&r->pool, linear_range, &j, gemm_panels(N), (double)T * N * K, 1 << 18);
+    linear_job j = {y, x, b, w, T, accumulate, r->gemm_work};
+    pool_run(&r->pool, linear_range, &j, gemm_panels(w->N), (double)T * w->N * w->K, 1 << 18);
 }
 
 /* One pre-LN block's second half over n rows: x += out_proj(attn);
@@ -528,11 +532,11 @@ static void block_tail(const layer_weights *lw, const clip_tower_config *c, run_
                        const float *attn, int n)
 {
     int w = c->hidden, inter = c->intermediate;
-    linear(r, x, attn, lw->out_w, lw->out_b, n, w, w, 1);           /* x += (n, w) */
+    linear(r, x, attn, &lw->out_w, lw->out_b, n, 1);             /* x += (n, w) */
     par_layernorm(r, r->h, x, lw->ln2_w, lw->ln2_b, n, w, c->ln_eps); /* (n, w) */
-    linear(r, r->mlp, r->h, lw->fc1_w, lw->fc1_b, n, inter, w, 0);  /* (n, inter) */
+    linear(r, r->mlp, r->h, &lw->fc1_w, lw->fc1_b, n, 0);        /* (n, inter) */
     par_activate(r, r->mlp, n, inter, c->act);
-    linear(r, x, r->mlp, lw->fc2_w, lw->fc2_b, n, w, inter, 1);     /* x += (n, w) */
+    linear(r, x, r->mlp, &lw->fc2_w, lw->fc2_b, n, 1);           /* x += (n, w) */
 }
 
 /* The pre-LN transformer blocks over the stacked batch x [T, w]:
@@ -550,7 +554,7 @@ static void tower_forward(const tower *tw, run_state *r, float *x, int T, int ns
         const layer_weights *lw = &tw->layers[l];
         int last_only = pick && l == c->layers - 1;
         par_layernorm(r, r->h, x, lw->ln1_w, lw->ln1_b, T, w, c->ln_eps);    /* (T, w) */
-        linear(r, r->qkv, r->h, lw->qkv_w, lw->qkv_b, T, 3 * w, w, 0);        /* (T, 3w) */
+        linear(r, r->qkv, r->h, &lw->qkv_w, lw->qkv_b, T, 0);                  /* (T, 3w) */
         if (!last_only) {
             attention(r, r->h, r->qkv, nseq, maxlen, w, c->heads, causal, NULL);   /* (T, w) */
             block_tail(lw, c, r, x, r->h, T);                                  /* (T, w) */
@@ -669,7 +673,7 @@ int clip_encode_images_ex(clip_model *m, const float *pixel_values, int n, const
             }
     }
     /* Patch embeddings (n*N, w) = patches W_conv^T, the conv as one GEMM. */
-    linear(r, r->h, r->patches, m->patch_weight, NULL, n * N, w, patch_len, 0);
+    linear(r, r->h, r->patches, &m->patch_weight, NULL, n * N, 0);
     /* x = [class; patches] + position embeddings, then pre_layrnorm. */
     for (int i = 0; i < n; i++) {
         float *xi = r->x + (size_t)i * S * w;
@@ -699,7 +703,7 @@ int clip_encode_images_ex(clip_model *m, const float *pixel_values, int n, const
     /* pooled = post_layernorm(x[CLS]) per image; embeds = pooled Wproj. */
     layernorm(r->pooled, r->pooled, m->post_ln_w, m->post_ln_b, n, w, c->ln_eps);
     if (out->pooled) memcpy(out->pooled, r->pooled, (size_t)n * w * sizeof(float));
-    if (out->embeds) linear(r, out->embeds, r->pooled, m->visual_projection, NULL, n, m->cfg.projection_dim, w, 0);
+    if (out->embeds) linear(r, out->embeds, r->pooled, &m->visual_projection, NULL, n, 0);
     return 0;
 }
 
@@ -790,7 +794,7 @@ int clip_encode_texts_ex(clip_model *m, const int32_t *ids, const int *lengths, 
         layernorm(r->pooled, r->pooled, m->final_ln_w, m->final_ln_b, n, w, c->ln_eps);
     }
     if (out->pooled) memcpy(out->pooled, r->pooled, (size_t)n * w * sizeof(float));
-    if (out->embeds) linear(r, out->embeds, r->pooled, m->text_projection, NULL, n, m->cfg.projection_dim, w, 0);
+    if (out->embeds) linear(r, out->embeds, r->pooled, &m->text_projection, NULL, n, 0);
     return 0;
 }
 
@@ -833,19 +837,24 @@ static void format_shape(char *buf, size_t size, int ndim, const int64_t *shape)
 }
 
 /* Packs src [rows, cols] (HF's [out, in]) as columns n0.. of the packed
- * W = [in, out] of lib/gemm: W[c][n0 + r] = src[r][c]. */
-static void pack_transposed(float *dst, int n0, const float *src, size_t rows, size_t cols)
+ * W = [in, out] of lib/gemm: W[c][n0 + r] = src[r][c]. Values of es bytes
+ * (floats, or halves kept as they are); src may be unaligned. */
+static void pack_transposed(void *dst, int n0, const void *src, size_t rows, size_t cols, size_t es)
 {
+    unsigned char *d = dst;
+    const unsigned char *sp = src;
     for (size_t r = 0; r < rows; r++)
         for (size_t c = 0; c < cols; c++)
-            dst[gemm_packed_index((int)cols, (int)c, n0 + (int)r)] = src[r * cols + c];
+            memcpy(d + gemm_packed_index((int)cols, (int)c, n0 + (int)r) * es, sp + (r * cols + c) * es, es);
 }
 
 /* Loads tensor `name` of the given shape into dst (pass 2) or checks it
  * (pass 1). With pack_n0 >= 0 the tensor, seen as a matrix [shape[0], rest]
  * = [out, in], becomes columns pack_n0.. of a packed [in, out] weight (the
- * layout gemm_run reads); otherwise it is stored as it is. */
-static void load_into(loader *L, float *dst, const char *name, int ndim, const int64_t *shape, int pack_n0)
+ * layout gemm_run reads), of halves if keep_f16 (the tensor is F16), else of
+ * floats; otherwise it is stored as it is, as floats. */
+static void load_into(loader *L, void *dst, const char *name, int ndim, const int64_t *shape, int pack_n0,
+                      int keep_f16)
 {
     if (L->failed) return;
     const st_tensor *t = st_find(L->st, name);
@@ -873,8 +882,11 @@ static void load_into(loader *L, float *dst, const char *name, int ndim, const i
         return;
     }
     if (L->counting) return;
+    size_t rows = ndim > 0 ? (size_t)shape[0] : 1, cols = rows ? t->count / rows : 0;
     if (pack_n0 < 0) {
         if (st_to_f32(t, dst, L->err) < 0) L->failed = 1;
+    } else if (keep_f16 && t->dtype == ST_F16) {
+        pack_transposed(dst, pack_n0, t->data, rows, cols, sizeof(uint16_t));
     } else {
         float *tmp = malloc(t->count * sizeof(float));
         if (!tmp) {
@@ -885,34 +897,50 @@ static void load_into(loader *L, float *dst, const char *name, int ndim, const i
         if (st_to_f32(t, tmp, L->err) < 0)
             L->failed = 1;
         else
-            pack_transposed(dst, pack_n0, tmp, (size_t)shape[0], t->count / (size_t)shape[0]);
+            pack_transposed(dst, pack_n0, tmp, rows, cols, sizeof(float));
         free(tmp);
     }
     st_release(t);
 }
 
-static float *load_any(loader *L, const char *name, int transposed, int ndim, int64_t d0, int64_t d1,
-                       int64_t d2, int64_t d3)
+/* A linear layer's weight from `parts` tensors of shape [n, in...] (HF's
+ * [out, in]) side by side: packed [in, parts * n]. F16 weights stay F16
+ * (gemm widens them as it reads them: exact, and half the bytes to stream;
+ * measured 1.15-1.2x faster on a caption, equal on large batches); F32 and
+ * BF16 become F32. */
+static gemm_weight load_linear(loader *L, const char *const *names, int parts, int ndim, const int64_t *shape)
+{
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
+    /* config.json bounds every dimension, so K and N fit an int */
+    int n = (int)shape[0], K = n > 0 ? (int)(count / (size_t)n) : 0, N = parts * n;
+    int f16 = 1;
+    for (int i = 0; i < parts; i++) {
+        const st_tensor *t = st_find(L->st, names[i]);
+        f16 = f16 && t && t->dtype == ST_F16;
+    }
+    size_t values = gemm_packed_count(K, N);
+    void *p = reserve(L, f16 ? (values + 1) / 2 : values);
+    for (int i = 0; i < parts; i++) load_into(L, p, names[i], ndim, shape, i * n, f16);
+    if (!L->counting && !L->failed) gemm_pack_clear_padding(p, K, N, f16);
+    return (gemm_weight){p, K, N, f16};
+}
+
+static float *load(loader *L, const char *name, int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3)
 {
     int64_t shape[4] = {d0, d1, d2, d3};
     size_t count = 1;
     for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
-    if (!transposed) {
-        float *p = reserve(L, count);
-        load_into(L, p, name, ndim, shape, -1);
-        return p;
-    }
-    /* config.json bounds every dimension, so K and N fit an int */
-    int N = (int)d0, K = d0 > 0 ? (int)(count / (size_t)d0) : 0;
-    float *p = reserve(L, gemm_packed_count(K, N));
-    load_into(L, p, name, ndim, shape, 0);
-    if (!L->counting && !L->failed) gemm_pack_clear_padding(p, K, N);
+    float *p = reserve(L, count);
+    load_into(L, p, name, ndim, shape, -1, 0);
     return p;
 }
-/* A vector / table as stored. */
-#define load(L, name, ndim, d0, d1, d2, d3) load_any(L, name, 0, ndim, d0, d1, d2, d3)
 /* A linear layer's [out, in...] weight, packed as [in..., out]. */
-#define load_t(L, name, ndim, d0, d1, d2, d3) load_any(L, name, 1, ndim, d0, d1, d2, d3)
+static gemm_weight load_t(loader *L, const char *name, int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3)
+{
+    int64_t shape[4] = {d0, d1, d2, d3};
+    return load_linear(L, &name, 1, ndim, shape);
+}
 
 static int load_tower(loader *L, const char *prefix, tower *tw)
 {
@@ -928,17 +956,20 @@ static int load_tower(loader *L, const char *prefix, tower *tw)
         lw->ln1_w = load(L, NAME("layer_norm1.weight"), 1, w, 0, 0, 0);
         lw->ln1_b = load(L, NAME("layer_norm1.bias"), 1, w, 0, 0, 0);
         /* q, k, v side by side in one [w, 3w] matrix: one GEMM instead of three. */
-        lw->qkv_w = reserve(L, gemm_packed_count((int)w, (int)(3 * w)));
-        lw->qkv_b = reserve(L, (size_t)(3 * w));
         static const char *qkv[3] = {"q_proj", "k_proj", "v_proj"};
+        char qkv_names[3][256];
+        const char *names[3];
+        int64_t ws[2] = {w, w}, bs[1] = {w};
         for (int i = 0; i < 3; i++) {
-            int64_t ws[2] = {w, w}, bs[1] = {w};
-            snprintf(nm, sizeof nm, "%s.encoder.layers.%d.self_attn.%s.weight", prefix, l, qkv[i]);
-            load_into(L, lw->qkv_w, nm, 2, ws, (int)(i * w));
-            snprintf(nm, sizeof nm, "%s.encoder.layers.%d.self_attn.%s.bias", prefix, l, qkv[i]);
-            load_into(L, lw->qkv_b ? lw->qkv_b + i * w : NULL, nm, 1, bs, -1);
+            snprintf(qkv_names[i], sizeof qkv_names[i], "%s.encoder.layers.%d.self_attn.%s.weight", prefix, l, qkv[i]);
+            names[i] = qkv_names[i];
         }
-        if (!L->counting && !L->failed) gemm_pack_clear_padding(lw->qkv_w, (int)w, (int)(3 * w));
+        lw->qkv_w = load_linear(L, names, 3, 2, ws);
+        lw->qkv_b = reserve(L, (size_t)(3 * w));
+        for (int i = 0; i < 3; i++) {
+            snprintf(nm, sizeof nm, "%s.encoder.layers.%d.self_attn.%s.bias", prefix, l, qkv[i]);
+            load_into(L, lw->qkv_b ? lw->qkv_b + i * w : NULL, nm, 1, bs, -1, 0);
+        }
         lw->out_w = load_t(L, NAME("self_attn.out_proj.weight"), 2, w, w, 0, 0);
         lw->out_b = load(L, NAME("self_attn.out_proj.bias"), 1, w, 0, 0, 0);
         lw->ln2_w = load(L, NAME("layer_norm2.weight"), 1, w, 0, 0, 0);

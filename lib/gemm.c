@@ -15,9 +15,12 @@
  */
 #include "gemm.h"
 
+#include <stdint.h>
 #include <string.h>
 
-#if defined(__AVX2__) && defined(__FMA__)
+#include "half.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 #define GEMM_AVX2 1
 #endif
@@ -32,42 +35,48 @@ static int force_portable;
 
 void gemm_force_portable(int on) { force_portable = on; }
 
-void gemm_pack(float *dst, const float *src, int K, int N, size_t lds)
+void gemm_pack(void *dst, const void *src, int K, int N, size_t lds, int f16)
 {
+    size_t es = f16 ? sizeof(uint16_t) : sizeof(float);
+    unsigned char *d = dst;
+    const unsigned char *s = src;
     int panels = gemm_panels(N);
     for (int p = 0; p < panels; p++)
         for (int k = 0; k < K; k++) {
-            float *d = dst + ((size_t)p * K + k) * GEMM_NR;
-            const float *s = src + (size_t)k * lds;
-            for (int j = 0; j < GEMM_NR; j++) {
-                int n = p * GEMM_NR + j;
-                d[j] = n < N ? s[n] : 0.0f;
-            }
+            unsigned char *row = d + ((size_t)p * K + k) * GEMM_NR * es;
+            int n0 = p * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
+            memcpy(row, s + ((size_t)k * lds + (size_t)n0) * es, (size_t)nv * es);
+            memset(row + (size_t)nv * es, 0, (size_t)(GEMM_NR - nv) * es); /* zero in both types */
         }
 }
 
-void gemm_pack_clear_padding(float *dst, int K, int N)
+void gemm_pack_clear_padding(void *dst, int K, int N, int f16)
 {
     int used = N % GEMM_NR;
     if (used == 0) return;
-    float *panel = dst + (size_t)(gemm_panels(N) - 1) * K * GEMM_NR;
-    for (int k = 0; k < K; k++) memset(panel + (size_t)k * GEMM_NR + used, 0, (GEMM_NR - used) * sizeof(float));
+    size_t es = f16 ? sizeof(uint16_t) : sizeof(float);
+    unsigned char *panel = (unsigned char *)dst + (size_t)(gemm_panels(N) - 1) * K * GEMM_NR * es;
+    for (int k = 0; k < K; k++) memset(panel + ((size_t)k * GEMM_NR + used) * es, 0, (size_t)(GEMM_NR - used) * es);
 }
 
 /* The micro-kernel's contract, both versions: for r < mr rows,
  *   y[r][0..NR) = (load_y ? y[r] : 0) + (bias16 ? bias16 : 0) + sum_k x[r][k] w[k][.]
- * over k < kc; w is a panel slice (NR floats per k, 32-byte aligned). */
+ * over k < kc; w is a panel slice (NR floats, or with f16 NR halves, per k,
+ * 32-byte aligned); x is row-major (ldx) or, with px, packed by pack_x. */
 
 static inline __attribute__((always_inline)) void tile_portable(int mr, int kc, const float *x, size_t ldx,
-                                                                const float *w, float *y, size_t ldy,
-                                                                const float *bias16, int load_y, int px)
+                                                                const void *w, float *y, size_t ldy,
+                                                                const float *bias16, int load_y, int px, int f16)
 {
     float c[MR][GEMM_NR];
     _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++)
         for (int j = 0; j < GEMM_NR; j++)
             c[r][j] = (load_y ? y[(size_t)r * ldy + j] : 0.0f) + (bias16 ? bias16[j] : 0.0f);
     for (int k = 0; k < kc; k++) {
-        const float *wk = w + (size_t)k * GEMM_NR;
+        float wk[GEMM_NR];
+        for (int j = 0; j < GEMM_NR; j++)
+            wk[j] = f16 ? mm_f16_to_f32(((const uint16_t *)w)[(size_t)k * GEMM_NR + j])
+                        : ((const float *)w)[(size_t)k * GEMM_NR + j];
         _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
             float a = px ? x[(size_t)k * MR + r] : x[(size_t)r * ldx + k];
             for (int j = 0; j < GEMM_NR; j++) c[r][j] += a * wk[j];
@@ -78,8 +87,8 @@ static inline __attribute__((always_inline)) void tile_portable(int mr, int kc, 
 
 #ifdef GEMM_AVX2
 static inline __attribute__((always_inline)) void tile_avx2(int mr, int kc, const float *x, size_t ldx,
-                                                            const float *w, float *y, size_t ldy,
-                                                            const float *bias16, int load_y, int px)
+                                                            const void *w, float *y, size_t ldy,
+                                                            const float *bias16, int load_y, int px, int f16)
 {
     __m256 c0[MR], c1[MR];
     __m256 b0 = bias16 ? _mm256_loadu_ps(bias16) : _mm256_setzero_ps();
@@ -91,8 +100,15 @@ static inline __attribute__((always_inline)) void tile_avx2(int mr, int kc, cons
     const float *xr[MR];
     _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) xr[r] = x + (size_t)r * ldx;
     for (int k = 0; k < kc; k++) {
-        __m256 w0 = _mm256_load_ps(w + (size_t)k * GEMM_NR);
-        __m256 w1 = _mm256_load_ps(w + (size_t)k * GEMM_NR + 8);
+        __m256 w0, w1;
+        if (f16) {
+            const uint16_t *wh = (const uint16_t *)w + (size_t)k * GEMM_NR;
+            w0 = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)wh));
+            w1 = _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(wh + 8)));
+        } else {
+            w0 = _mm256_load_ps((const float *)w + (size_t)k * GEMM_NR);
+            w1 = _mm256_load_ps((const float *)w + (size_t)k * GEMM_NR + 8);
+        }
         _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
             __m256 a = _mm256_broadcast_ss(px ? x + (size_t)k * MR + r : xr[r] + k);
             c0[r] = _mm256_fmadd_ps(a, w0, c0[r]);
@@ -106,43 +122,42 @@ static inline __attribute__((always_inline)) void tile_avx2(int mr, int kc, cons
 }
 #endif
 
-/* One tile with a compile-time row count, so that the accumulators unroll
- * into registers. */
+/* One tile with compile-time row count, x layout and weight type, so that
+ * the accumulators unroll into registers and no test is left in the loop. */
 #ifdef GEMM_AVX2
-#define TILE(m, px) (force_portable ? tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y, px) \
-                                    : tile_avx2(m, kc, x, ldx, w, y, ldy, bias16, load_y, px))
+#define TILE(m, px, h) (force_portable ? tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h) \
+                                       : tile_avx2(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h))
 #else
-#define TILE(m, px) tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y, px)
+#define TILE(m, px, h) tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h)
 #endif
-
-static void tile(int mr, int kc, const float *x, size_t ldx, const float *w, float *y, size_t ldy,
-                 const float *bias16, int load_y, int px)
-{
-    if (px) {
-        switch (mr) {
-        case 6: TILE(6, 1); break;
-        case 5: TILE(5, 1); break;
-        case 4: TILE(4, 1); break;
-        case 3: TILE(3, 1); break;
-        case 2: TILE(2, 1); break;
-        default: TILE(1, 1); break;
-        }
-        return;
+#define TILE_ROWS(px, h)                  \
+    switch (mr) {                         \
+    case 6: TILE(6, px, h); break;        \
+    case 5: TILE(5, px, h); break;        \
+    case 4: TILE(4, px, h); break;        \
+    case 3: TILE(3, px, h); break;        \
+    case 2: TILE(2, px, h); break;        \
+    default: TILE(1, px, h); break;       \
     }
-    switch (mr) {
-    case 6: TILE(6, 0); break;
-    case 5: TILE(5, 0); break;
-    case 4: TILE(4, 0); break;
-    case 3: TILE(3, 0); break;
-    case 2: TILE(2, 0); break;
-    default: TILE(1, 0); break;
+
+static void tile(int mr, int kc, const float *x, size_t ldx, const void *w, float *y, size_t ldy,
+                 const float *bias16, int load_y, int px, int f16)
+{
+    if (px && f16) {
+        TILE_ROWS(1, 1)
+    } else if (px) {
+        TILE_ROWS(1, 0)
+    } else if (f16) {
+        TILE_ROWS(0, 1)
+    } else {
+        TILE_ROWS(0, 0)
     }
 }
 
 /* A tile of the last, partial panel (nv < NR valid columns) goes through a
  * full-width buffer so that the kernel never touches y beyond column N. */
-static void tile_partial(int mr, int kc, const float *x, size_t ldx, const float *w, float *y, size_t ldy,
-                         const float *bias, int nv, int load_y, int px)
+static void tile_partial(int mr, int kc, const float *x, size_t ldx, const void *w, float *y, size_t ldy,
+                         const float *bias, int nv, int load_y, int px, int f16)
 {
     float buf[MR * GEMM_NR], b16[GEMM_NR];
     memset(buf, 0, sizeof buf);
@@ -150,28 +165,30 @@ static void tile_partial(int mr, int kc, const float *x, size_t ldx, const float
     if (bias) memcpy(b16, bias, (size_t)nv * sizeof(float));
     if (load_y)
         for (int r = 0; r < mr; r++) memcpy(buf + r * GEMM_NR, y + (size_t)r * ldy, (size_t)nv * sizeof(float));
-    tile(mr, kc, x, ldx, w, buf, GEMM_NR, bias ? b16 : NULL, 1, px);
+    tile(mr, kc, x, ldx, w, buf, GEMM_NR, bias ? b16 : NULL, 1, px, f16);
     for (int r = 0; r < mr; r++) memcpy(y + (size_t)r * ldy, buf + r * GEMM_NR, (size_t)nv * sizeof(float));
 }
 
 /* The tiles of rows [i0, i1) x panel p x k slice [k0, k0 + kc). x is either
  * the caller's (xp == NULL) or that block packed by pack_x into xp. */
-static void panel_slice(float *y, size_t ldy, const float *x, size_t ldx, const float *xp, const float *packed,
-                        const float *bias, int N, int K, int accumulate, int p, int k0, int kc, int i0, int i1)
+static void panel_slice(float *y, size_t ldy, const float *x, size_t ldx, const float *xp, const gemm_weight *W,
+                        const float *bias, int accumulate, int p, int k0, int kc, int i0, int i1)
 {
+    int N = W->N, K = W->K, f16 = W->f16;
     int n0 = p * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
     int first = k0 == 0;
     int load_y = !first || accumulate;
-    const float *w = packed + ((size_t)p * K + k0) * GEMM_NR;
+    const void *w = (const unsigned char *)W->data +
+                    ((size_t)p * K + k0) * GEMM_NR * (f16 ? sizeof(uint16_t) : sizeof(float));
     const float *b = first && bias ? bias + n0 : NULL;
     for (int i = i0; i < i1; i += MR) {
         int mr = i1 - i < MR ? i1 - i : MR;
         const float *xi = xp ? xp + (size_t)(i - i0) * kc : x + (size_t)i * ldx + k0;
         float *yi = y + (size_t)i * ldy + n0;
         if (nv == GEMM_NR)
-            tile(mr, kc, xi, ldx, w, yi, ldy, b, load_y, xp != NULL);
+            tile(mr, kc, xi, ldx, w, yi, ldy, b, load_y, xp != NULL, f16);
         else
-            tile_partial(mr, kc, xi, ldx, w, yi, ldy, b, nv, load_y, xp != NULL);
+            tile_partial(mr, kc, xi, ldx, w, yi, ldy, b, nv, load_y, xp != NULL, f16);
     }
 }
 
@@ -226,10 +243,10 @@ static void pack_x(float *xp, const float *x, size_t ldx, int i0, int i1, int k0
     }
 }
 
-void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const float *packed, const float *bias, int T,
-              int N, int K, int accumulate, int p0, int p1, float *work)
+void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weight *W, const float *bias, int T,
+              int accumulate, int p0, int p1, float *work)
 {
-    int panels = gemm_panels(N);
+    int K = W->K, panels = gemm_panels(W->N);
     if (p0 < 0) p0 = 0;
     if (p1 > panels) p1 = panels;
     if (T <= 0 || p0 >= p1) return;
@@ -239,8 +256,7 @@ void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const float *pac
         /* All of x stays in L2: each panel is read once, in address order. */
         for (int p = p0; p < p1; p++)
             for (int k0 = 0; k0 < kend; k0 += KC)
-                panel_slice(y, ldy, x, ldx, NULL, packed, bias, N, K, accumulate, p, k0,
-                            K - k0 < KC ? K - k0 : KC, 0, T);
+                panel_slice(y, ldy, x, ldx, NULL, W, bias, accumulate, p, k0, K - k0 < KC ? K - k0 : KC, 0, T);
         return;
     }
     /* Otherwise a k slice of a block of MC rows, packed, stays in L2 while
@@ -251,7 +267,7 @@ void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const float *pac
             int i1 = T - i0 < MC ? T : i0 + MC;
             pack_x(work, x, ldx, i0, i1, k0, kc);
             for (int p = p0; p < p1; p++)
-                panel_slice(y, ldy, x, ldx, work, packed, bias, N, K, accumulate, p, k0, kc, i0, i1);
+                panel_slice(y, ldy, x, ldx, work, W, bias, accumulate, p, k0, kc, i0, i1);
         }
     }
 }

@@ -25,7 +25,7 @@
 /* Number of panels of an N-column weight. */
 static inline int gemm_panels(int N) { return (N + GEMM_NR - 1) / GEMM_NR; }
 
-/* Floats a packed K x N weight takes. */
+/* Values (floats or halves) a packed K x N weight takes. */
 static inline size_t gemm_packed_count(int K, int N) { return (size_t)K * (size_t)gemm_panels(N) * GEMM_NR; }
 
 /* Position of W[k][n] in the packed array of a weight with K rows. */
@@ -34,13 +34,25 @@ static inline size_t gemm_packed_index(int K, int k, int n)
     return ((size_t)(n / GEMM_NR) * (size_t)K + (size_t)k) * GEMM_NR + (size_t)(n % GEMM_NR);
 }
 
-/* Packs src, a K x N row-major matrix (leading dimension lds), into dst
- * (gemm_packed_count(K, N) floats), zero padding included. */
-void gemm_pack(float *dst, const float *src, int K, int N, size_t lds);
+/* A packed K x N weight. Its values are float32, or IEEE half (f16 != 0),
+ * widened to float32 inside the kernel as they are loaded: exact, so the
+ * results are the same bit for bit as with the weight widened beforehand,
+ * and half the bytes to read, which is what bounds a small batch. data is
+ * 32-byte aligned. */
+typedef struct gemm_weight {
+    const void *data;
+    int K, N;
+    int f16;
+} gemm_weight;
+
+/* Packs src, a K x N row-major matrix (leading dimension lds, in values) of
+ * floats or (f16) halves, into dst (gemm_packed_count(K, N) values of the
+ * same type), zero padding included. */
+void gemm_pack(void *dst, const void *src, int K, int N, size_t lds, int f16);
 
 /* Zeroes the padding columns of a packed weight filled element by element
  * through gemm_packed_index (as the model loader does). */
-void gemm_pack_clear_padding(float *dst, int K, int N);
+void gemm_pack_clear_padding(void *dst, int K, int N, int f16);
 
 /* Floats of the scratch space gemm_run wants (one per concurrent caller). */
 #define GEMM_WORK_FLOATS (252 * 256 + 8)
@@ -49,8 +61,8 @@ void gemm_pack_clear_padding(float *dst, int K, int N);
  * accumulate != 0: y += x · W + bias. bias (N floats) may be NULL. work is
  * GEMM_WORK_FLOATS of scratch, 32-byte aligned, for repacking blocks of a
  * large x (NULL: x is read in place, a few percent slower at large T). */
-void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const float *packed, const float *bias, int T,
-              int N, int K, int accumulate, int p0, int p1, float *work);
+void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weight *w, const float *bias, int T,
+              int accumulate, int p0, int p1, float *work);
 
 /* For tests: 1 forces the portable C kernel even where the AVX2 one is
  * compiled in; 0 restores the default. */

@@ -2,12 +2,14 @@
  * of the blocking (rows not a multiple of the tile, a partial last panel, k
  * not a multiple of the slice, x too large for the whole-x path, K = 0),
  * bias and accumulate, panel ranges that split the work, with and without
- * the scratch space that repacks x, and both kernels. */
+ * the scratch space that repacks x, both kernels, and F16 weights (widened
+ * in the kernel: bit-identical to the same values given as F32). */
 #include "test.h"
 
 #include <stdint.h>
 
 #include "gemm.h"
+#include "half.h"
 
 static uint64_t rng_state = 88172645463325252ull;
 
@@ -32,10 +34,12 @@ static void reference(double *out, const float *y0, const float *x, const float 
         }
 }
 
-/* Runs one shape through gemm_run (split into `parts` panel ranges) and
- * compares with the reference. Returns the number of mismatches. */
 static float work[GEMM_WORK_FLOATS] __attribute__((aligned(64)));
 
+/* Runs one shape through gemm_run (split into `parts` panel ranges) and
+ * compares with the reference; then runs it again with the weights as F16
+ * (values rounded to half first) and requires the result of the F32 run on
+ * those same values, bit for bit. Returns the number of mismatches. */
 static int check_shape(int T, int N, int K, int use_bias, int accumulate, int parts)
 {
     float *x = malloc(sizeof(float) * ((size_t)T * K + 1)), *W = malloc(sizeof(float) * ((size_t)K * N + 1));
@@ -47,12 +51,13 @@ static int check_shape(int T, int N, int K, int use_bias, int accumulate, int pa
     for (size_t i = 0; i < (size_t)K * N; i++) W[i] = rnd();
     for (int i = 0; i < N; i++) b[i] = rnd();
     for (size_t i = 0; i < (size_t)T * N; i++) y[i] = y0[i] = rnd();
-    gemm_pack(packed, W, K, N, (size_t)N);
+    gemm_pack(packed, W, K, N, (size_t)N, 0);
+    gemm_weight gw = {packed, K, N, 0};
     reference(want, accumulate ? y0 : NULL, x, W, use_bias ? b : NULL, T, N, K);
     int panels = gemm_panels(N);
     for (int part = 0; part < parts; part++)
-        gemm_run(y, (size_t)N, x, (size_t)K, packed, use_bias ? b : NULL, T, N, K, accumulate,
-                 panels * part / parts, panels * (part + 1) / parts, parts == 2 ? NULL : work);
+        gemm_run(y, (size_t)N, x, (size_t)K, &gw, use_bias ? b : NULL, T, accumulate, panels * part / parts,
+                 panels * (part + 1) / parts, parts == 2 ? NULL : work);
     int bad = 0;
     double tol = 1e-5 * (K + 2);
     for (size_t i = 0; i < (size_t)T * N; i++)
@@ -61,6 +66,32 @@ static int check_shape(int T, int N, int K, int use_bias, int accumulate, int pa
                 fprintf(stderr, "  T=%d N=%d K=%d bias=%d acc=%d parts=%d: element %zu: %g, want %g\n", T, N, K,
                         use_bias, accumulate, parts, i, y[i], want[i]);
         }
+
+    /* The same product with F16 weights. */
+    uint16_t *Wh = malloc(sizeof(uint16_t) * ((size_t)K * N + 1));
+    uint16_t *packed_h = aligned_alloc(64, sizeof(uint16_t) * (gemm_packed_count(K, N) + 32));
+    float *y32 = malloc(sizeof(float) * (size_t)T * N);
+    for (size_t i = 0; i < (size_t)K * N; i++) {
+        Wh[i] = mm_f32_to_f16(W[i]);
+        W[i] = mm_f16_to_f32(Wh[i]);
+    }
+    gemm_pack(packed, W, K, N, (size_t)N, 0);
+    gemm_pack(packed_h, Wh, K, N, (size_t)N, 1);
+    gemm_weight gh = {packed_h, K, N, 1};
+    memcpy(y, y0, sizeof(float) * (size_t)T * N);
+    memcpy(y32, y0, sizeof(float) * (size_t)T * N);
+    gemm_run(y32, (size_t)N, x, (size_t)K, &gw, use_bias ? b : NULL, T, accumulate, 0, panels, work);
+    for (int part = 0; part < parts; part++)
+        gemm_run(y, (size_t)N, x, (size_t)K, &gh, use_bias ? b : NULL, T, accumulate, panels * part / parts,
+                 panels * (part + 1) / parts, parts == 2 ? NULL : work);
+    if (memcmp(y, y32, sizeof(float) * (size_t)T * N) != 0) {
+        bad++;
+        fprintf(stderr, "  T=%d N=%d K=%d bias=%d acc=%d parts=%d: F16 weights differ from F32\n", T, N, K,
+                use_bias, accumulate, parts);
+    }
+    free(Wh);
+    free(packed_h);
+    free(y32);
     free(x);
     free(W);
     free(b);
@@ -99,20 +130,32 @@ static void test_portable_kernel(void)
 static void test_layout(void)
 {
     int K = 3, N = 20;
-    float W[60], packed[3 * 32];
+    float W[60], packed[3 * 32], filled[96];
+    uint16_t Wh[60], packed_h[96], filled_h[96];
     for (int i = 0; i < 60; i++) W[i] = (float)(i + 1);
     CHECK_EQ_INT(gemm_panels(N), 2);
     CHECK_EQ_INT(gemm_packed_count(K, N), 96);
-    gemm_pack(packed, W, K, N, (size_t)N);
+    for (int i = 0; i < 60; i++) Wh[i] = (uint16_t)(i + 1);
+    gemm_pack(packed, W, K, N, (size_t)N, 0);
+    gemm_pack(packed_h, Wh, K, N, (size_t)N, 1);
     for (int k = 0; k < K; k++)
-        for (int n = 0; n < 32; n++)
+        for (int n = 0; n < 32; n++) {
             CHECK(packed[gemm_packed_index(K, k, n)] == (n < N ? W[k * N + n] : 0.0f));
-    float filled[96];
-    for (int i = 0; i < 96; i++) filled[i] = -7.0f; /* garbage, as in a fresh arena */
+            CHECK(packed_h[gemm_packed_index(K, k, n)] == (n < N ? Wh[k * N + n] : 0));
+        }
+    for (int i = 0; i < 96; i++) {
+        filled[i] = -7.0f; /* garbage, as in a fresh arena */
+        filled_h[i] = 0xbeef;
+    }
     for (int k = 0; k < K; k++)
-        for (int n = 0; n < N; n++) filled[gemm_packed_index(K, k, n)] = W[k * N + n];
-    gemm_pack_clear_padding(filled, K, N);
+        for (int n = 0; n < N; n++) {
+            filled[gemm_packed_index(K, k, n)] = W[k * N + n];
+            filled_h[gemm_packed_index(K, k, n)] = Wh[k * N + n];
+        }
+    gemm_pack_clear_padding(filled, K, N, 0);
+    gemm_pack_clear_padding(filled_h, K, N, 1);
     CHECK(memcmp(filled, packed, sizeof packed) == 0);
+    CHECK(memcmp(filled_h, packed_h, sizeof packed_h) == 0);
 }
 
 int main(void)
