@@ -36,6 +36,13 @@ static void reference(double *out, const float *y0, const float *x, const float 
 
 static float work[GEMM_WORK_FLOATS] __attribute__((aligned(64)));
 
+/* 64-byte aligned memory (C11's aligned_alloc wants a multiple of 64). */
+static void *alloc64(size_t bytes)
+{
+    void *p = NULL;
+    return posix_memalign(&p, 64, bytes ? bytes : 1) == 0 ? p : NULL;
+}
+
 /* Runs one shape through gemm_run (split into `parts` panel ranges) and
  * compares with the reference; then runs it again with the weights as F16
  * (values rounded to half first) and requires the result of the F32 run on
@@ -45,7 +52,7 @@ static int check_shape(int T, int N, int K, int use_bias, int accumulate, int pa
     float *x = malloc(sizeof(float) * ((size_t)T * K + 1)), *W = malloc(sizeof(float) * ((size_t)K * N + 1));
     float *b = malloc(sizeof(float) * (size_t)N), *y = malloc(sizeof(float) * (size_t)T * N);
     float *y0 = malloc(sizeof(float) * (size_t)T * N);
-    float *packed = aligned_alloc(64, sizeof(float) * (gemm_packed_count(K, N) + 16));
+    float *packed = alloc64(sizeof(float) * (gemm_packed_count(K, N) + 16));
     double *want = malloc(sizeof(double) * (size_t)T * N);
     for (size_t i = 0; i < (size_t)T * K; i++) x[i] = rnd();
     for (size_t i = 0; i < (size_t)K * N; i++) W[i] = rnd();
@@ -69,7 +76,7 @@ static int check_shape(int T, int N, int K, int use_bias, int accumulate, int pa
 
     /* The same product with F16 weights. */
     uint16_t *Wh = malloc(sizeof(uint16_t) * ((size_t)K * N + 1));
-    uint16_t *packed_h = aligned_alloc(64, sizeof(uint16_t) * (gemm_packed_count(K, N) + 32));
+    uint16_t *packed_h = alloc64(sizeof(uint16_t) * (gemm_packed_count(K, N) + 32));
     float *y32 = malloc(sizeof(float) * (size_t)T * N);
     for (size_t i = 0; i < (size_t)K * N; i++) {
         Wh[i] = mm_f32_to_f16(W[i]);
