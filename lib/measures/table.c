@@ -125,16 +125,21 @@ static int ensure_requests(mm_measure_set *set, mm_error *err)
     return 0;
 }
 
+/* A repeated request with parameters replaces the earlier ones, as in
+ * trec_eval 9 and 10, whose measure set-up walks every -m argument for the
+ * measure without stopping, so the last "-m P.5 -m P.10" wins; a request
+ * without parameters (-m P, a nickname) leaves given ones alone. */
 static void request(mm_measure_set *set, long i, const char *params)
 {
-    if (set->requested[i]) return; /* only the first request keeps its parameters */
+    if (set->requested[i] && !params) return;
     set->requested[i] = true;
+    free(set->request[i]);
     set->request[i] = params ? strdup(params) : NULL;
 }
 
 /* "-m R@1 -m R@5 -m R@10": mmkit's '@' shorthand accumulates cutoffs (as
- * "R.1,5,10" would), where a repeated trec_eval-style "-m P.5 -m P.10" keeps
- * the first request's parameters. */
+ * "R.1,5,10" would), where a repeated trec_eval-style "-m P.5 -m P.10"
+ * keeps the last request's parameters. */
 static int add_cutoff(mm_measure_set *set, long i, const char *cutoff, mm_error *err)
 {
     const char *old = set->request[i];
