@@ -161,11 +161,12 @@ static void test_measure_set(void)
     CHECK_EQ_INT(mm_measure_set_add(&set, "ndcg_cut.3,1", &err), 0);
     CHECK_EQ_INT(mm_measure_set_add(&set, "P.2", &err), 0);
     CHECK_EQ_INT(mm_measure_set_add(&set, "map", &err), 0);
-    CHECK_EQ_INT(mm_measure_set_add(&set, "P.7", &err), 0); /* ignored: first wins */
+    CHECK_EQ_INT(mm_measure_set_add(&set, "P.7", &err), 0); /* the last parameters win (trec_eval 9/10) */
+    CHECK_EQ_INT(mm_measure_set_add(&set, "P", &err), 0);   /* and a bare request keeps them */
     CHECK_EQ_INT(mm_measure_set_finalize(&set, &err), 0);
     CHECK_EQ_INT(set.nvalues, 4);
     CHECK_EQ_STR(set.m[0].names[0], "map");
-    CHECK_EQ_STR(set.m[1].names[0], "P_2");
+    CHECK_EQ_STR(set.m[1].names[0], "P_7");
     CHECK_EQ_STR(set.m[2].names[0], "ndcg_cut_1");
     CHECK_EQ_STR(set.m[2].names[1], "ndcg_cut_3");
     mm_measure_set_free(&set);
