@@ -337,8 +337,15 @@ static int copy_file(const char *from, const char *to)
 }
 
 /* Writes dir/model.safetensors with every F32 tensor of the tiny model
- * converted to `dtype` (F16 or BF16, round to nearest); other tensors as is. */
-static int resave(const char *dir, int dtype)
+ * converted to `dtype` (F16 or BF16, round to nearest); other tensors as is.
+ * With as_f32 (F16 only), tensors whose name contains it ("" for all) keep
+ * dtype F32 but hold the values rounded to F16. */
+static int stored_as_f32(const st_tensor *t, const char *as_f32)
+{
+    return as_f32 && t->dtype == ST_F32 && strstr(t->name, as_f32) != NULL;
+}
+
+static int resave_ex(const char *dir, int dtype, const char *as_f32)
 {
     mm_error err = {0};
     char path[8192];
@@ -349,7 +356,7 @@ static int resave(const char *dir, int dtype)
     size_t off = 0, n = st_count(st);
     for (size_t i = 0; i < n; i++) {
         const st_tensor *t = st_at(st, i);
-        int out_dtype = t->dtype == ST_F32 ? dtype : t->dtype;
+        int out_dtype = t->dtype == ST_F32 && !stored_as_f32(t, as_f32) ? dtype : t->dtype;
         size_t nb = t->count * st_dtype_size(out_dtype);
         json_t *shape = json_array();
         for (int d = 0; d < t->ndim; d++) json_array_append_new(shape, json_integer(t->shape[d]));
@@ -371,6 +378,15 @@ static int resave(const char *dir, int dtype)
             float *f = malloc(t->nbytes);
             uint16_t *h = malloc(t->count * 2);
             memcpy(f, t->data, t->nbytes);
+            if (stored_as_f32(t, as_f32)) {
+                mm_f32_to_f16_n(f, h, t->count);
+                for (size_t k = 0; k < t->count; k++) f[k] = mm_f16_to_f32(h[k]);
+                memcpy(data + off, f, t->nbytes);
+                off += t->nbytes;
+                free(f);
+                free(h);
+                continue;
+            }
             if (dtype == ST_F16) {
                 mm_f32_to_f16_n(f, h, t->count);
             } else {
@@ -403,6 +419,8 @@ static int resave(const char *dir, int dtype)
     return rc;
 }
 
+static int resave(const char *dir, int dtype) { return resave_ex(dir, dtype, NULL); }
+
 static void check_half_model(int dtype, double img_tol, double txt_tol)
 {
     if (!image_embeds || !text_embeds) return;
@@ -432,6 +450,41 @@ static void check_half_model(int dtype, double img_tol, double txt_tol)
 }
 
 static void test_f16_weights(void) { check_half_model(ST_F16, 5e-3, 1e-2); }
+
+/* F16 linear weights stay F16 and are widened inside the GEMM; that is
+ * exact, so an F16 checkpoint must give, bit for bit, what the same values
+ * stored as F32 give, also when only some of q/k/v are F16 (the fused qkv
+ * weight then falls back to F32). */
+static void test_f16_kept_exact(void)
+{
+    static const char *variants[3] = {NULL, "", "k_proj.weight"}; /* F16; all F32; mixed */
+    float *img[3] = {0}, *txt[3] = {0};
+    for (int v = 0; v < 3; v++) {
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s/f16exact%d", tmp_root, v);
+        mkdir(dir, 0700);
+        CHECK(resave_ex(dir, ST_F16, variants[v]) == 0);
+        mm_error err = {0};
+        clip_model *m = clip_load(dir, &err);
+        CHECK_MSG(m != NULL, "%s", err.msg);
+        if (!m) goto done;
+        int P = clip_get_config(m)->projection_dim;
+        img[v] = malloc((size_t)n_images * P * sizeof(float));
+        txt[v] = malloc((size_t)n_captions * P * sizeof(float));
+        CHECK(clip_encode_images(m, pixels, n_images, img[v], &err) == 0);
+        CHECK(clip_encode_texts(m, ids, lengths, n_captions, txt[v], &err) == 0);
+        if (v > 0) {
+            CHECK_MSG(memcmp(img[v], img[0], (size_t)n_images * P * sizeof(float)) == 0, "variant %d: images", v);
+            CHECK_MSG(memcmp(txt[v], txt[0], (size_t)n_captions * P * sizeof(float)) == 0, "variant %d: texts", v);
+        }
+        clip_free(m);
+    }
+done:
+    for (int v = 0; v < 3; v++) {
+        free(img[v]);
+        free(txt[v]);
+    }
+}
 static void test_bf16_weights(void) { check_half_model(ST_BF16, 1e-1, 1e-1); }
 
 /* A config that disagrees with the weights: the error names the tensor. */
@@ -550,6 +603,7 @@ int main(void)
     RUN(test_bad_input);
     RUN(test_f16_weights);
     RUN(test_bf16_weights);
+    RUN(test_f16_kept_exact);
     RUN(test_config_mismatch);
     RUN(test_eos_first_occurrence);
     cleanup_tmp();
