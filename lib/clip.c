@@ -6,13 +6,11 @@
  * pass), x being the [tokens, in] matrix of a whole batch; the worker pool
  * splits the output columns. Activations are [tokens, width] row-major; the
  * tokens of the batch items are stacked (item 0's tokens, then item 1's, ...),
- * seq_start/seq_len say where each item is. OpenBLAS is left for the small
- * per-head attention products and always runs single-threaded: our pool
- * does the threading.
+ * seq_start/seq_len say where each item is. The per-head attention products
+ * run on lib/gemm too, with the head's keys and values packed on the fly.
  */
 #include "clip.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -191,7 +189,7 @@ typedef struct run_state {
     float *h;          /* [T, w] layer-norm output / attention output */
     float *qkv;        /* [T, 3w] */
     float *mlp;        /* [T, inter] */
-    float *scores;     /* [threads][L, L] attention of one (item, head) per worker */
+    float *scores;     /* [threads][attention_scratch] one (item, head) per worker */
     float *patches;    /* [n*N, C*p*p] vision input as patch rows */
     float *pooled;     /* [n, w] */
     float *gemm_work;  /* [threads][GEMM_WORK_FLOATS] gemm_run scratch per worker */
@@ -420,19 +418,30 @@ static void layernorm(float *y, const float *x, const float *g, const float *b, 
 typedef struct attention_job {
     float *out;
     const float *qkv;
-    float *scores; /* one [L, L] block per worker */
+    float *scores; /* attention_scratch(maxlen, hd) floats per worker */
     size_t scores_stride;
     const int *seq_start, *seq_len, *query;
-    int w, heads, causal;
+    int w, heads, causal, maxlen;
 } attention_job;
 
-/* (item, head) pairs [begin, end) of the job, on one worker. */
+/* Floats one worker needs for an (item, head): the [L, L] scores, and the
+ * head's keys (transposed) and values packed as lib/gemm weights. */
+static size_t attention_scratch(int L, int hd)
+{
+    return (((size_t)L * L + 15) & ~(size_t)15) + gemm_packed_count(hd, L) + gemm_packed_count(L, hd);
+}
+
+/* (item, head) pairs [begin, end) of the job, on one worker. Both products
+ * run on lib/gemm with the head's keys and values packed as the "weights":
+ * packing costs L * hd, each product L * L * hd. */
 static void attention_range(void *ctx, int worker, int begin, int end)
 {
     const attention_job *a = ctx;
     int w = a->w, hd = w / a->heads, ld = 3 * w;
     float scale = 1.0f / sqrtf((float)hd);
     float *scores = a->scores + (size_t)worker * a->scores_stride;
+    float *keys = scores + (((size_t)a->maxlen * a->maxlen + 15) & ~(size_t)15);
+    float *values = keys + gemm_packed_count(hd, a->maxlen);
     for (int k = begin; k < end; k++) {
         int s = k / a->heads, h = k % a->heads;
         int L = a->seq_len[s];
@@ -441,8 +450,13 @@ static void attention_range(void *ctx, int worker, int begin, int end)
         const float *base = a->qkv + (size_t)a->seq_start[s] * ld;
         float *dst = a->query ? a->out + (size_t)s * w : a->out + (size_t)a->seq_start[s] * w;
         const float *q = base + (size_t)q0 * ld + h * hd, *kk = base + w + h * hd, *v = base + 2 * w + h * hd;
-        /* scores[nq, L] = scale * q k^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, L, hd, scale, q, ld, kk, ld, 0.0f, scores, L);
+        /* scores[nq, L] = q (scale k)^T; HF scales q instead: the same single
+         * rounding per element (none when hd is a power of 4, as 64) */
+        for (int j = 0; j < L; j++)
+            for (int d = 0; d < hd; d++) keys[gemm_packed_index(hd, d, j)] = scale * kk[(size_t)j * ld + d];
+        gemm_pack_clear_padding(keys, hd, L, 0);
+        gemm_weight kt = {keys, hd, L, 0};
+        gemm_run(scores, (size_t)L, q, (size_t)ld, &kt, NULL, nq, 0, 0, gemm_panels(L), NULL);
         for (int i = 0; i < nq; i++) {
             float *row = scores + (size_t)i * L;
             int visible = a->causal ? q0 + i + 1 : L;
@@ -450,16 +464,17 @@ static void attention_range(void *ctx, int worker, int begin, int end)
             for (int j = visible; j < L; j++) row[j] = 0.0f;
         }
         /* out[nq, hd] (this head's columns) = scores v */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hd, L, 1.0f, scores, L, v, ld, 0.0f,
-                    dst + h * hd, w);
+        gemm_pack(values, v, L, hd, (size_t)ld, 0);
+        gemm_weight vw = {values, L, hd, 0};
+        gemm_run(dst + h * hd, (size_t)w, scores, (size_t)L, &vw, NULL, nq, 0, 0, gemm_panels(hd), NULL);
     }
 }
 
 static void attention(run_state *r, float *out, const float *qkv, int nseq, int maxlen, int w, int heads,
                       int causal, const int *query)
 {
-    attention_job a = {out, qkv, r->scores, (size_t)maxlen * maxlen, r->seq_start, r->seq_len, query,
-                       w, heads, causal};
+    attention_job a = {out, qkv, r->scores, attention_scratch(maxlen, w / heads), r->seq_start, r->seq_len, query,
+                       w, heads, causal, maxlen};
     double work = 0;
     for (int s = 0; s < nseq; s++) work += (double)r->seq_len[s] * (query ? 1 : r->seq_len[s]);
     work *= w;
@@ -577,14 +592,13 @@ static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, i
     size_t w = (size_t)c->hidden, inter = (size_t)c->intermediate, t = (size_t)T;
     /* The worker pool follows clip_set_threads(); (re)started here, before
      * any layer runs. */
-    int want = clip_threads > 0 ? clip_threads : openblas_get_num_threads();
-    if (want < 1) want = 1;
-    openblas_set_num_threads(1); /* only the per-head products use it, from our workers */
+    int want = clip_threads > 0 ? clip_threads : 1;
     if (r->pool.nthreads != want) {
         pool_stop(&r->pool);
         if (pool_start(&r->pool, want) < 0) return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory");
     }
-    size_t sizes[8] = {t * w, t * w, t * 3 * w, t * inter, (size_t)L * L * (size_t)r->pool.nthreads, patch_floats,
+    size_t sizes[8] = {t * w, t * w, t * 3 * w, t * inter,
+                       attention_scratch(L, c->hidden / c->heads) * (size_t)r->pool.nthreads, patch_floats,
                        (size_t)nseq * w, (size_t)GEMM_WORK_FLOATS * (size_t)r->pool.nthreads};
     size_t need = 0;
     for (int i = 0; i < 8; i++) need += (sizes[i] + 15) & ~(size_t)15; /* 64-byte aligned slices */

@@ -45,7 +45,8 @@ const char *clip_model_id(const clip_model *m);
 float clip_logit_scale(const clip_model *m);
 
 /* Threads of the engine's worker pool (matrix products, attention, layer
- * norms); applies process-wide. Results are bit-identical for every count. */
+ * norms); applies process-wide; 1 until set. Results are bit-identical for
+ * every count. */
 void clip_set_threads(int n);
 
 /* Optional outputs of an encode call; NULL pointers are not produced.
