@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mapguard.h"
+
 const char *cli_prog = "mmkit";
 bool cli_quiet = false;
 
@@ -47,6 +49,37 @@ static void on_fatal_signal(int sig)
     raise(sig);
 }
 
+static void write_str(const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0) return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+/* A bus error inside a mapped input file means the file shrank under us
+ * (lib/mapguard): a runtime error naming the file, status 1, no output
+ * left behind. Any other bus error is a bug: back to the default action,
+ * which the faulting access raises again on return. */
+static void on_bus_error(int sig, siginfo_t *info, void *context)
+{
+    (void)context;
+    const char *name = mapguard_find(info->si_addr);
+    remove_pending_outputs();
+    if (!name) {
+        signal(sig, SIG_DFL);
+        return;
+    }
+    write_str(cli_prog);
+    write_str(": ");
+    write_str(name);
+    write_str(": the file shrank while it was being read\n");
+    _exit(1);
+}
+
 void cli_init(const char *prog)
 {
     const char *slash = strrchr(prog, '/');
@@ -59,6 +92,12 @@ void cli_init(const char *prog)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    struct sigaction bus;
+    memset(&bus, 0, sizeof bus);
+    bus.sa_sigaction = on_bus_error;
+    bus.sa_flags = SA_SIGINFO;
+    sigemptyset(&bus.sa_mask);
+    sigaction(SIGBUS, &bus, NULL);
     atexit(remove_pending_outputs);
 }
 

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "mapguard.h"
 #include "half.h"
 
 /* f32 payloads are copied as they are: the on-disk order is little-endian. */
@@ -190,6 +191,7 @@ struct mmf_reader {
     size_t buf_start, buf_end; /* valid bytes are buf[buf_start, buf_end) */
     int eof;
     int mapped;     /* buf is the whole file, mapped (length buf_end) */
+    int guard;      /* its lib/mapguard slot */
     pthread_t prefault;      /* maps the file's pages ahead of the reader, unmaps behind */
     int prefault_started;
     atomic_int prefault_stop;
@@ -326,6 +328,7 @@ static mmf_reader *reader_new(FILE *fp, const char *name, int try_map, mm_error 
     size_t len = 0;
     if (try_map && (r->buf = map_file(fp, &len)) != NULL) {
         r->mapped = 1;
+        r->guard = mapguard_add(r->buf, len, r->name);
         r->buf_end = len;
         r->eof = 1;
         if (len >= PREFAULT_MIN) {
@@ -383,8 +386,12 @@ void mmf_close(mmf_reader *r)
     if (r->owns_fp) fclose(r->fp);
     mmf_header_free(&r->header);
     free(r->vec);
-    if (r->mapped) munmap(r->buf, r->buf_end);
-    else free(r->buf);
+    if (r->mapped) {
+        mapguard_remove(r->guard);
+        munmap(r->buf, r->buf_end);
+    } else {
+        free(r->buf);
+    }
     free(r->name);
     free(r);
 }

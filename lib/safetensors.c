@@ -12,11 +12,13 @@
 #include <unistd.h>
 
 #include "half.h"
+#include "mapguard.h"
 
 typedef struct st_file {
     char *path;
     void *map;      /* NULL when the buffer belongs to the caller */
     size_t map_size;
+    int guard;      /* lib/mapguard slot of map */
 } st_file;
 
 typedef struct st_meta {
@@ -85,7 +87,10 @@ void st_close(safetensors *st)
     if (!st) return;
     for (size_t i = 0; i < st->ntensors; i++) free((char *)st->tensors[i].name);
     for (size_t i = 0; i < st->nfiles; i++) {
-        if (st->files[i].map) munmap(st->files[i].map, st->files[i].map_size);
+        if (st->files[i].map) {
+            mapguard_remove(st->files[i].guard);
+            munmap(st->files[i].map, st->files[i].map_size);
+        }
         free(st->files[i].path);
     }
     for (size_t i = 0; i < st->nmeta; i++) {
@@ -115,6 +120,7 @@ static int add_file(safetensors *st, const char *path, void *map, size_t map_siz
     if (!f[st->nfiles].path) return -1;
     f[st->nfiles].map = map;
     f[st->nfiles].map_size = map_size;
+    f[st->nfiles].guard = map ? mapguard_add(map, map_size, path) : -1;
     st->nfiles++;
     return 0;
 }
