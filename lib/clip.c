@@ -527,18 +527,38 @@ typedef struct linear_job {
     float *work;
 } linear_job;
 
-static void linear_range(void *ctx, int worker, int begin, int end)
+static void linear_panels(void *ctx, int worker, int begin, int end)
 {
     const linear_job *j = ctx;
     gemm_run(j->y, (size_t)j->w->N, j->x, (size_t)j->w->K, j->w, j->b, j->T, j->accumulate, begin, end,
              j->work + (size_t)worker * GEMM_WORK_FLOATS);
 }
 
+/* Rows [begin, end) * LINEAR_ROW_UNIT of the job, all panels. */
+#define LINEAR_ROW_UNIT 24
+static void linear_rows(void *ctx, int worker, int begin, int end)
+{
+    const linear_job *j = ctx;
+    size_t r0 = (size_t)begin * LINEAR_ROW_UNIT, r1 = (size_t)end * LINEAR_ROW_UNIT;
+    if (r1 > (size_t)j->T) r1 = (size_t)j->T;
+    size_t N = (size_t)j->w->N, K = (size_t)j->w->K;
+    gemm_run(j->y + r0 * N, N, j->x + r0 * K, K, j->w, j->b, (int)(r1 - r0), j->accumulate, 0, gemm_panels(j->w->N),
+             j->work + (size_t)worker * GEMM_WORK_FLOATS);
+}
+
+/* Threads split a product by the weight's column panels when there are few
+ * rows (the weights, streamed from memory, are then read once in all), and
+ * by rows when there are many (each thread then repacks only its own rows;
+ * the weights come from the shared L3 cache). */
 static void linear(run_state *r, float *y, const float *x, const gemm_weight *w, const float *b, int T,
                    int accumulate)
 {
     linear_job j = {y, x, b, w, T, accumulate, r->gemm_work};
-    pool_run(&r->pool, linear_range, &j, gemm_panels(w->N), (double)T * w->N * w->K, 1 << 18);
+    double work = (double)T * w->N * w->K;
+    if ((size_t)T * (size_t)w->K * sizeof(float) > (640u << 10)) /* gemm's "x too large for L2" */
+        pool_run(&r->pool, linear_rows, &j, (T + LINEAR_ROW_UNIT - 1) / LINEAR_ROW_UNIT, work, 1 << 18);
+    else
+        pool_run(&r->pool, linear_panels, &j, gemm_panels(w->N), work, 1 << 18);
 }
 
 /* One pre-LN block's second half over n rows: x += out_proj(attn);
