@@ -277,6 +277,23 @@ static void test_threads(void)
         for (size_t k = 0; k < nt; k++) d = fmax(d, fabs(txt[k] - text_embeds[k]));
         CHECK_MSG(d <= 1e-5, "threads vs reference: %g", d);
     }
+    /* A batch large enough (24 images: 1200 rows; fc2 reads 1200 x 256
+     * floats) that threads split the products by rows instead of panels. */
+    int big = 24;
+    size_t px = (size_t)3 * 224 * 224, nb = (size_t)big * P;
+    float *many = malloc((size_t)big * px * sizeof(float));
+    float *b1 = malloc(nb * sizeof(float)), *b2 = malloc(nb * sizeof(float));
+    for (int i = 0; i < big; i++) memcpy(many + (size_t)i * px, pixels + (size_t)(i % n_images) * px, px * sizeof(float));
+    clip_set_threads(1);
+    CHECK(clip_encode_images(model, many, big, b1, &err) == 0);
+    clip_set_threads(2);
+    CHECK(clip_encode_images(model, many, big, b2, &err) == 0);
+    CHECK_MSG(memcmp(b1, b2, nb * sizeof(float)) == 0, "a large batch differs with 2 threads");
+    /* and rows do not depend on the batch around them */
+    CHECK(memcmp(b1, img1, (size_t)n_images * P * sizeof(float)) == 0);
+    free(many);
+    free(b1);
+    free(b2);
     clip_set_threads(1);
     CHECK(clip_encode_images(model, pixels, 2, img, &err) == 0); /* pool shrinks back */
     free(img1);
