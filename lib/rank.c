@@ -477,6 +477,22 @@ static int check_queries(const mmf_matrix *queries, const char *queries_name, co
     return 0;
 }
 
+/* OpenBLAS (the pthread build) starts its own pool of threads when it
+ * loads, sized by OPENBLAS_NUM_THREADS or the number of CPUs, and an idle
+ * pool thread spins in sched_yield for about 2^28 cycles before it sleeps.
+ * The workers here call single-threaded SGEMMs, so that pool only competes
+ * with them (5% of the COCO 25k x 5k row's wall time, and half its system
+ * time): shut it down. blas_thread_shutdown_ is the exported function
+ * OpenBLAS itself uses around fork(); declared weak, so that a build without
+ * it simply keeps the pool. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+static void openblas_single_threaded(void)
+{
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
+}
+
 int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
              const rank_params *p, rank_result *res, mm_error *err)
 {
@@ -489,6 +505,7 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     memset(res, 0, sizeof *res);
     if (load) memset(queries, 0, sizeof *queries);
     if (p->k == 0) return mm_fail(err, MM_ERR_LIMIT, "k must be at least 1");
+    openblas_single_threaded();
     /* With a loader and a mapped gallery, the reader thread starts filling
      * gallery blocks while the queries load (a pipe is not read before the
      * queries are in: a failing query file must not wait on a producer). */
@@ -610,8 +627,8 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     }
     if (topk_set_init(&res->top, E.nq, p->k, err)) goto out;
 
-    /* Each worker calls a single-threaded SGEMM; the parallelism is ours. */
-    openblas_set_num_threads(1);
+    /* Each worker calls a single-threaded SGEMM (openblas_single_threaded
+     * above); the parallelism is ours. */
     if (!reader_started) reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
     if (reader_started) {
         int started;
