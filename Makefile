@@ -50,7 +50,9 @@ endif
 CC ?= cc
 ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(ARCH) $(SANFLAGS) $(CFLAGS)
 LDLIBS_ALL := $(PKG_LIBS) -lpthread -lm $(LDLIBS)
-ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
+# --as-needed: a program records only the libraries it calls, so the ones that
+# never touch OpenBLAS (all but mm-rank) don't load it and its thread pool.
+ALL_LDFLAGS := -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC := $(sort $(wildcard lib/*.c lib/*/*.c))
 CMD_SRC := $(sort $(wildcard cmd/*.c))
