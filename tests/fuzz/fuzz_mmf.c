@@ -1,11 +1,15 @@
 /* fuzz_mmf.c — libFuzzer harness for the MMF reader (streaming and whole-load
- * paths). Any input must end in a clean end-of-stream or an error with a
- * message; never a crash, leak or sanitizer report.
+ * paths, through a buffer and through a mapped file: a memfd is a regular
+ * file, so the reader maps it and decodes records from the mapping). Any
+ * input must end in a clean end-of-stream or an error with a message; never a
+ * crash, leak or sanitizer report.
  *   make fuzz && build-fuzz/fuzz_mmf -max_total_time=600 tests/fuzz/corpus-mmf
  * Seed corpus: a few valid streams made with mm-convert (see README). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "mmf.h"
 
@@ -36,5 +40,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mmf_load_reader(r, &m, &err) == 0) mmf_matrix_free(&m);
     mmf_close(r);
     fclose(fp);
+
+    /* The same bytes as a regular (mapped) file, opened by name. */
+    int fd = memfd_create("fuzz", 0);
+    if (fd < 0) return 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    if (write(fd, data, size) == (ssize_t)size) {
+        r = mmf_open(path, &err);
+        if (!r || !mmf_is_mapped(r)) __builtin_trap();
+        mmf_require_same_dim(r, false);
+        while ((rc = mmf_next(r, &rec, &err)) == 1) {
+            if (rec.id_len != strlen(rec.id)) __builtin_trap();
+        }
+        if (rc < 0 && err.msg[0] == 0) __builtin_trap();
+        mmf_close(r);
+        r = mmf_open(path, &err);
+        if (!r) __builtin_trap();
+        if (mmf_load_reader(r, &m, &err) == 0) mmf_matrix_free(&m);
+        mmf_close(r);
+    }
+    close(fd);
     return 0;
 }
