@@ -5,13 +5,16 @@
  * in L1 while all the rows of a block use it). With few rows (a caption, an
  * image: x fits in L2) each panel is then read from start to end, so the
  * weights stream through memory in address order: at batch 1 the product
- * is bound by reading the weights. With many rows, a block of MC rows times
- * a k slice stays in L2 while all the panels sweep past it. x is read in
- * place (one element of a row broadcast at a time), which costs nothing
- * measurable next to repacking it.
+ * is bound by reading the weights; x is then read in place, one element of
+ * a row broadcast at a time. With many rows, a block of MC rows times a k
+ * slice is first repacked into the caller's scratch (each tile's MR values
+ * of one k side by side) and stays in L2 while all the panels sweep past it
+ * (measured: ViT-B/32 at batch 32, 10.5 -> 11.7 images/s against reading x
+ * in place).
  *
  * The tile of y starts from zero, from y (accumulate), or from the bias, so
- * the bias add needs no pass of its own.
+ * the bias add needs no pass of its own. F16 weights are widened to F32 as
+ * the kernel loads them (F16C), which is exact.
  */
 #include "gemm.h"
 
