@@ -95,19 +95,12 @@ enum { LONG_LANE = 8192, SHORT_LANE = 256 };
 static uint32_t shift_tab[2][4][256];
 static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
 
-static uint32_t zeros(uint32_t state, size_t n)
-{
-    uint64_t c = state;
-    for (size_t i = 0; i < n / 8; i++) c = _mm_crc32_u64(c, 0);
-    return (uint32_t)c;
-}
-
 static void build_shift_tables(void)
 {
     static const size_t lane[2] = {LONG_LANE, SHORT_LANE};
     for (int t = 0; t < 2; t++) {
-        uint32_t unit[32];
-        for (int j = 0; j < 32; j++) unit[j] = zeros((uint32_t)1 << j, lane[t]);
+        uint32_t unit[32]; /* unit[j]: the register after `lane` zero bytes from bit j alone */
+        mm_crc32c_zeros_op(unit, lane[t]);
         for (int i = 0; i < 4; i++)
             for (uint32_t b = 0; b < 256; b++) {
                 uint32_t v = 0;
