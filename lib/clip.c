@@ -29,6 +29,10 @@
 /* ------------------------------------------------------------------------ */
 /* Model and run state                                                        */
 
+/* n floats rounded up to a multiple of 16: consecutive slices of an arena
+ * stay 64-byte aligned. */
+static inline size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
 typedef struct layer_weights {
     float *ln1_w, *ln1_b;   /* [w] */
     gemm_weight qkv_w;      /* [w, 3w]: q_proj^T | k_proj^T | v_proj^T */
@@ -428,7 +432,7 @@ typedef struct attention_job {
  * head's keys (transposed) and values packed as lib/gemm weights. */
 static size_t attention_scratch(int L, int hd)
 {
-    return (((size_t)L * L + 15) & ~(size_t)15) + gemm_packed_count(hd, L) + gemm_packed_count(L, hd);
+    return round16((size_t)L * L) + gemm_packed_count(hd, L) + gemm_packed_count(L, hd);
 }
 
 /* (item, head) pairs [begin, end) of the job, on one worker. Both products
@@ -440,7 +444,7 @@ static void attention_range(void *ctx, int worker, int begin, int end)
     int w = a->w, hd = w / a->heads, ld = 3 * w;
     float scale = 1.0f / sqrtf((float)hd);
     float *scores = a->scores + (size_t)worker * a->scores_stride;
-    float *keys = scores + (((size_t)a->maxlen * a->maxlen + 15) & ~(size_t)15);
+    float *keys = scores + round16((size_t)a->maxlen * a->maxlen);
     float *values = keys + gemm_packed_count(hd, a->maxlen);
     for (int k = begin; k < end; k++) {
         int s = k / a->heads, h = k % a->heads;
@@ -621,7 +625,7 @@ static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, i
                        attention_scratch(L, c->hidden / c->heads) * (size_t)r->pool.nthreads, patch_floats,
                        (size_t)nseq * w, (size_t)GEMM_WORK_FLOATS * (size_t)r->pool.nthreads};
     size_t need = 0;
-    for (int i = 0; i < 8; i++) need += (sizes[i] + 15) & ~(size_t)15; /* 64-byte aligned slices */
+    for (int i = 0; i < 8; i++) need += round16(sizes[i]);
     if (need > r->cap) {
         free(r->mem);
         r->mem = NULL;
@@ -649,7 +653,7 @@ static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, i
     float *p = r->mem;
     for (int i = 0; i < 8; i++) {
         *slots[i] = p;
-        p += (sizes[i] + 15) & ~(size_t)15;
+        p += round16(sizes[i]);
     }
     return 0;
 }
@@ -851,7 +855,7 @@ typedef struct loader {
 
 static float *reserve(loader *L, size_t count)
 {
-    size_t padded = (count + 15) & ~(size_t)15; /* keep every weight 64-byte aligned */
+    size_t padded = round16(count); /* keep every weight 64-byte aligned */
     if (L->counting) {
         L->need += padded;
         return NULL;
