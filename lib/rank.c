@@ -134,6 +134,13 @@ static int finish_chunk(engine *E, size_t c, mm_error *err);
 static int emit_chunk(engine *E, size_t c);
 static void free_chunk_text(rank_result *res);
 
+/* The queries [*q0, *q1) of chunk c. */
+static void chunk_queries(const engine *E, size_t c, size_t *q0, size_t *q1)
+{
+    *q0 = c * E->chunk_rows;
+    *q1 = E->nq - *q0 < E->chunk_rows ? E->nq : *q0 + E->chunk_rows;
+}
+
 static bool in_any_arena(const engine *E, const char *id)
 {
     for (int i = 0; i < RANK_BUFFERS; i++) {
@@ -312,8 +319,9 @@ static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
 {
     engine *E = W->E;
     const gallery_block *g = &E->buf[b % RANK_BUFFERS];
-    size_t q0 = c * E->chunk_rows;
-    size_t m = E->nq - q0 < E->chunk_rows ? E->nq - q0 : E->chunk_rows;
+    size_t q0, q1;
+    chunk_queries(E, c, &q0, &q1);
+    size_t m = q1 - q0;
     const float *Q = E->queries + q0 * E->dim;
     int d = (int)E->dim;
     /* The block is ranked in column slices of RANK_SLICE gallery rows so that
@@ -912,7 +920,8 @@ static int emit_chunk(engine *E, size_t c)
 {
     rank_result *res = E->res;
     topk_set *T = &res->top;
-    size_t q0 = c * E->chunk_rows, q1 = q0 + E->chunk_rows < E->nq ? q0 + E->chunk_rows : E->nq;
+    size_t q0, q1;
+    chunk_queries(E, c, &q0, &q1);
     for (size_t q = q0; q < q1; q++) topk_finish(T, q);
     outbuf o = {0};
     o.cap = 64 * (q1 - q0) * (E->p->k < 64 ? E->p->k : 64) + 256;
@@ -938,7 +947,8 @@ static int emit_chunk(engine *E, size_t c)
 static int finish_chunk(engine *E, size_t c, mm_error *err)
 {
     topk_set *T = &E->res->top;
-    size_t q0 = c * E->chunk_rows, q1 = q0 + E->chunk_rows < E->nq ? q0 + E->chunk_rows : E->nq;
+    size_t q0, q1;
+    chunk_queries(E, c, &q0, &q1);
     for (size_t q = q0; q < q1; q++)
         for (int w = 0; w < E->threads; w++) {
             topk_heap *h = &E->W[w].top.heaps[q];
