@@ -740,11 +740,12 @@ typedef struct outbuf {
 
 enum { OUTBUF_SIZE = 1 << 18 };
 
-static int ob_init(outbuf *o, FILE *fp)
+/* fp NULL: the buffer collects everything in memory, starting at cap bytes. */
+static int ob_init(outbuf *o, FILE *fp, size_t cap)
 {
     o->fp = fp;
     o->len = 0;
-    o->cap = OUTBUF_SIZE;
+    o->cap = cap;
     o->failed = false;
     o->p = malloc(o->cap);
     return o->p ? 0 : -1;
@@ -903,7 +904,7 @@ int rank_write_query(FILE *fp, const char *qid, const topk_entry *e, size_t n, i
                      const char *tag, int score_digits, mm_error *err)
 {
     outbuf o;
-    if (ob_init(&o, fp)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    if (ob_init(&o, fp, OUTBUF_SIZE)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
     if (write_query(&o, qid, e, n, format, tag, score_digits, err)) {
         mm_error ignored;
         ob_done(&o, &ignored);
@@ -923,9 +924,8 @@ static int emit_chunk(engine *E, size_t c)
     size_t q0, q1;
     chunk_queries(E, c, &q0, &q1);
     for (size_t q = q0; q < q1; q++) topk_finish(T, q);
-    outbuf o = {0};
-    o.cap = 64 * (q1 - q0) * (E->p->k < 64 ? E->p->k : 64) + 256;
-    if (!(o.p = malloc(o.cap))) return -1;
+    outbuf o;
+    if (ob_init(&o, NULL, 64 * (q1 - q0) * (E->p->k < 64 ? E->p->k : 64) + 256)) return -1;
     mm_error err;
     for (size_t q = q0; q < q1; q++)
         if (write_query(&o, E->qids[q], T->heaps[q].e, T->heaps[q].count, res->emit_format, res->emit_tag,
@@ -985,7 +985,7 @@ int rank_write(FILE *fp, const mmf_matrix *queries, const rank_result *res, int 
     if (res->chunk_text && (format != res->emit_format || strcmp(tag, res->emit_tag) != 0))
         return mm_fail(err, MM_ERR_MISMATCH, "the run was prepared for another format or tag");
     outbuf o;
-    if (ob_init(&o, fp)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    if (ob_init(&o, fp, OUTBUF_SIZE)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
     for (size_t q = 0; q < res->top.queries; q++) {
         size_t c = res->chunk_rows ? q / res->chunk_rows : 0;
         if (res->chunk_text && res->chunk_text[c]) {
@@ -1146,7 +1146,7 @@ int rank_merge(const char *const *paths, size_t npaths, size_t k, FILE *out, int
         mm_fail(err, MM_ERR_MALFORMED, "no run lines in the input%s", npaths > 1 ? "s" : "");
         goto done;
     }
-    if (ob_init(&o, out)) {
+    if (ob_init(&o, out, OUTBUF_SIZE)) {
         mm_fail(err, MM_ERR_NOMEM, "out of memory");
         goto done;
     }
