@@ -28,10 +28,12 @@
 #define GEMM_AVX2 1
 #endif
 
-#define MR 6    /* rows of the register tile: 6 x 2 accumulators + 2 + 1 of 16 ymm */
+#define MR GEMM_MR /* rows of the register tile: 6 x 2 accumulators + 2 + 1 of 16 ymm */
 #define KC 256  /* k slice: a panel slice is KC * NR * 4 = 16 KB */
 #define MC 252  /* rows of a block when x is large, a multiple of MR: MC * KC * 4 = 252 KB */
+#define SCAN_MC (GEMM_SCAN_WORK_FLOATS / GEMM_NR) /* gemm_scan: rows kept in L2 while the panels pass */
 #define X_WHOLE (640 << 10) /* bytes of x (all rows, all of K) still kept whole in L2 (1 MB) */
+_Static_assert(SCAN_MC % MR == 0, "gemm.h: GEMM_SCAN_WORK_FLOATS must hold whole tiles");
 _Static_assert(MC % MR == 0 && MC * KC + 8 <= GEMM_WORK_FLOATS, "gemm.h: GEMM_WORK_FLOATS too small");
 
 static int force_portable;
@@ -69,7 +71,8 @@ void gemm_pack_clear_padding(void *dst, int K, int N, int f16)
 
 static inline __attribute__((always_inline)) void tile_portable(int mr, int kc, const float *x, size_t ldx,
                                                                 const void *w, float *y, size_t ldy,
-                                                                const float *bias16, int load_y, int px, int f16)
+                                                                const float *bias16, int load_y, int px, int f16,
+                                                                const float *thr, int *hit)
 {
     float c[MR][GEMM_NR];
     _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++)
@@ -85,13 +88,21 @@ static inline __attribute__((always_inline)) void tile_portable(int mr, int kc, 
             for (int j = 0; j < GEMM_NR; j++) c[r][j] += a * wk[j];
         }
     }
+    if (thr) { /* scan: the tile is stored only if some value reaches its row's threshold */
+        int any = 0;
+        for (int r = 0; r < mr; r++)
+            for (int j = 0; j < GEMM_NR; j++) any |= c[r][j] >= thr[r];
+        *hit = any;
+        if (!any) return;
+    }
     _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) memcpy(y + (size_t)r * ldy, c[r], sizeof c[r]);
 }
 
 #ifdef GEMM_AVX2
 static inline __attribute__((always_inline)) void tile_avx2(int mr, int kc, const float *x, size_t ldx,
                                                             const void *w, float *y, size_t ldy,
-                                                            const float *bias16, int load_y, int px, int f16)
+                                                            const float *bias16, int load_y, int px, int f16,
+                                                            const float *thr, int *hit)
 {
     __m256 c0[MR], c1[MR];
     __m256 b0 = bias16 ? _mm256_loadu_ps(bias16) : _mm256_setzero_ps();
@@ -118,6 +129,16 @@ static inline __attribute__((always_inline)) void tile_avx2(int mr, int kc, cons
             c1[r] = _mm256_fmadd_ps(a, w1, c1[r]);
         }
     }
+    if (thr) { /* scan: the tile is stored only if some value reaches its row's threshold */
+        __m256 any = _mm256_setzero_ps();
+        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
+            __m256 t = _mm256_broadcast_ss(thr + r);
+            any = _mm256_or_ps(any, _mm256_or_ps(_mm256_cmp_ps(c0[r], t, _CMP_GE_OQ),
+                                                 _mm256_cmp_ps(c1[r], t, _CMP_GE_OQ)));
+        }
+        *hit = !_mm256_testz_ps(any, any);
+        if (!*hit) return;
+    }
     _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
         _mm256_storeu_ps(y + (size_t)r * ldy, c0[r]);
         _mm256_storeu_ps(y + (size_t)r * ldy + 8, c1[r]);
@@ -128,10 +149,10 @@ static inline __attribute__((always_inline)) void tile_avx2(int mr, int kc, cons
 /* One tile with compile-time row count, x layout and weight type, so that
  * the accumulators unroll into registers and no test is left in the loop. */
 #ifdef GEMM_AVX2
-#define TILE(m, px, h) (force_portable ? tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h) \
-                                       : tile_avx2(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h))
+#define TILE(m, px, h) (force_portable ? tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h, thr, hit) \
+                                       : tile_avx2(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h, thr, hit))
 #else
-#define TILE(m, px, h) tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h)
+#define TILE(m, px, h) tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h, thr, hit)
 #endif
 #define TILE_ROWS(px, h)                  \
     switch (mr) {                         \
@@ -146,6 +167,8 @@ static inline __attribute__((always_inline)) void tile_avx2(int mr, int kc, cons
 static void tile(int mr, int kc, const float *x, size_t ldx, const void *w, float *y, size_t ldy,
                  const float *bias16, int load_y, int px, int f16)
 {
+    const float *thr = NULL; /* a store, not a scan: the threshold test compiles away */
+    int *hit = NULL;
     if (px && f16) {
         TILE_ROWS(1, 1)
     } else if (px) {
@@ -273,4 +296,87 @@ void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weigh
                 panel_slice(y, ldy, x, ldx, work, W, bias, accumulate, p, k0, kc, i0, i1);
         }
     }
+}
+
+/* ---- packing rows, and scanning products against thresholds ------------------- */
+
+void gemm_pack_rows(float *dst, const float *x, size_t ldx, int T, int K)
+{
+    if (T > 0) pack_x(dst, x, ldx, 0, T, 0, K);
+}
+
+void gemm_pack_transposed(float *dst, const float *src, size_t lds, int N, int K)
+{
+    int panels = gemm_panels(N);
+    for (int p = 0; p < panels; p++) {
+        float *d = dst + (size_t)p * K * GEMM_NR;
+        int n0 = p * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
+        int k = 0;
+#ifdef GEMM_AVX2
+        /* a full panel: 8 rows x 8 values of k at a time, transposed in registers */
+        if (nv == GEMM_NR && !force_portable)
+            for (; k + 8 <= K; k += 8)
+                for (int h = 0; h < GEMM_NR; h += 8) {
+                    __m256 v[8];
+                    for (int r = 0; r < 8; r++) v[r] = _mm256_loadu_ps(src + (size_t)(n0 + h + r) * lds + k);
+                    transpose8(v);
+                    for (int j = 0; j < 8; j++) _mm256_storeu_ps(d + (size_t)(k + j) * GEMM_NR + h, v[j]);
+                }
+#endif
+        for (; k < K; k++)
+            for (int j = 0; j < GEMM_NR; j++) d[(size_t)k * GEMM_NR + j] = j < nv ? src[(size_t)(n0 + j) * lds + k] : 0.0f;
+    }
+}
+
+/* The last k slice of a tile, tested against the rows' thresholds: 1 (and
+ * the tile stored in y) if some value reaches its row's threshold, else 0
+ * (y untouched). Earlier slices go through tile(), which stores. */
+static int tile_scan(int mr, int kc, const float *x, const void *w, float *y, int load_y, const float *thr, int f16)
+{
+    const size_t ldx = 0, ldy = GEMM_NR;
+    const float *bias16 = NULL;
+    int flag = 0, *hit = &flag;
+    if (f16) {
+        TILE_ROWS(1, 1)
+    } else {
+        TILE_ROWS(1, 0)
+    }
+    return flag;
+}
+
+int gemm_scan(const float *xp, int T, const gemm_weight *W, float *thr, gemm_hit_fn hit, void *ctx, float *work)
+{
+    int K = W->K, N = W->N, panels = gemm_panels(N);
+    size_t es = W->f16 ? sizeof(uint16_t) : sizeof(float);
+    int kend = K > 0 ? K : 1; /* K == 0: one empty slice, every value 0 */
+    for (int i0 = 0; i0 < T; i0 += SCAN_MC) {
+        int i1 = T - i0 < SCAN_MC ? T : i0 + SCAN_MC;
+        for (int p = 0; p < panels; p++) {
+            const unsigned char *wp = (const unsigned char *)W->data + (size_t)p * K * GEMM_NR * es;
+            int n0 = p * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
+            for (int k0 = 0; k0 < kend; k0 += KC) {
+                int kc = K - k0 < KC ? K - k0 : KC;
+                const void *w = wp + (size_t)k0 * GEMM_NR * es;
+                for (int i = i0; i < i1; i += MR) {
+                    int mr = i1 - i < MR ? i1 - i : MR;
+                    const float *x = xp + (size_t)i * K + (size_t)k0 * MR; /* tile i / MR, slice k0 */
+                    float *acc = work + (size_t)(i - i0) * GEMM_NR;
+                    if (k0 + kc < K) { /* not the last slice: keep the partial sums */
+                        tile(mr, kc, x, 0, w, acc, GEMM_NR, NULL, k0 > 0, 1, W->f16);
+                        continue;
+                    }
+                    if (!tile_scan(mr, kc, x, w, acc, k0 > 0, thr + i, W->f16)) continue;
+                    for (int r = 0; r < mr; r++)
+                        for (int j = 0; j < nv; j++) {
+                            float v = acc[r * GEMM_NR + j];
+                            if (v >= thr[i + r]) { /* thr[i + r] may have risen meanwhile */
+                                int rc = hit(ctx, i + r, n0 + j, v, &thr[i + r]);
+                                if (rc) return rc;
+                            }
+                        }
+                }
+            }
+        }
+    }
+    return 0;
 }

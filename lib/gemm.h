@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #define GEMM_NR 16
+#define GEMM_MR 6 /* rows of x per register tile */
 
 /* Number of panels of an N-column weight. */
 static inline int gemm_panels(int N) { return (N + GEMM_NR - 1) / GEMM_NR; }
@@ -63,6 +64,49 @@ void gemm_pack_clear_padding(void *dst, int K, int N, int f16);
  * large x (NULL: x is read in place, a few percent slower at large T). */
 void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weight *w, const float *bias, int T,
               int accumulate, int p0, int p1, float *work);
+
+/* ---- Scanning a product against thresholds (exact top-k retrieval) ----------
+ * mm-rank wants, of every inner product of a query with a gallery vector,
+ * only those that can enter the query's top k: gemm_scan computes the
+ * products of x (T rows) with a packed W tile by tile and, instead of
+ * storing them, tests each finished tile against its rows' thresholds in
+ * registers; only a tile with a value at or above its row's threshold is
+ * looked at value by value. Every value is one chain of fused multiply-adds
+ * in k order, whatever T, N and the value's position, so a (row, column)
+ * product has the same bits in every call (mm-rank's shard identity). */
+
+/* Floats gemm_pack_rows writes for T rows of K: whole tiles, plus slack. */
+static inline size_t gemm_rows_packed_count(int T, int K)
+{
+    return (size_t)((T + GEMM_MR - 1) / GEMM_MR) * GEMM_MR * (size_t)K + 8;
+}
+
+/* Packs x (T rows of K floats, leading dimension ldx) into tiles of GEMM_MR
+ * rows: tile t holds, for k = 0..K-1, its rows' values side by side (the
+ * missing rows of the last tile are zero). Rows [GEMM_MR * t, ...) of the
+ * packing are at dst + GEMM_MR * t * K, so a packing can be cut at tile
+ * boundaries. */
+void gemm_pack_rows(float *dst, const float *x, size_t ldx, int T, int K);
+
+/* Packs N vectors of K floats (rows of src, leading dimension lds) as the
+ * K x N float weight whose columns they are (W = src^T), zero padding
+ * included: gemm_packed_count(K, N) floats. */
+void gemm_pack_transposed(float *dst, const float *src, size_t lds, int N, int K);
+
+/* hit(ctx, row, col, value, &thr[row]) is called for each value that is at
+ * or above its row's threshold when its tile is done (NaN never is); it may
+ * raise *threshold. A non-zero return stops the scan and is returned. */
+typedef int (*gemm_hit_fn)(void *ctx, int row, int col, float value, float *threshold);
+
+/* Scratch floats gemm_scan wants (one per concurrent caller): partial sums
+ * of 96 rows x GEMM_NR between k slices. */
+#define GEMM_SCAN_WORK_FLOATS (96 * GEMM_NR)
+
+/* Scans x · W, x packed by gemm_pack_rows (T rows), against thr[0..T). Each
+ * block of rows stays in L2 while all of W's panels pass it, a panel's k
+ * slice in L1 while the block's tiles pass it. Returns 0 or hit's first
+ * non-zero result. */
+int gemm_scan(const float *xp, int T, const gemm_weight *W, float *thr, gemm_hit_fn hit, void *ctx, float *work);
 
 /* For tests: 1 forces the portable C kernel even where the AVX2 one is
  * compiled in; 0 restores the default. */

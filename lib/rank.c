@@ -1,8 +1,8 @@
 /* rank.c — see rank.h. */
 #include "rank.h"
 
-#include <cblas.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #endif
 
 #include "fmtfloat.h"
+#include "gemm.h"
 #include "trec.h"
 
 void rank_params_default(rank_params *p)
@@ -79,7 +80,8 @@ static int idset_add(idset *s, uint64_t h)
 
 /* ---- the pipeline ------------------------------------------------------------ */
 typedef struct gallery_block {
-    float *vec;          /* block × dim, rows past `rows` are zero */
+    float *vec;          /* the block's rows packed as the columns of a dim × block
+                          * weight (gemm_pack_transposed), 16 rows to a panel */
     char *arena;         /* ids, NUL-terminated, back to back */
     size_t arena_len, arena_cap;
     size_t *id_off;
@@ -92,14 +94,15 @@ typedef struct engine engine;
 
 typedef struct worker {
     engine *E;
-    float *tile; /* chunk_rows × RANK_SLICE scores */
+    float *thr;   /* per query: the score that can still enter this worker's heap */
+    float *work;  /* GEMM_SCAN_WORK_FLOATS for gemm_scan */
     topk_set top; /* this worker's heaps: the best of the units it ranked */
     pthread_t thread;
 } worker;
 
 struct engine {
     /* fixed for the run */
-    const float *queries;
+    const float *queries;     /* packed by gemm_pack_rows */
     const char *const *qids;
     size_t nq, dim, block, chunk_rows, nchunks;
     const rank_params *p;
@@ -111,6 +114,8 @@ struct engine {
     uint64_t read_count;
 
     gallery_block buf[RANK_BUFFERS];
+    float *staging;           /* the reader's GEMM_NR rows, before they are packed */
+    size_t staging_ld;
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -183,18 +188,31 @@ static int check_finite(const float *v, size_t dim, size_t *where)
     return 1;
 }
 
+/* Packs the last `staged` rows of block g, which sit in the staging rows,
+ * into their panel. */
+static void pack_staged(engine *E, gallery_block *g, size_t staged)
+{
+    size_t panel = (g->rows - staged) / GEMM_NR;
+    gemm_pack_transposed(g->vec + panel * E->dim * GEMM_NR, E->staging, E->staging_ld, (int)staged, (int)E->dim);
+}
+
 /* Fills one block from the stream: 1 = block ended full (more may follow),
- * 0 = stream ended cleanly, -1 = error. */
+ * 0 = stream ended cleanly, -1 = error. Records are decoded GEMM_NR at a
+ * time into the staging rows (which stay in L1), checked there, and packed
+ * into the block's panel. */
 static int fill_block(engine *E, gallery_block *g, mm_error *err)
 {
     const rank_params *p = E->p;
     mmf_record rec;
     g->rows = 0;
     g->arena_len = 0;
+    size_t staged = 0;
+    int rc = 1;
     while (g->rows < E->block) {
-        float *row = g->vec + g->rows * E->dim;
-        int rc = mmf_next_into(E->gallery, &rec, row, err); /* decoded into its row */
-        if (rc <= 0) return rc;
+        float *row = E->staging + staged * E->staging_ld;
+        rc = mmf_next_into(E->gallery, &rec, row, err);
+        if (rc < 0) return -1;
+        if (rc == 0) break;
         size_t bad;
         if (!p->allow_nonfinite && !check_finite(row, E->dim, &bad))
             return mm_fail(err, MM_ERR_MALFORMED,
@@ -217,8 +235,13 @@ static int fill_block(engine *E, gallery_block *g, mm_error *err)
         if (p->check_duplicates) g->id_hash[g->rows] = hash_id(rec.id, rec.id_len);
         E->read_count++;
         g->rows++;
+        if (++staged == GEMM_NR) {
+            pack_staged(E, g, staged);
+            staged = 0;
+        }
     }
-    return 1;
+    if (staged) pack_staged(E, g, staged); /* the last panel, zero-padded */
+    return rc;
 }
 
 /* Adds a filled block's ids to the duplicate check. The table is much larger
@@ -253,11 +276,8 @@ static void *reader_main(void *arg)
         mm_error err = {0};
         int rc = fill_block(E, g, &err);
         if (rc >= 0 && g->rows > 0 && E->p->check_duplicates && check_duplicates(E, g, &err)) rc = -1;
-        if (rc >= 0 && g->rows > 0) {
-            /* Zero padding keeps the GEMM shape fixed (see rank.h). */
-            memset(g->vec + g->rows * E->dim, 0, (E->block - g->rows) * E->dim * sizeof(float));
+        if (rc >= 0 && g->rows > 0)
             for (size_t i = 0; i < g->rows; i++) g->ids[i] = g->arena + g->id_off[i];
-        }
         pthread_mutex_lock(&E->mu);
         if (rc < 0) {
             E->reader_state = -1;
@@ -273,48 +293,33 @@ static void *reader_main(void *arg)
     }
 }
 
-/* Offers every score of one tile row that can enter query q's heap. */
-/* Offers every score of one tile row (gallery rows first .. first+n-1 of
- * block g; s[j] is row first+j) that can enter query q's heap. */
-static int scan_row(engine *E, topk_set *T, const float *s, const gallery_block *g, size_t first,
-                    size_t n, size_t q, mm_error *err)
+/* What gemm_scan's hits need to reach a unit's heaps. */
+typedef struct unit {
+    engine *E;
+    worker *W;
+    const gallery_block *g;
+    size_t q0;
+    mm_error *err;
+} unit;
+
+/* Offers a score that reached query q0 + row's threshold to the worker's
+ * heap (gemm_hit_fn). */
+static int offer_hit(void *ctx, int row, int col, float score, float *thr)
 {
-    const char *qid = E->qids[q];
-    const bool exclude_self = E->p->exclude_self;
-    const char *arena_end = g->arena + g->arena_cap;
-    const char *const *ids = g->ids + first;
-    size_t j = 0;
-    float thr = (float)topk_threshold(T, q); /* exact: kept scores are floats */
-
-#define OFFER(jj)                                                                          \
-    do {                                                                                   \
-        const char *id_ = ids[(jj)];                                                       \
-        if (exclude_self && strcmp(id_, qid) == 0) break;                                  \
-        const char *ev_;                                                                   \
-        int r_ = topk_offer(T, q, s[(jj)], id_, &ev_, err);                                \
-        if (r_ < 0) return -1;                                                             \
-        if (ev_ && !(ev_ >= g->arena && ev_ < arena_end)) free((void *)ev_);               \
-        if (r_) thr = (float)topk_threshold(T, q);                                         \
-    } while (0)
-
-#if defined(__AVX2__)
-    for (; j + 8 <= n; j += 8) {
-        __m256 v = _mm256_loadu_ps(s + j);
-        unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(thr), _CMP_GE_OQ));
-        while (mask) {
-            unsigned bit = (unsigned)__builtin_ctz(mask);
-            mask &= mask - 1;
-            if (s[j + bit] >= thr) OFFER(j + bit);
-        }
-    }
-#endif
-    for (; j < n; j++)
-        if (s[j] >= thr) OFFER(j);
-#undef OFFER
+    unit *u = ctx;
+    size_t q = u->q0 + (size_t)row;
+    const char *id = u->g->ids[col];
+    if (u->E->p->exclude_self && strcmp(id, u->E->qids[q]) == 0) return 0;
+    const char *ev;
+    int r = topk_offer(&u->W->top, q, score, id, &ev, u->err);
+    if (r < 0) return -1;
+    if (ev && !(ev >= u->g->arena && ev < u->g->arena + u->g->arena_cap)) free((void *)ev);
+    if (r) *thr = (float)topk_threshold(&u->W->top, q); /* exact: kept scores are floats */
     return 0;
 }
 
-/* Ranks block b for query chunk c. */
+/* Ranks block b for query chunk c: gemm_scan computes every score and hands
+ * over only those that reach their query's threshold. */
 static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
 {
     engine *E = W->E;
@@ -322,26 +327,10 @@ static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
     size_t q0, q1;
     chunk_queries(E, c, &q0, &q1);
     size_t m = q1 - q0;
-    const float *Q = E->queries + q0 * E->dim;
-    int d = (int)E->dim;
-    /* The block is ranked in column slices of RANK_SLICE gallery rows so that
-     * a score tile (m × slice) stays in cache between the GEMM that writes it
-     * and the scan that reads it. Slices are fixed cuts of the padded block,
-     * so the GEMM shapes (and hence the scores' rounding) do not depend on
-     * where the stream ends. */
-    for (size_t col = 0; col < E->block && col < g->rows; col += RANK_SLICE) {
-        size_t w = E->block - col < RANK_SLICE ? E->block - col : RANK_SLICE;
-        const float *G = g->vec + col * E->dim;
-        /* scores (m, w) = Q (m, dim) · G (w, dim)^T */
-        if (m == 1)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)w, d, 1.0f, G, d, Q, 1, 0.0f, W->tile, 1);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)w, d, 1.0f, Q, d, G, d,
-                        0.0f, W->tile, (int)w);
-        size_t real = g->rows - col < w ? g->rows - col : w;
-        for (size_t i = 0; i < m; i++)
-            if (scan_row(E, &W->top, W->tile + i * w, g, col, real, q0 + i, err)) return -1;
-    }
+    unit u = {E, W, g, q0, err};
+    gemm_weight gw = {g->vec, (int)E->dim, (int)g->rows, 0};
+    /* chunk_rows is a multiple of GEMM_MR, so a chunk starts a tile */
+    if (gemm_scan(E->queries + q0 * E->dim, (int)m, &gw, W->thr + q0, offer_hit, &u, W->work)) return -1;
     /* Entries that still point into this block's arena get their own copy. */
     const char *arena_end = g->arena + g->arena_cap;
     for (size_t i = 0; i < m; i++) {
@@ -485,22 +474,6 @@ static int check_queries(const mmf_matrix *queries, const char *queries_name, co
     return 0;
 }
 
-/* OpenBLAS (the pthread build) starts its own pool of threads when it
- * loads, sized by OPENBLAS_NUM_THREADS or the number of CPUs, and an idle
- * pool thread spins in sched_yield for about 2^28 cycles before it sleeps.
- * The workers here call single-threaded SGEMMs, so that pool only competes
- * with them (5% of the COCO 25k x 5k row's wall time, and half its system
- * time): shut it down. blas_thread_shutdown_ is the exported function
- * OpenBLAS itself uses around fork(); declared weak, so that a build without
- * it simply keeps the pool. */
-extern int blas_thread_shutdown_(void) __attribute__((weak));
-
-static void openblas_single_threaded(void)
-{
-    openblas_set_num_threads(1);
-    if (blas_thread_shutdown_) blas_thread_shutdown_();
-}
-
 int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
              const rank_params *p, rank_result *res, mm_error *err)
 {
@@ -513,7 +486,6 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     memset(res, 0, sizeof *res);
     if (load) memset(queries, 0, sizeof *queries);
     if (p->k == 0) return mm_fail(err, MM_ERR_LIMIT, "k must be at least 1");
-    openblas_single_threaded();
     /* With a loader and a mapped gallery, the reader thread starts filling
      * gallery blocks while the queries load (a pipe is not read before the
      * queries are in: a failing query file must not wait on a producer). */
@@ -543,10 +515,13 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     int rc = -1;
     worker *W = NULL;
     int threads = 0;
+    float *packed_queries = NULL;
 
-    bool ok = true;
+    E.staging_ld = (dim + 15) / 16 * 16 + 16; /* rows 64 bytes off a multiple of 4 KiB: no L1 set aliasing */
+    E.staging = block_ok ? aligned_floats(GEMM_NR * E.staging_ld) : NULL;
+    bool ok = !block_ok || E.staging;
     for (int i = 0; block_ok && ok && i < RANK_BUFFERS; i++) {
-        E.buf[i].vec = aligned_floats(block * dim);
+        E.buf[i].vec = aligned_floats(gemm_packed_count((int)dim, (int)block));
         E.buf[i].id_off = malloc(block * sizeof *E.buf[i].id_off);
         E.buf[i].ids = malloc(block * sizeof *E.buf[i].ids);
         E.buf[i].id_hash = malloc(block * sizeof *E.buf[i].id_hash);
@@ -585,16 +560,25 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     }
     if (p->metric == RANK_COS && !queries->all_normalized)
         for (size_t i = 0; i < queries->rows; i++) mmf_l2_normalize(queries->data + i * dim, dim);
+    if (queries->rows > (size_t)INT_MAX - GEMM_MR) {
+        mm_fail(err, MM_ERR_LIMIT, "%s: %zu queries are more than one run can hold", queries_name,
+                queries->rows);
+        goto out;
+    }
+    packed_queries = aligned_floats(gemm_rows_packed_count((int)queries->rows, (int)dim));
+    if (!packed_queries) {
+        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for %zu queries", queries_name, queries->rows);
+        goto out;
+    }
+    gemm_pack_rows(packed_queries, queries->data, dim, (int)queries->rows, (int)dim);
 
-    E.queries = queries->data;
+    E.queries = packed_queries;
     E.qids = (const char *const *)queries->ids;
     E.nq = queries->rows;
-    /* Chunks depend on the query count only (not on -t), so that a score is
-     * computed by the same GEMM shape in every run. They are large because
-     * OpenBLAS packs the gallery slice once per call: with 128-row chunks the
-     * packing took 18% of the time, with 512 rows 5%, with 1000 rows 2.5%
-     * (perf, 512-d). RANK_MAX_CHUNK rows each (the last one what is left):
-     * workers share chunks, so fewer chunks than workers is no loss. */
+    /* RANK_MAX_CHUNK rows to a chunk (the last one what is left), a
+     * multiple of GEMM_MR so that every chunk starts a tile of the packed
+     * queries. Workers share chunks, so fewer chunks than workers is no
+     * loss. A score does not depend on the chunking (gemm_scan). */
     size_t cr = E.nq < RANK_MAX_CHUNK ? E.nq : RANK_MAX_CHUNK;
     E.chunk_rows = cr;
     E.nchunks = (E.nq + cr - 1) / cr;
@@ -619,8 +603,10 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     }
     for (int i = 0; ok && i < threads; i++) {
         W[i].E = &E;
-        W[i].tile = aligned_floats(E.chunk_rows * (block < RANK_SLICE ? block : RANK_SLICE));
-        ok = W[i].tile != NULL && topk_set_init(&W[i].top, E.nq, p->k, err) == 0;
+        W[i].thr = malloc(E.nq * sizeof *W[i].thr);
+        W[i].work = aligned_floats(GEMM_SCAN_WORK_FLOATS);
+        ok = W[i].thr && W[i].work && topk_set_init(&W[i].top, E.nq, p->k, err) == 0;
+        for (size_t q = 0; ok && q < E.nq; q++) W[i].thr[q] = -INFINITY;
     }
     /* The workers' state is published to the (possibly running) reader
      * under the lock. */
@@ -635,8 +621,6 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     }
     if (topk_set_init(&res->top, E.nq, p->k, err)) goto out;
 
-    /* Each worker calls a single-threaded SGEMM (openblas_single_threaded
-     * above); the parallelism is ours. */
     if (!reader_started) reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
     if (reader_started) {
         int started;
@@ -682,7 +666,8 @@ out:
     }
     if (W)
         for (int i = 0; i < threads; i++) {
-            free(W[i].tile);
+            free(W[i].thr);
+            free(W[i].work);
             topk_set_free(&W[i].top);
         }
     free(W);
@@ -691,6 +676,8 @@ out:
     free(E.chunk_final);
     free(E.seen.slot);
     free(E.first_dup);
+    free(E.staging);
+    free(packed_queries);
     if (rc) {
         free_chunk_text(res);
         memset(res, 0, sizeof *res);

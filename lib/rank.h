@@ -5,41 +5,42 @@
  * the merge of partial runs computed against disjoint gallery shards.
  *
  * How it works (the shapes are what the memory bound comes from):
- *  - a reader thread pulls gallery records through mmf_next() into one of
- *    RANK_BUFFERS blocks of `block` rows × dim floats (f16 is converted by the
- *    reader; --metric cos normalises each row unless its segment carries the
- *    normalised flag; non-finite values and duplicate ids are checked here);
- *  - the queries are cut into chunks of up to RANK_MAX_CHUNK rows; a unit of work is
- *    (query chunk, gallery block): for each slice of RANK_SLICE block rows, one
- *    SGEMM chunk × slice^T into a per-worker score tile small enough to stay
- *    in cache, then a scan of each tile row against its query's heap
- *    threshold. Any free worker takes the next unit (the chunk furthest
- *    behind first) and offers into its own heaps, so no locks are needed on
- *    the hot path and no worker waits for another's chunk; when every block
- *    has been ranked for a chunk, the workers' heaps of its queries are
- *    merged (the top k of a union under a total order is what one heap
- *    would have kept) and, with emit_tag, its run lines are written. While
- *    workers rank block b the reader fills block b+1 and b+2, so I/O, CRC,
- *    f16 conversion, GEMM and top-k selection overlap;
- *  - OpenBLAS runs single-threaded inside each worker: parallelism comes from
- *    the workers (-t), which avoids OpenBLAS's static split stalling behind
- *    the reader thread on a 2-core machine.
- * Memory: queries (nq × dim × 4) + RANK_BUFFERS × block × dim × 4
- *         + threads × 1024 × 1024 × 4 (score tiles) + (threads + 1) × nq × k × 16 (heaps)
- *         + the kept ids + 16 bytes per gallery id for the duplicate check
- *         (see rank_params.check_duplicates).
+ *  - a reader thread pulls gallery records through mmf_next_into() into one
+ *    of RANK_BUFFERS blocks of `block` rows (f16 is converted by the reader;
+ *    --metric cos normalises each row unless its segment carries the
+ *    normalised flag; non-finite values and duplicate ids are checked here),
+ *    16 rows at a time through a small staging area, and packs them as the
+ *    columns of a dim × block weight (gemm.h's layout);
+ *  - the queries, packed once into gemm's row tiles, are cut into chunks of
+ *    up to RANK_MAX_CHUNK rows; a unit of work is (query chunk, gallery
+ *    block): gemm_scan() computes every score of the chunk against the block
+ *    and tests each 6 × 16 tile against its queries' heap thresholds while it
+ *    is still in registers, so only scores that can enter a heap are ever
+ *    stored or looked at. Any free worker takes the next unit (the chunk
+ *    furthest behind first) and offers into its own heaps, so no locks are
+ *    needed on the hot path and no worker waits for another's chunk; when
+ *    every block has been ranked for a chunk, the workers' heaps of its
+ *    queries are merged (the top k of a union under a total order is what
+ *    one heap would have kept) and, with emit_tag, its run lines are
+ *    written. While workers rank block b the reader fills block b+1 and b+2,
+ *    so I/O, CRC, f16 conversion, scoring and top-k selection overlap.
+ * Memory: queries (nq × dim × 4, twice: as read and packed)
+ *         + RANK_BUFFERS × block × dim × 4 + (threads + 1) × nq × k × 16 (heaps)
+ *         + threads × nq × 4 (thresholds) + the kept ids
+ *         + 16 bytes per gallery id for the duplicate check (see
+ *         rank_params.check_duplicates).
  *
  * Ids of kept entries: while a block is being ranked, heap entries point into
  * the block's id arena; when a unit ends, the entries that still point there
  * get their own copy, so a block's buffer can be reused at once. Kept ids are
  * therefore bounded by nq × k, whatever the gallery size.
  *
- * Bit-identical scores across shards: every block is padded with zero rows to
- * exactly `block` rows, cut into the same slices, and query chunks depend
- * only on the query count, so a
- * (query, gallery item) score is computed by the same GEMM shape wherever the
- * item falls in the stream. Scores then agree to the bit between a whole run
- * and sharded runs made with the same --block on the same OpenBLAS kernel.
+ * Bit-identical scores across shards: gemm_scan computes every score as one
+ * chain of fused multiply-adds in the order of the dimensions, whatever the
+ * chunk, the block, the item's place in the stream or the thread count, so a
+ * (query, gallery item) score has the same bits in a whole run and in
+ * sharded runs (on the same machine code: the portable build rounds alike
+ * only if the compiler fuses the same way).
  */
 #ifndef MM_RANK_H
 #define MM_RANK_H
@@ -54,10 +55,7 @@
 #include "topk.h"
 
 #define RANK_BUFFERS 3
-#define RANK_MAX_CHUNK 1024 /* query rows per GEMM */
-#ifndef RANK_SLICE
-#define RANK_SLICE 1024     /* gallery rows per GEMM (a block is cut into slices) */
-#endif
+#define RANK_MAX_CHUNK 1020 /* query rows per unit of work, a multiple of GEMM_MR */
 
 enum rank_metric { RANK_IP = 0, RANK_COS = 1 };
 enum rank_format { RANK_TREC = 0, RANK_TSV = 1, RANK_JSONL = 2 };
@@ -68,7 +66,7 @@ typedef struct rank_params {
     bool exclude_self;      /* false: drop gallery items whose id equals the query id */
     bool allow_nonfinite;   /* false: NaN/Inf in a vector is an error naming the id */
     bool check_duplicates;  /* true: detect repeated gallery ids (16 bytes per id) */
-    int threads;            /* 1: worker threads (GEMM + top-k) */
+    int threads;            /* 1: worker threads (scoring + top-k) */
     size_t block;           /* 4096: gallery rows per block */
     /* Called by the reader thread after each block with the rows read so far. */
     void (*progress)(uint64_t gallery_rows, void *ctx);

@@ -165,9 +165,133 @@ static void test_layout(void)
     CHECK(memcmp(filled_h, packed_h, sizeof packed_h) == 0);
 }
 
+/* gemm_pack_rows and gemm_pack_transposed write the layouts gemm.h describes. */
+static void test_pack_rows_and_transposed(void)
+{
+    static const int dims[][2] = {{1, 1}, {5, 3}, {6, 8}, {7, 17}, {16, 9}, {33, 40}, {13, 0}};
+    for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++) {
+        int T = dims[s][0], K = dims[s][1];
+        size_t ld = (size_t)K + 3;
+        float *x = malloc(sizeof(float) * ((size_t)T * ld + 1));
+        float *xp = alloc64(sizeof(float) * gemm_rows_packed_count(T, K));
+        float *wp = alloc64(sizeof(float) * (gemm_packed_count(K, T) + 1));
+        for (size_t i = 0; i < (size_t)T * ld; i++) x[i] = rnd();
+        gemm_pack_rows(xp, x, ld, T, K);
+        int tiles = (T + GEMM_MR - 1) / GEMM_MR, bad = 0;
+        for (int t = 0; t < tiles; t++)
+            for (int k = 0; k < K; k++)
+                for (int r = 0; r < GEMM_MR; r++) {
+                    int row = t * GEMM_MR + r;
+                    float want = row < T ? x[(size_t)row * ld + k] : 0.0f;
+                    bad += xp[((size_t)t * K + k) * GEMM_MR + r] != want;
+                }
+        CHECK_MSG(bad == 0, "pack_rows T %d K %d: %d wrong", T, K, bad);
+        bad = 0;
+        for (int variant = 0; variant < 2; variant++) {
+            gemm_force_portable(variant);
+            gemm_pack_transposed(wp, x, ld, T, K);
+            for (int k = 0; k < K; k++)
+                for (int n = 0; n < gemm_panels(T) * GEMM_NR; n++)
+                    bad += wp[gemm_packed_index(K, k, n)] != (n < T ? x[(size_t)n * ld + k] : 0.0f);
+        }
+        gemm_force_portable(0);
+        CHECK_MSG(bad == 0, "pack_transposed N %d K %d: %d wrong", T, K, bad);
+        free(x);
+        free(xp);
+        free(wp);
+    }
+}
+
+/* gemm_scan against gemm_run on the same data: each value at or above its
+ * row's threshold is reported once, with gemm_run's bits; with rising
+ * thresholds, only values that reach the threshold of the moment. */
+typedef struct scan_log {
+    const float *y; /* gemm_run's values, T x N */
+    int N;
+    unsigned char *seen;
+    int raise, bad, hits;
+    const float *thr0;
+} scan_log;
+
+static int record_hit(void *ctx, int row, int col, float v, float *thr)
+{
+    scan_log *L = ctx;
+    size_t i = (size_t)row * L->N + col;
+    if (L->seen[i]++ || v != L->y[i] || !(v >= *thr)) L->bad++;
+    L->hits++;
+    if (L->raise) *thr = v;
+    return 0;
+}
+
+static int stop_hit(void *ctx, int row, int col, float v, float *thr)
+{
+    (void)ctx, (void)row, (void)col, (void)v, (void)thr;
+    return 7;
+}
+
+static void check_scan(int T, int N, int K)
+{
+    float *x = malloc(sizeof(float) * ((size_t)T * K + 1)), *g = malloc(sizeof(float) * ((size_t)N * K + 1));
+    float *xp = alloc64(sizeof(float) * gemm_rows_packed_count(T, K));
+    float *wp = alloc64(sizeof(float) * (gemm_packed_count(K, N) + 1));
+    float *y = malloc(sizeof(float) * (size_t)T * N), *thr = malloc(sizeof(float) * (size_t)T);
+    float *thr0 = malloc(sizeof(float) * (size_t)T);
+    static float scan_work[GEMM_SCAN_WORK_FLOATS] __attribute__((aligned(64)));
+    for (size_t i = 0; i < (size_t)T * K; i++) x[i] = rnd();
+    for (size_t i = 0; i < (size_t)N * K; i++) g[i] = rnd();
+    gemm_pack_rows(xp, x, (size_t)K, T, K);
+    gemm_pack_transposed(wp, g, (size_t)K, N, K);
+    gemm_weight W = {wp, K, N, 0};
+    gemm_run(y, (size_t)N, x, (size_t)K, &W, NULL, T, 0, 0, gemm_panels(N), NULL);
+    unsigned char *seen = calloc((size_t)T * N, 1);
+    for (int raise = 0; raise < 2; raise++) {
+        for (int t = 0; t < T; t++) thr[t] = thr0[t] = t % 3 == 0 ? -INFINITY : rnd() * sqrtf((float)K) * 0.3f;
+        memset(seen, 0, (size_t)T * N);
+        scan_log L = {y, N, seen, raise, 0, 0, thr0};
+        CHECK_EQ_INT(gemm_scan(xp, T, &W, thr, record_hit, &L, scan_work), 0);
+        CHECK_MSG(L.bad == 0, "scan T %d N %d K %d raise %d: %d bad hits", T, N, K, raise, L.bad);
+        int missed = 0, want = 0;
+        if (!raise) {
+            for (int t = 0; t < T; t++)
+                for (int n = 0; n < N; n++) {
+                    int reach = y[(size_t)t * N + n] >= thr0[t];
+                    want += reach;
+                    missed += reach && !seen[(size_t)t * N + n];
+                }
+            CHECK_MSG(missed == 0 && L.hits == want, "scan T %d N %d K %d: %d hits, %d wanted, %d missed", T, N,
+                      K, L.hits, want, missed);
+        } else { /* the row maxima are always reported (nothing can exceed them) */
+            for (int t = 0; t < T; t++) {
+                int best = 0;
+                for (int n = 1; n < N; n++)
+                    if (y[(size_t)t * N + n] > y[(size_t)t * N + best]) best = n;
+                if (y[(size_t)t * N + best] >= thr0[t]) missed += !seen[(size_t)t * N + best];
+            }
+            CHECK_MSG(missed == 0, "scan T %d N %d K %d raising: %d row maxima missed", T, N, K, missed);
+        }
+    }
+    for (int t = 0; t < T; t++) thr[t] = -INFINITY;
+    CHECK_EQ_INT(gemm_scan(xp, T, &W, thr, stop_hit, NULL, scan_work), 7);
+    free(x), free(g), free(xp), free(wp), free(y), free(thr), free(thr0), free(seen);
+}
+
+static void test_scan(void)
+{
+    static const int shapes_scan[][3] = {{1, 1, 1},  {1, 40, 512}, {5, 16, 3},    {6, 17, 256},
+                                         {7, 33, 257}, {97, 50, 600}, {200, 31, 70}, {13, 5, 0}};
+    for (int variant = 0; variant < 2; variant++) {
+        gemm_force_portable(variant);
+        for (size_t s = 0; s < sizeof shapes_scan / sizeof shapes_scan[0]; s++)
+            check_scan(shapes_scan[s][0], shapes_scan[s][1], shapes_scan[s][2]);
+    }
+    gemm_force_portable(0);
+}
+
 int main(void)
 {
     RUN(test_layout);
+    RUN(test_pack_rows_and_transposed);
+    RUN(test_scan);
     RUN(test_simd_kernel);
     RUN(test_portable_kernel);
     return test_summary();
