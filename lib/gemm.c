@@ -223,8 +223,9 @@ static void panel_slice(float *y, size_t ldy, const float *x, size_t ldx, const 
  * are zero), so the kernel's broadcasts read one short contiguous run.
  * With AVX2, full tiles go 8 values of k at a time through an 8 x 8
  * transpose (rows 6 and 7 zero) whose columns are stored 6 floats apart;
- * each store's 2 spare floats are overwritten by the next one, and the last
- * lands in the slack of GEMM_WORK_FLOATS or of the next tile. */
+ * each store's 2 spare floats are overwritten by the next one. The last k
+ * of a tile is always copied one by one, so that no store reaches past the
+ * tile: threads may pack neighbouring tiles at once (mm-rank's chunks). */
 #ifdef GEMM_AVX2
 static inline void transpose8(__m256 v[8])
 {
@@ -256,7 +257,7 @@ static void pack_x(float *xp, const float *x, size_t ldx, int i0, int i1, int k0
         int k = 0;
 #ifdef GEMM_AVX2
         if (rows == MR && !force_portable)
-            for (; k + 8 <= kc; k += 8) {
+            for (; k + 8 < kc; k += 8) {
                 __m256 v[8];
                 for (int r = 0; r < MR; r++) v[r] = _mm256_loadu_ps(src[r] + k);
                 v[6] = v[7] = _mm256_setzero_ps();
@@ -344,6 +345,21 @@ static int tile_scan(int mr, int kc, const float *x, const void *w, float *y, in
     return flag;
 }
 
+/* Hands the values of a finished tile (rows i.., acc as tile_scan stored
+ * it) that reach their row's threshold to hit. */
+static int scan_hits(const float *acc, int i, int mr, int n0, int nv, float *thr, gemm_hit_fn hit, void *ctx)
+{
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nv; j++) {
+            float v = acc[r * GEMM_NR + j];
+            if (v >= thr[i + r]) { /* thr[i + r] may have risen meanwhile */
+                int rc = hit(ctx, i + r, n0 + j, v, &thr[i + r]);
+                if (rc) return rc;
+            }
+        }
+    return 0;
+}
+
 int gemm_scan(const float *xp, int T, const gemm_weight *W, float *thr, gemm_hit_fn hit, void *ctx, float *work)
 {
     int K = W->K, N = W->N, panels = gemm_panels(N);
@@ -366,15 +382,110 @@ int gemm_scan(const float *xp, int T, const gemm_weight *W, float *thr, gemm_hit
                         continue;
                     }
                     if (!tile_scan(mr, kc, x, w, acc, k0 > 0, thr + i, W->f16)) continue;
-                    for (int r = 0; r < mr; r++)
-                        for (int j = 0; j < nv; j++) {
-                            float v = acc[r * GEMM_NR + j];
-                            if (v >= thr[i + r]) { /* thr[i + r] may have risen meanwhile */
-                                int rc = hit(ctx, i + r, n0 + j, v, &thr[i + r]);
-                                if (rc) return rc;
-                            }
-                        }
+                    int rc = scan_hits(acc, i, mr, n0, nv, thr, hit, ctx);
+                    if (rc) return rc;
                 }
+            }
+        }
+    }
+    return 0;
+}
+
+int gemm_scan_tile(const float *xp, int i, int mr, const gemm_weight *W, int p, float *thr, gemm_hit_fn hit,
+                   void *ctx, float *acc)
+{
+    int K = W->K, N = W->N;
+    size_t es = W->f16 ? sizeof(uint16_t) : sizeof(float);
+    const unsigned char *wp = (const unsigned char *)W->data + (size_t)p * K * GEMM_NR * es;
+    int n0 = p * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
+    int kend = K > 0 ? K : 1;
+    for (int k0 = 0; k0 < kend; k0 += KC) { /* the same steps as gemm_scan, so the same bits */
+        int kc = K - k0 < KC ? K - k0 : KC;
+        const void *w = wp + (size_t)k0 * GEMM_NR * es;
+        const float *x = xp + (size_t)i * K + (size_t)k0 * MR;
+        if (k0 + kc < K) {
+            tile(mr, kc, x, 0, w, acc, GEMM_NR, NULL, k0 > 0, 1, W->f16);
+            continue;
+        }
+        if (!tile_scan(mr, kc, x, w, acc, k0 > 0, thr + i, W->f16)) return 0;
+        return scan_hits(acc, i, mr, n0, nv, thr, hit, ctx);
+    }
+    return 0;
+}
+
+/* Up to MR independent rows: job j multiplies packed row rows[j] of x by
+ * panel panels[j] of W. Each job's 16 values take the steps tile() takes
+ * for them (zero start, one FMA per k in order, "+ 0" where a k slice
+ * begins, as a reload of y plus a zero bias does), so they have its bits. */
+static inline __attribute__((always_inline)) void rows_kernel(int n, int K, const float *const *x, const float *const *w,
+                                                              float *out)
+{
+#ifdef GEMM_AVX2
+    if (!force_portable) {
+        __m256 c0[MR], c1[MR];
+        _Pragma("GCC unroll 8") for (int j = 0; j < n; j++) c0[j] = c1[j] = _mm256_setzero_ps();
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            int k1 = K - k0 < KC ? K : k0 + KC;
+            if (k0 > 0)
+                _Pragma("GCC unroll 8") for (int j = 0; j < n; j++) {
+                    c0[j] = _mm256_add_ps(c0[j], _mm256_setzero_ps());
+                    c1[j] = _mm256_add_ps(c1[j], _mm256_setzero_ps());
+                }
+            for (int k = k0; k < k1; k++)
+                _Pragma("GCC unroll 8") for (int j = 0; j < n; j++) {
+                    __m256 a = _mm256_broadcast_ss(x[j] + (size_t)k * MR);
+                    c0[j] = _mm256_fmadd_ps(a, _mm256_load_ps(w[j] + (size_t)k * GEMM_NR), c0[j]);
+                    c1[j] = _mm256_fmadd_ps(a, _mm256_load_ps(w[j] + (size_t)k * GEMM_NR + 8), c1[j]);
+                }
+        }
+        _Pragma("GCC unroll 8") for (int j = 0; j < n; j++) {
+            _mm256_storeu_ps(out + j * GEMM_NR, c0[j]);
+            _mm256_storeu_ps(out + j * GEMM_NR + 8, c1[j]);
+        }
+        return;
+    }
+#endif
+    for (int j = 0; j < n; j++) {
+        float c[GEMM_NR] = {0};
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            int k1 = K - k0 < KC ? K : k0 + KC;
+            if (k0 > 0)
+                for (int l = 0; l < GEMM_NR; l++) c[l] = c[l] + 0.0f;
+            for (int k = k0; k < k1; k++) {
+                float a = x[j][(size_t)k * MR];
+                for (int l = 0; l < GEMM_NR; l++) c[l] += a * w[j][(size_t)k * GEMM_NR + l];
+            }
+        }
+        memcpy(out + j * GEMM_NR, c, sizeof c);
+    }
+}
+
+int gemm_scan_rows(const float *xp, const int *rows, const int *panels, int n, const gemm_weight *W, float *thr,
+                   gemm_hit_fn hit, void *ctx)
+{
+    int K = W->K, N = W->N;
+    const float *x[MR], *w[MR];
+    float out[MR * GEMM_NR];
+    for (int j = 0; j < n; j++) {
+        x[j] = xp + (size_t)(rows[j] / MR) * MR * K + rows[j] % MR;
+        w[j] = (const float *)W->data + (size_t)panels[j] * K * GEMM_NR;
+    }
+    switch (n) {
+    case 6: rows_kernel(6, K, x, w, out); break;
+    case 5: rows_kernel(5, K, x, w, out); break;
+    case 4: rows_kernel(4, K, x, w, out); break;
+    case 3: rows_kernel(3, K, x, w, out); break;
+    case 2: rows_kernel(2, K, x, w, out); break;
+    case 1: rows_kernel(1, K, x, w, out); break;
+    default: return 0;
+    }
+    for (int j = 0; j < n; j++) {
+        int n0 = panels[j] * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
+        for (int l = 0; l < nv; l++) {
+            float v = out[j * GEMM_NR + l];
+            if (v >= thr[rows[j]]) {
+                int rc = hit(ctx, rows[j], n0 + l, v, &thr[rows[j]]);
+                if (rc) return rc;
             }
         }
     }

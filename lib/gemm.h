@@ -108,6 +108,19 @@ typedef int (*gemm_hit_fn)(void *ctx, int row, int col, float value, float *thre
  * non-zero result. */
 int gemm_scan(const float *xp, int T, const gemm_weight *W, float *thr, gemm_hit_fn hit, void *ctx, float *work);
 
+/* The part of gemm_scan for one tile: rows [i, i + mr) (i a multiple of
+ * GEMM_MR, mr <= GEMM_MR) of x against panel p of W, the same values
+ * reported the same way. acc: GEMM_MR * GEMM_NR floats of scratch. */
+int gemm_scan_tile(const float *xp, int i, int mr, const gemm_weight *W, int p, float *thr, gemm_hit_fn hit,
+                   void *ctx, float *acc);
+
+/* Up to GEMM_MR single rows, each against its own panel: row rows[j] of x
+ * (packed by gemm_pack_rows) times panel panels[j] of W (float32), the
+ * values reported as gemm_scan reports them, with the same bits. For
+ * rescoring scattered (row, panel) pairs at the cost of one tile. */
+int gemm_scan_rows(const float *xp, const int *rows, const int *panels, int n, const gemm_weight *W, float *thr,
+                   gemm_hit_fn hit, void *ctx);
+
 /* For tests: 1 forces the portable C kernel even where the AVX2 one is
  * compiled in; 0 restores the default. */
 void gemm_force_portable(int on);

@@ -15,6 +15,7 @@
 
 #include "fmtfloat.h"
 #include "gemm.h"
+#include "scan8.h"
 #include "trec.h"
 
 void rank_params_default(rank_params *p)
@@ -82,6 +83,9 @@ static int idset_add(idset *s, uint64_t h)
 typedef struct gallery_block {
     float *vec;          /* the block's rows packed as the columns of a dim × block
                           * weight (gemm_pack_transposed), 16 rows to a panel */
+    int8_t *vec8;        /* with use_q8: the same rows quantised (scan8_pack_panel) */
+    scan8_vec *st8;      /* their scales and norms */
+    scan8_limits lim8;   /* the block's largest norms */
     char *arena;         /* ids, NUL-terminated, back to back */
     size_t arena_len, arena_cap;
     size_t *id_off;
@@ -102,7 +106,13 @@ typedef struct worker {
 
 struct engine {
     /* fixed for the run */
-    const float *queries;     /* packed by gemm_pack_rows */
+    float *raw_queries;       /* nq x dim, row-major (the caller's matrix) */
+    bool normalize_queries;   /* --metric cos on queries not known to be unit vectors */
+    float *queries;           /* packed by gemm_pack_rows, chunk by chunk */
+    uint8_t *queries8;        /* with use_q8: quantised (scan8_pack_rows), chunk by chunk */
+    scan8_vec *queries8_st;
+    bool use_q8;              /* the int8 pre-filter (scan8.h): the reader quantises blocks */
+    bool q8_decided;          /* use_q8 is known: the reader waits for it */
     const char *const *qids;
     size_t nq, dim, block, chunk_rows, nchunks;
     const rank_params *p;
@@ -128,6 +138,8 @@ struct engine {
     uint64_t *chunk_next;     /* next block of each chunk to hand out */
     unsigned *chunk_active;   /* units of each chunk being ranked */
     bool *chunk_final;        /* merged (and emitted), or being so */
+    unsigned char *chunk_state; /* 0 as read, 1 being packed, 2 packed (prepare_chunk) */
+    bool *chunk_q8;           /* the chunk's queries could be quantised */
     size_t block_done[RANK_BUFFERS]; /* chunks done with block b, at b % RANK_BUFFERS */
     worker *W;
     int threads;
@@ -194,6 +206,9 @@ static void pack_staged(engine *E, gallery_block *g, size_t staged)
 {
     size_t panel = (g->rows - staged) / GEMM_NR;
     gemm_pack_transposed(g->vec + panel * E->dim * GEMM_NR, E->staging, E->staging_ld, (int)staged, (int)E->dim);
+    if (E->use_q8)
+        scan8_pack_panel(g->vec8, (int)panel, g->st8 + panel * GEMM_NR, &g->lim8, E->staging, E->staging_ld,
+                         (int)staged, (int)E->dim);
 }
 
 /* Fills one block from the stream: 1 = block ended full (more may follow),
@@ -206,6 +221,7 @@ static int fill_block(engine *E, gallery_block *g, mm_error *err)
     mmf_record rec;
     g->rows = 0;
     g->arena_len = 0;
+    scan8_limits_init(&g->lim8);
     size_t staged = 0;
     int rc = 1;
     while (g->rows < E->block) {
@@ -267,7 +283,8 @@ static void *reader_main(void *arg)
     engine *E = arg;
     for (uint64_t b = 0;; b++) {
         pthread_mutex_lock(&E->mu);
-        while (!E->stop && b >= E->blocks_released + RANK_BUFFERS) pthread_cond_wait(&E->cv, &E->mu);
+        while (!E->stop && (!E->q8_decided || b >= E->blocks_released + RANK_BUFFERS))
+            pthread_cond_wait(&E->cv, &E->mu);
         bool stop = E->stop;
         pthread_mutex_unlock(&E->mu);
         if (stop) return NULL;
@@ -318,6 +335,23 @@ static int offer_hit(void *ctx, int row, int col, float score, float *thr)
     return 0;
 }
 
+/* Makes chunk c's queries ready: normalised (cos), packed for gemm and, with
+ * use_q8, quantised. Run by the first worker that takes one of the chunk's
+ * units, so that this work (and the page faults of the packed copies) is
+ * shared by the workers instead of delaying the start. */
+static void prepare_chunk(engine *E, size_t c)
+{
+    size_t q0, q1;
+    chunk_queries(E, c, &q0, &q1);
+    float *raw = E->raw_queries + q0 * E->dim;
+    if (E->normalize_queries)
+        for (size_t q = q0; q < q1; q++) mmf_l2_normalize(E->raw_queries + q * E->dim, E->dim);
+    gemm_pack_rows(E->queries + q0 * E->dim, raw, E->dim, (int)(q1 - q0), (int)E->dim);
+    if (E->use_q8)
+        E->chunk_q8[c] = scan8_pack_rows(E->queries8 + q0 * scan8_row_stride((int)E->dim), E->queries8_st + q0, raw,
+                                         E->dim, (int)(q1 - q0), (int)E->dim) == 0;
+}
+
 /* Ranks block b for query chunk c: gemm_scan computes every score and hands
  * over only those that reach their query's threshold. */
 static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
@@ -329,8 +363,12 @@ static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
     size_t m = q1 - q0;
     unit u = {E, W, g, q0, err};
     gemm_weight gw = {g->vec, (int)E->dim, (int)g->rows, 0};
-    /* chunk_rows is a multiple of GEMM_MR, so a chunk starts a tile */
-    if (gemm_scan(E->queries + q0 * E->dim, (int)m, &gw, W->thr + q0, offer_hit, &u, W->work)) return -1;
+    /* chunk_rows is a multiple of SCAN8_MR, so a chunk starts a tile */
+    int rc = E->use_q8 && E->chunk_q8[c] ? scan8_scan(E->queries + q0 * E->dim, E->queries8 + q0 * scan8_row_stride((int)E->dim),
+                                    E->queries8_st + q0, (int)m, &gw, g->vec8, g->st8, &g->lim8, W->thr + q0,
+                                    offer_hit, &u, W->work)
+                       : gemm_scan(E->queries + q0 * E->dim, (int)m, &gw, W->thr + q0, offer_hit, &u, W->work);
+    if (rc) return -1;
     /* Entries that still point into this block's arena get their own copy. */
     const char *arena_end = g->arena + g->arena_cap;
     for (size_t i = 0; i < m; i++) {
@@ -365,13 +403,21 @@ static void *worker_main(void *arg)
         size_t pick = SIZE_MAX;
         uint64_t pick_block = UINT64_MAX;
         for (size_t c = 0; c < E->nchunks; c++)
-            if (E->chunk_next[c] < E->blocks_loaded && E->chunk_next[c] < pick_block) {
+            if (E->chunk_next[c] < E->blocks_loaded && E->chunk_next[c] < pick_block && E->chunk_state[c] != 1) {
                 pick = c;
                 pick_block = E->chunk_next[c];
             }
         if (pick != SIZE_MAX) {
             E->chunk_next[pick]++;
             E->chunk_active[pick]++;
+            if (E->chunk_state[pick] == 0) { /* first unit of the chunk: its queries are packed first */
+                E->chunk_state[pick] = 1;
+                pthread_mutex_unlock(&E->mu);
+                prepare_chunk(E, pick);
+                pthread_mutex_lock(&E->mu);
+                E->chunk_state[pick] = 2;
+                pthread_cond_broadcast(&E->cv);
+            }
             pthread_mutex_unlock(&E->mu);
             mm_error err = {0};
             int rc = process_unit(W, pick, pick_block, &err);
@@ -516,16 +562,23 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     worker *W = NULL;
     int threads = 0;
     float *packed_queries = NULL;
+    void *queries8 = NULL;
+    scan8_vec *queries8_st = NULL;
 
     E.staging_ld = (dim + 15) / 16 * 16 + 16; /* rows 64 bytes off a multiple of 4 KiB: no L1 set aliasing */
     E.staging = block_ok ? aligned_floats(GEMM_NR * E.staging_ld) : NULL;
     bool ok = !block_ok || E.staging;
     for (int i = 0; block_ok && ok && i < RANK_BUFFERS; i++) {
         E.buf[i].vec = aligned_floats(gemm_packed_count((int)dim, (int)block));
+        if (scan8_available()) { /* used if the queries allow it (use_q8) */
+            E.buf[i].vec8 = aligned_floats(scan8_panels_bytes((int)block, (int)dim) / sizeof(float) + 1);
+            E.buf[i].st8 = malloc((size_t)gemm_panels((int)block) * GEMM_NR * sizeof *E.buf[i].st8);
+            ok = E.buf[i].vec8 && E.buf[i].st8;
+        }
         E.buf[i].id_off = malloc(block * sizeof *E.buf[i].id_off);
         E.buf[i].ids = malloc(block * sizeof *E.buf[i].ids);
         E.buf[i].id_hash = malloc(block * sizeof *E.buf[i].id_hash);
-        ok = E.buf[i].vec && E.buf[i].id_off && E.buf[i].ids && E.buf[i].id_hash;
+        ok = ok && E.buf[i].vec && E.buf[i].id_off && E.buf[i].ids && E.buf[i].id_hash;
     }
     if (!ok) {
         mm_fail(err, MM_ERR_NOMEM, "out of memory for %zu-row gallery blocks", block);
@@ -558,21 +611,35 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
                 block, dim, ((size_t)1 << 28) / dim);
         goto out;
     }
-    if (p->metric == RANK_COS && !queries->all_normalized)
-        for (size_t i = 0; i < queries->rows; i++) mmf_l2_normalize(queries->data + i * dim, dim);
-    if (queries->rows > (size_t)INT_MAX - GEMM_MR) {
+    if (queries->rows > (size_t)INT_MAX - SCAN8_MR) {
         mm_fail(err, MM_ERR_LIMIT, "%s: %zu queries are more than one run can hold", queries_name,
                 queries->rows);
         goto out;
     }
+    /* The packed copies are filled chunk by chunk by the workers (prepare_chunk). */
     packed_queries = aligned_floats(gemm_rows_packed_count((int)queries->rows, (int)dim));
     if (!packed_queries) {
         mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for %zu queries", queries_name, queries->rows);
         goto out;
     }
-    gemm_pack_rows(packed_queries, queries->data, dim, (int)queries->rows, (int)dim);
+    /* The int8 pre-filter pays for quantising the gallery only with enough
+     * queries (a chunk whose queries it cannot bound, non-finite or huge,
+     * is scored without it). */
+    if (scan8_available() && E.buf[0].vec8 && queries->rows >= RANK_Q8_MIN_QUERIES) {
+        queries8 = aligned_floats(scan8_rows_bytes((int)queries->rows, (int)dim) / sizeof(float) + 1);
+        queries8_st = malloc(queries->rows * sizeof *queries8_st);
+        E.use_q8 = queries8 && queries8_st;
+    }
+    pthread_mutex_lock(&E.mu);
+    E.q8_decided = true; /* the reader may pack blocks now */
+    pthread_cond_broadcast(&E.cv);
+    pthread_mutex_unlock(&E.mu);
 
+    E.raw_queries = queries->data;
+    E.normalize_queries = p->metric == RANK_COS && !queries->all_normalized;
     E.queries = packed_queries;
+    E.queries8 = queries8;
+    E.queries8_st = queries8_st;
     E.qids = (const char *const *)queries->ids;
     E.nq = queries->rows;
     /* RANK_MAX_CHUNK rows to a chunk (the last one what is left), a
@@ -591,9 +658,11 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     uint64_t *chunk_next = calloc(E.nchunks, sizeof *E.chunk_next);
     unsigned *chunk_active = calloc(E.nchunks, sizeof *E.chunk_active);
     bool *chunk_final = calloc(E.nchunks, sizeof *E.chunk_final);
+    E.chunk_state = calloc(E.nchunks, sizeof *E.chunk_state);
+    E.chunk_q8 = calloc(E.nchunks, sizeof *E.chunk_q8);
     res->chunks = E.nchunks;
     res->chunk_rows = E.chunk_rows;
-    ok = W && chunk_next && chunk_active && chunk_final;
+    ok = W && chunk_next && chunk_active && chunk_final && E.chunk_state && E.chunk_q8;
     if (ok && p->emit_tag) {
         res->chunk_text = calloc(E.nchunks, sizeof *res->chunk_text);
         res->chunk_len = calloc(E.nchunks, sizeof *res->chunk_len);
@@ -604,7 +673,7 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     for (int i = 0; ok && i < threads; i++) {
         W[i].E = &E;
         W[i].thr = malloc(E.nq * sizeof *W[i].thr);
-        W[i].work = aligned_floats(GEMM_SCAN_WORK_FLOATS);
+        W[i].work = aligned_floats(GEMM_SCAN_WORK_FLOATS > SCAN8_WORK_FLOATS ? GEMM_SCAN_WORK_FLOATS : SCAN8_WORK_FLOATS);
         ok = W[i].thr && W[i].work && topk_set_init(&W[i].top, E.nq, p->k, err) == 0;
         for (size_t q = 0; ok && q < E.nq; q++) W[i].thr[q] = -INFINITY;
     }
@@ -659,6 +728,8 @@ out:
     pthread_mutex_destroy(&E.mu);
     for (int i = 0; i < RANK_BUFFERS; i++) {
         free(E.buf[i].vec);
+        free(E.buf[i].vec8);
+        free(E.buf[i].st8);
         free(E.buf[i].arena);
         free(E.buf[i].id_off);
         free(E.buf[i].ids);
@@ -674,10 +745,14 @@ out:
     free(E.chunk_next);
     free(E.chunk_active);
     free(E.chunk_final);
+    free(E.chunk_state);
+    free(E.chunk_q8);
     free(E.seen.slot);
     free(E.first_dup);
     free(E.staging);
     free(packed_queries);
+    free(queries8);
+    free(queries8_st);
     if (rc) {
         free_chunk_text(res);
         memset(res, 0, sizeof *res);
