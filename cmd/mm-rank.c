@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "mmf.h"
 #include "rank.h"
+#include "scan8.h"
 
 static const char USAGE[] =
     "Usage: mm-rank -q QUERIES -g GALLERY [OPTION]...\n"
@@ -124,6 +125,10 @@ int main(int argc, char **argv)
     cli_init("mm-rank");
     params p = {0};
     rank_params_default(&p.rank);
+    /* MM_RANK_INT8=0 switches the int8 pre-filter off (for comparisons:
+     * the output is the same either way). */
+    const char *int8 = getenv("MM_RANK_INT8");
+    if (int8 && strcmp(int8, "0") == 0) scan8_force_off(1);
     p.rank.threads = cli_default_threads(256);
     p.format = RANK_TREC;
 

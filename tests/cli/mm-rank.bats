@@ -117,6 +117,27 @@ EOF
     done
 }
 
+@test "mm-rank: the int8 pre-filter changes nothing (MM_RANK_INT8=0 gives the same bytes)" {
+    "$MM_PYTHON" - <<'EOF'
+import numpy as np
+rng = np.random.default_rng(11)
+for name, n in (("q", 100), ("g", 3000)):
+    x = rng.standard_normal((n, 96)).astype(np.float32)
+    x[: n // 3] /= np.linalg.norm(x[: n // 3], axis=1, keepdims=True)  # some unit, some not
+    x[n // 2] *= 1e-20
+    np.save(name + ".npy", x)
+    open(name + ".ids", "w").write("".join("%s%d\n" % (name, i) for i in range(n)))
+EOF
+    mm-convert --ids q.ids q.npy -o q.mmf
+    mm-convert --ids g.ids g.npy -o g.mmf
+    for args in "-k 10" "-k 100 -t 3 --block 500" "-k 5 --metric cos"; do
+        mm-rank -q q.mmf -g g.mmf $args > a.trec
+        MM_RANK_INT8=0 mm-rank -q q.mmf -g g.mmf $args > b.trec
+        cmp a.trec b.trec
+        [ "$(wc -l < a.trec)" -gt 400 ]
+    done
+}
+
 @test "mm-rank: -o writes the same as stdout, atomically; --tag sets the 6th column" {
     make_exact 3 20 4
     mm-rank -q q.mmf -g g.mmf --tag myrun > stdout.trec
