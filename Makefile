@@ -18,17 +18,18 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 SAN ?= 0
 
-PKGS := libjpeg libpng16 libutf8proc jansson openblas
+PKGS := libjpeg libpng16 libutf8proc jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(PKG_LIBS),)
-PKG_LIBS := -ljpeg -lpng16 -lutf8proc -ljansson -lopenblas
+PKG_LIBS := -ljpeg -lpng16 -lutf8proc -ljansson
 endif
 
 # The kernels use AVX2/FMA/F16C when the compiler may. On x86-64 with AVX2 we
-# target x86-64-v3 rather than -march=native: AVX-512 code gains little here
-# (OpenBLAS picks its own kernels at run time) and valgrind 3.19 cannot run
-# it. Elsewhere -march=native; ARCH= builds a baseline binary.
+# target x86-64-v3 rather than -march=native: valgrind 3.19 cannot run
+# AVX-512 code, and the one kernel that gains from it (mm-rank's int8
+# pre-filter, lib/scan8.c) is compiled for it separately and chosen at run
+# time. Elsewhere -march=native; ARCH= builds a baseline binary.
 ARCH ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo -march=x86-64-v3 || echo -march=native)
 WARN := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DMM_VERSION='"$(VERSION)"' -Ilib $(WARN) $(PKG_CFLAGS)
@@ -50,8 +51,7 @@ endif
 CC ?= cc
 ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(ARCH) $(SANFLAGS) $(CFLAGS)
 LDLIBS_ALL := $(PKG_LIBS) -lpthread -lm $(LDLIBS)
-# --as-needed: a program records only the libraries it calls, so the ones that
-# never touch OpenBLAS (all but mm-rank) don't load it and its thread pool.
+# --as-needed: a program records only the libraries it calls.
 ALL_LDFLAGS := -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC := $(sort $(wildcard lib/*.c lib/*/*.c))

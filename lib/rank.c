@@ -81,8 +81,10 @@ static int idset_add(idset *s, uint64_t h)
 
 /* ---- the pipeline ------------------------------------------------------------ */
 typedef struct gallery_block {
-    float *vec;          /* the block's rows packed as the columns of a dim × block
-                          * weight (gemm_pack_transposed), 16 rows to a panel */
+    float *vec;          /* with use_q8: the block's rows packed as the columns of
+                          * a dim × block weight (gemm_pack_transposed), 16 rows
+                          * to a panel; otherwise the rows as they are (block × dim),
+                          * packed panel by panel by the workers */
     int8_t *vec8;        /* with use_q8: the same rows quantised (scan8_pack_panel) */
     scan8_vec *st8;      /* their scales and norms */
     scan8_limits lim8;   /* the block's largest norms */
@@ -99,6 +101,8 @@ typedef struct engine engine;
 typedef struct worker {
     engine *E;
     float *thr;   /* per query: the score that can still enter this worker's heap */
+    float *panel; /* dim × group_rows: rows packed on the fly (blocks kept row-major) */
+    uint32_t *seen; /* per chunk: gallery rows this worker has scored for it */
     float *work;  /* GEMM_SCAN_WORK_FLOATS for gemm_scan */
     topk_set top; /* this worker's heaps: the best of the units it ranked */
     pthread_t thread;
@@ -106,15 +110,16 @@ typedef struct worker {
 
 struct engine {
     /* fixed for the run */
-    float *raw_queries;       /* nq x dim, row-major (the caller's matrix) */
     bool normalize_queries;   /* --metric cos on queries not known to be unit vectors */
-    float *queries;           /* packed by gemm_pack_rows, chunk by chunk */
+    float *queries;           /* the caller's matrix, packed in place by
+                               * gemm_pack_rows, chunk by chunk (prepare_chunk) */
     uint8_t *queries8;        /* with use_q8: quantised (scan8_pack_rows), chunk by chunk */
     scan8_vec *queries8_st;
     bool use_q8;              /* the int8 pre-filter (scan8.h): the reader quantises blocks */
     bool q8_decided;          /* use_q8 is known: the reader waits for it */
     const char *const *qids;
     size_t nq, dim, block, chunk_rows, nchunks;
+    size_t group_rows;        /* gallery rows a worker packs at a time (about 512 KB) */
     const rank_params *p;
     mmf_reader *gallery;
     topk_set *top;
@@ -225,7 +230,9 @@ static int fill_block(engine *E, gallery_block *g, mm_error *err)
     size_t staged = 0;
     int rc = 1;
     while (g->rows < E->block) {
-        float *row = E->staging + staged * E->staging_ld;
+        /* packed blocks go through the staging rows; row-major ones are
+         * decoded in place */
+        float *row = E->use_q8 ? E->staging + staged * E->staging_ld : g->vec + g->rows * E->dim;
         rc = mmf_next_into(E->gallery, &rec, row, err);
         if (rc < 0) return -1;
         if (rc == 0) break;
@@ -251,7 +258,7 @@ static int fill_block(engine *E, gallery_block *g, mm_error *err)
         if (p->check_duplicates) g->id_hash[g->rows] = hash_id(rec.id, rec.id_len);
         E->read_count++;
         g->rows++;
-        if (++staged == GEMM_NR) {
+        if (E->use_q8 && ++staged == GEMM_NR) {
             pack_staged(E, g, staged);
             staged = 0;
         }
@@ -316,6 +323,7 @@ typedef struct unit {
     worker *W;
     const gallery_block *g;
     size_t q0;
+    int col0; /* gallery row of column 0 (a panel packed on the fly) */
     mm_error *err;
 } unit;
 
@@ -325,7 +333,7 @@ static int offer_hit(void *ctx, int row, int col, float score, float *thr)
 {
     unit *u = ctx;
     size_t q = u->q0 + (size_t)row;
-    const char *id = u->g->ids[col];
+    const char *id = u->g->ids[u->col0 + col];
     if (u->E->p->exclude_self && strcmp(id, u->E->qids[q]) == 0) return 0;
     const char *ev;
     int r = topk_offer(&u->W->top, q, score, id, &ev, u->err);
@@ -339,17 +347,25 @@ static int offer_hit(void *ctx, int row, int col, float score, float *thr)
  * use_q8, quantised. Run by the first worker that takes one of the chunk's
  * units, so that this work (and the page faults of the packed copies) is
  * shared by the workers instead of delaying the start. */
-static void prepare_chunk(engine *E, size_t c)
+static void prepare_chunk(engine *E, worker *W, size_t c)
 {
-    size_t q0, q1;
+    size_t q0, q1, dim = E->dim;
     chunk_queries(E, c, &q0, &q1);
-    float *raw = E->raw_queries + q0 * E->dim;
+    float *raw = E->queries + q0 * dim;
     if (E->normalize_queries)
-        for (size_t q = q0; q < q1; q++) mmf_l2_normalize(E->raw_queries + q * E->dim, E->dim);
-    gemm_pack_rows(E->queries + q0 * E->dim, raw, E->dim, (int)(q1 - q0), (int)E->dim);
+        for (size_t q = q0; q < q1; q++) mmf_l2_normalize(E->queries + q * dim, dim);
     if (E->use_q8)
-        E->chunk_q8[c] = scan8_pack_rows(E->queries8 + q0 * scan8_row_stride((int)E->dim), E->queries8_st + q0, raw,
-                                         E->dim, (int)(q1 - q0), (int)E->dim) == 0;
+        E->chunk_q8[c] = scan8_pack_rows(E->queries8 + q0 * scan8_row_stride((int)dim), E->queries8_st + q0, raw,
+                                         dim, (int)(q1 - q0), (int)dim) == 0;
+    /* Packed in place, tile by tile: a tile of GEMM_MR rows takes the same
+     * floats packed as row-major (the matrix has room for a whole last
+     * tile), so no second copy of the queries is needed (its page faults
+     * cost more than the packing). */
+    for (size_t t = q0; t < q1; t += GEMM_MR) {
+        size_t rows = q1 - t < GEMM_MR ? q1 - t : GEMM_MR;
+        memcpy(W->panel, E->queries + t * dim, rows * dim * sizeof(float));
+        gemm_pack_rows(E->queries + t * dim, W->panel, dim, (int)rows, (int)dim);
+    }
 }
 
 /* Ranks block b for query chunk c: gemm_scan computes every score and hands
@@ -361,13 +377,35 @@ static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
     size_t q0, q1;
     chunk_queries(E, c, &q0, &q1);
     size_t m = q1 - q0;
-    unit u = {E, W, g, q0, err};
-    gemm_weight gw = {g->vec, (int)E->dim, (int)g->rows, 0};
-    /* chunk_rows is a multiple of SCAN8_MR, so a chunk starts a tile */
-    int rc = E->use_q8 && E->chunk_q8[c] ? scan8_scan(E->queries + q0 * E->dim, E->queries8 + q0 * scan8_row_stride((int)E->dim),
-                                    E->queries8_st + q0, (int)m, &gw, g->vec8, g->st8, &g->lim8, W->thr + q0,
-                                    offer_hit, &u, W->work)
-                       : gemm_scan(E->queries + q0 * E->dim, (int)m, &gw, W->thr + q0, offer_hit, &u, W->work);
+    unit u = {E, W, g, q0, 0, err};
+    const float *Q = E->queries + q0 * E->dim; /* chunk_rows is a multiple of SCAN8_MR: a chunk starts a tile */
+    int rc = 0;
+    if (!E->use_q8) {
+        /* The block's rows are packed group by group into the worker's
+         * buffer (which stays in L2) just before they are scored: cheaper
+         * than a packed copy of the block written by the reader and read
+         * back (a single query against 1M rows is bound by the reader), and
+         * the same arithmetic. */
+        int dim = (int)E->dim;
+        for (size_t r0 = 0; r0 < g->rows && !rc; r0 += E->group_rows) {
+            int n = g->rows - r0 < E->group_rows ? (int)(g->rows - r0) : (int)E->group_rows;
+            gemm_pack_transposed(W->panel, g->vec + r0 * E->dim, E->dim, n, dim);
+            gemm_weight gw = {W->panel, dim, n, 0};
+            u.col0 = (int)r0;
+            rc = gemm_scan(Q, (int)m, &gw, W->thr + q0, offer_hit, &u, W->work);
+        }
+    } else {
+        gemm_weight gw = {g->vec, (int)E->dim, (int)g->rows, 0};
+        /* The int8 pass pays once the thresholds have settled: for the first
+         * RANK_Q8_WARM_ROWS gallery rows a worker scores for a chunk (its own
+         * heaps, its own thresholds) nearly every row would be rescored. */
+        if (E->chunk_q8[c] && W->seen[c] >= RANK_Q8_WARM_ROWS)
+            rc = scan8_scan(Q, E->queries8 + q0 * scan8_row_stride((int)E->dim), E->queries8_st + q0, (int)m, &gw,
+                            g->vec8, g->st8, &g->lim8, W->thr + q0, offer_hit, &u, W->work);
+        else
+            rc = gemm_scan(Q, (int)m, &gw, W->thr + q0, offer_hit, &u, W->work);
+    }
+    W->seen[c] += (uint32_t)(g->rows < UINT32_MAX - W->seen[c] ? g->rows : 0);
     if (rc) return -1;
     /* Entries that still point into this block's arena get their own copy. */
     const char *arena_end = g->arena + g->arena_cap;
@@ -413,7 +451,7 @@ static void *worker_main(void *arg)
             if (E->chunk_state[pick] == 0) { /* first unit of the chunk: its queries are packed first */
                 E->chunk_state[pick] = 1;
                 pthread_mutex_unlock(&E->mu);
-                prepare_chunk(E, pick);
+                prepare_chunk(E, W, pick);
                 pthread_mutex_lock(&E->mu);
                 E->chunk_state[pick] = 2;
                 pthread_cond_broadcast(&E->cv);
@@ -561,7 +599,6 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     int rc = -1;
     worker *W = NULL;
     int threads = 0;
-    float *packed_queries = NULL;
     void *queries8 = NULL;
     scan8_vec *queries8_st = NULL;
 
@@ -616,11 +653,15 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
                 queries->rows);
         goto out;
     }
-    /* The packed copies are filled chunk by chunk by the workers (prepare_chunk). */
-    packed_queries = aligned_floats(gemm_rows_packed_count((int)queries->rows, (int)dim));
-    if (!packed_queries) {
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for %zu queries", queries_name, queries->rows);
-        goto out;
+    /* Room for a whole last tile: the queries are packed in place. */
+    {
+        size_t tiles_rows = (queries->rows + SCAN8_MR - 1) / SCAN8_MR * SCAN8_MR;
+        float *d = realloc(queries->data, tiles_rows * dim * sizeof(float));
+        if (!d) {
+            mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for %zu queries", queries_name, queries->rows);
+            goto out;
+        }
+        queries->data = d;
     }
     /* The int8 pre-filter pays for quantising the gallery only with enough
      * queries (a chunk whose queries it cannot bound, non-finite or huge,
@@ -635,9 +676,8 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     pthread_cond_broadcast(&E.cv);
     pthread_mutex_unlock(&E.mu);
 
-    E.raw_queries = queries->data;
     E.normalize_queries = p->metric == RANK_COS && !queries->all_normalized;
-    E.queries = packed_queries;
+    E.queries = queries->data;
     E.queries8 = queries8;
     E.queries8_st = queries8_st;
     E.qids = (const char *const *)queries->ids;
@@ -651,6 +691,8 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     E.nchunks = (E.nq + cr - 1) / cr;
 
     threads = p->threads > 0 ? p->threads : 1;
+    E.group_rows = ((size_t)(512 << 10) / (dim * sizeof(float)) / GEMM_NR) * GEMM_NR;
+    if (E.group_rows < GEMM_NR) E.group_rows = GEMM_NR;
 
     W = calloc((size_t)threads, sizeof *W);
     E.W = W;
@@ -673,8 +715,10 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     for (int i = 0; ok && i < threads; i++) {
         W[i].E = &E;
         W[i].thr = malloc(E.nq * sizeof *W[i].thr);
+        W[i].panel = aligned_floats(gemm_packed_count((int)dim, (int)E.group_rows));
+        W[i].seen = calloc(E.nchunks, sizeof *W[i].seen);
         W[i].work = aligned_floats(GEMM_SCAN_WORK_FLOATS > SCAN8_WORK_FLOATS ? GEMM_SCAN_WORK_FLOATS : SCAN8_WORK_FLOATS);
-        ok = W[i].thr && W[i].work && topk_set_init(&W[i].top, E.nq, p->k, err) == 0;
+        ok = W[i].thr && W[i].panel && W[i].seen && W[i].work && topk_set_init(&W[i].top, E.nq, p->k, err) == 0;
         for (size_t q = 0; ok && q < E.nq; q++) W[i].thr[q] = -INFINITY;
     }
     /* The workers' state is published to the (possibly running) reader
@@ -738,6 +782,8 @@ out:
     if (W)
         for (int i = 0; i < threads; i++) {
             free(W[i].thr);
+            free(W[i].panel);
+            free(W[i].seen);
             free(W[i].work);
             topk_set_free(&W[i].top);
         }
@@ -750,7 +796,6 @@ out:
     free(E.seen.slot);
     free(E.first_dup);
     free(E.staging);
-    free(packed_queries);
     free(queries8);
     free(queries8_st);
     if (rc) {
