@@ -349,14 +349,25 @@ static int tile_scan(int mr, int kc, const float *x, const void *w, float *y, in
  * it) that reach their row's threshold to hit. */
 static int scan_hits(const float *acc, int i, int mr, int n0, int nv, float *thr, gemm_hit_fn hit, void *ctx)
 {
-    for (int r = 0; r < mr; r++)
-        for (int j = 0; j < nv; j++) {
-            float v = acc[r * GEMM_NR + j];
-            if (v >= thr[i + r]) { /* thr[i + r] may have risen meanwhile */
-                int rc = hit(ctx, i + r, n0 + j, v, &thr[i + r]);
+    for (int r = 0; r < mr; r++) {
+        const float *row = acc + r * GEMM_NR;
+        unsigned cand = nv >= GEMM_NR ? 0xffffu : (1u << nv) - 1;
+#ifdef GEMM_AVX2
+        if (!force_portable) { /* the columns worth a look, 16 compares at once */
+            __m256 t = _mm256_broadcast_ss(thr + i + r);
+            cand &= (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row), t, _CMP_GE_OQ)) |
+                    (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row + 8), t, _CMP_GE_OQ)) << 8;
+        }
+#endif
+        while (cand) {
+            int j = __builtin_ctz(cand);
+            cand &= cand - 1;
+            if (row[j] >= thr[i + r]) { /* thr[i + r] may have risen meanwhile */
+                int rc = hit(ctx, i + r, n0 + j, row[j], &thr[i + r]);
                 if (rc) return rc;
             }
         }
+    }
     return 0;
 }
 
@@ -488,6 +499,74 @@ int gemm_scan_rows(const float *xp, const int *rows, const int *panels, int n, c
                 if (rc) return rc;
             }
         }
+    }
+    return 0;
+}
+
+/* ---- few rows: dot products on rows as they are ------------------------------- */
+
+/* v[t] = x_t . g for t < T: 16 interleaved partial sums (two 8-wide
+ * accumulators), added pairwise in a fixed tree, then the K % 16 tail. */
+static inline __attribute__((always_inline)) void dots_row(int T, const float *x, size_t ldx, const float *g, int K,
+                                                           float *v)
+{
+    int k = 0;
+#ifdef GEMM_AVX2
+    if (!force_portable) {
+        __m256 a0[MR], a1[MR];
+        _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) a0[t] = a1[t] = _mm256_setzero_ps();
+        for (; k + 16 <= K; k += 16) {
+            __m256 g0 = _mm256_loadu_ps(g + k), g1 = _mm256_loadu_ps(g + k + 8);
+            _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) {
+                a0[t] = _mm256_fmadd_ps(_mm256_loadu_ps(x + (size_t)t * ldx + k), g0, a0[t]);
+                a1[t] = _mm256_fmadd_ps(_mm256_loadu_ps(x + (size_t)t * ldx + k + 8), g1, a1[t]);
+            }
+        }
+        _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) {
+            __m256 p = _mm256_add_ps(a0[t], a1[t]);
+            __m128 q = _mm_add_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1)); /* l + (l + 4) */
+            q = _mm_add_ps(q, _mm_movehl_ps(q, q));                                       /* l + (l + 2) */
+            q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));                                   /* 0 + 1 */
+            v[t] = _mm_cvtss_f32(q);
+        }
+    } else
+#endif
+    {
+        for (int t = 0; t < T; t++) {
+            const float *xt = x + (size_t)t * ldx;
+            float a[16] = {0};
+            for (k = 0; k + 16 <= K; k += 16)
+                for (int l = 0; l < 16; l++) a[l] += xt[k + l] * g[k + l];
+            float p[8], q[4];
+            for (int l = 0; l < 8; l++) p[l] = a[l] + a[l + 8];
+            for (int l = 0; l < 4; l++) q[l] = p[l] + p[l + 4];
+            v[t] = (q[0] + q[2]) + (q[1] + q[3]);
+        }
+    }
+    for (int t = 0; t < T; t++)
+        for (int kk = k; kk < K; kk++) v[t] += x[(size_t)t * ldx + kk] * g[kk];
+}
+
+int gemm_scan_dots(const float *x, size_t ldx, int T, const float *g, size_t ldg, int N, int K, float *thr,
+                   gemm_hit_fn hit, void *ctx)
+{
+    float v[MR];
+    if (T <= 0 || T > MR) return 0;
+    for (int n = 0; n < N; n++) {
+        const float *gr = g + (size_t)n * ldg;
+        switch (T) {
+        case 6: dots_row(6, x, ldx, gr, K, v); break;
+        case 5: dots_row(5, x, ldx, gr, K, v); break;
+        case 4: dots_row(4, x, ldx, gr, K, v); break;
+        case 3: dots_row(3, x, ldx, gr, K, v); break;
+        case 2: dots_row(2, x, ldx, gr, K, v); break;
+        default: dots_row(1, x, ldx, gr, K, v); break;
+        }
+        for (int t = 0; t < T; t++)
+            if (v[t] >= thr[t]) {
+                int rc = hit(ctx, t, n, v[t], &thr[t]);
+                if (rc) return rc;
+            }
     }
     return 0;
 }

@@ -121,6 +121,15 @@ int gemm_scan_tile(const float *xp, int i, int mr, const gemm_weight *W, int p, 
 int gemm_scan_rows(const float *xp, const int *rows, const int *panels, int n, const gemm_weight *W, float *thr,
                    gemm_hit_fn hit, void *ctx);
 
+/* For a handful of rows (T <= GEMM_MR), where packing the other side would
+ * cost more than the products: every row of x (row-major, ldx) against
+ * every row of g (N rows of K, row-major, ldg), as plain dot products (16
+ * interleaved partial sums added in a fixed tree, then the K % 16 tail:
+ * the same bits for a given pair whatever N or the pair's place, but not
+ * gemm_scan's bits), reported to hit as gemm_scan does. */
+int gemm_scan_dots(const float *x, size_t ldx, int T, const float *g, size_t ldg, int N, int K, float *thr,
+                   gemm_hit_fn hit, void *ctx);
+
 /* For tests: 1 forces the portable C kernel even where the AVX2 one is
  * compiled in; 0 restores the default. */
 void gemm_force_portable(int on);

@@ -222,6 +222,7 @@ struct mmf_reader {
 
 const char *mmf_name(const mmf_reader *r) { return r->name; }
 bool mmf_is_mapped(const mmf_reader *r) { return r->mapped != 0; }
+uint64_t mmf_mapped_size(const mmf_reader *r) { return r->mapped ? (uint64_t)r->buf_end : 0; }
 const mmf_header *mmf_header_of(const mmf_reader *r) { return &r->header; }
 size_t mmf_segment_count(const mmf_reader *r) { return r->segments; }
 void mmf_require_same_dim(mmf_reader *r, bool require) { r->require_same_dim = require; }

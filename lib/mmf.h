@@ -105,6 +105,7 @@ const mmf_header *mmf_header_of(const mmf_reader *r); /* current segment */
 size_t mmf_segment_count(const mmf_reader *r);        /* segments opened so far */
 const char *mmf_name(const mmf_reader *r);
 bool mmf_is_mapped(const mmf_reader *r);              /* a regular file, mapped */
+uint64_t mmf_mapped_size(const mmf_reader *r);        /* its size in bytes (0: not mapped) */
 
 /* If set, mmf_next fails when a later segment's dim differs from the first's
  * (default: true). Consumers that handle mixed dims (mm-info) turn it off. */

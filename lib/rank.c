@@ -81,7 +81,7 @@ static int idset_add(idset *s, uint64_t h)
 
 /* ---- the pipeline ------------------------------------------------------------ */
 typedef struct gallery_block {
-    float *vec;          /* with use_q8: the block's rows packed as the columns of
+    float *vec;          /* packed_blocks: the block's rows packed as the columns of
                           * a dim × block weight (gemm_pack_transposed), 16 rows
                           * to a panel; otherwise the rows as they are (block × dim),
                           * packed panel by panel by the workers */
@@ -111,12 +111,14 @@ typedef struct worker {
 struct engine {
     /* fixed for the run */
     bool normalize_queries;   /* --metric cos on queries not known to be unit vectors */
+    bool dots;                /* at most GEMM_MR queries: plain dot products on rows as they are */
     float *queries;           /* the caller's matrix, packed in place by
                                * gemm_pack_rows, chunk by chunk (prepare_chunk) */
     uint8_t *queries8;        /* with use_q8: quantised (scan8_pack_rows), chunk by chunk */
     scan8_vec *queries8_st;
     bool use_q8;              /* the int8 pre-filter (scan8.h): the reader quantises blocks */
-    bool q8_decided;          /* use_q8 is known: the reader waits for it */
+    bool packed_blocks;       /* the reader packs blocks (else workers pack on the fly) */
+    bool q8_decided;          /* use_q8 and packed_blocks are known: the reader waits */
     const char *const *qids;
     size_t nq, dim, block, chunk_rows, nchunks;
     size_t group_rows;        /* gallery rows a worker packs at a time (about 512 KB) */
@@ -232,7 +234,7 @@ static int fill_block(engine *E, gallery_block *g, mm_error *err)
     while (g->rows < E->block) {
         /* packed blocks go through the staging rows; row-major ones are
          * decoded in place */
-        float *row = E->use_q8 ? E->staging + staged * E->staging_ld : g->vec + g->rows * E->dim;
+        float *row = E->packed_blocks ? E->staging + staged * E->staging_ld : g->vec + g->rows * E->dim;
         rc = mmf_next_into(E->gallery, &rec, row, err);
         if (rc < 0) return -1;
         if (rc == 0) break;
@@ -258,7 +260,7 @@ static int fill_block(engine *E, gallery_block *g, mm_error *err)
         if (p->check_duplicates) g->id_hash[g->rows] = hash_id(rec.id, rec.id_len);
         E->read_count++;
         g->rows++;
-        if (E->use_q8 && ++staged == GEMM_NR) {
+        if (E->packed_blocks && ++staged == GEMM_NR) {
             pack_staged(E, g, staged);
             staged = 0;
         }
@@ -361,7 +363,7 @@ static void prepare_chunk(engine *E, worker *W, size_t c)
      * floats packed as row-major (the matrix has room for a whole last
      * tile), so no second copy of the queries is needed (its page faults
      * cost more than the packing). */
-    for (size_t t = q0; t < q1; t += GEMM_MR) {
+    for (size_t t = q0; t < q1 && !E->dots; t += GEMM_MR) {
         size_t rows = q1 - t < GEMM_MR ? q1 - t : GEMM_MR;
         memcpy(W->panel, E->queries + t * dim, rows * dim * sizeof(float));
         gemm_pack_rows(E->queries + t * dim, W->panel, dim, (int)rows, (int)dim);
@@ -380,7 +382,11 @@ static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
     unit u = {E, W, g, q0, 0, err};
     const float *Q = E->queries + q0 * E->dim; /* chunk_rows is a multiple of SCAN8_MR: a chunk starts a tile */
     int rc = 0;
-    if (!E->use_q8) {
+    if (E->dots) {
+        /* A handful of queries: reading the gallery is the work, and
+         * packing it would cost more than the products. */
+        rc = gemm_scan_dots(Q, E->dim, (int)m, g->vec, E->dim, (int)g->rows, (int)E->dim, W->thr + q0, offer_hit, &u);
+    } else if (!E->packed_blocks) {
         /* The block's rows are packed group by group into the worker's
          * buffer (which stays in L2) just before they are scored: cheaper
          * than a packed copy of the block written by the reader and read
@@ -666,11 +672,22 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     /* The int8 pre-filter pays for quantising the gallery only with enough
      * queries (a chunk whose queries it cannot bound, non-finite or huge,
      * is scored without it). */
-    if (scan8_available() && E.buf[0].vec8 && queries->rows >= RANK_Q8_MIN_QUERIES) {
+    /* ... and with enough gallery: a mapped gallery holds at most
+     * size / (dim * element + 6) records; below RANK_Q8_MIN_GALLERY the
+     * thresholds never settle enough for it to pay. */
+    uint64_t gsize = mmf_mapped_size(gallery);
+    size_t esize = mmf_dtype_size(mmf_header_of(gallery)->dtype);
+    bool big_gallery = gsize == 0 || gsize / (dim * esize + 6) >= RANK_Q8_MIN_GALLERY;
+    if (scan8_available() && E.buf[0].vec8 && queries->rows >= RANK_Q8_MIN_QUERIES && big_gallery) {
         queries8 = aligned_floats(scan8_rows_bytes((int)queries->rows, (int)dim) / sizeof(float) + 1);
         queries8_st = malloc(queries->rows * sizeof *queries8_st);
         E.use_q8 = queries8 && queries8_st;
     }
+    E.dots = !E.use_q8 && queries->rows <= GEMM_MR;
+    /* The reader packs the blocks when the int8 pass needs them packed or
+     * when several query chunks will read them (packed once, not once per
+     * chunk); for one chunk the workers pack as they go, in parallel. */
+    E.packed_blocks = E.use_q8 || (!E.dots && queries->rows > RANK_MAX_CHUNK);
     pthread_mutex_lock(&E.mu);
     E.q8_decided = true; /* the reader may pack blocks now */
     pthread_cond_broadcast(&E.cv);
