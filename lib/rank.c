@@ -102,7 +102,6 @@ typedef struct worker {
     engine *E;
     float *thr;   /* per query: the score that can still enter this worker's heap */
     float *panel; /* dim × group_rows: rows packed on the fly (blocks kept row-major) */
-    uint32_t *seen; /* per chunk: gallery rows this worker has scored for it */
     float *work;  /* GEMM_SCAN_WORK_FLOATS for gemm_scan */
     topk_set top; /* this worker's heaps: the best of the units it ranked */
     pthread_t thread;
@@ -147,6 +146,9 @@ struct engine {
     bool *chunk_final;        /* merged (and emitted), or being so */
     unsigned char *chunk_state; /* 0 as read, 1 being packed, 2 packed (prepare_chunk) */
     bool *chunk_q8;           /* the chunk's queries could be quantised */
+    uint64_t *chunk_seen;     /* gallery rows ranked (or being ranked) for each chunk */
+    uint32_t *shared_thr;     /* per query, float bits: the highest of the workers'
+                               * thresholds (see raise_shared) */
     size_t block_done[RANK_BUFFERS]; /* chunks done with block b, at b % RANK_BUFFERS */
     worker *W;
     int threads;
@@ -329,6 +331,26 @@ typedef struct unit {
     mm_error *err;
 } unit;
 
+/* Every worker's k-th best score of a query is a lower bound of the k-th
+ * best of all (the union of the workers' heaps is what is merged), so a
+ * worker may skip anything below another worker's threshold too: each
+ * publishes its thresholds here and takes the higher one. The workers'
+ * thresholds then rise as fast as if one heap saw everything (which is what
+ * decides how much the int8 pass saves). Reads and writes are relaxed
+ * atomics: a stale value is only lower, never wrong. */
+static void raise_shared(engine *E, size_t q, float *thr)
+{
+    uint32_t bits = __atomic_load_n(&E->shared_thr[q], __ATOMIC_RELAXED);
+    float shared;
+    memcpy(&shared, &bits, sizeof shared);
+    if (*thr > shared) {
+        memcpy(&bits, thr, sizeof bits);
+        __atomic_store_n(&E->shared_thr[q], bits, __ATOMIC_RELAXED);
+    } else {
+        *thr = shared;
+    }
+}
+
 /* Offers a score that reached query q0 + row's threshold to the worker's
  * heap (gemm_hit_fn). */
 static int offer_hit(void *ctx, int row, int col, float score, float *thr)
@@ -341,7 +363,10 @@ static int offer_hit(void *ctx, int row, int col, float score, float *thr)
     int r = topk_offer(&u->W->top, q, score, id, &ev, u->err);
     if (r < 0) return -1;
     if (ev && !(ev >= u->g->arena && ev < u->g->arena + u->g->arena_cap)) free((void *)ev);
-    if (r) *thr = (float)topk_threshold(&u->W->top, q); /* exact: kept scores are floats */
+    if (r) {
+        *thr = (float)topk_threshold(&u->W->top, q); /* exact: kept scores are floats */
+        raise_shared(u->E, q, thr);
+    }
     return 0;
 }
 
@@ -372,7 +397,7 @@ static void prepare_chunk(engine *E, worker *W, size_t c)
 
 /* Ranks block b for query chunk c: gemm_scan computes every score and hands
  * over only those that reach their query's threshold. */
-static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
+static int process_unit(worker *W, size_t c, uint64_t b, uint64_t seen, mm_error *err)
 {
     engine *E = W->E;
     const gallery_block *g = &E->buf[b % RANK_BUFFERS];
@@ -382,6 +407,7 @@ static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
     unit u = {E, W, g, q0, 0, err};
     const float *Q = E->queries + q0 * E->dim; /* chunk_rows is a multiple of SCAN8_MR: a chunk starts a tile */
     int rc = 0;
+    for (size_t i = 0; i < m; i++) raise_shared(E, q0 + i, &W->thr[q0 + i]);
     if (E->dots) {
         /* A handful of queries: reading the gallery is the work, and
          * packing it would cost more than the products. */
@@ -401,17 +427,28 @@ static int process_unit(worker *W, size_t c, uint64_t b, mm_error *err)
             rc = gemm_scan(Q, (int)m, &gw, W->thr + q0, offer_hit, &u, W->work);
         }
     } else {
-        gemm_weight gw = {g->vec, (int)E->dim, (int)g->rows, 0};
-        /* The int8 pass pays once the thresholds have settled: for the first
-         * RANK_Q8_WARM_ROWS gallery rows a worker scores for a chunk (its own
-         * heaps, its own thresholds) nearly every row would be rescored. */
-        if (E->chunk_q8[c] && W->seen[c] >= RANK_Q8_WARM_ROWS)
-            rc = scan8_scan(Q, E->queries8 + q0 * scan8_row_stride((int)E->dim), E->queries8_st + q0, (int)m, &gw,
-                            g->vec8, g->st8, &g->lim8, W->thr + q0, offer_hit, &u, W->work);
-        else
+        /* The int8 pass pays once the thresholds have settled: over the first
+         * RANK_Q8_WARM_ROWS gallery rows of a chunk nearly every row would be
+         * rescored. The block is cut there (at a panel boundary). */
+        size_t split = 0;
+        if (E->chunk_q8[c]) {
+            split = seen >= RANK_Q8_WARM_ROWS ? 0 : RANK_Q8_WARM_ROWS - seen;
+            split = (split + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
+        }
+        if (!E->chunk_q8[c] || split > g->rows) split = g->rows;
+        if (split > 0) {
+            gemm_weight gw = {g->vec, (int)E->dim, (int)split, 0};
             rc = gemm_scan(Q, (int)m, &gw, W->thr + q0, offer_hit, &u, W->work);
+        }
+        if (split < g->rows && !rc) {
+            size_t p0 = split / GEMM_NR;
+            gemm_weight gw = {g->vec + p0 * E->dim * GEMM_NR, (int)E->dim, (int)(g->rows - split), 0};
+            u.col0 = (int)split;
+            rc = scan8_scan(Q, E->queries8 + q0 * scan8_row_stride((int)E->dim), E->queries8_st + q0, (int)m, &gw,
+                            g->vec8 + p0 * scan8_row_stride((int)E->dim) * GEMM_NR, g->st8 + split, &g->lim8,
+                            W->thr + q0, offer_hit, &u, W->work);
+        }
     }
-    W->seen[c] += (uint32_t)(g->rows < UINT32_MAX - W->seen[c] ? g->rows : 0);
     if (rc) return -1;
     /* Entries that still point into this block's arena get their own copy. */
     const char *arena_end = g->arena + g->arena_cap;
@@ -454,6 +491,8 @@ static void *worker_main(void *arg)
         if (pick != SIZE_MAX) {
             E->chunk_next[pick]++;
             E->chunk_active[pick]++;
+            uint64_t seen = E->chunk_seen[pick];
+            E->chunk_seen[pick] += E->buf[pick_block % RANK_BUFFERS].rows;
             if (E->chunk_state[pick] == 0) { /* first unit of the chunk: its queries are packed first */
                 E->chunk_state[pick] = 1;
                 pthread_mutex_unlock(&E->mu);
@@ -464,7 +503,7 @@ static void *worker_main(void *arg)
             }
             pthread_mutex_unlock(&E->mu);
             mm_error err = {0};
-            int rc = process_unit(W, pick, pick_block, &err);
+            int rc = process_unit(W, pick, pick_block, seen, &err);
             pthread_mutex_lock(&E->mu);
             E->chunk_active[pick]--;
             if (rc < 0) fail_locked(E, &err);
@@ -719,9 +758,17 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     bool *chunk_final = calloc(E.nchunks, sizeof *E.chunk_final);
     E.chunk_state = calloc(E.nchunks, sizeof *E.chunk_state);
     E.chunk_q8 = calloc(E.nchunks, sizeof *E.chunk_q8);
+    E.chunk_seen = calloc(E.nchunks, sizeof *E.chunk_seen);
+    E.shared_thr = malloc(E.nq * sizeof *E.shared_thr);
+    if (E.shared_thr) {
+        const float minus_inf = -INFINITY;
+        uint32_t bits;
+        memcpy(&bits, &minus_inf, sizeof bits);
+        for (size_t q = 0; q < E.nq; q++) E.shared_thr[q] = bits;
+    }
     res->chunks = E.nchunks;
     res->chunk_rows = E.chunk_rows;
-    ok = W && chunk_next && chunk_active && chunk_final && E.chunk_state && E.chunk_q8;
+    ok = W && chunk_next && chunk_active && chunk_final && E.chunk_state && E.chunk_q8 && E.chunk_seen && E.shared_thr;
     if (ok && p->emit_tag) {
         res->chunk_text = calloc(E.nchunks, sizeof *res->chunk_text);
         res->chunk_len = calloc(E.nchunks, sizeof *res->chunk_len);
@@ -733,9 +780,8 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
         W[i].E = &E;
         W[i].thr = malloc(E.nq * sizeof *W[i].thr);
         W[i].panel = aligned_floats(gemm_packed_count((int)dim, (int)E.group_rows));
-        W[i].seen = calloc(E.nchunks, sizeof *W[i].seen);
         W[i].work = aligned_floats(GEMM_SCAN_WORK_FLOATS > SCAN8_WORK_FLOATS ? GEMM_SCAN_WORK_FLOATS : SCAN8_WORK_FLOATS);
-        ok = W[i].thr && W[i].panel && W[i].seen && W[i].work && topk_set_init(&W[i].top, E.nq, p->k, err) == 0;
+        ok = W[i].thr && W[i].panel && W[i].work && topk_set_init(&W[i].top, E.nq, p->k, err) == 0;
         for (size_t q = 0; ok && q < E.nq; q++) W[i].thr[q] = -INFINITY;
     }
     /* The workers' state is published to the (possibly running) reader
@@ -800,7 +846,6 @@ out:
         for (int i = 0; i < threads; i++) {
             free(W[i].thr);
             free(W[i].panel);
-            free(W[i].seen);
             free(W[i].work);
             topk_set_free(&W[i].top);
         }
@@ -810,6 +855,8 @@ out:
     free(E.chunk_final);
     free(E.chunk_state);
     free(E.chunk_q8);
+    free(E.chunk_seen);
+    free(E.shared_thr);
     free(E.seen.slot);
     free(E.first_dup);
     free(E.staging);

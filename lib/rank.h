@@ -57,8 +57,8 @@
 #define RANK_BUFFERS 3
 #define RANK_MAX_CHUNK 1020 /* query rows per unit of work, a multiple of SCAN8_MR */
 #define RANK_Q8_MIN_QUERIES 24 /* fewer queries: no int8 pre-filter (quantising the gallery would cost more) */
-#define RANK_Q8_WARM_ROWS 4096 /* gallery rows a worker scores for a chunk in float32 before the int8 pass */
-#define RANK_Q8_MIN_GALLERY 12288 /* a smaller gallery (known from a mapped file's size): no int8 pass */
+#define RANK_Q8_WARM_ROWS 2048 /* gallery rows of a chunk scored in float32 before the int8 pass */
+#define RANK_Q8_MIN_GALLERY 4096 /* a smaller gallery (known from a mapped file's size): no int8 pass */
 
 enum rank_metric { RANK_IP = 0, RANK_COS = 1 };
 enum rank_format { RANK_TREC = 0, RANK_TSV = 1, RANK_JSONL = 2 };
