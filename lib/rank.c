@@ -117,7 +117,6 @@ struct engine {
     scan8_vec *queries8_st;
     bool use_q8;              /* the int8 pre-filter (scan8.h): the reader quantises blocks */
     bool packed_blocks;       /* the reader packs blocks (else workers pack on the fly) */
-    bool q8_decided;          /* use_q8 and packed_blocks are known: the reader waits */
     const char *const *qids;
     size_t nq, dim, block, chunk_rows, nchunks;
     size_t group_rows;        /* gallery rows a worker packs at a time (about 512 KB) */
@@ -294,8 +293,7 @@ static void *reader_main(void *arg)
     engine *E = arg;
     for (uint64_t b = 0;; b++) {
         pthread_mutex_lock(&E->mu);
-        while (!E->stop && (!E->q8_decided || b >= E->blocks_released + RANK_BUFFERS))
-            pthread_cond_wait(&E->cv, &E->mu);
+        while (!E->stop && b >= E->blocks_released + RANK_BUFFERS) pthread_cond_wait(&E->cv, &E->mu);
         bool stop = E->stop;
         pthread_mutex_unlock(&E->mu);
         if (stop) return NULL;
@@ -555,10 +553,9 @@ static void free_owned_ids(engine *E, topk_set *T)
             if (!in_any_arena(E, T->heaps[q].e[e].id)) free((void *)T->heaps[q].e[e].id);
 }
 
-/* Gallery blocks and score tiles are megabytes: on 2 MiB boundaries and
- * marked for transparent huge pages (where the kernel allows them on
- * request), so that the GEMM's writes of tile rows 4 KiB apart and the block
- * packing do not miss the TLB on every row. */
+/* Gallery blocks are megabytes: on 2 MiB boundaries and marked for
+ * transparent huge pages (where the kernel allows them on request), so that
+ * packing and scoring them do not miss the TLB on every few rows. */
 static void *aligned_floats(size_t n)
 {
     void *p = NULL;
@@ -615,9 +612,12 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     memset(res, 0, sizeof *res);
     if (load) memset(queries, 0, sizeof *queries);
     if (p->k == 0) return mm_fail(err, MM_ERR_LIMIT, "k must be at least 1");
-    /* With a loader and a mapped gallery, the reader thread starts filling
-     * gallery blocks while the queries load (a pipe is not read before the
-     * queries are in: a failing query file must not wait on a producer). */
+    /* With a loader and a mapped gallery, the gallery's header is read and
+     * its blocks allocated before the queries load, while mmf's helper maps
+     * and checksums a large file ahead (a pipe is not read before the
+     * queries are in: a failing query file must not wait on a producer).
+     * The reader thread starts once the queries are in: how it stores
+     * blocks depends on them (use_q8, packed_blocks). */
     bool early = load && mmf_is_mapped(gallery);
     if (load && !early && load(load_ctx, queries, err)) return -1;
     if (!early && check_queries(queries, queries_name, p, err)) return -1;
@@ -665,13 +665,6 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     if (!ok) {
         mm_fail(err, MM_ERR_NOMEM, "out of memory for %zu-row gallery blocks", block);
         goto out;
-    }
-    if (early && block_ok) {
-        reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
-        if (!reader_started) {
-            mm_fail(err, MM_ERR_NOMEM, "cannot start the reader thread");
-            goto out;
-        }
     }
     if (early && (load(load_ctx, queries, err) || check_queries(queries, queries_name, p, err))) goto out;
     /* query problems first, then the gallery's (the order they always had) */
@@ -727,10 +720,6 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
      * when several query chunks will read them (packed once, not once per
      * chunk); for one chunk the workers pack as they go, in parallel. */
     E.packed_blocks = E.use_q8 || (!E.dots && queries->rows > RANK_MAX_CHUNK);
-    pthread_mutex_lock(&E.mu);
-    E.q8_decided = true; /* the reader may pack blocks now */
-    pthread_cond_broadcast(&E.cv);
-    pthread_mutex_unlock(&E.mu);
 
     E.normalize_queries = p->metric == RANK_COS && !queries->all_normalized;
     E.queries = queries->data;

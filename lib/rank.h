@@ -8,25 +8,36 @@
  *  - a reader thread pulls gallery records through mmf_next_into() into one
  *    of RANK_BUFFERS blocks of `block` rows (f16 is converted by the reader;
  *    --metric cos normalises each row unless its segment carries the
- *    normalised flag; non-finite values and duplicate ids are checked here),
- *    16 rows at a time through a small staging area, and packs them as the
- *    columns of a dim × block weight (gemm.h's layout);
- *  - the queries, packed once into gemm's row tiles, are cut into chunks of
- *    up to RANK_MAX_CHUNK rows; a unit of work is (query chunk, gallery
- *    block): gemm_scan() computes every score of the chunk against the block
- *    and tests each 6 × 16 tile against its queries' heap thresholds while it
- *    is still in registers, so only scores that can enter a heap are ever
- *    stored or looked at. Any free worker takes the next unit (the chunk
- *    furthest behind first) and offers into its own heaps, so no locks are
- *    needed on the hot path and no worker waits for another's chunk; when
- *    every block has been ranked for a chunk, the workers' heaps of its
- *    queries are merged (the top k of a union under a total order is what
- *    one heap would have kept) and, with emit_tag, its run lines are
+ *    normalised flag; non-finite values and duplicate ids are checked here).
+ *    When the int8 pass is on, or several query chunks will read each block,
+ *    it packs the rows 16 at a time (through a small staging area) as the
+ *    columns of a dim × block weight (gemm.h's layout), and quantises them
+ *    (scan8.h); otherwise blocks stay row-major and the workers pack ~512 KB
+ *    of rows at a time just before scoring them;
+ *  - the queries are cut into chunks of up to RANK_MAX_CHUNK rows, which the
+ *    first worker to reach a chunk normalises, quantises and packs (in place:
+ *    the caller's matrix becomes gemm's row tiles). A unit of work is (query
+ *    chunk, gallery block): gemm_scan() computes every score of the chunk
+ *    against the block and tests each 6 × 16 tile against its queries'
+ *    thresholds while it is still in registers, so only scores that can
+ *    enter a heap are ever stored or looked at; past the first
+ *    RANK_Q8_WARM_ROWS rows of a chunk (once thresholds have settled),
+ *    scan8_scan() first computes the tile in int8 and recomputes in float32
+ *    only the query rows that could reach their threshold. At most
+ *    GEMM_MR queries are scored by plain dot products (gemm_scan_dots) on
+ *    the row-major blocks: there reading the gallery is the work.
+ *    Any free worker takes the next unit (the chunk furthest behind first)
+ *    and offers into its own heaps, so no locks are needed on the hot path
+ *    and no worker waits for another's chunk; the workers share their
+ *    thresholds (each one's k-th best is a lower bound of the final k-th
+ *    best). When every block has been ranked for a chunk, the workers' heaps
+ *    of its queries are merged (the top k of a union under a total order is
+ *    what one heap would have kept) and, with emit_tag, its run lines are
  *    written. While workers rank block b the reader fills block b+1 and b+2,
  *    so I/O, CRC, f16 conversion, scoring and top-k selection overlap.
- * Memory: queries (nq × dim × 4, twice: as read and packed)
- *         + RANK_BUFFERS × block × dim × 4 + (threads + 1) × nq × k × 16 (heaps)
- *         + threads × nq × 4 (thresholds) + the kept ids
+ * Memory: queries (nq × dim × 4, packed in place; with int8 another nq × dim)
+ *         + RANK_BUFFERS × block × dim × 5 + (threads + 1) × nq × k × 16 (heaps)
+ *         + (threads + 1) × nq × 4 (thresholds) + the kept ids
  *         + 16 bytes per gallery id for the duplicate check (see
  *         rank_params.check_duplicates).
  *
@@ -35,12 +46,14 @@
  * get their own copy, so a block's buffer can be reused at once. Kept ids are
  * therefore bounded by nq × k, whatever the gallery size.
  *
- * Bit-identical scores across shards: gemm_scan computes every score as one
- * chain of fused multiply-adds in the order of the dimensions, whatever the
- * chunk, the block, the item's place in the stream or the thread count, so a
- * (query, gallery item) score has the same bits in a whole run and in
- * sharded runs (on the same machine code: the portable build rounds alike
- * only if the compiler fuses the same way).
+ * Bit-identical scores across shards: every score is one chain of fused
+ * multiply-adds in the order of the dimensions (gemm_scan; scan8_scan only
+ * decides which of those are computed), whatever the chunk, the block, the
+ * item's place in the stream or the thread count, so a (query, gallery item)
+ * score has the same bits in a whole run and in sharded runs. With at most
+ * GEMM_MR queries the dot-product kernel sums in another order (the same in
+ * every shard of such a run). The portable build (no AVX2) rounds its own
+ * way.
  */
 #ifndef MM_RANK_H
 #define MM_RANK_H
@@ -99,17 +112,19 @@ typedef struct rank_result {
     char *first_duplicate;      /* the first such id, or NULL */
 } rank_result;
 
-/* Ranks every query (rows of *queries) against the gallery stream. For
- * RANK_COS the query rows are normalised in place (unless the query file
- * says they already are). queries_name and the reader's name appear in
+/* Ranks every query (rows of *queries) against the gallery stream. The
+ * query matrix's data is used in place: normalised for RANK_COS (unless the
+ * query file says it already is) and packed, so that only its ids and row
+ * count mean anything afterwards (it may be reallocated: free it with
+ * mmf_matrix_free as usual). queries_name and the reader's name appear in
  * messages. Returns 0 or -1 (err filled; *res is then empty). */
 int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
              const rank_params *p, rank_result *res, mm_error *err);
 
 /* The same, with the queries loaded by load(ctx, queries, err) (0 or -1)
- * from inside: when the gallery is a mapped file, its reader thread fills
- * the first blocks meanwhile (a gallery pipe is only read once the queries
- * are in). Errors keep their order: the loader's and the queries' first,
+ * from inside: when the gallery is a mapped file, its header is read
+ * first, and a large one is mapped and checksummed ahead meanwhile (a
+ * gallery pipe is only read once the queries are in). Errors keep their order: the loader's and the queries' first,
  * then the gallery's. *queries is the caller's (rank_write needs its ids):
  * zeroed first, so mmf_matrix_free() on it is right whatever happened. */
 typedef int (*rank_query_loader)(void *ctx, mmf_matrix *queries, mm_error *err);
