@@ -163,6 +163,7 @@ void scan8_pack_panel(int8_t *dst, int panel, scan8_vec *st, scan8_limits *lim, 
 static float row_limit(float thr, double B)
 {
     if (!(thr > -INFINITY)) return -INFINITY;
+    if (thr == INFINITY) return INFINITY; /* (an Inf score kept from a block the filter skipped) */
     double t = (double)thr, lim = t - B - fabs(t) * 0x1p-23; /* the last term: this rounding */
     return (float)lim;
 }
