@@ -42,6 +42,9 @@ static const char USAGE[] =
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n"
     "\n"
+    "Environment: MM_RANK_INT8=0 turns the int8 pre-filter (AVX-512 VNNI CPUs) off;\n"
+    "the output is the same either way.\n"
+    "\n"
     "Exit status: 0 success, 1 runtime error (bad or truncated input, dimension\n"
     "mismatch, NaN/Inf, I/O), 2 usage error, 141 the reader of the output went away.\n";
 
