@@ -338,14 +338,18 @@ typedef struct unit {
  * atomics: a stale value is only lower, never wrong. */
 static void raise_shared(engine *E, size_t q, float *thr)
 {
-    uint32_t bits = __atomic_load_n(&E->shared_thr[q], __ATOMIC_RELAXED);
-    float shared;
-    memcpy(&shared, &bits, sizeof shared);
-    if (*thr > shared) {
-        memcpy(&bits, thr, sizeof bits);
-        __atomic_store_n(&E->shared_thr[q], bits, __ATOMIC_RELAXED);
-    } else {
-        *thr = shared;
+    uint32_t bits = __atomic_load_n(&E->shared_thr[q], __ATOMIC_RELAXED), mine;
+    memcpy(&mine, thr, sizeof mine);
+    for (;;) {
+        float shared;
+        memcpy(&shared, &bits, sizeof shared);
+        if (!(*thr > shared)) {
+            *thr = shared;
+            return;
+        }
+        /* an atomic maximum: on failure bits is reloaded and compared again */
+        if (__atomic_compare_exchange_n(&E->shared_thr[q], &bits, mine, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return;
     }
 }
 

@@ -189,8 +189,8 @@ VNNI_TARGET static unsigned tile8(const uint8_t *x, const int8_t *w, int G, cons
     }
     int32_t corr[GEMM_NR];
     float sg[GEMM_NR];
-    for (int j = 0; j < GEMM_NR; j++) {
-        corr[j] = 128 * wst[j].sum;
+    for (int j = 0; j < GEMM_NR; j++) { /* wst has entries for the nv real columns only */
+        corr[j] = j < nv ? 128 * wst[j].sum : 0;
         sg[j] = j < nv ? wst[j].scale : 0.0f;
     }
     __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)corr);

@@ -77,7 +77,9 @@ int scan8_pack_rows(uint8_t *dst, scan8_vec *st, const float *x, size_t ldx, int
 
 /* Quantises and packs n <= GEMM_NR gallery vectors (rows of src, leading
  * dimension lds) as panel `panel` of dst (st: n entries for the panel's
- * columns), and folds them into *lim (start from scan8_limits_init). */
+ * columns), and folds them into *lim (start from scan8_limits_init). dst
+ * must be 32-byte aligned (the kernel loads panels aligned); so must the
+ * packed query rows. */
 void scan8_pack_panel(int8_t *dst, int panel, scan8_vec *st, scan8_limits *lim, const float *src, size_t lds,
                       int n, int K);
 void scan8_limits_init(scan8_limits *lim);

@@ -272,6 +272,45 @@ static void test_complete_at_threshold(void)
     }
 }
 
+/* A pair found by hill-climbing the ratio (v - a) / B, where it reaches
+ * 0.99996 before the bound's 1% slack (a review of this module): the int8
+ * approximation a is 0, the float32 value v about 0.005984. With the
+ * threshold at exactly v, the value must be reported; a bound computed any
+ * looser than it is (norms in float, no slack) would lose it. */
+static int note_hit(void *ctx, int row, int col, float v, float *thr)
+{
+    (void)row, (void)col, (void)thr;
+    *(float *)ctx = v;
+    return 0;
+}
+
+static void test_tight_pair(void)
+{
+    if (!scan8_available()) return;
+    const int K = 2;
+    float x[2] = {-0x1.ea9b8ep-2f, -0x1.ee5f2cp-10f}, g[2] = {-0x1.99196cp-8f, -0x1.965258p+0f};
+    float *xp = alloc64(sizeof(float) * gemm_rows_packed_count(1, K)), *wp = alloc64(sizeof(float) * gemm_packed_count(K, 1));
+    uint8_t *x8 = alloc64(scan8_rows_bytes(1, K));
+    int8_t *w8 = alloc64(scan8_panels_bytes(1, K));
+    float *work = alloc64(sizeof(float) * SCAN8_WORK_FLOATS);
+    scan8_vec xst[1], wst[1];
+    gemm_pack_rows(xp, x, K, 1, K);
+    gemm_pack_transposed(wp, g, K, 1, K);
+    CHECK_EQ_INT(scan8_pack_rows(x8, xst, x, K, 1, K), 0);
+    scan8_limits lim;
+    scan8_limits_init(&lim);
+    scan8_pack_panel(w8, 0, wst, &lim, g, K, 1, K);
+    gemm_weight W = {wp, K, 1, 0};
+    float v = 0, thr = -INFINITY;
+    gemm_scan(xp, 1, &W, &thr, note_hit, &v, work); /* v: gemm's value */
+    CHECK(v > 0.00598f && v < 0.00599f);
+    float got = NAN;
+    thr = v;
+    CHECK_EQ_INT(scan8_scan(xp, x8, xst, 1, &W, w8, wst, &lim, &thr, note_hit, &got, work), 0);
+    CHECK_MSG(got == v, "the tight pair was %s", isnan(got) ? "missed" : "reported with other bits");
+    free(xp), free(wp), free(x8), free(w8), free(work);
+}
+
 /* Vectors that cannot be bounded are refused; the block is marked. */
 static void test_refusals(void)
 {
@@ -302,6 +341,7 @@ int main(void)
     RUN(test_refusals);
     RUN(test_same_hits_as_gemm_scan);
     RUN(test_complete_at_threshold);
+    RUN(test_tight_pair);
     RUN(test_filters);
     return test_summary();
 }
