@@ -275,8 +275,9 @@ static void test_complete_at_threshold(void)
 /* A pair found by hill-climbing the ratio (v - a) / B, where it reaches
  * 0.99996 before the bound's 1% slack (a review of this module): the int8
  * approximation a is 0, the float32 value v about 0.005984. With the
- * threshold at exactly v, the value must be reported; a bound computed any
- * looser than it is (norms in float, no slack) would lose it. */
+ * threshold at exactly v, the value must be reported; a bound any smaller
+ * than this one (norms in float, no slack: checked, 0.9999 B loses it)
+ * would lose it. */
 static int note_hit(void *ctx, int row, int col, float v, float *thr)
 {
     (void)row, (void)col, (void)thr;
