@@ -371,33 +371,38 @@ static int scan_hits(const float *acc, int i, int mr, int n0, int nv, float *thr
     return 0;
 }
 
+/* One k slice [k0, k0 + KC) of the tile of rows [i, i + mr) against panel
+ * p: an earlier slice leaves its partial sums in acc, the last one is tested
+ * against the rows' thresholds and its hits are reported. gemm_scan and
+ * gemm_scan_tile both take these steps, so they give the same bits. */
+static int scan_slice(const float *xp, int i, int mr, const gemm_weight *W, int p, int k0, float *thr,
+                      gemm_hit_fn hit, void *ctx, float *acc)
+{
+    int K = W->K, N = W->N, kc = K - k0 < KC ? K - k0 : KC;
+    size_t es = W->f16 ? sizeof(uint16_t) : sizeof(float);
+    const void *w = (const unsigned char *)W->data + ((size_t)p * K + (size_t)k0) * GEMM_NR * es;
+    const float *x = xp + (size_t)i * K + (size_t)k0 * MR; /* tile i / MR, slice k0 */
+    if (k0 + kc < K) {
+        tile(mr, kc, x, 0, w, acc, GEMM_NR, NULL, k0 > 0, 1, W->f16);
+        return 0;
+    }
+    if (!tile_scan(mr, kc, x, w, acc, k0 > 0, thr + i, W->f16)) return 0;
+    int n0 = p * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
+    return scan_hits(acc, i, mr, n0, nv, thr, hit, ctx);
+}
+
 int gemm_scan(const float *xp, int T, const gemm_weight *W, float *thr, gemm_hit_fn hit, void *ctx, float *work)
 {
-    int K = W->K, N = W->N, panels = gemm_panels(N);
-    size_t es = W->f16 ? sizeof(uint16_t) : sizeof(float);
-    int kend = K > 0 ? K : 1; /* K == 0: one empty slice, every value 0 */
+    int kend = W->K > 0 ? W->K : 1; /* K == 0: one empty slice, every value 0 */
     for (int i0 = 0; i0 < T; i0 += SCAN_MC) {
         int i1 = T - i0 < SCAN_MC ? T : i0 + SCAN_MC;
-        for (int p = 0; p < panels; p++) {
-            const unsigned char *wp = (const unsigned char *)W->data + (size_t)p * K * GEMM_NR * es;
-            int n0 = p * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
-            for (int k0 = 0; k0 < kend; k0 += KC) {
-                int kc = K - k0 < KC ? K - k0 : KC;
-                const void *w = wp + (size_t)k0 * GEMM_NR * es;
+        for (int p = 0; p < gemm_panels(W->N); p++)
+            for (int k0 = 0; k0 < kend; k0 += KC)
                 for (int i = i0; i < i1; i += MR) {
-                    int mr = i1 - i < MR ? i1 - i : MR;
-                    const float *x = xp + (size_t)i * K + (size_t)k0 * MR; /* tile i / MR, slice k0 */
-                    float *acc = work + (size_t)(i - i0) * GEMM_NR;
-                    if (k0 + kc < K) { /* not the last slice: keep the partial sums */
-                        tile(mr, kc, x, 0, w, acc, GEMM_NR, NULL, k0 > 0, 1, W->f16);
-                        continue;
-                    }
-                    if (!tile_scan(mr, kc, x, w, acc, k0 > 0, thr + i, W->f16)) continue;
-                    int rc = scan_hits(acc, i, mr, n0, nv, thr, hit, ctx);
+                    int rc = scan_slice(xp, i, i1 - i < MR ? i1 - i : MR, W, p, k0, thr, hit, ctx,
+                                        work + (size_t)(i - i0) * GEMM_NR);
                     if (rc) return rc;
                 }
-            }
-        }
     }
     return 0;
 }
@@ -405,21 +410,10 @@ int gemm_scan(const float *xp, int T, const gemm_weight *W, float *thr, gemm_hit
 int gemm_scan_tile(const float *xp, int i, int mr, const gemm_weight *W, int p, float *thr, gemm_hit_fn hit,
                    void *ctx, float *acc)
 {
-    int K = W->K, N = W->N;
-    size_t es = W->f16 ? sizeof(uint16_t) : sizeof(float);
-    const unsigned char *wp = (const unsigned char *)W->data + (size_t)p * K * GEMM_NR * es;
-    int n0 = p * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
-    int kend = K > 0 ? K : 1;
-    for (int k0 = 0; k0 < kend; k0 += KC) { /* the same steps as gemm_scan, so the same bits */
-        int kc = K - k0 < KC ? K - k0 : KC;
-        const void *w = wp + (size_t)k0 * GEMM_NR * es;
-        const float *x = xp + (size_t)i * K + (size_t)k0 * MR;
-        if (k0 + kc < K) {
-            tile(mr, kc, x, 0, w, acc, GEMM_NR, NULL, k0 > 0, 1, W->f16);
-            continue;
-        }
-        if (!tile_scan(mr, kc, x, w, acc, k0 > 0, thr + i, W->f16)) return 0;
-        return scan_hits(acc, i, mr, n0, nv, thr, hit, ctx);
+    int kend = W->K > 0 ? W->K : 1;
+    for (int k0 = 0; k0 < kend; k0 += KC) {
+        int rc = scan_slice(xp, i, mr, W, p, k0, thr, hit, ctx, acc);
+        if (rc) return rc;
     }
     return 0;
 }
@@ -490,15 +484,10 @@ int gemm_scan_rows(const float *xp, const int *rows, const int *panels, int n, c
     case 1: rows_kernel(1, K, x, w, out); break;
     default: return 0;
     }
-    for (int j = 0; j < n; j++) {
+    for (int j = 0; j < n; j++) { /* each job is a one-row tile */
         int n0 = panels[j] * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
-        for (int l = 0; l < nv; l++) {
-            float v = out[j * GEMM_NR + l];
-            if (v >= thr[rows[j]]) {
-                int rc = hit(ctx, rows[j], n0 + l, v, &thr[rows[j]]);
-                if (rc) return rc;
-            }
-        }
+        int rc = scan_hits(out + j * GEMM_NR, rows[j], 1, n0, nv, thr, hit, ctx);
+        if (rc) return rc;
     }
     return 0;
 }
