@@ -168,10 +168,28 @@ static float row_limit(float thr, double B)
     return (float)lim;
 }
 
+/* What a panel's columns contribute to every tile against it: the offset
+ * correction 128 * sum(g~), the scales, the mask of real columns (wst has
+ * entries for those only). */
+typedef struct panel_cols {
+    int32_t corr[GEMM_NR];
+    float scale[GEMM_NR];
+    unsigned valid;
+} panel_cols;
+
+static void panel_cols_of(panel_cols *pc, const scan8_vec *wst, int nv)
+{
+    for (int j = 0; j < GEMM_NR; j++) {
+        pc->corr[j] = j < nv ? 128 * wst[j].sum : 0;
+        pc->scale[j] = j < nv ? wst[j].scale : 0.0f;
+    }
+    pc->valid = nv >= GEMM_NR ? 0xffffu : (1u << nv) - 1;
+}
+
 /* One 12-row int8 tile against one panel: bit r set if row r has a value at
- * or above its limit among the panel's first nv columns. */
+ * or above its limit among the panel's real columns. */
 VNNI_TARGET static unsigned tile8(const uint8_t *x, const int8_t *w, int G, const float *limit, const float *qscale,
-                                  const scan8_vec *wst, int nv)
+                                  const panel_cols *pc)
 {
     __m256i c0[SCAN8_MR], c1[SCAN8_MR];
     for (int r = 0; r < SCAN8_MR; r++) c0[r] = c1[r] = _mm256_setzero_si256();
@@ -187,16 +205,10 @@ VNNI_TARGET static unsigned tile8(const uint8_t *x, const int8_t *w, int G, cons
             c1[r] = _mm256_dpbusd_epi32(c1[r], a, w1);
         }
     }
-    int32_t corr[GEMM_NR];
-    float sg[GEMM_NR];
-    for (int j = 0; j < GEMM_NR; j++) { /* wst has entries for the nv real columns only */
-        corr[j] = j < nv ? 128 * wst[j].sum : 0;
-        sg[j] = j < nv ? wst[j].scale : 0.0f;
-    }
-    __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)corr);
-    __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(corr + 8));
-    __m256 s0 = _mm256_loadu_ps(sg), s1 = _mm256_loadu_ps(sg + 8);
-    __mmask16 valid = (__mmask16)(nv >= 16 ? 0xffff : (1u << nv) - 1);
+    __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)pc->corr);
+    __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(pc->corr + 8));
+    __m256 s0 = _mm256_loadu_ps(pc->scale), s1 = _mm256_loadu_ps(pc->scale + 8);
+    __mmask16 valid = (__mmask16)pc->valid;
     unsigned rows = 0;
     _Pragma("GCC unroll 12") for (int r = 0; r < SCAN8_MR; r++) {
         __m256 lim = _mm256_set1_ps(limit[r]), sq = _mm256_set1_ps(qscale[r]);
@@ -254,7 +266,8 @@ int scan8_scan(const float *xp, const uint8_t *x8, const scan8_vec *xst, int T, 
         }
         for (int p = 0; p < panels; p++) {
             const int8_t *w = w8 + (size_t)p * G * 4 * GEMM_NR;
-            int nv = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
+            panel_cols pc; /* once per panel, not per tile */
+            panel_cols_of(&pc, wst + p * GEMM_NR, N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR);
             for (int i = i0; i < i1; i += SCAN8_MR) {
                 int r0 = i - i0;
                 unsigned char *h = &hot[r0 / SCAN8_MR];
@@ -269,7 +282,7 @@ int scan8_scan(const float *xp, const uint8_t *x8, const scan8_vec *xst, int T, 
                         limit[r] = row_limit(thr[i0 + r], bound[r]);
                     continue;
                 }
-                unsigned cand = tile8(x8 + (size_t)i * G * 4, w, G, limit + r0, qscale + r0, wst + p * GEMM_NR, nv);
+                unsigned cand = tile8(x8 + (size_t)i * G * 4, w, G, limit + r0, qscale + r0, &pc);
                 if (__builtin_popcount(cand) >= HOT_ROWS) *h = HOT_PANELS;
                 while (cand) {
                     int r = __builtin_ctz(cand);
