@@ -34,7 +34,7 @@
 #define SCAN_MC (GEMM_SCAN_WORK_FLOATS / GEMM_NR) /* gemm_scan: rows kept in L2 while the panels pass */
 #define X_WHOLE (640 << 10) /* bytes of x (all rows, all of K) still kept whole in L2 (1 MB) */
 _Static_assert(SCAN_MC % MR == 0, "gemm.h: GEMM_SCAN_WORK_FLOATS must hold whole tiles");
-_Static_assert(MC % MR == 0 && MC * KC + 8 <= GEMM_WORK_FLOATS, "gemm.h: GEMM_WORK_FLOATS too small");
+_Static_assert(MC % MR == 0 && MC * KC <= GEMM_WORK_FLOATS, "gemm.h: GEMM_WORK_FLOATS too small");
 
 static int force_portable;
 

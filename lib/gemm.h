@@ -56,7 +56,7 @@ void gemm_pack(void *dst, const void *src, int K, int N, size_t lds, int f16);
 void gemm_pack_clear_padding(void *dst, int K, int N, int f16);
 
 /* Floats of the scratch space gemm_run wants (one per concurrent caller). */
-#define GEMM_WORK_FLOATS (252 * 256 + 8)
+#define GEMM_WORK_FLOATS (252 * 256)
 
 /* y[T, N] (columns of panels [p0, p1)) = x[T, K] · W + bias, or with
  * accumulate != 0: y += x · W + bias. bias (N floats) may be NULL. work is
@@ -75,10 +75,11 @@ void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weigh
  * in k order, whatever T, N and the value's position, so a (row, column)
  * product has the same bits in every call (mm-rank's shard identity). */
 
-/* Floats gemm_pack_rows writes for T rows of K: whole tiles, plus slack. */
+/* Floats gemm_pack_rows writes for T rows of K: whole tiles (it writes
+ * nothing past the last one). */
 static inline size_t gemm_rows_packed_count(int T, int K)
 {
-    return (size_t)((T + GEMM_MR - 1) / GEMM_MR) * GEMM_MR * (size_t)K + 8;
+    return (size_t)((T + GEMM_MR - 1) / GEMM_MR) * GEMM_MR * (size_t)K;
 }
 
 /* Packs x (T rows of K floats, leading dimension ldx) into tiles of GEMM_MR
