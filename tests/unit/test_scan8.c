@@ -103,6 +103,47 @@ static void fill(float *x, int rows, int K, int kind, const float *base)
     }
 }
 
+/* x (T rows) and g (N rows) of K, in every layout the two scans read. */
+typedef struct packed {
+    float *xp, *wp, *work;
+    uint8_t *x8;
+    int8_t *w8;
+    scan8_vec *xst, *wst;
+    scan8_limits lim;
+    gemm_weight W;
+} packed;
+
+static void pack_both(packed *P, const float *x, int T, const float *g, int N, int K)
+{
+    P->xp = alloc64(sizeof(float) * gemm_rows_packed_count(T, K));
+    P->wp = alloc64(sizeof(float) * gemm_packed_count(K, N));
+    P->work = alloc64(sizeof(float) * SCAN8_WORK_FLOATS);
+    P->x8 = alloc64(scan8_rows_bytes(T, K));
+    P->w8 = alloc64(scan8_panels_bytes(N, K));
+    P->xst = calloc((size_t)T, sizeof *P->xst);
+    P->wst = calloc((size_t)gemm_panels(N) * GEMM_NR, sizeof *P->wst);
+    gemm_pack_rows(P->xp, x, (size_t)K, T, K);
+    gemm_pack_transposed(P->wp, g, (size_t)K, N, K);
+    CHECK_EQ_INT(scan8_pack_rows(P->x8, P->xst, x, (size_t)K, T, K), 0);
+    scan8_limits_init(&P->lim);
+    for (int p = 0; p < gemm_panels(N); p++) {
+        int n = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
+        scan8_pack_panel(P->w8, p, P->wst + p * GEMM_NR, &P->lim, g + (size_t)p * GEMM_NR * K, (size_t)K, n, K);
+    }
+    CHECK(P->lim.ok);
+    P->W = (gemm_weight){P->wp, K, N, 0};
+}
+
+static int scan8_packed(packed *P, int T, float *thr, gemm_hit_fn hit, void *ctx)
+{
+    return scan8_scan(P->xp, P->x8, P->xst, T, &P->W, P->w8, P->wst, &P->lim, thr, hit, ctx, P->work);
+}
+
+static void packed_free(packed *P)
+{
+    free(P->xp), free(P->wp), free(P->work), free(P->x8), free(P->w8), free(P->xst), free(P->wst);
+}
+
 /* Returns the number of differences between the two paths. */
 static int compare_paths(int T, int N, int K, int kind, int k)
 {
@@ -111,29 +152,15 @@ static int compare_paths(int T, int N, int K, int kind, int k)
     fill(base, 1, K, DATA_UNIT, NULL);
     fill(x, T, K, kind, base);
     fill(g, N, K, kind, base);
-    float *xp = alloc64(sizeof(float) * gemm_rows_packed_count(T, K));
-    float *wp = alloc64(sizeof(float) * gemm_packed_count(K, N));
-    uint8_t *x8 = alloc64(scan8_rows_bytes(T, K));
-    int8_t *w8 = alloc64(scan8_panels_bytes(N, K));
-    scan8_vec *xst = calloc((size_t)T, sizeof *xst), *wst = calloc((size_t)gemm_panels(N) * GEMM_NR, sizeof *wst);
-    float *thr = malloc(sizeof(float) * (size_t)T), *work = alloc64(sizeof(float) * SCAN8_WORK_FLOATS);
-    gemm_pack_rows(xp, x, (size_t)K, T, K);
-    gemm_pack_transposed(wp, g, (size_t)K, N, K);
-    CHECK_EQ_INT(scan8_pack_rows(x8, xst, x, (size_t)K, T, K), 0);
-    scan8_limits lim;
-    scan8_limits_init(&lim);
-    for (int p = 0; p < gemm_panels(N); p++) {
-        int n = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
-        scan8_pack_panel(w8, p, wst + p * GEMM_NR, &lim, g + (size_t)p * GEMM_NR * K, (size_t)K, n, K);
-    }
-    CHECK(lim.ok);
-    gemm_weight W = {wp, K, N, 0};
+    packed P;
+    pack_both(&P, x, T, g, N, K);
+    float *thr = malloc(sizeof(float) * (size_t)T);
 
     topk_log want = log_new(T, N, k), got = log_new(T, N, k);
     for (int t = 0; t < T; t++) thr[t] = -INFINITY;
-    CHECK_EQ_INT(gemm_scan(xp, T, &W, thr, on_hit, &want, work), 0);
+    CHECK_EQ_INT(gemm_scan(P.xp, T, &P.W, thr, on_hit, &want, P.work), 0);
     for (int t = 0; t < T; t++) thr[t] = -INFINITY;
-    CHECK_EQ_INT(scan8_scan(xp, x8, xst, T, &W, w8, wst, &lim, thr, on_hit, &got, work), 0);
+    CHECK_EQ_INT(scan8_packed(&P, T, thr, on_hit, &got), 0);
     /* The kept scores must agree exactly; the int8 path may report fewer
      * losers (that is its point), never a different value. */
     int diff = 0;
@@ -144,7 +171,8 @@ static int compare_paths(int T, int N, int K, int kind, int k)
     }
     for (size_t i = 0; i < (size_t)T * N; i++)
         if (got.hits[i] && want.hits[i] && got.value[i] != want.value[i]) diff++;
-    free(x), free(g), free(base), free(xp), free(wp), free(x8), free(w8), free(xst), free(wst), free(thr), free(work);
+    free(x), free(g), free(base), free(thr);
+    packed_free(&P);
     log_free(&want);
     log_free(&got);
     return diff;
@@ -184,26 +212,17 @@ static void test_filters(void)
     float *x = malloc(sizeof(float) * (size_t)T * K), *g = malloc(sizeof(float) * (size_t)N * K);
     fill(x, T, K, DATA_UNIT, NULL);
     fill(g, N, K, DATA_UNIT, NULL);
-    float *xp = alloc64(sizeof(float) * gemm_rows_packed_count(T, K)), *wp = alloc64(sizeof(float) * gemm_packed_count(K, N));
-    uint8_t *x8 = alloc64(scan8_rows_bytes(T, K));
-    int8_t *w8 = alloc64(scan8_panels_bytes(N, K));
-    scan8_vec *xst = calloc((size_t)T, sizeof *xst), *wst = calloc((size_t)N, sizeof *wst);
-    float thr[60], *work = alloc64(sizeof(float) * SCAN8_WORK_FLOATS);
-    gemm_pack_rows(xp, x, (size_t)K, T, K);
-    gemm_pack_transposed(wp, g, (size_t)K, N, K);
-    CHECK_EQ_INT(scan8_pack_rows(x8, xst, x, (size_t)K, T, K), 0);
-    scan8_limits lim;
-    scan8_limits_init(&lim);
-    for (int p = 0; p < N / GEMM_NR; p++)
-        scan8_pack_panel(w8, p, wst + p * GEMM_NR, &lim, g + (size_t)p * GEMM_NR * K, (size_t)K, GEMM_NR, K);
-    gemm_weight W = {wp, K, N, 0};
+    packed P;
+    pack_both(&P, x, T, g, N, K);
+    float thr[60];
     for (int t = 0; t < T; t++) thr[t] = 0.25f; /* about 4 sigma for 256-d unit vectors */
-    CHECK_EQ_INT(scan8_scan(xp, x8, xst, T, &W, w8, wst, &lim, thr, on_hit, &L, work), 0);
+    CHECK_EQ_INT(scan8_packed(&P, T, thr, on_hit, &L), 0);
     long reported = 0;
     for (size_t i = 0; i < (size_t)T * N; i++) reported += L.hits[i];
     /* with the threshold at 4 sigma only a few hundred values reach it */
     CHECK_MSG(reported < (long)T * N / 50, "%ld of %d values reported", reported, T * N);
-    free(x), free(g), free(xp), free(wp), free(x8), free(w8), free(xst), free(wst), free(work);
+    free(x), free(g);
+    packed_free(&P);
     log_free(&L);
 }
 
@@ -236,28 +255,18 @@ static void test_complete_at_threshold(void)
         fill(base, 1, K, DATA_UNIT, NULL);
         fill(x, T, K, kind, base);
         fill(g, N, K, kind, base);
-        float *xp = alloc64(sizeof(float) * gemm_rows_packed_count(T, K)), *wp = alloc64(sizeof(float) * gemm_packed_count(K, N));
         float *y = malloc(sizeof(float) * (size_t)T * N), *sorted = malloc(sizeof(float) * (size_t)N);
-        uint8_t *x8 = alloc64(scan8_rows_bytes(T, K));
-        int8_t *w8 = alloc64(scan8_panels_bytes(N, K));
-        scan8_vec *xst = calloc((size_t)T, sizeof *xst), *wst = calloc((size_t)N, sizeof *wst);
-        float thr[48], *work = alloc64(sizeof(float) * SCAN8_WORK_FLOATS);
-        gemm_pack_rows(xp, x, (size_t)K, T, K);
-        gemm_pack_transposed(wp, g, (size_t)K, N, K);
-        gemm_weight W = {wp, K, N, 0};
-        gemm_run(y, (size_t)N, x, (size_t)K, &W, NULL, T, 0, 0, gemm_panels(N), NULL);
-        CHECK_EQ_INT(scan8_pack_rows(x8, xst, x, (size_t)K, T, K), 0);
-        scan8_limits lim;
-        scan8_limits_init(&lim);
-        for (int p = 0; p < N / GEMM_NR; p++)
-            scan8_pack_panel(w8, p, wst + p * GEMM_NR, &lim, g + (size_t)p * GEMM_NR * K, (size_t)K, GEMM_NR, K);
+        float thr[48];
+        packed P;
+        pack_both(&P, x, T, g, N, K);
+        gemm_run(y, (size_t)N, x, (size_t)K, &P.W, NULL, T, 0, 0, gemm_panels(N), NULL);
         for (int t = 0; t < T; t++) {
             memcpy(sorted, y + (size_t)t * N, sizeof(float) * (size_t)N);
             qsort(sorted, (size_t)N, sizeof(float), cmp_desc);
             thr[t] = sorted[4];
         }
         topk_log L = log_new(T, N, 1);
-        CHECK_EQ_INT(scan8_scan(xp, x8, xst, T, &W, w8, wst, &lim, thr, record, &L, work), 0);
+        CHECK_EQ_INT(scan8_packed(&P, T, thr, record, &L), 0);
         int missed = 0, wrong = 0;
         for (int t = 0; t < T; t++)
             for (int n = 0; n < N; n++) {
@@ -266,8 +275,8 @@ static void test_complete_at_threshold(void)
                 if (L.hits[i] && (L.value[i] != y[i] || L.hits[i] > 1)) wrong++;
             }
         CHECK_MSG(missed == 0 && wrong == 0, "kind %d: %d missed, %d wrong", kind, missed, wrong);
-        free(x), free(g), free(xp), free(wp), free(y), free(sorted), free(x8), free(w8), free(xst), free(wst),
-            free(work);
+        free(x), free(g), free(y), free(sorted);
+        packed_free(&P);
         log_free(&L);
     }
 }
@@ -290,26 +299,16 @@ static void test_tight_pair(void)
     if (!scan8_available()) return;
     const int K = 2;
     float x[2] = {-0x1.ea9b8ep-2f, -0x1.ee5f2cp-10f}, g[2] = {-0x1.99196cp-8f, -0x1.965258p+0f};
-    float *xp = alloc64(sizeof(float) * gemm_rows_packed_count(1, K)), *wp = alloc64(sizeof(float) * gemm_packed_count(K, 1));
-    uint8_t *x8 = alloc64(scan8_rows_bytes(1, K));
-    int8_t *w8 = alloc64(scan8_panels_bytes(1, K));
-    float *work = alloc64(sizeof(float) * SCAN8_WORK_FLOATS);
-    scan8_vec xst[1], wst[1];
-    gemm_pack_rows(xp, x, K, 1, K);
-    gemm_pack_transposed(wp, g, K, 1, K);
-    CHECK_EQ_INT(scan8_pack_rows(x8, xst, x, K, 1, K), 0);
-    scan8_limits lim;
-    scan8_limits_init(&lim);
-    scan8_pack_panel(w8, 0, wst, &lim, g, K, 1, K);
-    gemm_weight W = {wp, K, 1, 0};
+    packed P;
+    pack_both(&P, x, 1, g, 1, K);
     float v = 0, thr = -INFINITY;
-    gemm_scan(xp, 1, &W, &thr, note_hit, &v, work); /* v: gemm's value */
+    gemm_scan(P.xp, 1, &P.W, &thr, note_hit, &v, P.work); /* v: gemm's value */
     CHECK(v > 0.00598f && v < 0.00599f);
     float got = NAN;
     thr = v;
-    CHECK_EQ_INT(scan8_scan(xp, x8, xst, 1, &W, w8, wst, &lim, &thr, note_hit, &got, work), 0);
+    CHECK_EQ_INT(scan8_packed(&P, 1, &thr, note_hit, &got), 0);
     CHECK_MSG(got == v, "the tight pair was %s", isnan(got) ? "missed" : "reported with other bits");
-    free(xp), free(wp), free(x8), free(w8), free(work);
+    packed_free(&P);
 }
 
 /* Vectors that cannot be bounded are refused; the block is marked. */
