@@ -93,8 +93,10 @@ static void load_queries(const dataset *d, mmf_matrix *m, uint32_t flags)
     free(b.data);
 }
 
-/* Runs the engine; returns the TREC text (NULL on error, err filled). */
-static char *rank_text(const dataset *q, const blob *gallery, const rank_params *p, mm_error *err)
+/* Runs the engine and writes the run in `format`: the text, or NULL if
+ * rank_run failed (err filled); *write_rc is rank_write's result. */
+static char *run_and_write(const dataset *q, const blob *gallery, const rank_params *p, int format, int *write_rc,
+                           mm_error *err)
 {
     mmf_matrix m;
     load_queries(q, &m, 0);
@@ -102,14 +104,24 @@ static char *rank_text(const dataset *q, const blob *gallery, const rank_params 
     rank_result res;
     char *text = NULL;
     size_t len = 0;
+    *write_rc = 0;
     if (rank_run(&m, "queries", s.r, p, &res, err) == 0) {
         FILE *fp = open_memstream(&text, &len);
-        CHECK(rank_write(fp, &m, &res, RANK_TREC, "t", err) == 0);
+        *write_rc = rank_write(fp, &m, &res, format, "t", err);
         fclose(fp);
         rank_result_free(&res);
     }
     close_stream(&s);
     mmf_matrix_free(&m);
+    return text;
+}
+
+/* Runs the engine; returns the TREC text (NULL on error, err filled). */
+static char *rank_text(const dataset *q, const blob *gallery, const rank_params *p, mm_error *err)
+{
+    int write_rc;
+    char *text = run_and_write(q, gallery, p, RANK_TREC, &write_rc, err);
+    CHECK(write_rc == 0);
     return text;
 }
 
@@ -419,24 +431,12 @@ static char *rank_text_fmt(const dataset *q, const blob *gallery, const rank_par
         p.emit_format = format;
         p.emit_tag = "t";
     }
-    mmf_matrix m;
-    load_queries(q, &m, 0);
-    stream s = open_blob(gallery, "gallery");
-    rank_result res;
-    char *text = NULL;
-    size_t len = 0;
-    if (rank_run(&m, "queries", s.r, &p, &res, err) == 0) {
-        FILE *fp = open_memstream(&text, &len);
-        int rc = rank_write(fp, &m, &res, format, "t", err);
-        fclose(fp);
-        if (rc) {
-            free(text);
-            text = NULL;
-        }
-        rank_result_free(&res);
+    int write_rc;
+    char *text = run_and_write(q, gallery, &p, format, &write_rc, err);
+    if (write_rc) {
+        free(text);
+        text = NULL;
     }
-    close_stream(&s);
-    mmf_matrix_free(&m);
     return text;
 }
 
