@@ -115,6 +115,15 @@ static void test_roundtrip_dims_and_dtypes(void)
         }
 }
 
+/* The bytes of `cat a b`. */
+static unsigned char *concat(const unsigned char *a, size_t la, const unsigned char *b, size_t lb)
+{
+    unsigned char *ab = malloc(la + lb);
+    memcpy(ab, a, la);
+    memcpy(ab + la, b, lb);
+    return ab;
+}
+
 static void test_concatenation(void)
 {
     size_t la, lb;
@@ -122,9 +131,7 @@ static void test_concatenation(void)
     char **ia, **ib;
     unsigned char *a = make_stream(1, 16, MMF_F32, 5, &la, &va, &ia);
     unsigned char *b = make_stream(2, 16, MMF_F16, 7, &lb, &vb, &ib);
-    unsigned char *ab = malloc(la + lb);
-    memcpy(ab, a, la);
-    memcpy(ab + la, b, lb);
+    unsigned char *ab = concat(a, la, b, lb);
     uint64_t count;
     mm_error err;
     CHECK_EQ_INT(read_all(ab, la + lb, &count, &err), 0);
@@ -329,9 +336,7 @@ static void test_mapped_file_and_stream_agree(void)
     char **ia, **ib;
     unsigned char *a = make_stream(21, 512, MMF_F32, 1000, &la, &va, &ia);
     unsigned char *b = make_stream(22, 512, MMF_F16, 1900, &lb, &vb, &ib);
-    unsigned char *ab = malloc(la + lb);
-    memcpy(ab, a, la);
-    memcpy(ab + la, b, lb);
+    unsigned char *ab = concat(a, la, b, lb);
     const char *path = temp_file(ab, la + lb);
     mm_error err;
     for (int mode = 0; mode < 2; mode++) {
@@ -468,9 +473,7 @@ static void test_helper_checksums_large_file(void)
     unsigned char *b = make_stream(62, 500, MMF_F32, 17500, &lb, &vb, &ib);
     size_t len = la + lb;
     CHECK(len > (64u << 20));
-    unsigned char *ab = malloc(len);
-    memcpy(ab, a, la);
-    memcpy(ab + la, b, lb);
+    unsigned char *ab = concat(a, la, b, lb);
     mm_error err;
     uint64_t count;
     uint32_t sums[4];
