@@ -746,9 +746,9 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     W = calloc((size_t)threads, sizeof *W);
     E.W = W;
     E.threads = threads;
-    uint64_t *chunk_next = calloc(E.nchunks, sizeof *E.chunk_next);
-    unsigned *chunk_active = calloc(E.nchunks, sizeof *E.chunk_active);
-    bool *chunk_final = calloc(E.nchunks, sizeof *E.chunk_final);
+    E.chunk_next = calloc(E.nchunks, sizeof *E.chunk_next);
+    E.chunk_active = calloc(E.nchunks, sizeof *E.chunk_active);
+    E.chunk_final = calloc(E.nchunks, sizeof *E.chunk_final);
     E.chunk_state = calloc(E.nchunks, sizeof *E.chunk_state);
     E.chunk_q8 = calloc(E.nchunks, sizeof *E.chunk_q8);
     E.chunk_seen = calloc(E.nchunks, sizeof *E.chunk_seen);
@@ -761,7 +761,7 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     }
     res->chunks = E.nchunks;
     res->chunk_rows = E.chunk_rows;
-    ok = W && chunk_next && chunk_active && chunk_final && E.chunk_state && E.chunk_q8 && E.chunk_seen && E.shared_thr;
+    ok = W && E.chunk_next && E.chunk_active && E.chunk_final && E.chunk_state && E.chunk_q8 && E.chunk_seen && E.shared_thr;
     if (ok && p->emit_tag) {
         res->chunk_text = calloc(E.nchunks, sizeof *res->chunk_text);
         res->chunk_len = calloc(E.nchunks, sizeof *res->chunk_len);
@@ -773,24 +773,18 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
         W[i].E = &E;
         W[i].thr = malloc(E.nq * sizeof *W[i].thr);
         W[i].panel = aligned_floats(gemm_packed_count((int)dim, (int)E.group_rows));
-        W[i].work = aligned_floats(GEMM_SCAN_WORK_FLOATS > SCAN8_WORK_FLOATS ? GEMM_SCAN_WORK_FLOATS : SCAN8_WORK_FLOATS);
+        W[i].work = aligned_floats(SCAN8_WORK_FLOATS); /* enough for gemm_scan too (scan8.h) */
         ok = W[i].thr && W[i].panel && W[i].work && topk_set_init(&W[i].top, E.nq, p->k, err) == 0;
         for (size_t q = 0; ok && q < E.nq; q++) W[i].thr[q] = -INFINITY;
     }
-    /* The workers' state is published to the (possibly running) reader
-     * under the lock. */
-    pthread_mutex_lock(&E.mu);
-    E.chunk_next = chunk_next;
-    E.chunk_active = chunk_active;
-    E.chunk_final = chunk_final;
-    pthread_mutex_unlock(&E.mu);
     if (!ok) {
         mm_fail(err, MM_ERR_NOMEM, "out of memory for %zu-row gallery blocks", block);
         goto out;
     }
     if (topk_set_init(&res->top, E.nq, p->k, err)) goto out;
 
-    if (!reader_started) reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
+    /* The reader starts only now, when how it stores blocks is known. */
+    reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
     if (reader_started) {
         int started;
         for (started = 1; started < threads; started++)
