@@ -28,6 +28,7 @@
 #define HOT_ROWS 6       /* a tile with this many candidate rows ... */
 #define HOT_PANELS 8     /* ... goes straight to float32 for this many panels (early on, while
                           * the thresholds are still low, the int8 pass would only add work) */
+#define MAX_GROUPS 16384 /* K up to 65536 (MMF_MAX_DIM): the int32 sums stay exact */
 #define TINY 1e-30f      /* below this largest |x|, a vector is stored as zeros (all error) */
 #define HUGE_NORM 1e18f  /* above this norm a vector is not bounded (|q| |g| could overflow) */
 _Static_assert(MC8 % SCAN8_MR == 0 && MC8 + SCAN8_MR <= ROWS_MAX, "scan8.c: MC8");
@@ -71,8 +72,9 @@ static float round_up(double d)
     return f;
 }
 
-/* Quantises x (K values) into q (K values); 0, or -1 if x cannot be bounded
- * (q is then all zero and st zeroed). */
+/* Quantises x (K values) into q (4 * groups(K) values: the tail of the last
+ * group is zero); 0, or -1 if x cannot be bounded (q is then all zero and
+ * st zeroed). */
 static int quantize(const float *x, int K, int8_t *q, scan8_vec *st)
 {
     float m = 0.0f;
@@ -84,7 +86,7 @@ static int quantize(const float *x, int K, int8_t *q, scan8_vec *st)
     }
     memset(st, 0, sizeof *st);
     if (!finite || m > HUGE_NORM / sqrtf((float)(K > 0 ? K : 1))) {
-        memset(q, 0, (size_t)K);
+        memset(q, 0, (size_t)groups(K) * 4);
         return -1;
     }
     /* Any integers are a valid quantisation (the bound uses the actual
@@ -103,6 +105,7 @@ static int quantize(const float *x, int K, int8_t *q, scan8_vec *st)
         e2 += e * e;
         n2 += (double)x[k] * x[k];
     }
+    memset(q + K, 0, (size_t)groups(K) * 4 - (size_t)K);
     st->scale = s;
     st->norm = round_up(sqrt(n2));
     st->qnorm = round_up((double)s * sqrt(q2));
@@ -114,13 +117,12 @@ static int quantize(const float *x, int K, int8_t *q, scan8_vec *st)
 int scan8_pack_rows(uint8_t *dst, scan8_vec *st, const float *x, size_t ldx, int T, int K)
 {
     int G = groups(K), tiles = (T + SCAN8_MR - 1) / SCAN8_MR, ok = 0;
-    int8_t q[4 * 16384 + 4];
-    if (G > 16384) return -1;
+    int8_t q[4 * MAX_GROUPS];
+    if (G > MAX_GROUPS) return -1;
     memset(dst, 128, scan8_rows_bytes(T, K)); /* zeros, offset */
     for (int t = 0; t < tiles; t++)
         for (int r = 0; r < SCAN8_MR && t * SCAN8_MR + r < T; r++) {
             int row = t * SCAN8_MR + r;
-            memset(q, 0, (size_t)G * 4);
             if (quantize(x + (size_t)row * ldx, K, q, &st[row])) ok = -1;
             uint8_t *d = dst + (size_t)t * G * 4 * SCAN8_MR + (size_t)r * 4;
             for (int g = 0; g < G; g++)
@@ -139,15 +141,16 @@ void scan8_pack_panel(int8_t *dst, int panel, scan8_vec *st, scan8_limits *lim, 
                       int n, int K)
 {
     int G = groups(K);
-    int8_t q[4 * 16384 + 4];
+    int8_t q[4 * MAX_GROUPS];
     int8_t *d = dst + (size_t)panel * G * 4 * GEMM_NR;
-    if (G > 16384) {
+    if (G > MAX_GROUPS) {
         lim->ok = 0;
         return;
     }
     for (int j = 0; j < GEMM_NR; j++) {
-        memset(q, 0, (size_t)G * 4);
-        if (j < n) {
+        if (j >= n) {
+            memset(q, 0, (size_t)G * 4); /* a missing vector: zeros */
+        } else {
             if (quantize(src + (size_t)j * lds, K, q, &st[j])) lim->ok = 0;
             lim->norm = st[j].norm > lim->norm ? st[j].norm : lim->norm;
             lim->qnorm = st[j].qnorm > lim->qnorm ? st[j].qnorm : lim->qnorm;
