@@ -8,9 +8,9 @@
 #   make demo            the end-to-end demo on the default model (see README)
 #
 # Sources are found by wildcard, so adding a module is adding a file:
-#   lib/*.c lib/*/*.c    -> libmm.a
-#   cmd/NAME.c           -> bin/NAME
-#   tests/unit/test_*.c  -> one test program each
+#   lib/*/*.c lib/*/*/*.c  -> libmm.a (lib/ has one folder per concern: HACKING.md)
+#   cmd/NAME.c             -> bin/NAME
+#   tests/unit/*/test_*.c  -> one test program each (folders mirror lib/)
 #   tests/fuzz/fuzz_*.c  -> one libFuzzer harness each
 
 VERSION := 0.1.0
@@ -28,7 +28,7 @@ endif
 # The kernels use AVX2/FMA/F16C when the compiler may. On x86-64 with AVX2 we
 # target x86-64-v3 rather than -march=native: valgrind 3.19 cannot run
 # AVX-512 code, and the one kernel that gains from it (mm-rank's int8
-# pre-filter, lib/scan8.c) is compiled for it separately and chosen at run
+# pre-filter, lib/kernels/scan8.c) is compiled for it separately and chosen at run
 # time. Elsewhere -march=native; ARCH= builds a baseline binary.
 ARCH ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo -march=x86-64-v3 || echo -march=native)
 WARN := -Wall -Wextra -Werror
@@ -54,15 +54,15 @@ LDLIBS_ALL := $(PKG_LIBS) -lpthread -lm $(LDLIBS)
 # --as-needed: a program records only the libraries it calls.
 ALL_LDFLAGS := -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRC := $(sort $(wildcard lib/*.c lib/*/*.c))
+LIB_SRC := $(sort $(wildcard lib/*/*.c lib/*/*/*.c))
 CMD_SRC := $(sort $(wildcard cmd/*.c))
-UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*/test_*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 PROGS := $(CMD_SRC:cmd/%.c=$(BIN)/%)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_BIN := $(addprefix $(BUILD)/tests/,$(notdir $(UNIT_SRC:.c=)))
 
 .PHONY: all check check-unit check-cli fuzz install uninstall clean demo deps
 # Keep objects that only pattern rules mention (fuzz builds), so that make
@@ -83,9 +83,18 @@ $(BIN)/%: $(BUILD)/cmd/%.o $(LIBMM)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $< $(LIBMM) $(LDLIBS_ALL) -o $@
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBMM)
+# tests/unit/FOLDER/test_x.c -> $(BUILD)/tests/test_x (one flat directory that
+# tests/run-tests walks); test.h is found through -Itests/unit.
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $< $(LIBMM) $(LDLIBS_ALL) -o $@
+	$(CC) $(ALL_CFLAGS) -Itests/unit -MMD -MP -c $< -o $@
+
+define unit_link
+$(BUILD)/tests/$(notdir $(1:.c=)): $(BUILD)/$(1:.c=.o) $(LIBMM)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_LDFLAGS) $$< $$(LIBMM) $$(LDLIBS_ALL) -o $$@
+endef
+$(foreach t,$(UNIT_SRC),$(eval $(call unit_link,$(t))))
 
 # The test runner runs every unit test program, then every bats file, and
 # ends with one line "N passed, M failed".
@@ -143,4 +152,4 @@ deps:
 clean:
 	rm -rf build build-san build-fuzz bin lib/libmm.a out
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) $(FUZZ_LIB_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(UNIT_SRC:%.c=$(BUILD)/%.d) $(FUZZ_LIB_OBJ:.o=.d)

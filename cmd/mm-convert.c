@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "featio.h"
-#include "half.h"
-#include "mmf.h"
-#include "npy.h"
+#include "core/cli.h"
+#include "io/featio.h"
+#include "core/half.h"
+#include "io/mmf.h"
+#include "io/npy.h"
 
 static const char USAGE[] =
     "Usage: mm-convert [OPTION]... [INPUT] [-o OUTPUT]\n"

@@ -3,7 +3,7 @@
  * The pipeline: inputs (files, directories, --list) -> image_pool (decode +
  * preprocess in worker threads, in input order) -> batches of equal-size
  * pixel_values with their ids -> process_batch(): the CLIP vision tower
- * (lib/clip.h) and one MMF record per image, or the --dump-* writers.
+ * (lib/nn/clip.h) and one MMF record per image, or the --dump-* writers.
  * --skip-existing OUT.mmf embeds only ids not yet in OUT.mmf and rewrites it
  * atomically as the old bytes plus one new segment.
  */
@@ -17,14 +17,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "clip.h"
-#include "image.h"
-#include "image_pool.h"
-#include "mmf.h"
-#include "npy.h"
-#include "preprocess_config.h"
-#include "resample.h"
+#include "core/cli.h"
+#include "nn/clip.h"
+#include "image/image.h"
+#include "image/image_pool.h"
+#include "io/mmf.h"
+#include "io/npy.h"
+#include "image/preprocess_config.h"
+#include "image/resample.h"
 
 static const char USAGE[] =
     "Usage: mm-embed-image [OPTION]... IMAGE|DIR...\n"

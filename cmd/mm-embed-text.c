@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "clip.h"
-#include "mmf.h"
-#include "tokenizer.h"
+#include "core/cli.h"
+#include "nn/clip.h"
+#include "io/mmf.h"
+#include "text/tokenizer.h"
 
 static const char USAGE[] =
     "Usage: mm-embed-text --model DIR [OPTION]... [FILE]\n"

@@ -1,16 +1,16 @@
 /* mm-eval — trec_eval-compatible evaluation of TREC runs, multimodal measures,
  * bootstrap confidence intervals and paired significance tests.
- * The logic lives in lib/trec.c, lib/measures/ and lib/evalstats.c. */
+ * The logic lives in lib/io/trec.c, lib/eval/measures/ and lib/eval/evalstats.c. */
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "evalstats.h"
-#include "measures.h"
-#include "trec.h"
+#include "core/cli.h"
+#include "eval/evalstats.h"
+#include "eval/measures.h"
+#include "io/trec.h"
 
 static const char USAGE[] =
     "Usage: mm-eval [OPTION]... QRELS RUN\n"

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "fuse.h"
-#include "fuse_optimize.h"
-#include "measures.h"
-#include "trec.h"
+#include "core/cli.h"
+#include "fuse/fuse.h"
+#include "fuse/fuse_optimize.h"
+#include "eval/measures.h"
+#include "io/trec.h"
 
 static const char USAGE[] =
     "Usage: mm-fuse [OPTION]... A.mmf B.mmf ... [-o FUSED.mmf]\n"

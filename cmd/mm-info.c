@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "mmf.h"
+#include "core/cli.h"
+#include "io/mmf.h"
 
 static const char USAGE[] =
     "Usage: mm-info [OPTION]... [FILE]...\n"

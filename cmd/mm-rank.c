@@ -5,10 +5,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "mmf.h"
-#include "rank.h"
-#include "scan8.h"
+#include "core/cli.h"
+#include "io/mmf.h"
+#include "retrieval/rank.h"
+#include "kernels/scan8.h"
 
 static const char USAGE[] =
     "Usage: mm-rank -q QUERIES -g GALLERY [OPTION]...\n"

@@ -9,7 +9,7 @@ Checks, for every image:
     crop off dumps the decoded RGB (--dump-pixels-uint8); it must equal Pillow's
     Image.open(p).convert("RGB") exactly. 16-bit PNGs are compared with
     round(v/257) of the 16-bit samples instead (Pillow keeps the high byte of
-    RGB/RGBA and clips 16-bit grey to 255; see lib/image.h).
+    RGB/RGBA and clips 16-bit grey to 255; see lib/image/image.h).
   * preprocess: --dump-pixels with CLIP defaults must equal hf_pixel_values()
     exactly (images whose Pillow decode is what HF sees, i.e. not 16-bit grey).
 --generated also writes JPEG/PNG variants with Pillow (4:4:4, 4:2:2, 4:2:0,

@@ -4,7 +4,7 @@
  *   bench-image-drift MODEL_DIR DIR_A DIR_B
  *
  * For every NAME.npy in DIR_A (float32 [3,S,S]) and DIR_B/NAME.npy, encodes
- * both with the model's vision tower (lib/clip.h) and prints the max and mean
+ * both with the model's vision tower (lib/nn/clip.h) and prints the max and mean
  * |delta| of the projected embeddings (not normalised, as the reference's
  * image_embeds), and the min cosine of the normalised embeddings.
  * Built by bench-image against lib/libmm.a; not part of make. */
@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clip.h"
-#include "npy.h"
+#include "nn/clip.h"
+#include "io/npy.h"
 
 static float *load(const char *dir, const char *name, size_t want)
 {

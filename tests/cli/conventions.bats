@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The conventions every mm-* program shares (lib/cli.h, HACKING.md): checked
+# The conventions every mm-* program shares (lib/core/cli.h, HACKING.md): checked
 # for every program found in $MM_BIN, so a new program is covered as soon as
 # it is built. Program-specific behaviour lives in <program>.bats.
 load common

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "clip_config.h"
+#include "nn/clip_config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,5 +1,5 @@
 /* fuzz_image.c — libFuzzer harness for image decoding + CLIP preprocessing
- * (lib/image.h, lib/resample.h): any input must decode to an image that then
+ * (lib/image/image.h, lib/image/resample.h): any input must decode to an image that then
  * preprocesses, or fail with a message; never a crash, leak, hang or
  * sanitizer report. The first input byte picks options (lenient, EXIF
  * rotation, the DCT-scaling fast path) so that every decoder path is reached.
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image.h"
-#include "resample.h"
+#include "image/image.h"
+#include "image/resample.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "mmf.h"
+#include "io/mmf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

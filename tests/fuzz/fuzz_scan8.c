@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gemm.h"
-#include "scan8.h"
+#include "kernels/gemm.h"
+#include "kernels/scan8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

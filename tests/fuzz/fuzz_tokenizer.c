@@ -1,5 +1,5 @@
 /* fuzz_tokenizer.c — libFuzzer harness for clip_tokenize and the text repair
- * under it (lib/tokenizer.c, lib/textfix.c). Arbitrary bytes, invalid UTF-8
+ * under it (lib/text/tokenizer.c, lib/text/textfix.c). Arbitrary bytes, invalid UTF-8
  * included, must give either ids or an error with a message; never a crash,
  * leak or sanitizer report.
  *   make fuzz && MM_SHARED=../shared build-fuzz/fuzz_tokenizer -max_total_time=600 \
@@ -21,8 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "textfix.h"
-#include "tokenizer.h"
+#include "text/textfix.h"
+#include "text/tokenizer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "measures.h"
-#include "trec.h"
+#include "eval/measures.h"
+#include "io/trec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

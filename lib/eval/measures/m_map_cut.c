@@ -1,0 +1,31 @@
+/* m_map_cut.c — average precision at cutoffs (trec_eval m_map_cut.c). */
+#include "eval/measures.h"
+
+static void calc(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
+{
+    long rel_so_far = 0, i = 0;
+    double sum = 0.0;
+    for (size_t c = 0; c < m->nparams; c++) {
+        long k = m->cutoffs[c];
+        for (; i < k && i < q->num_ret; i++)
+            if (q->rel[i] >= o->relevance_level) {
+                rel_so_far++;
+                sum += (double)rel_so_far / (double)(i + 1);
+            }
+        if (q->num_rel) v[c] = sum / (double)q->num_rel;
+    }
+}
+
+const mm_measure_def mm_measure_map_cut = {
+    .name = "map_cut",
+    .definition = "Average precision over the top k only: the sum of the precision at each "
+                  "relevant document within the top k, divided by R. Default k = 5, 10, 15, "
+                  "20, 30, 100, 200, 500, 1000.",
+    .params = MM_PARAM_CUTOFFS,
+    .default_params = "5,10,15,20,30,100,200,500,1000",
+    .row_format = "%s_%ld",
+    .kind = MM_VALUE_FLOAT,
+    .aggregate = MM_AGG_MEAN,
+    .per_query = true,
+    .calc = calc,
+};

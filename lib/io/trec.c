@@ -1,0 +1,1077 @@
+/* trec.c — see trec.h. */
+#include "io/trec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Qrels relevance values beyond this are rejected: trec_eval allocates one
+ * counter per level up to the maximum, so a stray "1000000000" would ask for
+ * gigabytes. Real judgments use a handful of levels. */
+#define TREC_MAX_REL 1000000L
+
+#define TREC_CHUNK (4u << 20) /* read(2) size */
+
+/* ---- ordering --------------------------------------------------------------- */
+
+int trec_compare_ranked(double score_a, const char *docno_a, double score_b,
+                        const char *docno_b)
+{
+    if (score_a > score_b) return -1;
+    if (score_a < score_b) return 1;
+    /* equal scores: the greater docno ranks first (trec_eval comp_sim_docno) */
+    return strcmp(docno_b, docno_a);
+}
+
+static int cmp_ranked(const void *pa, const void *pb)
+{
+    const trec_ranked *a = pa, *b = pb;
+    return trec_compare_ranked(a->score, a->docno, b->score, b->docno);
+}
+
+static int cmp_docno_desc(const void *pa, const void *pb)
+{
+    const trec_ranked *a = pa, *b = pb;
+    return strcmp(b->docno, a->docno);
+}
+
+void trec_sort_ranked(trec_ranked *items, size_t n)
+{
+    if (n < 2) return;
+    /* Runs are usually written in score order already, with ties in whatever
+     * order the producer chose: then only the runs of equal scores need
+     * sorting (by docno, descending). */
+    size_t i = 1;
+    while (i < n && items[i].score <= items[i - 1].score) i++;
+    if (i < n) {
+        qsort(items, n, sizeof *items, cmp_ranked);
+        return;
+    }
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && items[b].score == items[a].score) b++;
+        if (b - a == 2) {
+            if (strcmp(items[a].docno, items[a + 1].docno) < 0) {
+                trec_ranked t = items[a];
+                items[a] = items[a + 1];
+                items[a + 1] = t;
+            }
+        } else if (b - a > 2) {
+            qsort(items + a, b - a, sizeof *items, cmp_docno_desc);
+        }
+        a = b;
+    }
+}
+
+bool trec_is_sorted_ranked(const trec_ranked *items, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (cmp_ranked(&items[i - 1], &items[i]) > 0) return false;
+    return true;
+}
+
+/* ---- numbers ------------------------------------------------------------------ */
+
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static bool parse_score_slow(const char *s, size_t len, double *out)
+{
+    if (len == 0 || s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\v' ||
+        s[0] == '\f' || s[0] == '\r')
+        return false; /* strtod would skip leading white space */
+    char small[256];
+    char *buf = len < sizeof small ? small : malloc(len + 1);
+    if (!buf) return false;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    bool ok = len > 0 && end == buf + len && !isnan(v);
+    if (buf != small) free(buf);
+    if (ok) *out = v;
+    return ok;
+}
+
+bool trec_parse_score(const char *s, size_t len, double *out)
+{
+    /* Fast path (Clinger): a decimal with at most 19 significant digits whose
+     * value is mantissa * 10^e with mantissa < 2^53 and |e| <= 22 is computed
+     * exactly by one IEEE multiplication or division, hence equals strtod. */
+    size_t i = 0;
+    bool neg = false;
+    if (i < len && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+    uint64_t mant = 0;
+    int sig = 0, exp10 = 0, ndigits = 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9') {
+        if (mant || s[i] != '0') {
+            if (sig == 19) return parse_score_slow(s, len, out);
+            mant = mant * 10 + (uint64_t)(s[i] - '0');
+            sig++;
+        }
+        i++, ndigits++;
+    }
+    if (i < len && s[i] == '.') {
+        i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            if (mant || s[i] != '0') {
+                if (sig == 19) return parse_score_slow(s, len, out);
+                mant = mant * 10 + (uint64_t)(s[i] - '0');
+                sig++;
+            }
+            exp10--;
+            i++, ndigits++;
+        }
+    }
+    if (ndigits == 0) return parse_score_slow(s, len, out); /* inf, nan, hex, junk */
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        bool eneg = false;
+        if (i < len && (s[i] == '+' || s[i] == '-')) eneg = s[i++] == '-';
+        if (i == len || s[i] < '0' || s[i] > '9') return false;
+        int e = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            if (e < 100000) e = e * 10 + (s[i] - '0');
+            i++;
+        }
+        exp10 += eneg ? -e : e;
+    }
+    if (i != len) return parse_score_slow(s, len, out);
+    double v;
+    if (mant == 0) {
+        v = 0.0;
+    } else if (mant <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+        v = (double)mant;
+        if (exp10 < 0)
+            v /= pow10_exact[-exp10];
+        else
+            v *= pow10_exact[exp10];
+    } else {
+        return parse_score_slow(s, len, out);
+    }
+    *out = neg ? -v : v;
+    return true;
+}
+
+bool trec_parse_long(const char *s, size_t len, long *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < len && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+    if (i == len) return false;
+    unsigned long v = 0;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > ((unsigned long)LONG_MAX + 1 - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    if (!neg && v > (unsigned long)LONG_MAX) return false;
+    *out = neg ? (long)(0 - v) : (long)v;
+    return true;
+}
+
+/* ---- hashing -------------------------------------------------------------------- */
+
+uint64_t trec_hash_bytes(const void *data, size_t len)
+{
+    /* FNV-1a over 64 bits, then a final avalanche (docnos are short). */
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 32;
+    return h;
+}
+
+/* ---- reader --------------------------------------------------------------------- */
+
+struct trec_reader {
+    char *name;
+    int fd;
+    bool own_fd;
+    bool is_mem;
+    bool can_rewind;
+    char *buf;
+    size_t cap, start, end;
+    bool eof;
+    long lineno;
+    bool saw_crlf, saw_bom;
+    long crlf_line;
+    int spool_fd; /* -1, or the temporary copy of what was read */
+    char *mem; /* memory mode: the whole input (buf aliases it) */
+    size_t mem_len;
+};
+
+static trec_reader *reader_new(const char *name, mm_error *err)
+{
+    trec_reader *r = calloc(1, sizeof *r);
+    if (r) r->name = strdup(name ? name : "(stdin)");
+    if (!r || !r->name) {
+        free(r);
+        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name ? name : "(stdin)");
+        return NULL;
+    }
+    r->fd = -1;
+    r->spool_fd = -1;
+    return r;
+}
+
+trec_reader *trec_reader_open_fd(int fd, const char *display_name, mm_error *err)
+{
+    trec_reader *r = reader_new(display_name, err);
+    if (!r) return NULL;
+    r->fd = fd;
+    struct stat st;
+    r->can_rewind = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0;
+    r->cap = TREC_CHUNK + 1;
+    r->buf = malloc(r->cap);
+    if (!r->buf) {
+        trec_reader_close(r);
+        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", display_name);
+        return NULL;
+    }
+    return r;
+}
+
+trec_reader *trec_reader_open(const char *path, mm_error *err)
+{
+    if (!path || strcmp(path, "-") == 0) return trec_reader_open_fd(0, "(stdin)", err);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        mm_fail(err, MM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        mm_fail(err, MM_ERR_IO, "%s: is a directory", path);
+        return NULL;
+    }
+    trec_reader *r = trec_reader_open_fd(fd, path, err);
+    if (!r) {
+        close(fd);
+        return NULL;
+    }
+    r->own_fd = true;
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return r;
+}
+
+trec_reader *trec_reader_open_mem(const void *data, size_t len, const char *display_name,
+                                  mm_error *err)
+{
+    trec_reader *r = reader_new(display_name, err);
+    if (!r) return NULL;
+    r->is_mem = true;
+    r->can_rewind = true;
+    r->mem = malloc(len + 1);
+    r->buf = malloc(len + 1);
+    if (!r->mem || !r->buf) {
+        trec_reader_close(r);
+        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", display_name);
+        return NULL;
+    }
+    if (len) memcpy(r->mem, data, len);
+    r->mem_len = len;
+    memcpy(r->buf, r->mem, len);
+    r->cap = len + 1;
+    r->end = len;
+    r->eof = true;
+    return r;
+}
+
+void trec_reader_close(trec_reader *r)
+{
+    if (!r) return;
+    if (r->own_fd && r->fd >= 0) close(r->fd);
+    if (r->spool_fd >= 0) close(r->spool_fd);
+    free(r->buf);
+    free(r->mem);
+    free(r->name);
+    free(r);
+}
+
+const char *trec_reader_name(const trec_reader *r) { return r->name; }
+bool trec_reader_can_rewind(const trec_reader *r) { return r->can_rewind; }
+bool trec_reader_saw_crlf(const trec_reader *r) { return r->saw_crlf; }
+bool trec_reader_saw_bom(const trec_reader *r) { return r->saw_bom; }
+long trec_reader_crlf_line(const trec_reader *r) { return r->crlf_line; }
+
+int trec_reader_spool(trec_reader *r, mm_error *err)
+{
+    if (r->can_rewind) return 0;
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    size_t n = strlen(dir) + 32;
+    char *path = malloc(n);
+    if (!path) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", r->name);
+    snprintf(path, n, "%s/mm-trec-spool-XXXXXX", dir);
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        mm_fail(err, MM_ERR_IO, "%s: cannot create a temporary file in %s: %s", r->name, dir,
+                strerror(errno));
+        free(path);
+        return -1;
+    }
+    unlink(path); /* gone when closed, whatever happens */
+    free(path);
+    r->spool_fd = fd;
+    r->can_rewind = true;
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int trec_reader_rewind(trec_reader *r, mm_error *err)
+{
+    if (!r->can_rewind) return mm_fail(err, MM_ERR_IO, "%s: input cannot be re-read", r->name);
+    if (r->spool_fd >= 0) {
+        /* from now on read the copy */
+        if (r->own_fd && r->fd >= 0) close(r->fd);
+        r->fd = r->spool_fd;
+        r->own_fd = true;
+        r->spool_fd = -1;
+    }
+    r->lineno = 0;
+    r->start = 0;
+    if (r->is_mem) {
+        memcpy(r->buf, r->mem, r->mem_len);
+        r->end = r->mem_len;
+        r->eof = true;
+        return 0;
+    }
+    if (lseek(r->fd, 0, SEEK_SET) != 0)
+        return mm_fail(err, MM_ERR_IO, "%s: cannot rewind: %s", r->name, strerror(errno));
+    r->end = 0;
+    r->eof = false;
+    return 0;
+}
+
+/* Next line (without its newline, CR dropped, NUL-terminated, writable).
+ * Returns 1, 0 at EOF, -1 on error. */
+static int next_line(trec_reader *r, char **line, size_t *len, mm_error *err)
+{
+    for (;;) {
+        char *p = r->buf + r->start;
+        size_t avail = r->end - r->start;
+        char *nl = avail ? memchr(p, '\n', avail) : NULL;
+        if (nl) {
+            *line = p;
+            *len = (size_t)(nl - p);
+            *nl = '\0';
+            r->start += *len + 1;
+            break;
+        }
+        if (r->eof) {
+            if (avail == 0) return 0;
+            *line = p;
+            *len = avail;
+            p[avail] = '\0'; /* cap always leaves one spare byte */
+            r->start = r->end;
+            break;
+        }
+        if (avail > TREC_MAX_LINE)
+            return mm_fail(err, MM_ERR_MALFORMED, "%s:%ld: line longer than %d bytes", r->name,
+                           r->lineno + 1, TREC_MAX_LINE);
+        if (r->start > 0) {
+            memmove(r->buf, p, avail);
+            r->start = 0;
+            r->end = avail;
+        }
+        if (r->cap - 1 - r->end < TREC_CHUNK / 2) {
+            size_t ncap = r->cap + TREC_CHUNK;
+            char *nb = realloc(r->buf, ncap);
+            if (!nb) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", r->name);
+            r->buf = nb;
+            r->cap = ncap;
+        }
+        ssize_t n = read(r->fd, r->buf + r->end, r->cap - 1 - r->end);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return mm_fail(err, MM_ERR_IO, "%s: read error: %s", r->name, strerror(errno));
+        }
+        if (n == 0) {
+            r->eof = true;
+        } else {
+            if (r->spool_fd >= 0 && write_all(r->spool_fd, r->buf + r->end, (size_t)n) < 0)
+                return mm_fail(err, MM_ERR_IO, "%s: cannot write the temporary copy: %s",
+                               r->name, strerror(errno));
+            r->end += (size_t)n;
+        }
+    }
+    r->lineno++;
+    if (r->lineno == 1 && *len >= 3 && memcmp(*line, "\xEF\xBB\xBF", 3) == 0) {
+        r->saw_bom = true;
+        *line += 3;
+        *len -= 3;
+    }
+    if (*len > 0 && (*line)[*len - 1] == '\r') {
+        if (!r->saw_crlf) r->crlf_line = r->lineno;
+        r->saw_crlf = true;
+        (*line)[--*len] = '\0';
+    }
+    if (*len > TREC_MAX_LINE)
+        return mm_fail(err, MM_ERR_MALFORMED, "%s:%ld: line longer than %d bytes", r->name,
+                       r->lineno, TREC_MAX_LINE);
+    return 1;
+}
+
+/* Byte classes: 0 field byte, 1 separator, 2 forbidden control byte. */
+static const unsigned char byte_class[256] = {
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2, 2, 2, /* 0x00-0x0f, TAB = 1 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x10-0x1f */
+    1,                                              /* space */
+    [0x7f] = 2,
+};
+
+#define MAX_FIELDS 8
+
+/* Splits line into fields (NUL-terminating each). Records up to MAX_FIELDS,
+ * counts all. Returns -1 (with err) on a control byte. */
+static int split_fields(trec_reader *r, char *line, size_t len, char **f, size_t *flen,
+                        int *nfields, mm_error *err)
+{
+    int nf = 0;
+    size_t i = 0;
+    for (;;) {
+        while (i < len && byte_class[(unsigned char)line[i]] == 1) i++;
+        if (i >= len) break;
+        size_t s = i;
+        while (i < len && byte_class[(unsigned char)line[i]] == 0) i++;
+        if (i < len && byte_class[(unsigned char)line[i]] == 2)
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           "%s:%ld: binary data: control byte 0x%02x in column %zu", r->name,
+                           r->lineno, (unsigned char)line[i], i + 1);
+        if (nf < MAX_FIELDS) {
+            f[nf] = line + s;
+            flen[nf] = i - s;
+        }
+        nf++;
+        if (i < len) line[i++] = '\0';
+    }
+    *nfields = nf;
+    return 0;
+}
+
+int trec_read_run_line(trec_reader *r, trec_run_line *out, mm_error *err)
+{
+    char *line;
+    size_t len;
+    for (;;) {
+        int rc = next_line(r, &line, &len, err);
+        if (rc <= 0) return rc;
+        if (len > 0 && line[0] == '#') continue; /* trec_eval 10.0 comment */
+        char *f[MAX_FIELDS];
+        size_t fl[MAX_FIELDS];
+        int nf;
+        if (split_fields(r, line, len, f, fl, &nf, err) < 0) return -1;
+        if (nf == 0) continue; /* blank line */
+        if (nf < 6)
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           "%s:%ld: expected at least 6 fields (qid iter docno rank score tag), "
+                           "found %d",
+                           r->name, r->lineno, nf);
+        if (!trec_parse_score(f[4], fl[4], &out->score))
+            return mm_fail(err, MM_ERR_MALFORMED, "%s:%ld: score '%.40s' is not a number",
+                           r->name, r->lineno, f[4]);
+        out->qid = f[0];
+        out->qid_len = fl[0];
+        out->iter = f[1];
+        out->docno = f[2];
+        out->docno_len = fl[2];
+        out->rank = f[3];
+        out->tag = f[5];
+        out->tag_len = fl[5];
+        out->lineno = r->lineno;
+        return 1;
+    }
+}
+
+int trec_read_qrel_line(trec_reader *r, trec_qrel_line *out, mm_error *err)
+{
+    char *line;
+    size_t len;
+    for (;;) {
+        int rc = next_line(r, &line, &len, err);
+        if (rc <= 0) return rc;
+        if (len > 0 && line[0] == '#') continue;
+        char *f[MAX_FIELDS];
+        size_t fl[MAX_FIELDS];
+        int nf;
+        if (split_fields(r, line, len, f, fl, &nf, err) < 0) return -1;
+        if (nf == 0)
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           "%s:%ld: blank line (qrels lines are 'qid iter docno rel')", r->name,
+                           r->lineno);
+        if (nf != 4)
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           "%s:%ld: expected 4 fields (qid iter docno rel), found %d", r->name,
+                           r->lineno, nf);
+        if (!trec_parse_long(f[3], fl[3], &out->rel))
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           "%s:%ld: relevance '%.40s' is not an integer", r->name, r->lineno,
+                           f[3]);
+        if (out->rel > TREC_MAX_REL || out->rel < -TREC_MAX_REL)
+            return mm_fail(err, MM_ERR_LIMIT, "%s:%ld: relevance %ld outside [-%ld, %ld]",
+                           r->name, r->lineno, out->rel, TREC_MAX_REL, TREC_MAX_REL);
+        out->qid = f[0];
+        out->qid_len = fl[0];
+        out->iter = f[1];
+        out->docno = f[2];
+        out->docno_len = fl[2];
+        out->lineno = r->lineno;
+        return 1;
+    }
+}
+
+/* ---- a growable byte arena addressed by offsets ------------------------------- */
+
+typedef struct arena {
+    char *data;
+    size_t len, cap;
+} arena;
+
+static int64_t arena_add(arena *a, const char *s, size_t n)
+{
+    if (a->len + n + 1 > a->cap) {
+        size_t ncap = a->cap ? a->cap : 4096;
+        while (a->len + n + 1 > ncap) ncap *= 2;
+        char *nd = realloc(a->data, ncap);
+        if (!nd) return -1;
+        a->data = nd;
+        a->cap = ncap;
+    }
+    int64_t off = (int64_t)a->len;
+    memcpy(a->data + a->len, s, n);
+    a->data[a->len + n] = '\0';
+    a->len += n + 1;
+    return off;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 16;
+    while (p < n) p <<= 1;
+    return p;
+}
+
+/* ---- qrels ------------------------------------------------------------------------ */
+
+typedef struct qrel_tmp {
+    int64_t qid_off, doc_off;
+    long rel;
+    long lineno;
+} qrel_tmp;
+
+static int cmp_qrel_tmp(const void *pa, const void *pb, void *ctx)
+{
+    const char *qsort_arena = ctx;
+    const qrel_tmp *a = pa, *b = pb;
+    int c = a->qid_off == b->qid_off ? 0 : strcmp(qsort_arena + a->qid_off, qsort_arena + b->qid_off);
+    if (c) return c;
+    c = strcmp(qsort_arena + a->doc_off, qsort_arena + b->doc_off);
+    if (c) return c;
+    return a->lineno < b->lineno ? -1 : a->lineno > b->lineno;
+}
+
+typedef struct hash_pair {
+    uint64_t hash;
+    uint32_t index;
+} hash_pair;
+
+static int cmp_hash_pair(const void *pa, const void *pb)
+{
+    const hash_pair *a = pa, *b = pb;
+    return a->hash < b->hash ? -1 : a->hash > b->hash;
+}
+
+void trec_qrels_free(trec_qrels *q)
+{
+    if (!q) return;
+    if (q->queries)
+        for (size_t i = 0; i < q->query_count; i++) free(q->queries[i].rel_levels);
+    free(q->queries);
+    free(q->docno);
+    free(q->rel);
+    free(q->arena);
+    free(q->doc_hash);
+    free(q->doc_order);
+    free(q->qid_index);
+    free(q->name);
+    memset(q, 0, sizeof *q);
+}
+
+int trec_qrels_load(trec_qrels *q, const char *path, mm_error *err)
+{
+    trec_reader *r = trec_reader_open(path, err);
+    if (!r) {
+        memset(q, 0, sizeof *q);
+        return -1;
+    }
+    int rc = trec_qrels_load_reader(q, r, err);
+    trec_reader_close(r);
+    return rc;
+}
+
+int trec_qrels_load_reader(trec_qrels *q, trec_reader *r, mm_error *err)
+{
+    memset(q, 0, sizeof *q);
+    arena a = {0};
+    qrel_tmp *tmp = NULL;
+    size_t n = 0, cap = 0;
+    int64_t last_qid = -1;
+    size_t last_qid_len = 0;
+    trec_qrel_line line;
+    int rc;
+    q->name = strdup(trec_reader_name(r));
+    if (!q->name) goto nomem;
+    while ((rc = trec_read_qrel_line(r, &line, err)) == 1) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            qrel_tmp *nt = realloc(tmp, cap * sizeof *tmp);
+            if (!nt) goto nomem;
+            tmp = nt;
+        }
+        /* qids usually come in runs: share the string with the previous line */
+        if (last_qid < 0 || last_qid_len != line.qid_len ||
+            memcmp(a.data + last_qid, line.qid, line.qid_len) != 0) {
+            last_qid = arena_add(&a, line.qid, line.qid_len);
+            last_qid_len = line.qid_len;
+            if (last_qid < 0) goto nomem;
+        }
+        int64_t d = arena_add(&a, line.docno, line.docno_len);
+        if (d < 0) goto nomem;
+        if (n >= UINT32_MAX - 1) {
+            mm_fail(err, MM_ERR_LIMIT, "%s: more than %u judgments", q->name, UINT32_MAX - 2);
+            goto fail;
+        }
+        tmp[n++] = (qrel_tmp){last_qid, d, line.rel, line.lineno};
+    }
+    if (rc < 0) goto fail;
+    q->saw_crlf = trec_reader_saw_crlf(r);
+    q->saw_bom = trec_reader_saw_bom(r);
+    q->crlf_line = trec_reader_crlf_line(r);
+    if (n == 0) {
+        mm_fail(err, MM_ERR_MALFORMED, "%s: empty file: no judgments", q->name);
+        goto fail;
+    }
+    qsort_r(tmp, n, sizeof *tmp, cmp_qrel_tmp, a.data); /* GNU qsort_r: reentrant */
+
+    q->judgment_count = n;
+    q->docno = malloc(n * sizeof *q->docno);
+    q->rel = malloc(n * sizeof *q->rel);
+    if (!q->docno || !q->rel) goto nomem;
+    size_t nq = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(a.data + tmp[i].qid_off, a.data + tmp[i - 1].qid_off) != 0) nq++;
+    q->queries = calloc(nq, sizeof *q->queries);
+    if (!q->queries) goto nomem;
+    q->query_count = nq;
+    size_t qi = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(a.data + tmp[i].qid_off, a.data + tmp[i - 1].qid_off) != 0) {
+            qi++;
+            q->queries[qi].qid = (const char *)(intptr_t)tmp[i].qid_off; /* fixed below */
+            q->queries[qi].first = i;
+            q->queries[qi].max_rel = tmp[i].rel;
+        } else if (strcmp(a.data + tmp[i].doc_off, a.data + tmp[i - 1].doc_off) == 0) {
+            mm_fail(err, MM_ERR_MISMATCH,
+                    "%s:%ld: duplicate docs: query '%s' judges '%s' again (first at line %ld)",
+                    q->name, tmp[i].lineno, a.data + tmp[i].qid_off, a.data + tmp[i].doc_off,
+                    tmp[i - 1].lineno);
+            goto fail;
+        }
+        trec_qrels_query *qq = &q->queries[qi];
+        qq->count++;
+        if (tmp[i].rel > qq->max_rel) qq->max_rel = tmp[i].rel;
+        q->rel[i] = tmp[i].rel;
+        q->docno[i] = (const char *)(intptr_t)tmp[i].doc_off;
+    }
+    /* the arena no longer grows: turn offsets into pointers */
+    q->arena = a.data;
+    q->arena_len = a.len;
+    a.data = NULL;
+    for (size_t i = 0; i < n; i++) q->docno[i] = q->arena + (intptr_t)q->docno[i];
+    for (size_t k = 0; k < nq; k++) {
+        trec_qrels_query *qq = &q->queries[k];
+        qq->qid = q->arena + (intptr_t)qq->qid;
+        qq->num_rel_levels = qq->max_rel >= 0 ? qq->max_rel + 1 : 0;
+        qq->rel_levels = calloc((size_t)(qq->num_rel_levels ? qq->num_rel_levels : 1), sizeof(long));
+        if (!qq->rel_levels) goto nomem;
+        for (size_t j = qq->first; j < qq->first + qq->count; j++)
+            if (q->rel[j] >= 0) qq->rel_levels[q->rel[j]]++;
+    }
+    free(tmp);
+    tmp = NULL;
+
+    /* hash indexes */
+    q->qid_index_mask = pow2_at_least(2 * nq) - 1;
+    q->qid_index = calloc(q->qid_index_mask + 1, sizeof *q->qid_index);
+    q->doc_hash = malloc(n * sizeof *q->doc_hash);
+    q->doc_order = malloc(n * sizeof *q->doc_order);
+    if (!q->qid_index || !q->doc_hash || !q->doc_order) goto nomem;
+    for (size_t k = 0; k < nq; k++) {
+        const char *s = q->queries[k].qid;
+        size_t h = (size_t)trec_hash_bytes(s, strlen(s)) & q->qid_index_mask;
+        while (q->qid_index[h]) h = (h + 1) & q->qid_index_mask;
+        q->qid_index[h] = (uint32_t)(k + 1);
+    }
+    /* Lookups of a query's documents binary-search its own small sorted hash
+     * array: it stays in cache while the query's ranking is scored, unlike
+     * one big table. */
+    hash_pair *pairs = malloc(n * sizeof *pairs);
+    if (!pairs) goto nomem;
+    for (size_t j = 0; j < n; j++)
+        pairs[j] = (hash_pair){trec_hash_bytes(q->docno[j], strlen(q->docno[j])), (uint32_t)j};
+    for (size_t k = 0; k < nq; k++)
+        qsort(pairs + q->queries[k].first, q->queries[k].count, sizeof *pairs, cmp_hash_pair);
+    for (size_t j = 0; j < n; j++) {
+        q->doc_hash[j] = pairs[j].hash;
+        q->doc_order[j] = pairs[j].index;
+    }
+    free(pairs);
+    return 0;
+
+nomem:
+    mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", trec_reader_name(r));
+fail:
+    free(tmp);
+    free(a.data);
+    if (q->queries && !q->arena) {
+        /* qid/docno still hold offsets; only the arrays need freeing */
+        for (size_t i = 0; i < q->query_count; i++) q->queries[i].rel_levels = NULL;
+    }
+    trec_qrels_free(q);
+    return -1;
+}
+
+long trec_qrels_find_query(const trec_qrels *q, const char *qid, size_t qid_len)
+{
+    if (!q->qid_index) return -1;
+    size_t h = (size_t)trec_hash_bytes(qid, qid_len) & q->qid_index_mask;
+    for (uint32_t v; (v = q->qid_index[h]) != 0; h = (h + 1) & q->qid_index_mask) {
+        const char *s = q->queries[v - 1].qid;
+        if (strncmp(s, qid, qid_len) == 0 && s[qid_len] == '\0') return (long)v - 1;
+    }
+    return -1;
+}
+
+long trec_qrels_find_doc_hashed(const trec_qrels *q, size_t qi, const char *docno,
+                                size_t docno_len, uint64_t docno_hash)
+{
+    const trec_qrels_query *qq = &q->queries[qi];
+    const uint64_t *h = q->doc_hash + qq->first;
+    size_t lo = 0, hi = qq->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h[mid] < docno_hash)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < qq->count && h[lo] == docno_hash; lo++) {
+        size_t j = q->doc_order[qq->first + lo];
+        const char *s = q->docno[j];
+        if (memcmp(s, docno, docno_len) == 0 && s[docno_len] == '\0') return (long)j;
+    }
+    return -1;
+}
+
+long trec_qrels_find_doc(const trec_qrels *q, size_t qi, const char *docno, size_t docno_len)
+{
+    return trec_qrels_find_doc_hashed(q, qi, docno, docno_len,
+                                      trec_hash_bytes(docno, docno_len));
+}
+
+/* ---- whole runs ------------------------------------------------------------------ */
+
+typedef struct run_item_tmp {
+    double score;
+    uint32_t doc;
+} run_item_tmp;
+
+typedef struct run_query_tmp {
+    int64_t qid_off;
+    run_item_tmp *items;
+    size_t count, cap;
+} run_query_tmp;
+
+typedef struct run_impl {
+    char *arena;
+    const char **docs; /* interned docno pointers by id */
+    trec_ranked *items;
+} run_impl;
+
+static int cmp_run_query(const void *pa, const void *pb)
+{
+    const trec_run_query *a = pa, *b = pb;
+    return strcmp(a->qid, b->qid);
+}
+
+void trec_run_free(trec_run *run)
+{
+    if (!run) return;
+    run_impl *im = run->impl;
+    if (im) {
+        free(im->arena);
+        free(im->docs);
+        free(im->items);
+        free(im);
+    }
+    free(run->queries);
+    free(run->name);
+    free(run->tag);
+    memset(run, 0, sizeof *run);
+}
+
+int trec_run_load(trec_run *run, const char *path, mm_error *err)
+{
+    trec_reader *r = trec_reader_open(path, err);
+    if (!r) {
+        memset(run, 0, sizeof *run);
+        return -1;
+    }
+    int rc = trec_run_load_reader(run, r, err);
+    trec_reader_close(r);
+    return rc;
+}
+
+/* Open-addressing table of arena offsets keyed by string content. */
+typedef struct str_table {
+    int64_t *slot; /* offset + 1; 0 = empty */
+    uint32_t *id;
+    size_t mask, count;
+} str_table;
+
+static int str_table_grow(str_table *t, const arena *a)
+{
+    size_t ncap = t->slot ? (t->mask + 1) * 2 : 1024;
+    int64_t *ns = calloc(ncap, sizeof *ns);
+    uint32_t *ni = calloc(ncap, sizeof *ni);
+    if (!ns || !ni) {
+        free(ns);
+        free(ni);
+        return -1;
+    }
+    if (t->slot)
+        for (size_t i = 0; i <= t->mask; i++) {
+            if (!t->slot[i]) continue;
+            const char *s = a->data + t->slot[i] - 1;
+            size_t h = (size_t)trec_hash_bytes(s, strlen(s)) & (ncap - 1);
+            while (ns[h]) h = (h + 1) & (ncap - 1);
+            ns[h] = t->slot[i];
+            ni[h] = t->id[i];
+        }
+    free(t->slot);
+    free(t->id);
+    t->slot = ns;
+    t->id = ni;
+    t->mask = ncap - 1;
+    return 0;
+}
+
+/* Returns the id of s (adding it), or -1 on allocation failure. */
+static int64_t str_table_intern(str_table *t, arena *a, const char *s, size_t n, bool *added)
+{
+    if ((t->count + 1) * 2 > (t->slot ? t->mask + 1 : 0) && str_table_grow(t, a) < 0) return -1;
+    size_t h = (size_t)trec_hash_bytes(s, n) & t->mask;
+    for (; t->slot[h]; h = (h + 1) & t->mask) {
+        const char *e = a->data + t->slot[h] - 1;
+        if (memcmp(e, s, n) == 0 && e[n] == '\0') {
+            *added = false;
+            return t->id[h];
+        }
+    }
+    int64_t off = arena_add(a, s, n);
+    if (off < 0) return -1;
+    t->slot[h] = off + 1;
+    t->id[h] = (uint32_t)t->count;
+    *added = true;
+    return (int64_t)t->count++;
+}
+
+int trec_run_load_reader(trec_run *run, trec_reader *r, mm_error *err)
+{
+    memset(run, 0, sizeof *run);
+    arena a = {0};
+    str_table docs = {0}, qids = {0};
+    int64_t *doc_off = NULL;
+    size_t doc_cap = 0;
+    run_query_tmp *qs = NULL;
+    size_t qcap = 0;
+    uint32_t *stamp = NULL;
+    run_impl *im = NULL;
+    long cur_q = -1;
+    const char *cur_qid = NULL; /* last qid seen, for a fast same-query check */
+    size_t cur_qid_len = 0;
+    char *cur_qid_buf = NULL;
+    trec_run_line line;
+    int rc;
+
+    run->name = strdup(trec_reader_name(r));
+    if (!run->name) goto nomem;
+    while ((rc = trec_read_run_line(r, &line, err)) == 1) {
+        bool added;
+        if (!cur_qid || cur_qid_len != line.qid_len || memcmp(cur_qid, line.qid, line.qid_len)) {
+            int64_t id = str_table_intern(&qids, &a, line.qid, line.qid_len, &added);
+            if (id < 0) goto nomem;
+            if (added) {
+                if ((size_t)id >= qcap) {
+                    qcap = qcap ? qcap * 2 : 64;
+                    run_query_tmp *nq = realloc(qs, qcap * sizeof *qs);
+                    if (!nq) goto nomem;
+                    qs = nq;
+                }
+                qs[id] = (run_query_tmp){0};
+                /* the offset of the interned qid: the last string added */
+                qs[id].qid_off = (int64_t)a.len - (int64_t)line.qid_len - 1;
+            }
+            cur_q = (long)id;
+            char *nb = realloc(cur_qid_buf, line.qid_len + 1);
+            if (!nb) goto nomem;
+            cur_qid_buf = nb;
+            memcpy(cur_qid_buf, line.qid, line.qid_len + 1);
+            cur_qid = cur_qid_buf;
+            cur_qid_len = line.qid_len;
+        }
+        int64_t d = str_table_intern(&docs, &a, line.docno, line.docno_len, &added);
+        if (d < 0) goto nomem;
+        if (added) {
+            if ((size_t)d >= doc_cap) {
+                doc_cap = doc_cap ? doc_cap * 2 : 1024;
+                int64_t *nd = realloc(doc_off, doc_cap * sizeof *doc_off);
+                if (!nd) goto nomem;
+                doc_off = nd;
+            }
+            doc_off[d] = (int64_t)a.len - (int64_t)line.docno_len - 1;
+        }
+        run_query_tmp *qq = &qs[cur_q];
+        if (qq->count == qq->cap) {
+            qq->cap = qq->cap ? qq->cap * 2 : 16;
+            run_item_tmp *ni = realloc(qq->items, qq->cap * sizeof *ni);
+            if (!ni) goto nomem;
+            qq->items = ni;
+        }
+        qq->items[qq->count++] = (run_item_tmp){line.score, (uint32_t)d};
+        if (run->tag == NULL || strlen(run->tag) < line.tag_len) {
+            free(run->tag);
+            run->tag = malloc(line.tag_len + 1);
+            if (!run->tag) goto nomem;
+        }
+        memcpy(run->tag, line.tag, line.tag_len + 1);
+        run->line_count++;
+    }
+    if (rc < 0) goto fail;
+
+    im = calloc(1, sizeof *im);
+    if (!im) goto nomem;
+    run->impl = im;
+    size_t nq = qids.count, nd = docs.count;
+    im->docs = malloc((nd ? nd : 1) * sizeof *im->docs);
+    im->items = malloc((run->line_count ? run->line_count : 1) * sizeof *im->items);
+    run->queries = calloc(nq ? nq : 1, sizeof *run->queries);
+    stamp = calloc(nd ? nd : 1, sizeof *stamp);
+    if (!im->docs || !im->items || !run->queries || !stamp) goto nomem;
+    im->arena = a.data;
+    a.data = NULL;
+    for (size_t i = 0; i < nd; i++) im->docs[i] = im->arena + doc_off[i];
+    size_t at = 0;
+    for (size_t k = 0; k < nq; k++) {
+        run_query_tmp *qq = &qs[k];
+        trec_run_query *rq = &run->queries[k];
+        rq->qid = im->arena + qq->qid_off;
+        rq->items = im->items + at;
+        rq->count = qq->count;
+        for (size_t j = 0; j < qq->count; j++) {
+            uint32_t d = qq->items[j].doc;
+            if (stamp[d] == k + 1) {
+                mm_fail(err, MM_ERR_MISMATCH, "%s: duplicate docs: query '%s' lists '%s' twice",
+                        run->name, rq->qid, im->docs[d]);
+                goto fail;
+            }
+            stamp[d] = (uint32_t)(k + 1);
+            rq->items[j] = (trec_ranked){qq->items[j].score, im->docs[d]};
+        }
+        at += qq->count;
+        trec_sort_ranked(rq->items, rq->count);
+    }
+    run->query_count = nq;
+    qsort(run->queries, nq, sizeof *run->queries, cmp_run_query);
+    for (size_t k = 0; k < nq; k++) free(qs[k].items);
+    free(qs);
+    free(stamp);
+    free(doc_off);
+    free(docs.slot);
+    free(docs.id);
+    free(qids.slot);
+    free(qids.id);
+    free(cur_qid_buf);
+    return 0;
+
+nomem:
+    mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", trec_reader_name(r));
+fail:
+    if (qs)
+        for (size_t k = 0; k < qids.count; k++) free(qs[k].items);
+    free(qs);
+    free(stamp);
+    free(doc_off);
+    free(docs.slot);
+    free(docs.id);
+    free(qids.slot);
+    free(qids.id);
+    free(cur_qid_buf);
+    free(a.data);
+    trec_run_free(run);
+    return -1;
+}
+
+long trec_run_find_query(const trec_run *run, const char *qid)
+{
+    size_t lo = 0, hi = run->query_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(run->queries[mid].qid, qid);
+        if (c == 0) return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* ---- writing -------------------------------------------------------------------- */
+
+int trec_write_run_line(FILE *fp, const char *qid, const char *docno, long rank, double score,
+                        const char *tag, int score_digits)
+{
+    if (score_digits <= 0) score_digits = 9;
+    return fprintf(fp, "%s Q0 %s %ld %.*g %s\n", qid, docno, rank, score_digits, score, tag) < 0
+               ? -1
+               : 0;
+}

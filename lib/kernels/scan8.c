@@ -1,0 +1,312 @@
+/* scan8.c — see scan8.h.
+ *
+ * Layouts (G = ceil(K / 4) groups of 4 values; missing values are 0):
+ *  - query tile t (SCAN8_MR rows): for each group g, the rows' 4 values side
+ *    by side, 48 bytes, as unsigned bytes x~ + 128 (vpdpbusd multiplies
+ *    unsigned by signed bytes; the offset comes out as 128 * sum(g~), which
+ *    the kernel subtracts per column);
+ *  - gallery panel p (GEMM_NR vectors): for each group g, the 16 vectors' 4
+ *    values side by side, 64 bytes, signed.
+ * A 12 x 16 tile keeps 24 accumulators of 8 int32 in registers (AVX-512VL
+ * gives 32 ymm registers); one group costs 2 loads, 12 broadcasts and 24
+ * vpdpbusd. The sums are exact in int32 for K <= 65536 (255 * 127 * K).
+ */
+#include "kernels/scan8.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define SCAN8_X86 1
+#define VNNI_TARGET __attribute__((target("avx2,fma,avx512f,avx512vl,avx512bw,avx512vnni")))
+#endif
+
+#define MC8 180          /* query rows per pass over a block's panels (a multiple of SCAN8_MR) */
+#define ROWS_MAX 192     /* per-row arrays in the scratch space (>= MC8 + SCAN8_MR) */
+#define HOT_ROWS 6       /* a tile with this many candidate rows ... */
+#define HOT_PANELS 8     /* ... goes straight to float32 for this many panels (early on, while
+                          * the thresholds are still low, the int8 pass would only add work) */
+#define MAX_GROUPS 16384 /* K up to 65536 (MMF_MAX_DIM): the int32 sums stay exact */
+#define TINY 1e-30f      /* below this largest |x|, a vector is stored as zeros (all error) */
+#define HUGE_NORM 1e18f  /* above this norm a vector is not bounded (|q| |g| could overflow) */
+_Static_assert(MC8 % SCAN8_MR == 0 && MC8 + SCAN8_MR <= ROWS_MAX, "scan8.c: MC8");
+_Static_assert(SCAN8_WORK_FLOATS >= GEMM_SCAN_WORK_FLOATS && SCAN8_WORK_FLOATS >= 3 * ROWS_MAX + GEMM_MR * GEMM_NR,
+               "scan8.h: SCAN8_WORK_FLOATS too small");
+
+static int force_off;
+
+void scan8_force_off(int on) { force_off = on; }
+
+int scan8_available(void)
+{
+#ifdef SCAN8_X86
+    static int have = -1;
+    if (have < 0) {
+        __builtin_cpu_init();
+        have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni") &&
+               __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return have && !force_off;
+#else
+    return 0;
+#endif
+}
+
+static int groups(int K) { return (K + 3) / 4; }
+
+size_t scan8_rows_bytes(int T, int K)
+{
+    return (size_t)((T + SCAN8_MR - 1) / SCAN8_MR) * SCAN8_MR * (size_t)groups(K) * 4;
+}
+
+size_t scan8_panels_bytes(int N, int K) { return (size_t)gemm_panels(N) * GEMM_NR * (size_t)groups(K) * 4; }
+
+/* A double as a float no smaller than it. */
+static float round_up(double d)
+{
+    float f = (float)d;
+    if ((double)f < d) f = nextafterf(f, INFINITY);
+    return f;
+}
+
+/* Quantises x (K values) into q (4 * groups(K) values: the tail of the last
+ * group is zero); 0, or -1 if x cannot be bounded (q is then all zero and
+ * st zeroed). */
+static int quantize(const float *x, int K, int8_t *q, scan8_vec *st)
+{
+    float m = 0.0f;
+    int finite = 1;
+    for (int k = 0; k < K; k++) {
+        float a = fabsf(x[k]);
+        finite &= a <= FLT_MAX; /* false for NaN too */
+        m = a > m ? a : m;
+    }
+    memset(st, 0, sizeof *st);
+    if (!finite || m > HUGE_NORM / sqrtf((float)(K > 0 ? K : 1))) {
+        memset(q, 0, (size_t)groups(K) * 4);
+        return -1;
+    }
+    /* Any integers are a valid quantisation (the bound uses the actual
+     * error); rounding to nearest makes the error small. */
+    float s = m >= TINY ? m / 127.0f : 0.0f, inv = m >= TINY ? 127.0f / m : 0.0f;
+    double n2 = 0, e2 = 0, q2 = 0;
+    int32_t sum = 0;
+    for (int k = 0; k < K; k++) {
+        float t = x[k] * inv;
+        int v = (int)(t + (t >= 0 ? 0.5f : -0.5f));
+        v = v > 127 ? 127 : v < -127 ? -127 : v;
+        q[k] = (int8_t)v;
+        sum += v;
+        q2 += (double)v * v;
+        double e = (double)x[k] - (double)s * v;
+        e2 += e * e;
+        n2 += (double)x[k] * x[k];
+    }
+    memset(q + K, 0, (size_t)groups(K) * 4 - (size_t)K);
+    st->scale = s;
+    st->norm = round_up(sqrt(n2));
+    st->qnorm = round_up((double)s * sqrt(q2));
+    st->enorm = round_up(sqrt(e2));
+    st->sum = sum;
+    return 0;
+}
+
+int scan8_pack_rows(uint8_t *dst, scan8_vec *st, const float *x, size_t ldx, int T, int K)
+{
+    int G = groups(K), tiles = (T + SCAN8_MR - 1) / SCAN8_MR, ok = 0;
+    int8_t q[4 * MAX_GROUPS];
+    if (G > MAX_GROUPS) return -1;
+    memset(dst, 128, scan8_rows_bytes(T, K)); /* zeros, offset */
+    for (int t = 0; t < tiles; t++)
+        for (int r = 0; r < SCAN8_MR && t * SCAN8_MR + r < T; r++) {
+            int row = t * SCAN8_MR + r;
+            if (quantize(x + (size_t)row * ldx, K, q, &st[row])) ok = -1;
+            uint8_t *d = dst + (size_t)t * G * 4 * SCAN8_MR + (size_t)r * 4;
+            for (int g = 0; g < G; g++)
+                for (int b = 0; b < 4; b++) d[(size_t)g * 4 * SCAN8_MR + b] = (uint8_t)(q[g * 4 + b] + 128);
+        }
+    return ok;
+}
+
+void scan8_limits_init(scan8_limits *lim)
+{
+    memset(lim, 0, sizeof *lim);
+    lim->ok = 1;
+}
+
+void scan8_pack_panel(int8_t *dst, int panel, scan8_vec *st, scan8_limits *lim, const float *src, size_t lds,
+                      int n, int K)
+{
+    int G = groups(K);
+    int8_t q[4 * MAX_GROUPS];
+    int8_t *d = dst + (size_t)panel * G * 4 * GEMM_NR;
+    if (G > MAX_GROUPS) {
+        lim->ok = 0;
+        return;
+    }
+    for (int j = 0; j < GEMM_NR; j++) {
+        if (j >= n) {
+            memset(q, 0, (size_t)G * 4); /* a missing vector: zeros */
+        } else {
+            if (quantize(src + (size_t)j * lds, K, q, &st[j])) lim->ok = 0;
+            lim->norm = st[j].norm > lim->norm ? st[j].norm : lim->norm;
+            lim->qnorm = st[j].qnorm > lim->qnorm ? st[j].qnorm : lim->qnorm;
+            lim->enorm = st[j].enorm > lim->enorm ? st[j].enorm : lim->enorm;
+        }
+        for (int g = 0; g < G; g++) memcpy(d + (size_t)g * 4 * GEMM_NR + (size_t)j * 4, q + g * 4, 4);
+    }
+}
+
+#ifdef SCAN8_X86
+/* The lowest value a quantised product may have when its float32 value v
+ * reaches thr (see scan8.h), for a row whose bound is B. */
+static float row_limit(float thr, double B)
+{
+    if (!(thr > -INFINITY)) return -INFINITY;
+    if (thr == INFINITY) return INFINITY; /* (an Inf score kept from a block the filter skipped) */
+    double t = (double)thr, lim = t - B - fabs(t) * 0x1p-23; /* the last term: this rounding */
+    return (float)lim;
+}
+
+/* What a panel's columns contribute to every tile against it: the offset
+ * correction 128 * sum(g~), the scales, the mask of real columns (wst has
+ * entries for those only). */
+typedef struct panel_cols {
+    int32_t corr[GEMM_NR];
+    float scale[GEMM_NR];
+    unsigned valid;
+} panel_cols;
+
+static void panel_cols_of(panel_cols *pc, const scan8_vec *wst, int nv)
+{
+    for (int j = 0; j < GEMM_NR; j++) {
+        pc->corr[j] = j < nv ? 128 * wst[j].sum : 0;
+        pc->scale[j] = j < nv ? wst[j].scale : 0.0f;
+    }
+    pc->valid = nv >= GEMM_NR ? 0xffffu : (1u << nv) - 1;
+}
+
+/* One 12-row int8 tile against one panel: bit r set if row r has a value at
+ * or above its limit among the panel's real columns. */
+VNNI_TARGET static unsigned tile8(const uint8_t *x, const int8_t *w, int G, const float *limit, const float *qscale,
+                                  const panel_cols *pc)
+{
+    __m256i c0[SCAN8_MR], c1[SCAN8_MR];
+    for (int r = 0; r < SCAN8_MR; r++) c0[r] = c1[r] = _mm256_setzero_si256();
+    for (int g = 0; g < G; g++) {
+        __m256i w0 = _mm256_load_si256((const __m256i *)(const void *)(w + (size_t)g * 64));
+        __m256i w1 = _mm256_load_si256((const __m256i *)(const void *)(w + (size_t)g * 64 + 32));
+        const uint8_t *xg = x + (size_t)g * 4 * SCAN8_MR;
+        _Pragma("GCC unroll 12") for (int r = 0; r < SCAN8_MR; r++) {
+            int32_t four;
+            memcpy(&four, xg + 4 * r, 4);
+            __m256i a = _mm256_set1_epi32(four);
+            c0[r] = _mm256_dpbusd_epi32(c0[r], a, w0);
+            c1[r] = _mm256_dpbusd_epi32(c1[r], a, w1);
+        }
+    }
+    __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)pc->corr);
+    __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(pc->corr + 8));
+    __m256 s0 = _mm256_loadu_ps(pc->scale), s1 = _mm256_loadu_ps(pc->scale + 8);
+    __mmask16 valid = (__mmask16)pc->valid;
+    unsigned rows = 0;
+    _Pragma("GCC unroll 12") for (int r = 0; r < SCAN8_MR; r++) {
+        __m256 lim = _mm256_set1_ps(limit[r]), sq = _mm256_set1_ps(qscale[r]);
+        __m256 v0 = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c0[r], k0)), s0), sq);
+        __m256 v1 = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c1[r], k1)), s1), sq);
+        __mmask16 m = (__mmask16)(_mm256_cmp_ps_mask(v0, lim, _CMP_GE_OQ) |
+                                  ((unsigned)_mm256_cmp_ps_mask(v1, lim, _CMP_GE_OQ) << 8));
+        if (m & valid) rows |= 1u << r;
+    }
+    return rows;
+}
+
+/* The float32 scores of the queued (row, panel) pairs (gemm_scan_rows, the
+ * same bits as gemm_scan), then the rows' limits from their thresholds. */
+static int rescore(const float *xp, const int *rows, const int *cols, int n, const gemm_weight *W, float *thr,
+                   gemm_hit_fn hit, void *ctx, float *limit, const float *bound, int i0)
+{
+    if (n == 0) return 0;
+    int rc = gemm_scan_rows(xp, rows, cols, n, W, thr, hit, ctx);
+    for (int j = 0; j < n; j++) limit[rows[j] - i0] = row_limit(thr[rows[j]], bound[rows[j] - i0]);
+    return rc;
+}
+#endif
+
+int scan8_scan(const float *xp, const uint8_t *x8, const scan8_vec *xst, int T, const gemm_weight *W,
+               const int8_t *w8, const scan8_vec *wst, const scan8_limits *wlim, float *thr, gemm_hit_fn hit,
+               void *ctx, float *work)
+{
+#ifdef SCAN8_X86
+    int K = W->K, N = W->N, G = groups(K), panels = gemm_panels(N);
+    float qmax = 0.0f;
+    for (int i = 0; i < T; i++) qmax = xst[i].norm > qmax ? xst[i].norm : qmax;
+    if (!scan8_available() || !wlim->ok || W->f16 || K <= 0 || (double)qmax * wlim->norm > 1e36)
+        return gemm_scan(xp, T, W, thr, hit, ctx, work);
+    float *bound = work, *limit = bound + ROWS_MAX, *qscale = limit + ROWS_MAX;
+    int rows[GEMM_MR], cols[GEMM_MR], njobs = 0; /* (row, panel) pairs waiting for float32 scores */
+    unsigned char hot[MC8 / SCAN8_MR];           /* per tile: panels still to do in float32 only */
+    const double u = 0x1p-24, gamma = K * u / (1 - K * u), eta = 1e-37;
+    for (int i0 = 0; i0 < T; i0 += MC8) {
+        int i1 = T - i0 < MC8 ? T : i0 + MC8;
+        int padded = (i1 - i0 + SCAN8_MR - 1) / SCAN8_MR * SCAN8_MR;
+        memset(hot, 0, sizeof hot);
+        for (int r = 0; r < padded; r++) {
+            if (i0 + r >= i1) { /* rows of the last tile past T: never a candidate */
+                limit[r] = INFINITY;
+                qscale[r] = 0.0f;
+                continue;
+            }
+            const scan8_vec *q = &xst[i0 + r];
+            double B = (double)q->qnorm * wlim->enorm + (double)q->enorm * wlim->norm +
+                       3 * u * (double)q->qnorm * wlim->qnorm + gamma * (double)q->norm * wlim->norm;
+            bound[r] = (float)(B * 1.01 + eta); /* generous: float rounding of B itself */
+            limit[r] = row_limit(thr[i0 + r], bound[r]);
+            qscale[r] = q->scale;
+        }
+        for (int p = 0; p < panels; p++) {
+            const int8_t *w = w8 + (size_t)p * G * 4 * GEMM_NR;
+            panel_cols pc; /* once per panel, not per tile */
+            panel_cols_of(&pc, wst + p * GEMM_NR, N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR);
+            for (int i = i0; i < i1; i += SCAN8_MR) {
+                int r0 = i - i0;
+                unsigned char *h = &hot[r0 / SCAN8_MR];
+                if (*h) { /* many candidates lately: float32 straight away */
+                    (*h)--;
+                    for (int ih = i; ih < i + SCAN8_MR && ih < i1; ih += GEMM_MR) {
+                        int rc = gemm_scan_tile(xp, ih, i1 - ih < GEMM_MR ? i1 - ih : GEMM_MR, W, p, thr, hit, ctx,
+                                                work + 3 * ROWS_MAX);
+                        if (rc) return rc;
+                    }
+                    for (int r = r0; r < r0 + SCAN8_MR && i0 + r < i1; r++)
+                        limit[r] = row_limit(thr[i0 + r], bound[r]);
+                    continue;
+                }
+                unsigned cand = tile8(x8 + (size_t)i * G * 4, w, G, limit + r0, qscale + r0, &pc);
+                if (__builtin_popcount(cand) >= HOT_ROWS) *h = HOT_PANELS;
+                while (cand) {
+                    int r = __builtin_ctz(cand);
+                    cand &= cand - 1;
+                    rows[njobs] = i + r;
+                    cols[njobs] = p;
+                    if (++njobs == GEMM_MR) {
+                        int rc = rescore(xp, rows, cols, njobs, W, thr, hit, ctx, limit, bound, i0);
+                        if (rc) return rc;
+                        njobs = 0;
+                    }
+                }
+            }
+        }
+        int rc = rescore(xp, rows, cols, njobs, W, thr, hit, ctx, limit, bound, i0);
+        if (rc) return rc;
+        njobs = 0;
+    }
+    return 0;
+#else
+    (void)x8, (void)xst, (void)w8, (void)wst, (void)wlim;
+    return gemm_scan(xp, T, W, thr, hit, ctx, work);
+#endif
+}

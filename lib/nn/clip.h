@@ -1,0 +1,91 @@
+/* clip.h — the CLIP model: loading a Hugging Face checkpoint and running
+ * its image and text towers (Hugging Face CLIPModel semantics).
+ *
+ * Owns: the weights (F32/F16/BF16 safetensors converted once to float32, in
+ * one arena, with q/k/v fused into one matrix per layer), the shape checks
+ * against config.json, and the batched forward passes:
+ *   vision: conv patchify (as one GEMM) -> [class; patches] + positions ->
+ *           pre_layrnorm -> L pre-LN blocks -> post_layernorm(CLS) -> projection
+ *   text:   token + position embeddings -> L causal pre-LN blocks ->
+ *           final_layer_norm -> state at the end token -> projection
+ * The tokens of a whole batch are stacked into one matrix per GEMM; the
+ * text tower runs only up to each caption's end token (attention is causal,
+ * so the pooled result is the same as with padding).
+ *
+ * A clip_model is not safe for concurrent encode calls (it owns one set of
+ * activation buffers, sized for the largest batch seen so far).
+ */
+#ifndef MM_CLIP_H
+#define MM_CLIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/clip_config.h"
+#include "core/error.h"
+
+typedef struct clip_model clip_model;
+
+enum clip_parts {
+    CLIP_TEXT = 1,
+    CLIP_VISION = 2,
+    CLIP_BOTH = 3,
+};
+
+/* Loads DIR/config.json and DIR/model.safetensors (or the sharded index).
+ * clip_load_parts loads only the towers in `parts` (enum clip_parts). */
+clip_model *clip_load(const char *dir, mm_error *err);
+clip_model *clip_load_parts(const char *dir, int parts, mm_error *err);
+void clip_free(clip_model *m);
+
+const clip_config *clip_get_config(const clip_model *m);
+/* The config's "_name_or_path" if set, else the directory's base name. */
+const char *clip_model_id(const clip_model *m);
+/* logit_scale as stored (ln of the multiplier; logits use exp of it). */
+float clip_logit_scale(const clip_model *m);
+
+/* Threads of the engine's worker pool (matrix products, attention, layer
+ * norms); applies process-wide; 1 until set. Results are bit-identical for
+ * every count. */
+void clip_set_threads(int n);
+
+/* Optional outputs of an encode call; NULL pointers are not produced.
+ *   embeds       [n, projection_dim]   projected, not normalised
+ *   pooled       [n, width]            post_layernorm(CLS) / final_layer_norm(end token)
+ *   last_hidden  vision: [n, tokens, width], the encoder output without
+ *                post_layernorm (as HF CLIPVisionModel);
+ *                text: the rows actually run, after final_layer_norm,
+ *                caption after caption (clip_text_positions() rows each). */
+typedef struct clip_outputs {
+    float *embeds;
+    float *pooled;
+    float *last_hidden;
+} clip_outputs;
+
+/* pixel_values: n images of [channels, image_size, image_size] float32
+ * (HF CLIPImageProcessor output). out_embeds: [n, projection_dim]. */
+int clip_encode_images(clip_model *m, const float *pixel_values, int n, float *out_embeds,
+                       mm_error *err);
+int clip_encode_images_ex(clip_model *m, const float *pixel_values, int n, const clip_outputs *out,
+                          mm_error *err);
+
+/* ids: n rows of max_position_embeddings (77) ids, row-major; lengths[i]
+ * (1..77) says how many of row i are real (the rest is padding, ignored).
+ * out: [n, projection_dim]. */
+int clip_encode_texts(clip_model *m, const int32_t *ids, const int *lengths, int n, float *out,
+                      mm_error *err);
+int clip_encode_texts_ex(clip_model *m, const int32_t *ids, const int *lengths, int n,
+                         const clip_outputs *out, mm_error *err);
+
+/* The position the text tower pools at for one caption (the eos_token_id
+ * rule of the config), and so the number of positions it runs (+1). */
+int clip_text_pool_index(const clip_model *m, const int32_t *ids, int length);
+static inline int clip_text_positions(const clip_model *m, const int32_t *ids, int length)
+{
+    return clip_text_pool_index(m, ids, length) + 1;
+}
+
+/* L2-normalises n rows of dim floats in place (a zero row stays zero). */
+void clip_normalize(float *x, int n, int dim);
+
+#endif

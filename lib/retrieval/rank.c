@@ -1,0 +1,1350 @@
+/* rank.c — see rank.h. */
+#include "retrieval/rank.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "core/fmtfloat.h"
+#include "kernels/gemm.h"
+#include "kernels/scan8.h"
+#include "io/trec.h"
+
+void rank_params_default(rank_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->k = 10;
+    p->metric = RANK_IP;
+    p->check_duplicates = true;
+    p->threads = 1;
+    p->block = 4096;
+}
+
+/* ---- duplicate gallery ids --------------------------------------------------
+ * A set of 64-bit hashes of every gallery id: 8 bytes per slot at a load
+ * factor of at most 1/2 (so 16-32 bytes per gallery record, about 1% of a
+ * 512-d f32 vector). Two different ids with the same 64-bit hash would be
+ * reported as a duplicate; with n ids that happens with probability about
+ * n^2 / 2^65 (1e-7 for two million ids). Exact detection would need every id
+ * in memory; this keeps memory small and independent of id lengths. */
+typedef struct idset {
+    uint64_t *slot;
+    size_t mask, count;
+} idset;
+
+static uint64_t hash_id(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, then a final avalanche */
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h ? h : 1; /* 0 marks an empty slot */
+}
+
+/* 1 if new, 0 if seen before, -1 out of memory. */
+static int idset_add(idset *s, uint64_t h)
+{
+    if (2 * (s->count + 1) > s->mask + 1 || !s->slot) {
+        size_t cap = s->slot ? 2 * (s->mask + 1) : 1u << 16;
+        uint64_t *slot = calloc(cap, sizeof *slot);
+        if (!slot) return -1;
+        if (s->slot) {
+            for (size_t i = 0; i <= s->mask; i++) {
+                if (!s->slot[i]) continue;
+                size_t j = s->slot[i] & (cap - 1);
+                while (slot[j]) j = (j + 1) & (cap - 1);
+                slot[j] = s->slot[i];
+            }
+            free(s->slot);
+        }
+        s->slot = slot;
+        s->mask = cap - 1;
+    }
+    size_t j = h & s->mask;
+    while (s->slot[j]) {
+        if (s->slot[j] == h) return 0;
+        j = (j + 1) & s->mask;
+    }
+    s->slot[j] = h;
+    s->count++;
+    return 1;
+}
+
+/* ---- the pipeline ------------------------------------------------------------ */
+typedef struct gallery_block {
+    float *vec;          /* packed_blocks: the block's rows packed as the columns of
+                          * a dim × block weight (gemm_pack_transposed), 16 rows
+                          * to a panel; otherwise the rows as they are (block × dim),
+                          * packed panel by panel by the workers */
+    int8_t *vec8;        /* with use_q8: the same rows quantised (scan8_pack_panel) */
+    scan8_vec *st8;      /* their scales and norms */
+    scan8_limits lim8;   /* the block's largest norms */
+    char *arena;         /* ids, NUL-terminated, back to back */
+    size_t arena_len, arena_cap;
+    size_t *id_off;
+    const char **ids;
+    uint64_t *id_hash;   /* for the duplicate check */
+    size_t rows;
+} gallery_block;
+
+typedef struct engine engine;
+
+typedef struct worker {
+    engine *E;
+    float *thr;   /* per query: the score that can still enter this worker's heap */
+    float *panel; /* dim × group_rows: rows packed on the fly (blocks kept row-major) */
+    float *work;  /* GEMM_SCAN_WORK_FLOATS for gemm_scan */
+    topk_set top; /* this worker's heaps: the best of the units it ranked */
+    pthread_t thread;
+} worker;
+
+struct engine {
+    /* fixed for the run */
+    bool normalize_queries;   /* --metric cos on queries not known to be unit vectors */
+    bool dots;                /* at most GEMM_MR queries: plain dot products on rows as they are */
+    float *queries;           /* the caller's matrix, packed in place by
+                               * gemm_pack_rows, chunk by chunk (prepare_chunk) */
+    uint8_t *queries8;        /* with use_q8: quantised (scan8_pack_rows), chunk by chunk */
+    scan8_vec *queries8_st;
+    bool use_q8;              /* the int8 pre-filter (scan8.h): the reader quantises blocks */
+    bool packed_blocks;       /* the reader packs blocks (else workers pack on the fly) */
+    const char *const *qids;
+    size_t nq, dim, block, chunk_rows, nchunks;
+    size_t group_rows;        /* gallery rows a worker packs at a time (about 512 KB) */
+    const rank_params *p;
+    mmf_reader *gallery;
+    topk_set *top;
+    idset seen;
+    uint64_t dup_count;
+    char *first_dup;
+    uint64_t read_count;
+
+    gallery_block buf[RANK_BUFFERS];
+    float *staging;           /* the reader's GEMM_NR rows, before they are packed */
+    size_t staging_ld;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t blocks_loaded;   /* block b lives in buf[b % RANK_BUFFERS] */
+    uint64_t blocks_released; /* every chunk is past these blocks */
+    int reader_state;         /* 0 running, 1 clean end, -1 failed */
+    bool stop;
+    bool failed;
+    mm_error error;           /* the first failure */
+    uint64_t *chunk_next;     /* next block of each chunk to hand out */
+    unsigned *chunk_active;   /* units of each chunk being ranked */
+    bool *chunk_final;        /* merged (and emitted), or being so */
+    unsigned char *chunk_state; /* 0 as read, 1 being packed, 2 packed (prepare_chunk) */
+    bool *chunk_q8;           /* the chunk's queries could be quantised */
+    uint64_t *chunk_seen;     /* gallery rows ranked (or being ranked) for each chunk */
+    uint32_t *shared_thr;     /* per query, float bits: the highest of the workers'
+                               * thresholds (see raise_shared) */
+    size_t block_done[RANK_BUFFERS]; /* chunks done with block b, at b % RANK_BUFFERS */
+    worker *W;
+    int threads;
+    rank_result *res;
+};
+
+static int finish_chunk(engine *E, size_t c, mm_error *err);
+
+static int emit_chunk(engine *E, size_t c);
+static void free_chunk_text(rank_result *res);
+
+/* The queries [*q0, *q1) of chunk c. */
+static void chunk_queries(const engine *E, size_t c, size_t *q0, size_t *q1)
+{
+    *q0 = c * E->chunk_rows;
+    *q1 = E->nq - *q0 < E->chunk_rows ? E->nq : *q0 + E->chunk_rows;
+}
+
+static bool in_any_arena(const engine *E, const char *id)
+{
+    for (int i = 0; i < RANK_BUFFERS; i++) {
+        const gallery_block *g = &E->buf[i];
+        if (g->arena && id >= g->arena && id < g->arena + g->arena_cap) return true;
+    }
+    return false;
+}
+
+/* Records the first failure and makes every thread stop. Caller holds mu. */
+static void fail_locked(engine *E, const mm_error *err)
+{
+    if (!E->failed) {
+        E->failed = true;
+        E->error = *err;
+    }
+    E->stop = true;
+    pthread_cond_broadcast(&E->cv);
+}
+
+/* 1 if all dim values are finite, else 0 with the first bad index in *where.
+ * The common all-finite case is a branch-free scan of the exponent bits. */
+static int check_finite(const float *v, size_t dim, size_t *where)
+{
+    size_t i = 0;
+#if defined(__AVX2__)
+    const __m256i expo = _mm256_set1_epi32(0x7f800000);
+    __m256i bad = _mm256_setzero_si256();
+    for (; i + 8 <= dim; i += 8) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(v + i));
+        bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(_mm256_and_si256(x, expo), expo));
+    }
+    if (!_mm256_testz_si256(bad, bad)) i = 0; /* find it below */
+#endif
+    for (; i < dim; i++)
+        if (!isfinite(v[i])) {
+            *where = i;
+            return 0;
+        }
+    return 1;
+}
+
+/* Packs the last `staged` rows of block g, which sit in the staging rows,
+ * into their panel. */
+static void pack_staged(engine *E, gallery_block *g, size_t staged)
+{
+    size_t panel = (g->rows - staged) / GEMM_NR;
+    gemm_pack_transposed(g->vec + panel * E->dim * GEMM_NR, E->staging, E->staging_ld, (int)staged, (int)E->dim);
+    if (E->use_q8)
+        scan8_pack_panel(g->vec8, (int)panel, g->st8 + panel * GEMM_NR, &g->lim8, E->staging, E->staging_ld,
+                         (int)staged, (int)E->dim);
+}
+
+/* Fills one block from the stream: 1 = block ended full (more may follow),
+ * 0 = stream ended cleanly, -1 = error. Records are decoded GEMM_NR at a
+ * time into the staging rows (which stay in L1), checked there, and packed
+ * into the block's panel. */
+static int fill_block(engine *E, gallery_block *g, mm_error *err)
+{
+    const rank_params *p = E->p;
+    mmf_record rec;
+    g->rows = 0;
+    g->arena_len = 0;
+    scan8_limits_init(&g->lim8);
+    size_t staged = 0;
+    int rc = 1;
+    while (g->rows < E->block) {
+        /* packed blocks go through the staging rows; row-major ones are
+         * decoded in place */
+        float *row = E->packed_blocks ? E->staging + staged * E->staging_ld : g->vec + g->rows * E->dim;
+        rc = mmf_next_into(E->gallery, &rec, row, err);
+        if (rc < 0) return -1;
+        if (rc == 0) break;
+        size_t bad;
+        if (!p->allow_nonfinite && !check_finite(row, E->dim, &bad))
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           "%s: record %" PRIu64 " (id '%s'): non-finite value %g in element %zu "
+                           "(--allow-nonfinite ranks it anyway)",
+                           mmf_name(E->gallery), rec.index + 1, rec.id, (double)row[bad], bad);
+        if (p->metric == RANK_COS && !(mmf_header_of(E->gallery)->flags & MMF_FLAG_NORMALIZED))
+            mmf_l2_normalize(row, E->dim);
+        if (g->arena_len + rec.id_len + 1 > g->arena_cap) {
+            size_t cap = g->arena_cap ? g->arena_cap * 2 : 65536;
+            while (cap < g->arena_len + rec.id_len + 1) cap *= 2;
+            char *a = realloc(g->arena, cap);
+            if (!a) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for ids", mmf_name(E->gallery));
+            g->arena = a;
+            g->arena_cap = cap;
+        }
+        memcpy(g->arena + g->arena_len, rec.id, rec.id_len + 1);
+        g->id_off[g->rows] = g->arena_len;
+        g->arena_len += rec.id_len + 1;
+        if (p->check_duplicates) g->id_hash[g->rows] = hash_id(rec.id, rec.id_len);
+        E->read_count++;
+        g->rows++;
+        if (E->packed_blocks && ++staged == GEMM_NR) {
+            pack_staged(E, g, staged);
+            staged = 0;
+        }
+    }
+    if (staged) pack_staged(E, g, staged); /* the last panel, zero-padded */
+    return rc;
+}
+
+/* Adds a filled block's ids to the duplicate check. The table is much larger
+ * than the caches, so the slots are prefetched a few ids ahead. */
+static int check_duplicates(engine *E, const gallery_block *g, mm_error *err)
+{
+    enum { AHEAD = 8 };
+    for (size_t i = 0; i < g->rows; i++) {
+        if (i + AHEAD < g->rows && E->seen.slot)
+            __builtin_prefetch(&E->seen.slot[g->id_hash[i + AHEAD] & E->seen.mask]);
+        int fresh = idset_add(&E->seen, g->id_hash[i]);
+        if (fresh < 0) return mm_fail(err, MM_ERR_NOMEM, "out of memory for the duplicate-id check");
+        if (!fresh && E->dup_count++ == 0) {
+            E->first_dup = strdup(g->arena + g->id_off[i]);
+            if (!E->first_dup) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+        }
+    }
+    return 0;
+}
+
+static void *reader_main(void *arg)
+{
+    engine *E = arg;
+    for (uint64_t b = 0;; b++) {
+        pthread_mutex_lock(&E->mu);
+        while (!E->stop && b >= E->blocks_released + RANK_BUFFERS) pthread_cond_wait(&E->cv, &E->mu);
+        bool stop = E->stop;
+        pthread_mutex_unlock(&E->mu);
+        if (stop) return NULL;
+
+        gallery_block *g = &E->buf[b % RANK_BUFFERS];
+        mm_error err = {0};
+        int rc = fill_block(E, g, &err);
+        if (rc >= 0 && g->rows > 0 && E->p->check_duplicates && check_duplicates(E, g, &err)) rc = -1;
+        if (rc >= 0 && g->rows > 0)
+            for (size_t i = 0; i < g->rows; i++) g->ids[i] = g->arena + g->id_off[i];
+        pthread_mutex_lock(&E->mu);
+        if (rc < 0) {
+            E->reader_state = -1;
+            fail_locked(E, &err);
+        } else {
+            if (g->rows > 0) E->blocks_loaded++;
+            if (rc == 0) E->reader_state = 1;
+            pthread_cond_broadcast(&E->cv);
+        }
+        pthread_mutex_unlock(&E->mu);
+        if (rc >= 0 && g->rows > 0 && E->p->progress) E->p->progress(E->read_count, E->p->progress_ctx);
+        if (rc <= 0) return NULL;
+    }
+}
+
+/* What gemm_scan's hits need to reach a unit's heaps. */
+typedef struct unit {
+    engine *E;
+    worker *W;
+    const gallery_block *g;
+    size_t q0;
+    int col0; /* gallery row of column 0 (a panel packed on the fly) */
+    mm_error *err;
+} unit;
+
+/* Every worker's k-th best score of a query is a lower bound of the k-th
+ * best of all (the union of the workers' heaps is what is merged), so a
+ * worker may skip anything below another worker's threshold too: each
+ * publishes its thresholds here and takes the higher one. The workers'
+ * thresholds then rise as fast as if one heap saw everything (which is what
+ * decides how much the int8 pass saves). Reads and writes are relaxed
+ * atomics: a stale value is only lower, never wrong. */
+static void raise_shared(engine *E, size_t q, float *thr)
+{
+    uint32_t bits = __atomic_load_n(&E->shared_thr[q], __ATOMIC_RELAXED), mine;
+    memcpy(&mine, thr, sizeof mine);
+    for (;;) {
+        float shared;
+        memcpy(&shared, &bits, sizeof shared);
+        if (!(*thr > shared)) {
+            *thr = shared;
+            return;
+        }
+        /* an atomic maximum: on failure bits is reloaded and compared again */
+        if (__atomic_compare_exchange_n(&E->shared_thr[q], &bits, mine, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return;
+    }
+}
+
+/* Offers a score that reached query q0 + row's threshold to the worker's
+ * heap (gemm_hit_fn). */
+static int offer_hit(void *ctx, int row, int col, float score, float *thr)
+{
+    unit *u = ctx;
+    size_t q = u->q0 + (size_t)row;
+    const char *id = u->g->ids[u->col0 + col];
+    if (u->E->p->exclude_self && strcmp(id, u->E->qids[q]) == 0) return 0;
+    const char *ev;
+    int r = topk_offer(&u->W->top, q, score, id, &ev, u->err);
+    if (r < 0) return -1;
+    if (ev && !(ev >= u->g->arena && ev < u->g->arena + u->g->arena_cap)) free((void *)ev);
+    if (r) {
+        *thr = (float)topk_threshold(&u->W->top, q); /* exact: kept scores are floats */
+        raise_shared(u->E, q, thr);
+    }
+    return 0;
+}
+
+/* Makes chunk c's queries ready: normalised (cos), packed for gemm and, with
+ * use_q8, quantised. Run by the first worker that takes one of the chunk's
+ * units, so that this work (and the page faults of the packed copies) is
+ * shared by the workers instead of delaying the start. */
+static void prepare_chunk(engine *E, worker *W, size_t c)
+{
+    size_t q0, q1, dim = E->dim;
+    chunk_queries(E, c, &q0, &q1);
+    float *raw = E->queries + q0 * dim;
+    if (E->normalize_queries)
+        for (size_t q = q0; q < q1; q++) mmf_l2_normalize(E->queries + q * dim, dim);
+    if (E->use_q8)
+        E->chunk_q8[c] = scan8_pack_rows(E->queries8 + q0 * scan8_row_stride((int)dim), E->queries8_st + q0, raw,
+                                         dim, (int)(q1 - q0), (int)dim) == 0;
+    /* Packed in place, tile by tile: a tile of GEMM_MR rows takes the same
+     * floats packed as row-major (the matrix has room for a whole last
+     * tile), so no second copy of the queries is needed (its page faults
+     * cost more than the packing). */
+    for (size_t t = q0; t < q1 && !E->dots; t += GEMM_MR) {
+        size_t rows = q1 - t < GEMM_MR ? q1 - t : GEMM_MR;
+        memcpy(W->panel, E->queries + t * dim, rows * dim * sizeof(float));
+        gemm_pack_rows(E->queries + t * dim, W->panel, dim, (int)rows, (int)dim);
+    }
+}
+
+/* Ranks block b for query chunk c: gemm_scan computes every score and hands
+ * over only those that reach their query's threshold. */
+static int process_unit(worker *W, size_t c, uint64_t b, uint64_t seen, mm_error *err)
+{
+    engine *E = W->E;
+    const gallery_block *g = &E->buf[b % RANK_BUFFERS];
+    size_t q0, q1;
+    chunk_queries(E, c, &q0, &q1);
+    size_t m = q1 - q0;
+    unit u = {E, W, g, q0, 0, err};
+    const float *Q = E->queries + q0 * E->dim; /* chunk_rows is a multiple of SCAN8_MR: a chunk starts a tile */
+    int rc = 0;
+    for (size_t i = 0; i < m; i++) raise_shared(E, q0 + i, &W->thr[q0 + i]);
+    if (E->dots) {
+        /* A handful of queries: reading the gallery is the work, and
+         * packing it would cost more than the products. */
+        rc = gemm_scan_dots(Q, E->dim, (int)m, g->vec, E->dim, (int)g->rows, (int)E->dim, W->thr + q0, offer_hit, &u);
+    } else if (!E->packed_blocks) {
+        /* The block's rows are packed group by group into the worker's
+         * buffer (which stays in L2) just before they are scored: cheaper
+         * than a packed copy of the block written by the reader and read
+         * back (a single query against 1M rows is bound by the reader), and
+         * the same arithmetic. */
+        int dim = (int)E->dim;
+        for (size_t r0 = 0; r0 < g->rows && !rc; r0 += E->group_rows) {
+            int n = g->rows - r0 < E->group_rows ? (int)(g->rows - r0) : (int)E->group_rows;
+            gemm_pack_transposed(W->panel, g->vec + r0 * E->dim, E->dim, n, dim);
+            gemm_weight gw = {W->panel, dim, n, 0};
+            u.col0 = (int)r0;
+            rc = gemm_scan(Q, (int)m, &gw, W->thr + q0, offer_hit, &u, W->work);
+        }
+    } else {
+        /* The int8 pass pays once the thresholds have settled: over the first
+         * RANK_Q8_WARM_ROWS gallery rows of a chunk nearly every row would be
+         * rescored. The block is cut there (at a panel boundary). */
+        size_t split = 0;
+        if (E->chunk_q8[c]) {
+            split = seen >= RANK_Q8_WARM_ROWS ? 0 : RANK_Q8_WARM_ROWS - seen;
+            split = (split + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
+        }
+        if (!E->chunk_q8[c] || split > g->rows) split = g->rows;
+        if (split > 0) {
+            gemm_weight gw = {g->vec, (int)E->dim, (int)split, 0};
+            rc = gemm_scan(Q, (int)m, &gw, W->thr + q0, offer_hit, &u, W->work);
+        }
+        if (split < g->rows && !rc) {
+            size_t p0 = split / GEMM_NR;
+            gemm_weight gw = {g->vec + p0 * E->dim * GEMM_NR, (int)E->dim, (int)(g->rows - split), 0};
+            u.col0 = (int)split;
+            rc = scan8_scan(Q, E->queries8 + q0 * scan8_row_stride((int)E->dim), E->queries8_st + q0, (int)m, &gw,
+                            g->vec8 + p0 * scan8_row_stride((int)E->dim) * GEMM_NR, g->st8 + split, &g->lim8,
+                            W->thr + q0, offer_hit, &u, W->work);
+        }
+    }
+    if (rc) return -1;
+    /* Entries that still point into this block's arena get their own copy. */
+    const char *arena_end = g->arena + g->arena_cap;
+    for (size_t i = 0; i < m; i++) {
+        topk_heap *h = &W->top.heaps[q0 + i];
+        for (size_t e = 0; e < h->count; e++) {
+            const char *id = h->e[e].id;
+            if (id >= g->arena && id < arena_end) {
+                char *copy = strdup(id);
+                if (!copy) return mm_fail(err, MM_ERR_NOMEM, "out of memory for result ids");
+                h->e[e].id = copy;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Units (query chunk, gallery block) go to whichever worker is free: each
+ * worker keeps its own heaps, so several workers can rank blocks of the same
+ * chunk at once and no worker waits for another's chunk (a chunk per worker
+ * stalled the faster one behind the slower, e.g. the one sharing its core
+ * with the reader). When every block of a chunk is ranked, the workers'
+ * heaps of its queries are merged into the result (finish_chunk): the top k
+ * of a union under a total order does not depend on who ranked what. */
+static void *worker_main(void *arg)
+{
+    worker *W = arg;
+    engine *E = W->E;
+    pthread_mutex_lock(&E->mu);
+    for (;;) {
+        if (E->stop) break;
+        /* The chunk furthest behind goes first, so that buffers free up. */
+        size_t pick = SIZE_MAX;
+        uint64_t pick_block = UINT64_MAX;
+        for (size_t c = 0; c < E->nchunks; c++)
+            if (E->chunk_next[c] < E->blocks_loaded && E->chunk_next[c] < pick_block && E->chunk_state[c] != 1) {
+                pick = c;
+                pick_block = E->chunk_next[c];
+            }
+        if (pick != SIZE_MAX) {
+            E->chunk_next[pick]++;
+            E->chunk_active[pick]++;
+            uint64_t seen = E->chunk_seen[pick];
+            E->chunk_seen[pick] += E->buf[pick_block % RANK_BUFFERS].rows;
+            if (E->chunk_state[pick] == 0) { /* first unit of the chunk: its queries are packed first */
+                E->chunk_state[pick] = 1;
+                pthread_mutex_unlock(&E->mu);
+                prepare_chunk(E, W, pick);
+                pthread_mutex_lock(&E->mu);
+                E->chunk_state[pick] = 2;
+                pthread_cond_broadcast(&E->cv);
+            }
+            pthread_mutex_unlock(&E->mu);
+            mm_error err = {0};
+            int rc = process_unit(W, pick, pick_block, seen, &err);
+            pthread_mutex_lock(&E->mu);
+            E->chunk_active[pick]--;
+            if (rc < 0) fail_locked(E, &err);
+            /* a block is free for the reader once every chunk has ranked it */
+            if (++E->block_done[pick_block % RANK_BUFFERS] == E->nchunks) {
+                while (E->blocks_released < E->blocks_loaded &&
+                       E->block_done[E->blocks_released % RANK_BUFFERS] == E->nchunks) {
+                    E->block_done[E->blocks_released % RANK_BUFFERS] = 0;
+                    E->blocks_released++;
+                }
+            }
+            pthread_cond_broadcast(&E->cv);
+            continue;
+        }
+        if (E->reader_state == 1) {
+            /* Nothing left to rank: finish a chunk all of whose units are done. */
+            bool all_final = true;
+            size_t fin = SIZE_MAX;
+            for (size_t c = 0; c < E->nchunks; c++) {
+                if (!E->chunk_final[c]) all_final = false;
+                if (!E->chunk_final[c] && !E->chunk_active[c] && E->chunk_next[c] == E->blocks_loaded) {
+                    fin = c;
+                    break;
+                }
+            }
+            if (all_final) break;
+            if (fin != SIZE_MAX) {
+                E->chunk_final[fin] = true;
+                pthread_mutex_unlock(&E->mu);
+                mm_error err = {0};
+                int rc = finish_chunk(E, fin, &err);
+                pthread_mutex_lock(&E->mu);
+                if (rc < 0) fail_locked(E, &err);
+                pthread_cond_broadcast(&E->cv);
+                continue;
+            }
+        }
+        pthread_cond_wait(&E->cv, &E->mu);
+    }
+    pthread_cond_broadcast(&E->cv);
+    pthread_mutex_unlock(&E->mu);
+    return NULL;
+}
+
+static void free_owned_ids(engine *E, topk_set *T)
+{
+    for (size_t q = 0; q < T->queries; q++)
+        for (size_t e = 0; e < T->heaps[q].count; e++)
+            if (!in_any_arena(E, T->heaps[q].e[e].id)) free((void *)T->heaps[q].e[e].id);
+}
+
+/* Gallery blocks are megabytes: on 2 MiB boundaries and marked for
+ * transparent huge pages (where the kernel allows them on request), so that
+ * packing and scoring them do not miss the TLB on every few rows. */
+static void *aligned_floats(size_t n)
+{
+    void *p = NULL;
+    size_t bytes = n > 0 ? n * sizeof(float) : 64;
+    size_t huge = (size_t)2 << 20;
+    if (bytes >= huge) {
+        bytes = (bytes + huge - 1) / huge * huge;
+        if (posix_memalign(&p, huge, bytes)) return NULL;
+#ifdef MADV_HUGEPAGE
+        madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure changes nothing */
+#endif
+        return p;
+    }
+    if (posix_memalign(&p, 64, bytes)) return NULL;
+    return p;
+}
+
+/* Stops the reader thread and waits for it. */
+static void stop_reader(engine *E, pthread_t reader)
+{
+    pthread_mutex_lock(&E->mu);
+    E->stop = true;
+    pthread_cond_broadcast(&E->cv);
+    pthread_mutex_unlock(&E->mu);
+    pthread_join(reader, NULL);
+}
+
+/* Checks the loaded queries (as rank_run always has). */
+static int check_queries(const mmf_matrix *queries, const char *queries_name, const rank_params *p,
+                         mm_error *err)
+{
+    if (queries->rows == 0) return mm_fail(err, MM_ERR_MALFORMED, "%s: no query vectors", queries_name);
+    size_t dim = queries->dim;
+    for (size_t i = 0; i < queries->rows; i++) {
+        size_t bad;
+        if (!p->allow_nonfinite && !check_finite(queries->data + i * dim, dim, &bad))
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           "%s: record %zu (id '%s'): non-finite value %g in element %zu "
+                           "(--allow-nonfinite ranks it anyway)",
+                           queries_name, i + 1, queries->ids[i], (double)queries->data[i * dim + bad], bad);
+    }
+    return 0;
+}
+
+int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
+             const rank_params *p, rank_result *res, mm_error *err)
+{
+    return rank_run_loading(NULL, NULL, queries, queries_name, gallery, p, res, err);
+}
+
+int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries, const char *queries_name,
+                     mmf_reader *gallery, const rank_params *p, rank_result *res, mm_error *err)
+{
+    memset(res, 0, sizeof *res);
+    if (load) memset(queries, 0, sizeof *queries);
+    if (p->k == 0) return mm_fail(err, MM_ERR_LIMIT, "k must be at least 1");
+    /* With a loader and a mapped gallery, the gallery's header is read and
+     * its blocks allocated before the queries load, while mmf's helper maps
+     * and checksums a large file ahead (a pipe is not read before the
+     * queries are in: a failing query file must not wait on a producer).
+     * The reader thread starts once the queries are in: how it stores
+     * blocks depends on them (use_q8, packed_blocks). */
+    bool early = load && mmf_is_mapped(gallery);
+    if (load && !early && load(load_ctx, queries, err)) return -1;
+    if (!early && check_queries(queries, queries_name, p, err)) return -1;
+
+    mm_error gerr = {0};
+    int hp = mmf_peek_header(gallery, &gerr);
+    size_t gdim = hp > 0 ? mmf_header_of(gallery)->dim : 0;
+    size_t block = p->block ? p->block : 4096;
+    bool block_ok = hp > 0 && block <= ((size_t)1 << 28) / gdim; /* a block stays below 1 GiB */
+    size_t dim = gdim;
+
+    engine E;
+    memset(&E, 0, sizeof E);
+    E.dim = dim;
+    E.block = block;
+    E.p = p;
+    E.gallery = gallery;
+    E.top = &res->top;
+    E.res = res;
+    pthread_mutex_init(&E.mu, NULL);
+    pthread_cond_init(&E.cv, NULL);
+    pthread_t reader;
+    bool reader_started = false;
+    int rc = -1;
+    worker *W = NULL;
+    int threads = 0;
+    void *queries8 = NULL;
+    scan8_vec *queries8_st = NULL;
+
+    E.staging_ld = (dim + 15) / 16 * 16 + 16; /* rows 64 bytes off a multiple of 4 KiB: no L1 set aliasing */
+    E.staging = block_ok ? aligned_floats(GEMM_NR * E.staging_ld) : NULL;
+    bool ok = !block_ok || E.staging;
+    for (int i = 0; block_ok && ok && i < RANK_BUFFERS; i++) {
+        E.buf[i].vec = aligned_floats(gemm_packed_count((int)dim, (int)block));
+        if (scan8_available()) { /* used if the queries allow it (use_q8) */
+            E.buf[i].vec8 = aligned_floats(scan8_panels_bytes((int)block, (int)dim) / sizeof(float) + 1);
+            E.buf[i].st8 = malloc((size_t)gemm_panels((int)block) * GEMM_NR * sizeof *E.buf[i].st8);
+            ok = E.buf[i].vec8 && E.buf[i].st8;
+        }
+        E.buf[i].id_off = malloc(block * sizeof *E.buf[i].id_off);
+        E.buf[i].ids = malloc(block * sizeof *E.buf[i].ids);
+        E.buf[i].id_hash = malloc(block * sizeof *E.buf[i].id_hash);
+        ok = ok && E.buf[i].vec && E.buf[i].id_off && E.buf[i].ids && E.buf[i].id_hash;
+    }
+    if (!ok) {
+        mm_fail(err, MM_ERR_NOMEM, "out of memory for %zu-row gallery blocks", block);
+        goto out;
+    }
+    if (early && (load(load_ctx, queries, err) || check_queries(queries, queries_name, p, err))) goto out;
+    /* query problems first, then the gallery's (the order they always had) */
+    if (hp < 0) {
+        *err = gerr;
+        goto out;
+    }
+    if (hp == 0) {
+        mm_fail(err, MM_ERR_MALFORMED, "%s: empty gallery (no MMF header)", mmf_name(gallery));
+        goto out;
+    }
+    if (queries->dim != dim) {
+        mm_fail(err, MM_ERR_MISMATCH, "%s: dimension %zu does not match the queries' %" PRIu32 " (%s)",
+                mmf_name(gallery), dim, queries->dim, queries_name);
+        goto out;
+    }
+    if (!block_ok) {
+        mm_fail(err, MM_ERR_LIMIT, "a block of %zu rows of dimension %zu is too large (at most %zu rows)",
+                block, dim, ((size_t)1 << 28) / dim);
+        goto out;
+    }
+    if (queries->rows > (size_t)INT_MAX - SCAN8_MR) {
+        mm_fail(err, MM_ERR_LIMIT, "%s: %zu queries are more than one run can hold", queries_name,
+                queries->rows);
+        goto out;
+    }
+    /* Room for a whole last tile: the queries are packed in place. */
+    {
+        size_t tiles_rows = (queries->rows + SCAN8_MR - 1) / SCAN8_MR * SCAN8_MR;
+        float *d = realloc(queries->data, tiles_rows * dim * sizeof(float));
+        if (!d) {
+            mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for %zu queries", queries_name, queries->rows);
+            goto out;
+        }
+        queries->data = d;
+    }
+    /* The int8 pre-filter pays for quantising the gallery only with enough
+     * queries (a chunk whose queries it cannot bound, non-finite or huge,
+     * is scored without it). */
+    /* ... and with enough gallery: a mapped gallery holds at most
+     * size / (dim * element + 6) records; below RANK_Q8_MIN_GALLERY the
+     * thresholds never settle enough for it to pay. */
+    uint64_t gsize = mmf_mapped_size(gallery);
+    size_t esize = mmf_dtype_size(mmf_header_of(gallery)->dtype);
+    bool big_gallery = gsize == 0 || gsize / (dim * esize + 6) >= RANK_Q8_MIN_GALLERY;
+    if (scan8_available() && E.buf[0].vec8 && queries->rows >= RANK_Q8_MIN_QUERIES && big_gallery) {
+        queries8 = aligned_floats(scan8_rows_bytes((int)queries->rows, (int)dim) / sizeof(float) + 1);
+        queries8_st = malloc(queries->rows * sizeof *queries8_st);
+        E.use_q8 = queries8 && queries8_st;
+    }
+    E.dots = !E.use_q8 && queries->rows <= GEMM_MR;
+    /* The reader packs the blocks when the int8 pass needs them packed or
+     * when several query chunks will read them (packed once, not once per
+     * chunk); for one chunk the workers pack as they go, in parallel. */
+    E.packed_blocks = E.use_q8 || (!E.dots && queries->rows > RANK_MAX_CHUNK);
+
+    E.normalize_queries = p->metric == RANK_COS && !queries->all_normalized;
+    E.queries = queries->data;
+    E.queries8 = queries8;
+    E.queries8_st = queries8_st;
+    E.qids = (const char *const *)queries->ids;
+    E.nq = queries->rows;
+    /* RANK_MAX_CHUNK rows to a chunk (the last one what is left), a
+     * multiple of GEMM_MR so that every chunk starts a tile of the packed
+     * queries. Workers share chunks, so fewer chunks than workers is no
+     * loss. A score does not depend on the chunking (gemm_scan). */
+    size_t cr = E.nq < RANK_MAX_CHUNK ? E.nq : RANK_MAX_CHUNK;
+    E.chunk_rows = cr;
+    E.nchunks = (E.nq + cr - 1) / cr;
+
+    threads = p->threads > 0 ? p->threads : 1;
+    E.group_rows = ((size_t)(512 << 10) / (dim * sizeof(float)) / GEMM_NR) * GEMM_NR;
+    if (E.group_rows < GEMM_NR) E.group_rows = GEMM_NR;
+
+    W = calloc((size_t)threads, sizeof *W);
+    E.W = W;
+    E.threads = threads;
+    E.chunk_next = calloc(E.nchunks, sizeof *E.chunk_next);
+    E.chunk_active = calloc(E.nchunks, sizeof *E.chunk_active);
+    E.chunk_final = calloc(E.nchunks, sizeof *E.chunk_final);
+    E.chunk_state = calloc(E.nchunks, sizeof *E.chunk_state);
+    E.chunk_q8 = calloc(E.nchunks, sizeof *E.chunk_q8);
+    E.chunk_seen = calloc(E.nchunks, sizeof *E.chunk_seen);
+    E.shared_thr = malloc(E.nq * sizeof *E.shared_thr);
+    if (E.shared_thr) {
+        const float minus_inf = -INFINITY;
+        uint32_t bits;
+        memcpy(&bits, &minus_inf, sizeof bits);
+        for (size_t q = 0; q < E.nq; q++) E.shared_thr[q] = bits;
+    }
+    res->chunks = E.nchunks;
+    res->chunk_rows = E.chunk_rows;
+    ok = W && E.chunk_next && E.chunk_active && E.chunk_final && E.chunk_state && E.chunk_q8 && E.chunk_seen && E.shared_thr;
+    if (ok && p->emit_tag) {
+        res->chunk_text = calloc(E.nchunks, sizeof *res->chunk_text);
+        res->chunk_len = calloc(E.nchunks, sizeof *res->chunk_len);
+        res->emit_format = p->emit_format;
+        res->emit_tag = p->emit_tag;
+        ok = res->chunk_text && res->chunk_len;
+    }
+    for (int i = 0; ok && i < threads; i++) {
+        W[i].E = &E;
+        W[i].thr = malloc(E.nq * sizeof *W[i].thr);
+        W[i].panel = aligned_floats(gemm_packed_count((int)dim, (int)E.group_rows));
+        W[i].work = aligned_floats(SCAN8_WORK_FLOATS); /* enough for gemm_scan too (scan8.h) */
+        ok = W[i].thr && W[i].panel && W[i].work && topk_set_init(&W[i].top, E.nq, p->k, err) == 0;
+        for (size_t q = 0; ok && q < E.nq; q++) W[i].thr[q] = -INFINITY;
+    }
+    if (!ok) {
+        mm_fail(err, MM_ERR_NOMEM, "out of memory for %zu-row gallery blocks", block);
+        goto out;
+    }
+    if (topk_set_init(&res->top, E.nq, p->k, err)) goto out;
+
+    /* The reader starts only now, when how it stores blocks is known. */
+    reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
+    if (reader_started) {
+        int started;
+        for (started = 1; started < threads; started++)
+            if (pthread_create(&W[started].thread, NULL, worker_main, &W[started])) break;
+        worker_main(&W[0]);
+        for (int i = 1; i < started; i++) pthread_join(W[i].thread, NULL);
+        stop_reader(&E, reader);
+        reader_started = false;
+    } else {
+        mm_fail(&E.error, MM_ERR_NOMEM, "cannot start the reader thread");
+        E.failed = true;
+    }
+
+    if (E.failed) {
+        *err = E.error;
+        free_owned_ids(&E, &res->top);
+        for (int i = 0; i < threads; i++) free_owned_ids(&E, &W[i].top);
+        topk_set_free(&res->top);
+        goto out;
+    }
+    if (E.read_count == 0) {
+        mm_fail(err, MM_ERR_MALFORMED, "%s: no gallery vectors", mmf_name(gallery));
+        topk_set_free(&res->top);
+        goto out;
+    }
+    topk_finish_all(&res->top);
+    res->gallery_count = E.read_count;
+    res->duplicate_count = E.dup_count;
+    res->first_duplicate = E.first_dup;
+    E.first_dup = NULL;
+    rc = 0;
+out:
+    if (reader_started) stop_reader(&E, reader);
+    pthread_cond_destroy(&E.cv);
+    pthread_mutex_destroy(&E.mu);
+    for (int i = 0; i < RANK_BUFFERS; i++) {
+        free(E.buf[i].vec);
+        free(E.buf[i].vec8);
+        free(E.buf[i].st8);
+        free(E.buf[i].arena);
+        free(E.buf[i].id_off);
+        free(E.buf[i].ids);
+        free(E.buf[i].id_hash);
+    }
+    if (W)
+        for (int i = 0; i < threads; i++) {
+            free(W[i].thr);
+            free(W[i].panel);
+            free(W[i].work);
+            topk_set_free(&W[i].top);
+        }
+    free(W);
+    free(E.chunk_next);
+    free(E.chunk_active);
+    free(E.chunk_final);
+    free(E.chunk_state);
+    free(E.chunk_q8);
+    free(E.chunk_seen);
+    free(E.shared_thr);
+    free(E.seen.slot);
+    free(E.first_dup);
+    free(E.staging);
+    free(queries8);
+    free(queries8_st);
+    if (rc) {
+        free_chunk_text(res);
+        memset(res, 0, sizeof *res);
+    }
+    return rc;
+}
+
+void rank_result_free(rank_result *res)
+{
+    free_chunk_text(res);
+    topk_set *T = &res->top;
+    if (T->heaps)
+        for (size_t q = 0; q < T->queries; q++)
+            for (size_t e = 0; e < T->heaps[q].count; e++) free((void *)T->heaps[q].e[e].id);
+    topk_set_free(T);
+    free(res->first_duplicate);
+    memset(res, 0, sizeof *res);
+}
+
+/* ---- writing ------------------------------------------------------------------- */
+int rank_check_id(const char *id, int format, const char *what, mm_error *err)
+{
+    if (format == RANK_JSONL) return 0;
+    for (const char *c = id; *c; c++) {
+        bool bad = format == RANK_TREC ? (*c == ' ' || (*c >= '\t' && *c <= '\r'))
+                                       : (*c == '\t' || *c == '\n' || *c == '\r');
+        if (bad)
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           "%s '%s' contains %s, which a %s file cannot carry (--format jsonl can)",
+                           what, id, *c == ' ' ? "a space" : "a control character",
+                           format == RANK_TREC ? "TREC run" : "TSV");
+    }
+    if (!*id) return mm_fail(err, MM_ERR_MALFORMED, "empty %s", what);
+    return 0;
+}
+
+/* Output goes through one buffer per call and leaves in large fwrite()s:
+ * building a line costs a few memcpy()s and one exact float formatting
+ * (fmtfloat.h), where stdio's per-character calls and snprintf("%.9g") used
+ * to cost more than the whole selection for runs of many short queries. */
+typedef struct outbuf {
+    FILE *fp;
+    char *p;
+    size_t len, cap;
+    bool failed;
+} outbuf;
+
+enum { OUTBUF_SIZE = 1 << 18 };
+
+/* fp NULL: the buffer collects everything in memory, starting at cap bytes. */
+static int ob_init(outbuf *o, FILE *fp, size_t cap)
+{
+    o->fp = fp;
+    o->len = 0;
+    o->cap = cap;
+    o->failed = false;
+    o->p = malloc(o->cap);
+    return o->p ? 0 : -1;
+}
+
+static void ob_flush(outbuf *o)
+{
+    if (o->len && !o->failed && fwrite_unlocked(o->p, 1, o->len, o->fp) != o->len) o->failed = true;
+    o->len = 0;
+}
+
+/* Makes room for n more bytes; -1 only if out of memory. An outbuf without
+ * a FILE collects everything in memory. */
+static int ob_reserve(outbuf *o, size_t n)
+{
+    if (o->len + n <= o->cap) return 0;
+    if (o->fp) {
+        ob_flush(o);
+        if (n <= o->cap) return 0;
+    }
+    size_t cap = o->fp ? n : (o->len + n > 2 * o->cap ? o->len + n : 2 * o->cap);
+    char *p = realloc(o->p, cap);
+    if (!p) return -1;
+    o->p = p;
+    o->cap = cap;
+    return 0;
+}
+
+static int ob_done(outbuf *o, mm_error *err)
+{
+    ob_flush(o);
+    free(o->p);
+    o->p = NULL;
+    if (o->failed || ferror(o->fp)) return mm_fail(err, MM_ERR_IO, "write error");
+    return 0;
+}
+
+static char *put_str(char *d, const char *s, size_t n)
+{
+    memcpy(d, s, n);
+    return d + n;
+}
+
+/* JSON string with the escapes the run writer has always used; at most
+ * 6 bytes per input byte plus the quotes. */
+static char *put_json_string(char *d, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    *d++ = '"';
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            *d++ = '\\';
+            *d++ = (char)*c;
+        } else if (*c == '\n') {
+            d = put_str(d, "\\n", 2);
+        } else if (*c == '\t') {
+            d = put_str(d, "\\t", 2);
+        } else if (*c == '\r') {
+            d = put_str(d, "\\r", 2);
+        } else if (*c < 0x20 || *c == 0x7f) {
+            d = put_str(d, "\\u00", 4);
+            *d++ = hex[*c >> 4];
+            *d++ = hex[*c & 15];
+        } else {
+            *d++ = (char)*c;
+        }
+    }
+    *d++ = '"';
+    return d;
+}
+
+/* The score text: score_digits significant digits (%.*g); 0 means 9; above 17
+ * the shortest precision from 9 up that reads back as the same double. A
+ * score that is a float (all of mm-rank's) takes the exact fast formatter,
+ * which prints what printf would. */
+static size_t format_score(char *out, double s, int score_digits)
+{
+    if (score_digits <= 0) score_digits = 9;
+    if (score_digits <= 9 && (double)(float)s == s) return mm_fmt_float_g(out, (float)s, score_digits);
+    int n;
+    if (score_digits > 17) {
+        int digits = 9;
+        for (; digits < 17; digits++) {
+            snprintf(out, MM_FMT_FLOAT_MAX + 16, "%.*g", digits, s);
+            if (strtod(out, NULL) == s) break;
+        }
+        n = snprintf(out, MM_FMT_FLOAT_MAX + 16, "%.*g", digits, s);
+    } else {
+        n = snprintf(out, MM_FMT_FLOAT_MAX + 16, "%.*g", score_digits, s);
+    }
+    return n < 0 ? 0 : (size_t)n;
+}
+
+static int write_query(outbuf *o, const char *qid, const topk_entry *e, size_t n, int format,
+                       const char *tag, int score_digits, mm_error *err)
+{
+    if (rank_check_id(qid, format, "query id", err)) return -1;
+    size_t qlen = strlen(qid), tlen = strlen(tag);
+    for (size_t i = 0; i < n; i++) {
+        if (rank_check_id(e[i].id, format, "gallery id", err)) return -1;
+        char score[MM_FMT_FLOAT_MAX + 16], rank[24];
+        size_t slen = format_score(score, e[i].score, score_digits);
+        size_t rlen = mm_fmt_u64(rank, (uint64_t)i + 1);
+        size_t ilen = strlen(e[i].id);
+        size_t need = format == RANK_JSONL ? 6 * (qlen + ilen) + slen + rlen + 64
+                                           : qlen + ilen + tlen + slen + rlen + 16;
+        if (ob_reserve(o, need)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+        char *d = o->p + o->len;
+        switch (format) {
+        case RANK_TSV:
+            d = put_str(d, qid, qlen);
+            *d++ = '\t';
+            d = put_str(d, e[i].id, ilen);
+            *d++ = '\t';
+            d = put_str(d, rank, rlen);
+            *d++ = '\t';
+            d = put_str(d, score, slen);
+            *d++ = '\n';
+            break;
+        case RANK_JSONL:
+            d = put_str(d, "{\"qid\":", 7);
+            d = put_json_string(d, qid);
+            d = put_str(d, ",\"docid\":", 9);
+            d = put_json_string(d, e[i].id);
+            d = put_str(d, ",\"rank\":", 8);
+            d = put_str(d, rank, rlen);
+            d = put_str(d, ",\"score\":", 9);
+            /* JSON has no inf/nan literals */
+            if (isfinite(e[i].score)) {
+                d = put_str(d, score, slen);
+            } else {
+                *d++ = '"';
+                d = put_str(d, score, slen);
+                *d++ = '"';
+            }
+            d = put_str(d, "}\n", 2);
+            break;
+        default:
+            d = put_str(d, qid, qlen);
+            d = put_str(d, " Q0 ", 4);
+            d = put_str(d, e[i].id, ilen);
+            *d++ = ' ';
+            d = put_str(d, rank, rlen);
+            *d++ = ' ';
+            d = put_str(d, score, slen);
+            *d++ = ' ';
+            d = put_str(d, tag, tlen);
+            *d++ = '\n';
+        }
+        o->len = (size_t)(d - o->p);
+    }
+    return 0;
+}
+
+int rank_write_query(FILE *fp, const char *qid, const topk_entry *e, size_t n, int format,
+                     const char *tag, int score_digits, mm_error *err)
+{
+    outbuf o;
+    if (ob_init(&o, fp, OUTBUF_SIZE)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    if (write_query(&o, qid, e, n, format, tag, score_digits, err)) {
+        mm_error ignored;
+        ob_done(&o, &ignored);
+        return -1;
+    }
+    return ob_done(&o, err);
+}
+
+/* Run by the worker that claimed chunk c once every block has been ranked
+ * for it: sorts its queries' entries, writes their lines into memory and
+ * frees the entries. On any failure (an id the format cannot carry, out of
+ * memory) the chunk is left as it was, for rank_write to report. */
+static int emit_chunk(engine *E, size_t c)
+{
+    rank_result *res = E->res;
+    topk_set *T = &res->top;
+    size_t q0, q1;
+    chunk_queries(E, c, &q0, &q1);
+    for (size_t q = q0; q < q1; q++) topk_finish(T, q);
+    outbuf o;
+    if (ob_init(&o, NULL, 64 * (q1 - q0) * (E->p->k < 64 ? E->p->k : 64) + 256)) return -1;
+    mm_error err;
+    for (size_t q = q0; q < q1; q++)
+        if (write_query(&o, E->qids[q], T->heaps[q].e, T->heaps[q].count, res->emit_format, res->emit_tag,
+                        9, &err)) {
+            free(o.p);
+            return -1;
+        }
+    for (size_t q = q0; q < q1; q++) {
+        for (size_t e = 0; e < T->heaps[q].count; e++) free((void *)T->heaps[q].e[e].id);
+        T->heaps[q].count = 0;
+    }
+    res->chunk_text[c] = o.p;
+    res->chunk_len[c] = o.len;
+    return 0;
+}
+
+/* Merges the workers' heaps of chunk c's queries into the result (their
+ * kept ids move over or are freed) and, if asked for, writes the chunk. */
+static int finish_chunk(engine *E, size_t c, mm_error *err)
+{
+    topk_set *T = &E->res->top;
+    size_t q0, q1;
+    chunk_queries(E, c, &q0, &q1);
+    for (size_t q = q0; q < q1; q++)
+        for (int w = 0; w < E->threads; w++) {
+            topk_heap *h = &E->W[w].top.heaps[q];
+            for (size_t e = 0; e < h->count; e++) {
+                const char *ev = NULL;
+                int r = topk_offer(T, q, h->e[e].score, h->e[e].id, &ev, err);
+                if (r < 0) { /* entries e.. stay with the worker, to be freed */
+                    memmove(h->e, h->e + e, (h->count - e) * sizeof *h->e);
+                    h->count -= e;
+                    return -1;
+                }
+                if (r == 0) free((void *)h->e[e].id); /* not kept (also NaN: never ranked) */
+                free((void *)ev);
+            }
+            h->count = 0;
+        }
+    if (E->res->chunk_text) emit_chunk(E, c);
+    return 0;
+}
+
+static void free_chunk_text(rank_result *res)
+{
+    if (res->chunk_text)
+        for (size_t c = 0; c < res->chunks; c++) free(res->chunk_text[c]);
+    free(res->chunk_text);
+    free(res->chunk_len);
+    res->chunk_text = NULL;
+    res->chunk_len = NULL;
+}
+
+int rank_write(FILE *fp, const mmf_matrix *queries, const rank_result *res, int format,
+               const char *tag, mm_error *err)
+{
+    if (res->chunk_text && (format != res->emit_format || strcmp(tag, res->emit_tag) != 0))
+        return mm_fail(err, MM_ERR_MISMATCH, "the run was prepared for another format or tag");
+    outbuf o;
+    if (ob_init(&o, fp, OUTBUF_SIZE)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    for (size_t q = 0; q < res->top.queries; q++) {
+        size_t c = res->chunk_rows ? q / res->chunk_rows : 0;
+        if (res->chunk_text && res->chunk_text[c]) {
+            /* emitted by a worker: the chunk's lines as they are */
+            ob_flush(&o);
+            if (!o.failed && fwrite_unlocked(res->chunk_text[c], 1, res->chunk_len[c], fp) != res->chunk_len[c])
+                o.failed = true;
+            q = (c + 1) * res->chunk_rows - 1; /* next chunk */
+            continue;
+        }
+        if (write_query(&o, queries->ids[q], res->top.heaps[q].e, res->top.heaps[q].count, format,
+                        tag, 9, err)) {
+            mm_error ignored;
+            ob_done(&o, &ignored);
+            return -1;
+        }
+    }
+    return ob_done(&o, err);
+}
+
+/* ---- merging partial runs ------------------------------------------------------ */
+typedef struct merge_query {
+    char *qid;
+    topk_entry *e;
+    size_t n, cap;
+} merge_query;
+
+typedef struct merge_state {
+    merge_query *q;
+    size_t nq, cap;
+    size_t *index; /* open addressing: query index + 1, 0 = empty */
+    size_t mask;
+    char **chunks; /* string storage */
+    size_t nchunks;
+    char *cur;
+    size_t cur_left;
+} merge_state;
+
+static char *merge_strdup(merge_state *M, const char *s, size_t n)
+{
+    if (n + 1 > M->cur_left) {
+        size_t size = n + 1 > 1u << 20 ? n + 1 : 1u << 20;
+        char **c = realloc(M->chunks, (M->nchunks + 1) * sizeof *c);
+        if (!c) return NULL;
+        M->chunks = c;
+        if (!(M->cur = malloc(size))) return NULL;
+        M->chunks[M->nchunks++] = M->cur;
+        M->cur_left = size;
+    }
+    char *d = M->cur;
+    memcpy(d, s, n);
+    d[n] = 0;
+    M->cur += n + 1;
+    M->cur_left -= n + 1;
+    return d;
+}
+
+static merge_query *merge_find(merge_state *M, const char *qid, size_t len, mm_error *err)
+{
+    if (2 * (M->nq + 1) > M->mask + 1 || !M->index) {
+        size_t cap = M->index ? 2 * (M->mask + 1) : 1024;
+        size_t *ix = calloc(cap, sizeof *ix);
+        if (!ix) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
+        for (size_t i = 0; i < M->nq; i++) {
+            size_t j = hash_id(M->q[i].qid, strlen(M->q[i].qid)) & (cap - 1);
+            while (ix[j]) j = (j + 1) & (cap - 1);
+            ix[j] = i + 1;
+        }
+        free(M->index);
+        M->index = ix;
+        M->mask = cap - 1;
+    }
+    size_t j = hash_id(qid, len) & M->mask;
+    while (M->index[j]) {
+        merge_query *q = &M->q[M->index[j] - 1];
+        if (strcmp(q->qid, qid) == 0) return q;
+        j = (j + 1) & M->mask;
+    }
+    if (M->nq == M->cap) {
+        size_t cap = M->cap ? 2 * M->cap : 256;
+        merge_query *nqv = realloc(M->q, cap * sizeof *nqv);
+        if (!nqv) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
+        M->q = nqv;
+        M->cap = cap;
+    }
+    merge_query *q = &M->q[M->nq];
+    memset(q, 0, sizeof *q);
+    if (!(q->qid = merge_strdup(M, qid, len))) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
+    M->index[j] = ++M->nq;
+    return q;
+}
+
+/* Keeps at most k entries per query while reading: the list is cut back to
+ * its k best whenever it doubles, so memory stays O(queries × k). */
+static int merge_trim(merge_query *q, size_t k)
+{
+    qsort(q->e, q->n, sizeof *q->e, topk_entry_cmp);
+    if (q->n > k) q->n = k;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int rank_merge(const char *const *paths, size_t npaths, size_t k, FILE *out, int format,
+               const char *tag, mm_error *err)
+{
+    merge_state M;
+    memset(&M, 0, sizeof M);
+    outbuf o = {0};
+    char *first_tag = NULL;
+    int rc = -1;
+    if (k == 0) {
+        mm_fail(err, MM_ERR_LIMIT, "k must be at least 1");
+        goto done;
+    }
+    for (size_t f = 0; f < npaths; f++) {
+        trec_reader *r = trec_reader_open(paths[f], err);
+        if (!r) goto done;
+        trec_run_line line;
+        int lr;
+        while ((lr = trec_read_run_line(r, &line, err)) == 1) {
+            merge_query *q = merge_find(&M, line.qid, line.qid_len, err);
+            if (!q) break;
+            if (!first_tag && !tag && !(first_tag = strndup(line.tag, line.tag_len))) {
+                mm_fail(err, MM_ERR_NOMEM, "out of memory");
+                lr = -1;
+                break;
+            }
+            if (q->n == q->cap) {
+                if (q->n >= 2 * k) merge_trim(q, k);
+                if (q->n == q->cap) {
+                    size_t cap = q->cap ? 2 * q->cap : (k < 16 ? 2 * k : 32);
+                    topk_entry *e = realloc(q->e, cap * sizeof *e);
+                    if (!e) {
+                        mm_fail(err, MM_ERR_NOMEM, "out of memory");
+                        lr = -1;
+                        break;
+                    }
+                    q->e = e;
+                    q->cap = cap;
+                }
+            }
+            char *doc = merge_strdup(&M, line.docno, line.docno_len);
+            if (!doc) {
+                mm_fail(err, MM_ERR_NOMEM, "out of memory");
+                lr = -1;
+                break;
+            }
+            q->e[q->n++] = (topk_entry){line.score, doc};
+        }
+        trec_reader_close(r);
+        if (lr != 0) goto done;
+    }
+    if (M.nq == 0) {
+        mm_fail(err, MM_ERR_MALFORMED, "no run lines in the input%s", npaths > 1 ? "s" : "");
+        goto done;
+    }
+    if (ob_init(&o, out, OUTBUF_SIZE)) {
+        mm_fail(err, MM_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < M.nq; i++) {
+        merge_query *q = &M.q[i];
+        merge_trim(q, k);
+        /* Disjoint shards cannot give a docid twice for one query, and
+         * trec_eval refuses a run that does. */
+        const char **ids = malloc((q->n ? q->n : 1) * sizeof *ids);
+        if (!ids) {
+            mm_fail(err, MM_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t a = 0; a < q->n; a++) ids[a] = q->e[a].id;
+        qsort(ids, q->n, sizeof *ids, cmp_str);
+        for (size_t a = 1; a < q->n; a++)
+            if (strcmp(ids[a - 1], ids[a]) == 0) {
+                mm_fail(err, MM_ERR_MISMATCH,
+                        "query '%s': docid '%s' is in more than one run (are the shards "
+                        "overlapping?)", q->qid, ids[a]);
+                free(ids);
+                goto done;
+            }
+        free(ids);
+        if (write_query(&o, q->qid, q->e, q->n, format, tag ? tag : first_tag, 99, err)) goto done;
+    }
+    rc = 0;
+done:
+    if (o.p) {
+        mm_error werr;
+        if (ob_done(&o, &werr) && rc == 0) {
+            *err = werr;
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; i < M.nq; i++) free(M.q[i].e);
+    free(M.q);
+    free(M.index);
+    for (size_t i = 0; i < M.nchunks; i++) free(M.chunks[i]);
+    free(M.chunks);
+    free(first_tag);
+    return rc;
+}
