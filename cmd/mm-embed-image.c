@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "core/cli.h"
+#include "core/pool.h"
+#include "core/xalloc.h"
 #include "nn/clip.h"
 #include "image/image.h"
 #include "image/image_pool.h"
@@ -78,7 +80,7 @@ static const char USAGE[] =
     "                           (default: the first one stops with status 1)\n"
     "      --skip-bad           the same, but the exit status stays 0\n"
     "Running:\n"
-    "  -t, --threads N          decoding threads, and GEMM threads of the model\n"
+    "  -t, --threads N          threads in all, shared by decoding and the model\n"
     "                           (default: number of CPUs, at most 16)\n"
     "  -b, --batch-size N       images per batch handed to the model step (default: 32)\n"
     "  -q, --quiet              no progress line\n"
@@ -144,13 +146,6 @@ static void input_list_free(input_list *l)
     }
     free(l->items);
     memset(l, 0, sizeof *l);
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d) cli_fatal("out of memory");
-    return d;
 }
 
 /* "dir/photo.v2.jpg" -> "photo.v2" */
@@ -369,6 +364,7 @@ static void dump_batch(const params *P, const image_batch *b)
  * CLIPImageProcessor produces them, b->ids[i] the record ids. The vision
  * tower turns them into embeddings, written as one MMF record each. */
 typedef struct embed_state {
+    mm_pool *pool;     /* the -t threads: decoding and the model share them */
     clip_model *model;
     int dim, image_size;
     float *embeds;     /* [batch_size, dim] */
@@ -474,7 +470,7 @@ static int run(const params *P, const preprocess_params *prep, const input_list 
 
     image_pool_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    cfg.threads = P->threads;
+    cfg.pool = E.pool;
     cfg.window = 2 * P->threads + P->batch_size;
     image_decode_opts_init(&cfg.decode);
     cfg.decode.max_pixels = P->max_pixels;
@@ -659,10 +655,11 @@ int main(int argc, char **argv)
         check_dump_names(&in, P.dump_uint8);
         ensure_dir(P.dump_uint8);
     }
+    E.pool = mm_pool_create(P.threads);
     if (P.embed) {
-        clip_set_threads(P.threads);
         E.model = clip_load_parts(P.model_dir, CLIP_VISION, &err);
         if (!E.model) cli_fatal("%s", err.msg);
+        clip_set_pool(E.model, E.pool);
         E.dim = clip_get_config(E.model)->projection_dim;
         E.image_size = clip_get_config(E.model)->vision.image_size;
         E.embeds = malloc((size_t)P.batch_size * E.dim * sizeof(float));
@@ -692,6 +689,7 @@ int main(int argc, char **argv)
                 cli_output_abort(E.out);
                 input_list_free(&in);
                 clip_free(E.model);
+                mm_pool_free(E.pool);
                 free(E.embeds);
                 for (size_t i = 0; i < E.n_existing; i++) free(E.existing[i]);
                 free(E.existing);
@@ -716,6 +714,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < E.n_existing; i++) free(E.existing[i]);
         free(E.existing);
     }
+    mm_pool_free(E.pool);
     input_list_free(&in);
     return status;
 }

@@ -49,7 +49,7 @@ static const char USAGE[] =
     "                           merges.txt (+ config.json for the context length)\n"
     "Running:\n"
     "  -b, --batch-size N       texts per forward pass (default: 64)\n"
-    "  -t, --threads N          GEMM threads (default: number of CPUs, at most 16)\n"
+    "  -t, --threads N          threads of the model (default: number of CPUs, at most 16)\n"
     "  -q, --quiet              no progress line, no notes\n"
     "      --progress           progress line even when stderr is not a terminal\n"
     "  -h, --help               show this help and exit\n"
@@ -275,6 +275,7 @@ static void parse_args(params *P, int argc, char **argv)
 typedef struct embedder {
     const params *P;
     clip_tokenizer *tok;
+    mm_pool *pool;     /* the -t threads (NULL with --tokenize) */
     clip_model *model; /* NULL with --tokenize */
     int ctx, dim;
     item *items;       /* pending items */
@@ -372,9 +373,10 @@ int main(int argc, char **argv)
     e.tok = clip_tokenizer_load(P.model_dir, &err);
     if (!e.tok) cli_fatal("%s", err.msg);
     if (!P.tokenize) {
-        clip_set_threads(P.threads);
+        e.pool = mm_pool_create(P.threads);
         e.model = clip_load_parts(P.model_dir, CLIP_TEXT, &err);
         if (!e.model) cli_fatal("%s", err.msg);
+        clip_set_pool(e.model, e.pool);
         e.dim = clip_get_config(e.model)->projection_dim;
     }
 
@@ -428,6 +430,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < P.nowned; i++) free(P.owned[i]);
     free(P.owned);
     clip_free(e.model);
+    mm_pool_free(e.pool);
     clip_tokenizer_free(e.tok);
     return MM_EXIT_OK;
 }

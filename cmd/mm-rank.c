@@ -231,8 +231,10 @@ int main(int argc, char **argv)
     p.rank.emit_format = p.format;
     p.rank.emit_tag = p.tag ? p.tag : "mm-rank";
     rank_result res;
+    p.rank.pool = mm_pool_create(p.rank.threads);
     if (rank_run_loading(load_queries, &ql, &queries, qname, gallery, &p.rank, &res, &err))
         cli_fatal("%s", err.msg);
+    mm_pool_free(p.rank.pool);
     cli_progress_done("%" PRIu64 " gallery vectors ranked", res.gallery_count);
     if (res.duplicate_count && !cli_quiet)
         cli_warn("%s: gallery id '%s' occurs more than once (%" PRIu64 " repeated record%s); "

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 void image_worker_state_free(image_worker_state *w)
 {
     image_free(&w->img);
@@ -39,13 +41,12 @@ struct image_pool {
     image_pool_config cfg;
     int window;
     struct slot *slots;
-    pthread_t *threads;
-    int nthreads;
+    image_worker_state *scratch; /* [threads of the pool], one per thread */
     pthread_mutex_t mu;
-    pthread_cond_t cv_work; /* workers wait for window space */
-    pthread_cond_t cv_done; /* consumer waits for its item */
-    size_t next_claim;      /* next index a worker takes */
-    size_t released;        /* items the consumer has finished with */
+    pthread_cond_t cv_done;   /* consumer: an item finished */
+    size_t next_claim;        /* next index a task takes */
+    size_t submitted;         /* tasks handed to the pool */
+    size_t finished;          /* tasks that have returned */
     size_t next_deliver;
     bool stop;
 };
@@ -101,62 +102,58 @@ static void process(image_pool *pool, image_worker_state *w, struct slot *s, siz
     it->ok = true;
 }
 
-static void *worker_main(void *arg)
+/* One task: the next image in input order (tasks run in any order and on
+ * any thread, so each claims its index when it starts). The window keeps
+ * submitted - delivered <= window, so a claimed index's slot is free. */
+static void decode_task(void *ctx, int thread)
 {
-    image_pool *pool = arg;
-    image_worker_state w;
-    memset(&w, 0, sizeof w);
+    image_pool *pool = ctx;
     pthread_mutex_lock(&pool->mu);
-    for (;;) {
-        while (!pool->stop && pool->next_claim < pool->n &&
-               pool->next_claim >= pool->released + (size_t)pool->window)
-            pthread_cond_wait(&pool->cv_work, &pool->mu);
-        if (pool->stop || pool->next_claim >= pool->n) break;
-        size_t i = pool->next_claim++;
-        struct slot *s = &pool->slots[i % (size_t)pool->window];
-        pthread_mutex_unlock(&pool->mu);
-        process(pool, &w, s, i);
-        pthread_mutex_lock(&pool->mu);
-        s->done = true;
-        pthread_cond_broadcast(&pool->cv_done);
-    }
+    bool run = !pool->stop && pool->next_claim < pool->n;
+    size_t i = run ? pool->next_claim++ : 0;
     pthread_mutex_unlock(&pool->mu);
-    image_worker_state_free(&w);
-    return NULL;
+    struct slot *s = run ? &pool->slots[i % (size_t)pool->window] : NULL;
+    if (run) process(pool, &pool->scratch[thread], s, i);
+    pthread_mutex_lock(&pool->mu);
+    if (run) s->done = true;
+    pool->finished++;
+    pthread_cond_broadcast(&pool->cv_done);
+    pthread_mutex_unlock(&pool->mu);
+}
+
+/* Hands the pool tasks up to the window's end. Called by the owner, not
+ * under the mutex (with a NULL pool a task runs at once, inside submit). */
+static void fill_window(image_pool *pool)
+{
+    for (;;) {
+        pthread_mutex_lock(&pool->mu);
+        bool more = !pool->stop && pool->submitted < pool->n &&
+                    pool->submitted < pool->next_deliver + (size_t)pool->window;
+        if (more) pool->submitted++;
+        pthread_mutex_unlock(&pool->mu);
+        if (!more) return;
+        mm_pool_submit(pool->cfg.pool, decode_task, pool);
+    }
 }
 
 image_pool *image_pool_start(const char *const *paths, size_t n, const image_pool_config *cfg,
                              mm_error *err)
 {
-    image_pool *pool = calloc(1, sizeof *pool);
-    if (!pool) {
-        mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
+    (void)err; /* nothing here can fail on the input: allocations are xalloc's */
+    image_pool *pool = xcalloc(1, sizeof *pool);
     pool->paths = paths;
     pool->n = n;
     pool->cfg = *cfg;
-    int threads = cfg->threads < 1 ? 1 : cfg->threads;
+    int threads = mm_pool_threads(cfg->pool);
     pool->window = cfg->window > 0 ? cfg->window : 4 * threads;
     if (pool->window < threads) pool->window = threads;
-    pool->slots = calloc((size_t)pool->window, sizeof *pool->slots);
-    pool->threads = calloc((size_t)threads, sizeof *pool->threads);
+    pool->slots = xcalloc((size_t)pool->window, sizeof *pool->slots);
+    pool->scratch = xcalloc((size_t)threads, sizeof *pool->scratch);
     pthread_mutex_init(&pool->mu, NULL);
-    pthread_cond_init(&pool->cv_work, NULL);
     pthread_cond_init(&pool->cv_done, NULL);
-    if (!pool->slots || !pool->threads) {
-        image_pool_stop(pool);
-        mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    for (int t = 0; t < threads; t++) {
-        if (pthread_create(&pool->threads[t], NULL, worker_main, pool) != 0) {
-            image_pool_stop(pool);
-            mm_fail(err, MM_ERR_NOMEM, "cannot start decoding threads");
-            return NULL;
-        }
-        pool->nthreads++;
-    }
+    /* Without a pool, submitting decodes at once: leave that to the first
+     * image_pool_next, so that starting costs nothing. */
+    if (cfg->pool) fill_window(pool);
     return pool;
 }
 
@@ -164,17 +161,22 @@ const image_pool_item *image_pool_next(image_pool *pool)
 {
     pthread_mutex_lock(&pool->mu);
     /* The previous item is released: its slot may be reused. */
-    if (pool->released < pool->next_deliver) {
-        pool->slots[pool->released % (size_t)pool->window].done = false;
-        pool->released = pool->next_deliver;
-        pthread_cond_broadcast(&pool->cv_work);
-    }
+    if (pool->next_deliver > 0) pool->slots[(pool->next_deliver - 1) % (size_t)pool->window].done = false;
     if (pool->next_deliver >= pool->n) {
         pthread_mutex_unlock(&pool->mu);
         return NULL;
     }
+    pthread_mutex_unlock(&pool->mu);
+    fill_window(pool);
+    pthread_mutex_lock(&pool->mu);
     struct slot *s = &pool->slots[pool->next_deliver % (size_t)pool->window];
-    while (!s->done) pthread_cond_wait(&pool->cv_done, &pool->mu);
+    while (!s->done) {
+        /* Decode a queued image (ours or not) rather than wait idle. */
+        pthread_mutex_unlock(&pool->mu);
+        int helped = mm_pool_help(pool->cfg.pool);
+        pthread_mutex_lock(&pool->mu);
+        if (!helped && !s->done) pthread_cond_wait(&pool->cv_done, &pool->mu);
+    }
     pool->next_deliver++;
     pthread_mutex_unlock(&pool->mu);
     return &s->item;
@@ -185,20 +187,24 @@ void image_pool_stop(image_pool *pool)
     if (!pool) return;
     pthread_mutex_lock(&pool->mu);
     pool->stop = true;
-    pthread_cond_broadcast(&pool->cv_work);
-    pthread_mutex_unlock(&pool->mu);
-    for (int t = 0; t < pool->nthreads; t++) pthread_join(pool->threads[t], NULL);
-    if (pool->slots) {
-        for (int i = 0; i < pool->window; i++) {
-            free(pool->slots[i].item.pixel_values);
-            free(pool->slots[i].item.crop_uint8);
-            free(pool->slots[i].item.decoded);
-        }
+    /* Tasks still queued or running point at us: wait for each to return
+     * (a queued one returns at once now), running queued ones ourselves. */
+    while (pool->finished < pool->submitted) {
+        pthread_mutex_unlock(&pool->mu);
+        int helped = mm_pool_help(pool->cfg.pool);
+        pthread_mutex_lock(&pool->mu);
+        if (!helped && pool->finished < pool->submitted) pthread_cond_wait(&pool->cv_done, &pool->mu);
     }
+    pthread_mutex_unlock(&pool->mu);
+    for (int i = 0; i < pool->window; i++) {
+        free(pool->slots[i].item.pixel_values);
+        free(pool->slots[i].item.crop_uint8);
+        free(pool->slots[i].item.decoded);
+    }
+    for (int t = 0; t < mm_pool_threads(pool->cfg.pool); t++) image_worker_state_free(&pool->scratch[t]);
     pthread_mutex_destroy(&pool->mu);
-    pthread_cond_destroy(&pool->cv_work);
     pthread_cond_destroy(&pool->cv_done);
     free(pool->slots);
-    free(pool->threads);
+    free(pool->scratch);
     free(pool);
 }

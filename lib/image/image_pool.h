@@ -1,9 +1,12 @@
-/* image_pool.h — decode + preprocess images in worker threads, ahead of the
- * consumer, delivered in input order.
+/* image_pool.h — decode + preprocess images on the program's threads, ahead
+ * of the consumer, delivered in input order.
  *
- * Owns: the worker threads, the bounded window of finished items (memory is
- * O(window x tensor size), not O(inputs)), per-worker decode/resample
- * scratch buffers (reused across images), and in-order delivery.
+ * Owns: one task per image on the program's lib/core/pool (so decoding and
+ * the model share the same -t threads: a worker decodes when the model has
+ * no part for it), the bounded window of finished items (memory is
+ * O(window x tensor size), not O(inputs)), per-thread decode/resample
+ * scratch buffers (reused across images), and in-order delivery. A consumer
+ * waiting for its next image decodes queued images itself meanwhile.
  *
  *   image_pool *pool = image_pool_start(paths, n, &cfg, &err);
  *   const image_pool_item *it;
@@ -14,8 +17,9 @@
  *   }   // an item stays valid until the next image_pool_next call
  *   image_pool_stop(pool);
  *
+ * image_pool_start, _next and _stop are called by the pool's owner thread.
  * Stopping early (after an error) is allowed: image_pool_stop cancels the
- * remaining work and joins the threads.
+ * images not started and waits for those under way.
  */
 #ifndef MM_IMAGE_POOL_H
 #define MM_IMAGE_POOL_H
@@ -25,12 +29,13 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/pool.h"
 #include "image/image.h"
 #include "image/resample.h"
 
 typedef struct image_pool_config {
-    int threads;              /* >= 1 worker threads */
-    int window;               /* items decoded ahead; 0 = 4 x threads */
+    mm_pool *pool;            /* the threads to decode on; NULL = the consumer's */
+    int window;               /* items decoded ahead; 0 = 4 x the pool's threads */
     image_decode_opts decode;
     preprocess_params prep;
     bool want_pixel_values;   /* float32 CHW */

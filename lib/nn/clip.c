@@ -12,8 +12,6 @@
 #include "nn/clip.h"
 
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,140 +49,6 @@ typedef struct tower {
     layer_weights *layers;
 } tower;
 
-/* A fixed set of worker threads for everything that runs in parallel: the
- * GEMMs (by column panels), attention per (item, head), layer norms and
- * activations. The caller takes part as worker 0; work is split into equal
- * contiguous ranges. Started outside the layer loop, reused.
- *
- * A forward pass hands out ~8 jobs per layer, so the hand-off latency counts:
- * waiting sides first spin on the atomics for a few microseconds (a job is
- * usually that close behind) and only then sleep on the condition variables. */
-typedef void (*pool_fn)(void *ctx, int worker, int begin, int end);
-
-typedef struct work_pool {
-    int nthreads; /* workers including the caller; <= 1: no threads */
-    pthread_t *threads;
-    struct pool_worker *workers;
-    pthread_mutex_t mu;
-    pthread_cond_t start, done;
-    atomic_uint generation; /* bumped once per job */
-    atomic_int pending;     /* workers other than the caller still on the job */
-    atomic_int stop;
-    pool_fn fn;
-    void *ctx;
-    int n;
-} work_pool;
-
-typedef struct pool_worker {
-    work_pool *pool;
-    int index;
-} pool_worker;
-
-#define POOL_SPINS 4000 /* pause instructions, roughly 20-50 us */
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
-static void pool_chunk(work_pool *p, int idx)
-{
-    int b = (int)((long long)p->n * idx / p->nthreads), e = (int)((long long)p->n * (idx + 1) / p->nthreads);
-    if (b < e) p->fn(p->ctx, idx, b, e);
-}
-
-static void *pool_thread(void *arg)
-{
-    pool_worker *w = arg;
-    work_pool *p = w->pool;
-    unsigned seen = 0;
-    for (;;) {
-        for (int i = 0; i < POOL_SPINS && atomic_load_explicit(&p->generation, memory_order_acquire) == seen &&
-                        !atomic_load_explicit(&p->stop, memory_order_relaxed);
-             i++)
-            cpu_relax();
-        if (atomic_load_explicit(&p->generation, memory_order_acquire) == seen) {
-            pthread_mutex_lock(&p->mu);
-            while (atomic_load(&p->generation) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->start, &p->mu);
-            pthread_mutex_unlock(&p->mu);
-        }
-        if (atomic_load(&p->stop)) break;
-        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
-        pool_chunk(p, w->index);
-        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->done);
-            pthread_mutex_unlock(&p->mu);
-        }
-    }
-    return NULL;
-}
-
-static void pool_stop(work_pool *p)
-{
-    if (p->nthreads > 1) {
-        pthread_mutex_lock(&p->mu);
-        atomic_store(&p->stop, 1);
-        pthread_cond_broadcast(&p->start);
-        pthread_mutex_unlock(&p->mu);
-        for (int i = 1; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
-        pthread_mutex_destroy(&p->mu);
-        pthread_cond_destroy(&p->start);
-        pthread_cond_destroy(&p->done);
-    }
-    free(p->threads);
-    free(p->workers);
-    memset(p, 0, sizeof *p);
-}
-
-static int pool_start(work_pool *p, int nthreads)
-{
-    memset(p, 0, sizeof *p);
-    p->nthreads = 1;
-    if (nthreads <= 1) return 0;
-    p->threads = calloc((size_t)nthreads, sizeof *p->threads);
-    p->workers = calloc((size_t)nthreads, sizeof *p->workers);
-    if (!p->threads || !p->workers) return -1;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->start, NULL);
-    pthread_cond_init(&p->done, NULL);
-    for (int i = 1; i < nthreads; i++) {
-        p->workers[i] = (pool_worker){p, i};
-        if (pthread_create(&p->threads[i], NULL, pool_thread, &p->workers[i]) != 0) break;
-        p->nthreads = i + 1;
-    }
-    return 0;
-}
-
-/* Runs fn over [0, n) split across the workers; returns when all are done.
- * Small jobs (work below `min_work` units in total) run on the caller. */
-static void pool_run(work_pool *p, pool_fn fn, void *ctx, int n, double work, double min_work)
-{
-    if (p->nthreads <= 1 || n < 2 || work < min_work) {
-        if (n > 0) fn(ctx, 0, 0, n);
-        return;
-    }
-    p->fn = fn;
-    p->ctx = ctx;
-    p->n = n;
-    atomic_store_explicit(&p->pending, p->nthreads - 1, memory_order_relaxed);
-    /* The release publishes fn, ctx, n and pending to the spinning workers;
-     * the broadcast under the mutex wakes the sleeping ones. */
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
-    pthread_mutex_lock(&p->mu);
-    pthread_cond_broadcast(&p->start);
-    pthread_mutex_unlock(&p->mu);
-    pool_chunk(p, 0);
-    for (int i = 0; i < POOL_SPINS && atomic_load_explicit(&p->pending, memory_order_acquire) > 0; i++) cpu_relax();
-    if (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) {
-        pthread_mutex_lock(&p->mu);
-        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
-        pthread_mutex_unlock(&p->mu);
-    }
-}
-
 /* Activations, allocated once and grown only when a larger batch comes. */
 typedef struct run_state {
     float *mem;
@@ -200,7 +64,8 @@ typedef struct run_state {
     int *seq_start, *seq_len; /* [nseq] rows of each item in the stack */
     int *pick;                /* [nseq] the row each item is pooled at */
     int seq_cap;
-    work_pool pool;
+    mm_pool *pool;     /* borrowed (clip_set_pool); NULL = this thread */
+    int threads;       /* mm_pool_threads(pool) the scratch was sized for */
 } run_state;
 
 struct clip_model {
@@ -230,13 +95,7 @@ struct clip_model {
 const clip_config *clip_get_config(const clip_model *m) { return &m->cfg; }
 const char *clip_model_id(const clip_model *m) { return m->id; }
 float clip_logit_scale(const clip_model *m) { return m->logit_scale; }
-/* Threads of the worker pool (GEMMs, attention, the work between them). */
-static int clip_threads;
-
-void clip_set_threads(int n)
-{
-    clip_threads = n > 0 ? n : 1;
-}
+void clip_set_pool(clip_model *m, mm_pool *pool) { m->run.pool = pool; }
 
 /* ------------------------------------------------------------------------ */
 /* Elementwise kernels. With AVX2+FMA they run 8 lanes at a time; exp is a   */
@@ -482,7 +341,7 @@ static void attention(run_state *r, float *out, const float *qkv, int nseq, int 
     double work = 0;
     for (int s = 0; s < nseq; s++) work += (double)r->seq_len[s] * (query ? 1 : r->seq_len[s]);
     work *= w;
-    pool_run(&r->pool, attention_range, &a, nseq * heads, work, 1e6);
+    mm_pool_for(r->pool, attention_range, &a, nseq * heads, work, 1e6);
 }
 
 /* Row-parallel forms of the elementwise kernels. */
@@ -511,13 +370,13 @@ static void par_layernorm(run_state *r, float *y, const float *x, const float *g
                           float eps)
 {
     rows_job j = {.y = y, .x = x, .g = g, .b = b, .N = w, .eps = eps};
-    pool_run(&r->pool, layernorm_range, &j, T, (double)T * w, 1 << 16);
+    mm_pool_for(r->pool, layernorm_range, &j, T, (double)T * w, 1 << 16);
 }
 
 static void par_activate(run_state *r, float *y, int T, int N, int act)
 {
     rows_job j = {.y = y, .N = N, .act = act};
-    pool_run(&r->pool, activate_range, &j, T, (double)T * N, 1 << 15);
+    mm_pool_for(r->pool, activate_range, &j, T, (double)T * N, 1 << 15);
 }
 
 /* A linear layer over T rows: y[T, N] = x[T, K] W + b, or y += x W + b with
@@ -560,9 +419,9 @@ static void linear(run_state *r, float *y, const float *x, const gemm_weight *w,
     linear_job j = {y, x, b, w, T, accumulate, r->gemm_work};
     double work = (double)T * w->N * w->K;
     if ((size_t)T * (size_t)w->K * sizeof(float) > (640u << 10)) /* gemm's "x too large for L2" */
-        pool_run(&r->pool, linear_rows, &j, (T + LINEAR_ROW_UNIT - 1) / LINEAR_ROW_UNIT, work, 1 << 18);
+        mm_pool_for(r->pool, linear_rows, &j, (T + LINEAR_ROW_UNIT - 1) / LINEAR_ROW_UNIT, work, 1 << 18);
     else
-        pool_run(&r->pool, linear_panels, &j, gemm_panels(w->N), work, 1 << 18);
+        mm_pool_for(r->pool, linear_panels, &j, gemm_panels(w->N), work, 1 << 18);
 }
 
 /* One pre-LN block's second half over n rows: x += out_proj(attn);
@@ -614,16 +473,12 @@ static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, i
                        size_t patch_floats, mm_error *err)
 {
     size_t w = (size_t)c->hidden, inter = (size_t)c->intermediate, t = (size_t)T;
-    /* The worker pool follows clip_set_threads(); (re)started here, before
-     * any layer runs. */
-    int want = clip_threads > 0 ? clip_threads : 1;
-    if (r->pool.nthreads != want) {
-        pool_stop(&r->pool);
-        if (pool_start(&r->pool, want) < 0) return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory");
-    }
+    /* Per-thread scratch (attention, GEMM packing) for the pool's threads;
+     * sized here, before any layer runs. */
+    r->threads = mm_pool_threads(r->pool);
     size_t sizes[8] = {t * w, t * w, t * 3 * w, t * inter,
-                       attention_scratch(L, c->hidden / c->heads) * (size_t)r->pool.nthreads, patch_floats,
-                       (size_t)nseq * w, (size_t)GEMM_WORK_FLOATS * (size_t)r->pool.nthreads};
+                       attention_scratch(L, c->hidden / c->heads) * (size_t)r->threads, patch_floats,
+                       (size_t)nseq * w, (size_t)GEMM_WORK_FLOATS * (size_t)r->threads};
     size_t need = 0;
     for (int i = 0; i < 8; i++) need += round16(sizes[i]);
     if (need > r->cap) {
@@ -1118,6 +973,5 @@ void clip_free(clip_model *m)
     free(m->run.seq_start);
     free(m->run.seq_len);
     free(m->run.pick);
-    pool_stop(&m->run.pool);
     free(m);
 }

@@ -23,6 +23,7 @@
 
 #include "nn/clip_config.h"
 #include "core/error.h"
+#include "core/pool.h"
 
 typedef struct clip_model clip_model;
 
@@ -44,10 +45,13 @@ const char *clip_model_id(const clip_model *m);
 /* logit_scale as stored (ln of the multiplier; logits use exp of it). */
 float clip_logit_scale(const clip_model *m);
 
-/* Threads of the engine's worker pool (matrix products, attention, layer
- * norms); applies process-wide; 1 until set. Results are bit-identical for
- * every count. */
-void clip_set_threads(int n);
+/* The threads the engine computes on (matrix products, attention, layer
+ * norms): the program's pool (lib/core/pool.h), shared with whatever else
+ * it runs (image decoding); NULL (the default) = the calling thread only.
+ * The pool must outlive the model's encode calls; clip_encode_* must be
+ * called from the pool's owner thread. Results are bit-identical for every
+ * thread count. */
+void clip_set_pool(clip_model *m, mm_pool *pool);
 
 /* Optional outputs of an encode call; NULL pointers are not produced.
  *   embeds       [n, projection_dim]   projected, not normalised

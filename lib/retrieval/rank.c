@@ -104,7 +104,6 @@ typedef struct worker {
     float *panel; /* dim × group_rows: rows packed on the fly (blocks kept row-major) */
     float *work;  /* GEMM_SCAN_WORK_FLOATS for gemm_scan */
     topk_set top; /* this worker's heaps: the best of the units it ranked */
-    pthread_t thread;
 } worker;
 
 struct engine {
@@ -578,6 +577,15 @@ static void *aligned_floats(size_t n)
 }
 
 /* Stops the reader thread and waits for it. */
+/* Thread t of the pool runs worker t. */
+static void worker_team(void *ctx, int thread, int begin, int end)
+{
+    (void)begin;
+    (void)end;
+    engine *E = ctx;
+    worker_main(&E->W[thread]);
+}
+
 static void stop_reader(engine *E, pthread_t reader)
 {
     pthread_mutex_lock(&E->mu);
@@ -648,6 +656,7 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     int rc = -1;
     worker *W = NULL;
     int threads = 0;
+    mm_pool *pool = NULL, *own_pool = NULL;
     void *queries8 = NULL;
     scan8_vec *queries8_st = NULL;
 
@@ -739,7 +748,12 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     E.chunk_rows = cr;
     E.nchunks = (E.nq + cr - 1) / cr;
 
-    threads = p->threads > 0 ? p->threads : 1;
+    /* The scoring workers are a team on the program's pool (each one the
+     * loop in worker_main); the reader is a thread of its own, because it
+     * blocks on input and the workers wait for its blocks. */
+    if (p->pool) pool = p->pool;
+    else if (p->threads > 1) pool = own_pool = mm_pool_create(p->threads);
+    threads = mm_pool_threads(pool);
     E.group_rows = ((size_t)(512 << 10) / (dim * sizeof(float)) / GEMM_NR) * GEMM_NR;
     if (E.group_rows < GEMM_NR) E.group_rows = GEMM_NR;
 
@@ -786,11 +800,7 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     /* The reader starts only now, when how it stores blocks is known. */
     reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
     if (reader_started) {
-        int started;
-        for (started = 1; started < threads; started++)
-            if (pthread_create(&W[started].thread, NULL, worker_main, &W[started])) break;
-        worker_main(&W[0]);
-        for (int i = 1; i < started; i++) pthread_join(W[i].thread, NULL);
+        mm_pool_team(pool, worker_team, &E);
         stop_reader(&E, reader);
         reader_started = false;
     } else {
@@ -849,6 +859,7 @@ out:
     free(E.staging);
     free(queries8);
     free(queries8_st);
+    mm_pool_free(own_pool);
     if (rc) {
         free_chunk_text(res);
         memset(res, 0, sizeof *res);

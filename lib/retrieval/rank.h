@@ -64,6 +64,7 @@
 #include <stdio.h>
 
 #include "core/error.h"
+#include "core/pool.h"
 #include "io/mmf.h"
 #include "retrieval/topk.h"
 
@@ -82,7 +83,10 @@ typedef struct rank_params {
     bool exclude_self;      /* false: drop gallery items whose id equals the query id */
     bool allow_nonfinite;   /* false: NaN/Inf in a vector is an error naming the id */
     bool check_duplicates;  /* true: detect repeated gallery ids (16 bytes per id) */
-    int threads;            /* 1: worker threads (scoring + top-k) */
+    mm_pool *pool;          /* NULL: the threads scoring and selecting (the
+                             * program's -t pool: lib/core/pool.h); NULL = a
+                             * pool of `threads` made for the call */
+    int threads;            /* 1: used when pool is NULL */
     size_t block;           /* 4096: gallery rows per block */
     /* Called by the reader thread after each block with the rows read so far. */
     void (*progress)(uint64_t gallery_rows, void *ctx);

@@ -470,7 +470,8 @@ static void test_pool_in_order(void)
     CHECK_EQ_INT(want_ok[0] + want_ok[1] + want_ok[8], 3);
     static const int threads[] = {1, 2, 3, 8}, windows[] = {0, 1, 2, 5};
     for (int t = 0; t < 4; t++) {
-        cfg.threads = threads[t];
+        mm_pool *threads_pool = threads[t] > 1 ? mm_pool_create(threads[t]) : NULL;
+        cfg.pool = threads_pool;
         cfg.window = windows[t];
         mm_error err = {0};
         image_pool *pool = image_pool_start((const char *const *)paths, N, &cfg, &err);
@@ -495,6 +496,7 @@ static void test_pool_in_order(void)
         CHECK(image_pool_next(pool) != NULL);
         CHECK(image_pool_next(pool) != NULL);
         image_pool_stop(pool);
+        mm_pool_free(threads_pool);
     }
     image_worker_state_free(&ws);
     for (int i = 0; i < N; i++) {

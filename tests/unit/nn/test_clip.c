@@ -263,11 +263,12 @@ static void test_threads(void)
     size_t ni = (size_t)n_images * P, nt = (size_t)n_captions * P;
     float *img1 = malloc(ni * sizeof(float)), *txt1 = malloc(nt * sizeof(float));
     float *img = malloc(ni * sizeof(float)), *txt = malloc(nt * sizeof(float));
-    clip_set_threads(1);
+    clip_set_pool(model, NULL);
     CHECK(clip_encode_images(model, pixels, n_images, img1, &err) == 0);
     CHECK(clip_encode_texts(model, ids, lengths, n_captions, txt1, &err) == 0);
+    mm_pool *pools[2] = {mm_pool_create(2), mm_pool_create(3)};
     for (int round = 0; round < 4; round++) {
-        clip_set_threads(2 + round % 2);
+        clip_set_pool(model, pools[round % 2]);
         CHECK(clip_encode_images(model, pixels, n_images, img, &err) == 0);
         CHECK(clip_encode_texts(model, ids, lengths, n_captions, txt, &err) == 0);
         CHECK_MSG(memcmp(img, img1, ni * sizeof(float)) == 0, "image embeddings differ with %d threads", 2 + round % 2);
@@ -284,9 +285,9 @@ static void test_threads(void)
     float *many = malloc((size_t)big * px * sizeof(float));
     float *b1 = malloc(nb * sizeof(float)), *b2 = malloc(nb * sizeof(float));
     for (int i = 0; i < big; i++) memcpy(many + (size_t)i * px, pixels + (size_t)(i % n_images) * px, px * sizeof(float));
-    clip_set_threads(1);
+    clip_set_pool(model, NULL);
     CHECK(clip_encode_images(model, many, big, b1, &err) == 0);
-    clip_set_threads(2);
+    clip_set_pool(model, pools[0]);
     CHECK(clip_encode_images(model, many, big, b2, &err) == 0);
     CHECK_MSG(memcmp(b1, b2, nb * sizeof(float)) == 0, "a large batch differs with 2 threads");
     /* and rows do not depend on the batch around them */
@@ -294,8 +295,10 @@ static void test_threads(void)
     free(many);
     free(b1);
     free(b2);
-    clip_set_threads(1);
-    CHECK(clip_encode_images(model, pixels, 2, img, &err) == 0); /* pool shrinks back */
+    clip_set_pool(model, NULL);
+    CHECK(clip_encode_images(model, pixels, 2, img, &err) == 0); /* back to one thread */
+    mm_pool_free(pools[0]);
+    mm_pool_free(pools[1]);
     free(img1);
     free(txt1);
     free(img);
@@ -603,7 +606,6 @@ int main(void)
         return 0;
     }
     have_ref = 1;
-    clip_set_threads(1);
     snprintf(tmp_root, sizeof tmp_root, "/tmp/test_clip.XXXXXX");
     if (!mkdtemp(tmp_root)) {
         perror("mkdtemp");

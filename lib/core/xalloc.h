@@ -1,0 +1,20 @@
+/* xalloc.h — allocation that cannot fail (git's rule).
+ *
+ * Owns the out-of-memory policy for allocations whose size does not come
+ * from the input: they die at once with "PROG: out of memory (N bytes)" and
+ * exit status 1, so that callers need no cleanup chain for them. Where a
+ * size does come from the input (a block, an arena, a model), check it
+ * against a limit and report MM_ERR_LIMIT / MM_ERR_NOMEM through mm_error
+ * instead: that is a property of the input, not an accident.
+ */
+#ifndef MM_XALLOC_H
+#define MM_XALLOC_H
+
+#include <stddef.h>
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+
+#endif
