@@ -141,9 +141,6 @@ typedef struct mm_measure_set {
     bool *requested;
 } mm_measure_set;
 
-/* Adds "-m SPEC": a measure name with optional ".params" (only the first
- * request for a measure keeps its parameters, as in trec_eval), a nickname,
- * or mmkit's shorthand "R@5" / "acc@1". Errors: unknown measure. */
 /* Per-query calculations shared by measures that differ only in their name or
  * in how the summary aggregates them (map / gm_map, recip_rank / MRR). */
 void mm_calc_average_precision(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q,
@@ -151,6 +148,9 @@ void mm_calc_average_precision(const mm_measure *m, const mm_eval_opts *o, const
 void mm_calc_reciprocal_rank(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q,
                              double *v);
 
+/* Adds "-m SPEC": a measure name with optional ".params" (only the first
+ * request for a measure keeps its parameters, as in trec_eval), a nickname,
+ * or mmkit's shorthand "R@5" / "acc@1". Errors: unknown measure. */
 int mm_measure_set_add(mm_measure_set *set, const char *spec, mm_error *err);
 /* Parses parameters and lays out the rows; with no request, "official".
  * Errors: bad or duplicate parameters. */

@@ -1,13 +1,20 @@
 /* clip.h — the CLIP model: loading a Hugging Face checkpoint and running
  * its image and text towers (Hugging Face CLIPModel semantics).
  *
- * Owns: the weights (F32/F16/BF16 safetensors converted once to float32, in
- * one arena, with q/k/v fused into one matrix per layer), the shape checks
- * against config.json, and the batched forward passes:
+ * Owns: the weights (F32/F16/BF16 safetensors, in one arena, with q/k/v
+ * fused into one matrix per layer), the shape checks against config.json,
+ * and the batched forward passes:
  *   vision: conv patchify (as one GEMM) -> [class; patches] + positions ->
  *           pre_layrnorm -> L pre-LN blocks -> post_layernorm(CLS) -> projection
  *   text:   token + position embeddings -> L causal pre-LN blocks ->
  *           final_layer_norm -> state at the end token -> projection
+ * The matrices of the linear layers (q/k/v, out_proj, fc1, fc2, the patch
+ * embedding, the two projections) are packed in gemm's layout; when the
+ * checkpoint stores them as F16 they stay half (q/k/v only if all three
+ * are F16) and the GEMM widens them to float32 as it reads them (exact: the
+ * same bits as converting first, half the bytes to stream). Every other
+ * tensor (embeddings, biases, layer norms, logit_scale), and every F32 or
+ * BF16 one, is converted once to float32.
  * The tokens of a whole batch are stacked into one matrix per GEMM; the
  * text tower runs only up to each caption's end token (attention is causal,
  * so the pooled result is the same as with padding).
