@@ -982,12 +982,3 @@ int mmf_writer_close(mmf_writer *w, mm_error *err)
     free(w);
     return rc;
 }
-
-void mmf_l2_normalize(float *v, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)v[i] * v[i];
-    if (s <= 0) return;
-    float inv = (float)(1.0 / sqrt(s));
-    for (size_t i = 0; i < n; i++) v[i] *= inv;
-}

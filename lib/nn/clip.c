@@ -513,19 +513,6 @@ static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, i
     return 0;
 }
 
-void clip_normalize(float *x, int n, int dim)
-{
-    for (int i = 0; i < n; i++) {
-        float *row = x + (size_t)i * dim;
-        double ss = 0.0;
-        for (int j = 0; j < dim; j++) ss += (double)row[j] * row[j];
-        if (ss > 0.0) {
-            float inv = (float)(1.0 / sqrt(ss));
-            for (int j = 0; j < dim; j++) row[j] *= inv;
-        }
-    }
-}
-
 /* ------------------------------------------------------------------------ */
 /* Vision tower                                                              */
 

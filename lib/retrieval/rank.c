@@ -13,6 +13,7 @@
 #include <immintrin.h>
 #endif
 
+#include "core/vec.h"
 #include "core/fmtfloat.h"
 #include "kernels/gemm.h"
 #include "kernels/scan8.h"
@@ -245,7 +246,7 @@ static int fill_block(engine *E, gallery_block *g, mm_error *err)
                            "(--allow-nonfinite ranks it anyway)",
                            mmf_name(E->gallery), rec.index + 1, rec.id, (double)row[bad], bad);
         if (p->metric == RANK_COS && !(mmf_header_of(E->gallery)->flags & MMF_FLAG_NORMALIZED))
-            mmf_l2_normalize(row, E->dim);
+            vec_l2_normalize(row, E->dim);
         if (g->arena_len + rec.id_len + 1 > g->arena_cap) {
             size_t cap = g->arena_cap ? g->arena_cap * 2 : 65536;
             while (cap < g->arena_len + rec.id_len + 1) cap *= 2;
@@ -381,7 +382,7 @@ static void prepare_chunk(engine *E, worker *W, size_t c)
     chunk_queries(E, c, &q0, &q1);
     float *raw = E->queries + q0 * dim;
     if (E->normalize_queries)
-        for (size_t q = q0; q < q1; q++) mmf_l2_normalize(E->queries + q * dim, dim);
+        for (size_t q = q0; q < q1; q++) vec_l2_normalize(E->queries + q * dim, dim);
     if (E->use_q8)
         E->chunk_q8[c] = scan8_pack_rows(E->queries8 + q0 * scan8_row_stride((int)dim), E->queries8_st + q0, raw,
                                          dim, (int)(q1 - q0), (int)dim) == 0;
