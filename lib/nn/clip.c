@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
 #include "kernels/gemm.h"
 #include "io/safetensors.h"
 
@@ -493,15 +494,9 @@ static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, i
         r->cap = need;
     }
     if (nseq > r->seq_cap) {
-        int *a = realloc(r->seq_start, (size_t)nseq * sizeof *a);
-        if (!a) return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory");
-        r->seq_start = a;
-        int *b = realloc(r->seq_len, (size_t)nseq * sizeof *b);
-        if (!b) return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory");
-        r->seq_len = b;
-        int *pk = realloc(r->pick, (size_t)nseq * sizeof *pk);
-        if (!pk) return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory");
-        r->pick = pk;
+        r->seq_start = xrealloc(r->seq_start, (size_t)nseq * sizeof *r->seq_start);
+        r->seq_len = xrealloc(r->seq_len, (size_t)nseq * sizeof *r->seq_len);
+        r->pick = xrealloc(r->pick, (size_t)nseq * sizeof *r->pick);
         r->seq_cap = nseq;
     }
     float **slots[8] = {&r->x, &r->h, &r->qkv, &r->mlp, &r->scores, &r->patches, &r->pooled, &r->gemm_work};
@@ -825,10 +820,7 @@ static gemm_weight load_t(loader *L, const char *name, int ndim, int64_t d0, int
 static int load_tower(loader *L, const char *prefix, tower *tw)
 {
     int64_t w = tw->cfg.hidden, inter = tw->cfg.intermediate;
-    if (!tw->layers) {
-        tw->layers = calloc((size_t)tw->cfg.layers, sizeof *tw->layers);
-        if (!tw->layers) return mm_fail(L->err, MM_ERR_NOMEM, "%s: out of memory", L->dir);
-    }
+    if (!tw->layers) tw->layers = xcalloc((size_t)tw->cfg.layers, sizeof *tw->layers);
     char nm[256];
 #define NAME(fmt) (snprintf(nm, sizeof nm, "%s.encoder.layers.%d." fmt, prefix, l), nm)
     for (int l = 0; l < tw->cfg.layers; l++) {
@@ -902,11 +894,7 @@ clip_model *clip_load(const char *dir, mm_error *err) { return clip_load_parts(d
 
 clip_model *clip_load_parts(const char *dir, int parts, mm_error *err)
 {
-    clip_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", dir);
-        return NULL;
-    }
+    clip_model *m = xcalloc(1, sizeof *m);
     m->parts = parts & CLIP_BOTH;
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
