@@ -1,5 +1,5 @@
 /* half.c — see half.h. */
-#include "core/half.h"
+#include "kernels/half.h"
 
 #include <string.h>
 

@@ -13,7 +13,7 @@
  * record-sized calls. The table version is the reference the unit test
  * compares against (mm_crc32c_table).
  */
-#include "core/crc32c.h"
+#include "kernels/crc32c.h"
 
 #include <pthread.h>
 #include <string.h>
