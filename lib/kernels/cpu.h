@@ -37,6 +37,16 @@
 #include "core/error.h"
 #include "kernels/gemm.h"
 
+/* For a portable loop that only the compiler vectorises (integer code, so
+ * every version gives the same bits): an AVX2 clone chosen by the loader on
+ * CPUs that have it, the baseline one elsewhere. Not under MM_ISA: nothing
+ * to compare. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__SANITIZE_ADDRESS__)
+#define KERNEL_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define KERNEL_CLONES
+#endif
+
 /* Activation codes of the table's activate (lib/nn/ops.c maps clip_config's
  * CLIP_ACT_* onto them, which have the same values). */
 enum kernel_act { KERNEL_ACT_QUICK_GELU = 1, KERNEL_ACT_GELU, KERNEL_ACT_GELU_TANH };
