@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
 #include "core/cli.h"
 #include "io/featio.h"
-#include "core/half.h"
+#include "kernels/half.h"
 #include "io/mmf.h"
 #include "io/npy.h"
 
@@ -105,7 +106,7 @@ static void sink_begin_segment(sink *s, const mmf_header *in, uint32_t dim)
 static void sink_put(sink *s, const char *id, float *vec, uint32_t dim)
 {
     mm_error err;
-    if (s->p->normalize) mmf_l2_normalize(vec, dim);
+    if (s->p->normalize) vec_l2_normalize(vec, dim);
     if (s->p->to == FEAT_MMF) {
         if (mmf_write(s->mmf, id, strlen(id), vec, &err)) cli_fatal("%s", err.msg);
     } else if (s->p->to == FEAT_TSV) {

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/vec.h"
 #include "core/cli.h"
 #include "core/pool.h"
 #include "core/xalloc.h"
@@ -384,7 +385,7 @@ static void embed_batch(const params *P, const image_batch *b)
                   b->ids[0], b->width, b->height, E.image_size, E.image_size);
     if (clip_encode_images(E.model, b->pixel_values, (int)b->count, E.embeds, &err) < 0)
         cli_fatal("%s: %s", b->ids[0], err.msg);
-    if (!P->no_normalize) clip_normalize(E.embeds, (int)b->count, E.dim);
+    if (!P->no_normalize) vec_l2_normalize_rows(E.embeds, (size_t)((int)b->count), (size_t)(E.dim));
     for (size_t i = 0; i < b->count; i++)
         if (mmf_write(E.writer, b->ids[i], strlen(b->ids[i]), E.embeds + i * (size_t)E.dim, &err) < 0)
             cli_fatal("%s", err.msg);

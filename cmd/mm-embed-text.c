@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/vec.h"
 #include "core/cli.h"
 #include "nn/clip.h"
 #include "io/mmf.h"
@@ -332,12 +333,12 @@ static void flush(embedder *e)
             float *v = e->embeds + (size_t)i * nt * e->dim;
             if (nt > 1) {
                 /* ensemble: mean of the normalised template embeddings */
-                clip_normalize(v, nt, e->dim);
+                vec_l2_normalize_rows(v, (size_t)(nt), (size_t)(e->dim));
                 for (int k = 1; k < nt; k++)
                     for (int j = 0; j < e->dim; j++) v[j] += v[(size_t)k * e->dim + j];
                 for (int j = 0; j < e->dim; j++) v[j] /= (float)nt;
             }
-            if (P->normalize) clip_normalize(v, 1, e->dim);
+            if (P->normalize) vec_l2_normalize_rows(v, (size_t)(1), (size_t)(e->dim));
             if (mmf_write(e->w, e->items[i].id, strlen(e->items[i].id), v, &err) < 0)
                 cli_fatal("%s:%ld: %s", e->in_name, e->items[i].line, err.msg);
         }

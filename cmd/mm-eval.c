@@ -45,7 +45,7 @@ static const char USAGE[] =
     "                                 exact enumeration when 2^queries <= P)\n"
     "      --confusion=FILE           write the zero-shot confusion matrix (TSV)\n"
     "  -o, --output=FILE              write to FILE atomically instead of stdout\n"
-    "      --quiet                    no warnings (CRLF line endings, byte-order mark)\n"
+    "      --quiet                    no warnings (CRLF, byte-order mark; -q is per-query here)\n"
     "  -h, --help                     show this help and exit (with -m NAME: that measure)\n"
     "  -v, -V, --version              show the version and exit\n"
     "\n"

@@ -24,7 +24,7 @@ static const char USAGE[] =
     "                       run fusion: rrf (default), combsum, combmnz, combmax, wsum\n"
     "  -w, --weights LIST   w1,w2,... one per input (default 1 each; wsum requires it)\n"
     "  -o, --output FILE    write FILE atomically (default standard output)\n"
-    "      --quiet          no progress, no notes\n"
+    "  -q, --quiet          no progress, no notes\n"
     "      --progress       show progress even when stderr is not a terminal\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n"
@@ -103,7 +103,7 @@ typedef struct params {
 enum {
     OPT_INPUT_NORM = 256, OPT_NORMALIZE, OPT_MISSING, OPT_ALIGNED, OPT_DTYPE, OPT_RUNS,
     OPT_RRF_K, OPT_NORM, OPT_DEPTH, OPT_TAG, OPT_DIGITS, OPT_OPTIMIZE, OPT_QRELS, OPT_SEARCH,
-    OPT_STEP, OPT_ROUNDS, OPT_WEIGHTS_OUT, OPT_EVAL_LEVEL, OPT_EVAL_COMPLETE, OPT_QUIET,
+    OPT_STEP, OPT_ROUNDS, OPT_WEIGHTS_OUT, OPT_EVAL_LEVEL, OPT_EVAL_COMPLETE,
     OPT_PROGRESS,
 };
 
@@ -293,14 +293,14 @@ int main(int argc, char **argv)
         {"weights-out", required_argument, 0, OPT_WEIGHTS_OUT},
         {"eval-level", required_argument, 0, OPT_EVAL_LEVEL},
         {"eval-complete", no_argument, 0, OPT_EVAL_COMPLETE},
-        {"quiet", no_argument, 0, OPT_QUIET},
+        {"quiet", no_argument, 0, 'q'},
         {"progress", no_argument, 0, OPT_PROGRESS},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "m:w:o:g:k:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:w:o:g:k:qhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': p.method = optarg; break;
         case 'w': p.weights = optarg; break;
@@ -379,7 +379,7 @@ int main(int argc, char **argv)
             seen_run(&p, "--eval-level");
             break;
         case OPT_EVAL_COMPLETE: p.eval_complete = true; seen_run(&p, "--eval-complete"); break;
-        case OPT_QUIET: cli_progress_set(0); cli_quiet = true; break;
+        case 'q': cli_progress_set(0); cli_quiet = true; break;
         case OPT_PROGRESS: cli_progress_set(1); break;
         case 'h': fputs(USAGE, stdout); return MM_EXIT_OK;
         case 'V': cli_version();

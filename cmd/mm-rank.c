@@ -38,7 +38,7 @@ static const char USAGE[] =
     "      --merge          merge runs computed on disjoint gallery shards into the\n"
     "                       run of the whole gallery (same ids, order and scores)\n"
     "      --progress       show progress even when stderr is not a terminal\n"
-    "      --quiet          no progress, no warnings\n"
+    "      --quiet          no progress, no warnings (-q is --queries here)\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n"
     "\n"

@@ -2,6 +2,7 @@
  * man/man1/mm-fuse.1 for the definitions). */
 #include "fuse/fuse.h"
 
+#include "core/vec.h"
 #include "io/featio.h"
 
 #include <errno.h>
@@ -324,26 +325,6 @@ static void zscore_apply(float *data, size_t rows, uint32_t dim, const double *m
             data[r * dim + j] = (float)((data[r * dim + j] - mean[j]) * inv_std[j]);
 }
 
-/* L2 normalisation in double; returns false for the zero vector. */
-static bool l2_normalize_double(double *v, size_t n)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += v[i] * v[i];
-    if (!(s > 0.0)) return false;
-    double inv = 1.0 / sqrt(s);
-    for (size_t i = 0; i < n; i++) v[i] *= inv;
-    return true;
-}
-
-static void l2_normalize_float(float *v, size_t n)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += (double)v[i] * v[i];
-    if (!(s > 0.0)) return;
-    double inv = 1.0 / sqrt(s);
-    for (size_t i = 0; i < n; i++) v[i] = (float)(v[i] * inv);
-}
-
 /* Rounds the fused doubles to float, failing on overflow (finite double, infinite float). */
 static int to_float(const double *in, float *out, size_t n, const char *id, mm_error *err)
 {
@@ -519,7 +500,7 @@ static int joined_load(joined_input *in, const char *path, const fuse_params *p,
     for (size_t i = 0; i < m->rows; i++)
         if (check_finite(m->data + i * d, d, in->name, i + 1, m->ids[i], err)) return -1;
     if (p->input_norm == FUSE_VNORM_L2) {
-        for (size_t i = 0; i < m->rows; i++) l2_normalize_float(m->data + i * d, d);
+        for (size_t i = 0; i < m->rows; i++) vec_l2_normalize(m->data + i * d, d);
     } else if (p->input_norm == FUSE_VNORM_ZSCORE) {
         double *mean = malloc(((size_t)d * 2 + 1) * sizeof *mean);
         if (!mean) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", in->name);
@@ -724,7 +705,7 @@ static int fuse_join(const char *const *paths, size_t n, const fuse_params *p, F
             free(key);
             key = key_string(rows[r].key, rows[r].key_len);
             if (!key) goto nomem;
-            if (p->output_norm == FUSE_VNORM_L2 && !l2_normalize_double(acc, od)) {
+            if (p->output_norm == FUSE_VNORM_L2 && !vec_l2_normalize_f64(acc, od)) {
                 mm_fail(err, MM_ERR_MALFORMED,
                         "id '%s': the fused vector is zero and cannot be L2-normalised", key);
                 free(key);
@@ -815,7 +796,7 @@ static int aligned_flush(aligned_state *s, const fuse_params *p, mmf_writer *w, 
         for (uint32_t j = 0; j < s->dims[i]; j++)
             s->vec[i][j] = (float)(s->sum[i][j] / (double)s->group_rows);
     fuse_combine(p->method, p->weights, (const float *const *)s->vec, s->dims, s->n, s->acc);
-    if (p->output_norm == FUSE_VNORM_L2 && !l2_normalize_double(s->acc, s->od))
+    if (p->output_norm == FUSE_VNORM_L2 && !vec_l2_normalize_f64(s->acc, s->od))
         return mm_fail(err, MM_ERR_MALFORMED,
                        "id '%s': the fused vector is zero and cannot be L2-normalised", s->key);
     if (to_float(s->acc, s->fused, s->od, s->key, err)) return -1;
@@ -917,7 +898,7 @@ static int fuse_aligned(const char *const *paths, size_t n, const fuse_params *p
         for (size_t i = 0; i < n; i++) {
             if (check_finite(rec[i].vec, s.dims[i], names[i], row, rec[i].id, err)) goto done;
             memcpy(s.vec[i], rec[i].vec, s.dims[i] * sizeof(float));
-            if (p->input_norm == FUSE_VNORM_L2) l2_normalize_float(s.vec[i], s.dims[i]);
+            if (p->input_norm == FUSE_VNORM_L2) vec_l2_normalize(s.vec[i], s.dims[i]);
             for (uint32_t j = 0; j < s.dims[i]; j++) s.sum[i][j] += s.vec[i][j];
         }
         s.group_rows++;

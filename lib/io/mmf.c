@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/crc32c.h"
+#include "kernels/crc32c.h"
 #include "core/mapguard.h"
-#include "core/half.h"
+#include "kernels/half.h"
 
 /* f32 payloads are copied as they are: the on-disk order is little-endian. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mmkit assumes a little-endian host");
@@ -981,13 +981,4 @@ int mmf_writer_close(mmf_writer *w, mm_error *err)
     free(w->name);
     free(w);
     return rc;
-}
-
-void mmf_l2_normalize(float *v, size_t n)
-{
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)v[i] * v[i];
-    if (s <= 0) return;
-    float inv = (float)(1.0 / sqrt(s));
-    for (size_t i = 0; i < n; i++) v[i] *= inv;
 }

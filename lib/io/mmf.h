@@ -151,7 +151,5 @@ uint64_t mmf_writer_count(const mmf_writer *w);
  * input line. */
 bool mmf_valid_id(const char *id, size_t len);
 
-/* L2-normalises a vector in place (no-op for the zero vector). */
-void mmf_l2_normalize(float *v, size_t n);
 
 #endif

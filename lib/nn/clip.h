@@ -96,7 +96,4 @@ static inline int clip_text_positions(const clip_model *m, const int32_t *ids, i
     return clip_text_pool_index(m, ids, length) + 1;
 }
 
-/* L2-normalises n rows of dim floats in place (a zero row stays zero). */
-void clip_normalize(float *x, int n, int dim);
-
 #endif

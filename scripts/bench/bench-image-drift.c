@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
 #include "nn/clip.h"
 #include "io/npy.h"
 
@@ -72,8 +73,8 @@ int main(int argc, char **argv)
             sumd += dd;
             values++;
         }
-        clip_normalize(ea, 1, P);
-        clip_normalize(eb, 1, P);
+        vec_l2_normalize(ea, (size_t)P);
+        vec_l2_normalize(eb, (size_t)P);
         double dot = 0;
         for (int i = 0; i < P; i++) dot += (double)ea[i] * eb[i];
         if (dot < mincos) mincos = dot;

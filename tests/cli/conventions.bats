@@ -99,6 +99,27 @@ setup() {
     [ "$bad" -eq 0 ]
 }
 
+@test "-q: --quiet is spelled the same everywhere; -q keeps its documented meaning per program" {
+    # --quiet (long) is accepted by every program; its short form -q exists
+    # only where -q means nothing else. mm-rank's -q is --queries (its
+    # documented usage line) and mm-eval's -q is trec_eval's per-query
+    # output: there --help says so next to --quiet.
+    bad=0
+    for p in "${progs[@]}"; do
+        "$p" --help > out.txt
+        grep -q -- '--quiet' out.txt || { echo "$p: no --quiet" >&2; bad=$((bad + 1)); }
+        if grep -qE -- '^ +-q, --quiet' out.txt; then
+            [ "$(grep -cE -- '^ +-q[, ]' out.txt)" -eq 1 ] || { echo "$p: -q means two things" >&2; bad=$((bad + 1)); }
+        else
+            grep -qE -- '--quiet .*-q is ' out.txt || { echo "$p: --quiet has no short form and --help does not say why" >&2; bad=$((bad + 1)); }
+        fi
+    done
+    [ "$bad" -eq 0 ]
+    # and the short forms do what they say
+    run mm-rank -q /nonexistent.mmf -g /nonexistent.mmf
+    assert_output_contains "/nonexistent.mmf"
+}
+
 @test "every program that has --progress also has --quiet" {
     bad=0
     for p in "${progs[@]}"; do

@@ -95,3 +95,18 @@ PY
     assert_output_contains "150 records"
     assert_output_contains "modality=image"
 }
+
+@test "one L2 rule: normalising mmkit embeddings again (mm-fuse, mm-convert, mm-rank cos) changes no byte" {
+    D="$MM_REPO/data/demo"
+    mm-embed-image --model "$M" --quiet --list "$D/images.tsv" -o img.mmf
+    mm-embed-text --model "$M" --quiet "$D/captions.tsv" -o txt.mmf
+    for f in img txt; do
+        mm-convert --to tsv $f.mmf > $f.tsv
+        [ "$(mm-fuse --input-norm l2 $f.mmf | mm-convert --to tsv)" = "$(cat $f.tsv)" ]
+        [ "$(mm-fuse --input-norm l2 --normalize l2 $f.mmf | mm-convert --to tsv)" = "$(cat $f.tsv)" ]
+        [ "$(mm-convert --normalize $f.mmf --to tsv)" = "$(cat $f.tsv)" ]
+    done
+    # cosine re-normalises rows whose segment lacks the flag: same run as ip
+    mm-convert --from tsv --to mmf img.tsv -o noflag.mmf
+    [ "$(mm-rank -k 5 --metric cos -q txt.mmf -g noflag.mmf)" = "$(mm-rank -k 5 -q txt.mmf -g img.mmf)" ]
+}

@@ -14,8 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/vec.h"
 #include "nn/clip.h"
-#include "core/half.h"
+#include "kernels/half.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
 #include "test.h"
@@ -154,7 +155,7 @@ static void test_images(void)
     CHECK_CLOSE(hidden, "vision_last_hidden_state_image0", (size_t)S * w, 1e-4);
     float *norm = malloc((size_t)n_images * P * sizeof(float));
     memcpy(norm, image_embeds, (size_t)n_images * P * sizeof(float));
-    clip_normalize(norm, n_images, P);
+    vec_l2_normalize_rows(norm, (size_t)(n_images), (size_t)(P));
     CHECK_CLOSE(norm, "image_embeds_normalized", (size_t)n_images * P, 1e-4);
     free(norm);
     free(pooled);
@@ -184,7 +185,7 @@ static void test_texts(void)
     CHECK_CLOSE(hidden, "text_last_hidden_state_caption0", (size_t)7 * w, 1e-4);
     float *norm = malloc((size_t)n_captions * P * sizeof(float));
     memcpy(norm, text_embeds, (size_t)n_captions * P * sizeof(float));
-    clip_normalize(norm, n_captions, P);
+    vec_l2_normalize_rows(norm, (size_t)(n_captions), (size_t)(P));
     CHECK_CLOSE(norm, "text_embeds_normalized", (size_t)n_captions * P, 1e-4);
     free(norm);
     free(pooled);
@@ -199,8 +200,8 @@ static void test_logits(void)
     float *txt = malloc((size_t)n_captions * P * sizeof(float));
     memcpy(img, image_embeds, (size_t)n_images * P * sizeof(float));
     memcpy(txt, text_embeds, (size_t)n_captions * P * sizeof(float));
-    clip_normalize(img, n_images, P);
-    clip_normalize(txt, n_captions, P);
+    vec_l2_normalize_rows(img, (size_t)(n_images), (size_t)(P));
+    vec_l2_normalize_rows(txt, (size_t)(n_captions), (size_t)(P));
     float scale = expf(clip_logit_scale(model));
     float *per_image = malloc((size_t)n_images * n_captions * sizeof(float));
     for (int i = 0; i < n_images; i++)

@@ -1,6 +1,7 @@
 /* test_rank.c — the ranking engine end to end on small in-memory MMF streams. */
+#include "core/vec.h"
 #include "test.h"
-#include "core/half.h"
+#include "kernels/half.h"
 #include "io/mmf.h"
 #include "retrieval/rank.h"
 
@@ -275,8 +276,8 @@ static void test_cos_vs_ip(void)
     dataset g = make_data(90, 16, "g", 21, 0);
     dataset q = make_data(9, 16, "q", 22, 0);
     dataset gn = make_data(90, 16, "g", 21, 0), qn = make_data(9, 16, "q", 22, 0);
-    for (size_t i = 0; i < gn.n; i++) mmf_l2_normalize(gn.vec + i * 16, 16);
-    for (size_t i = 0; i < qn.n; i++) mmf_l2_normalize(qn.vec + i * 16, 16);
+    for (size_t i = 0; i < gn.n; i++) vec_l2_normalize(gn.vec + i * 16, 16);
+    for (size_t i = 0; i < qn.n; i++) vec_l2_normalize(qn.vec + i * 16, 16);
     blob gb = write_mmf(&g, 0, g.n, MMF_F32, 0), gnb = write_mmf(&gn, 0, gn.n, MMF_F32, 0);
     rank_params p;
     rank_params_default(&p);
