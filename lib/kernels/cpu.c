@@ -37,14 +37,27 @@ const char *cpu_isa_name(cpu_isa isa) { return isa >= 0 && isa < CPU_ISA_COUNT ?
  * be a string literal. */
 #define LEVEL_AVX2 (1u << CPU_ISA_AVX2)
 #define LEVEL_AVX512 (1u << CPU_ISA_AVX512)
+/* clang before 15 has no "f16c" in __builtin_cpu_supports (make fuzz builds
+ * with clang): read CPUID.1:ECX bit 29; the OS-saves-YMM check is "avx"'s. */
+static int has_f16c(void)
+{
+#if defined(__clang__) && __clang_major__ < 15
+    unsigned a, b, c, d;
+    return __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1);
+#else
+    return __builtin_cpu_supports("f16c");
+#endif
+}
+
 static unsigned detect_features(void)
 {
     unsigned missing = 0; /* levels some needed feature is missing for */
     size_t len = 0;
     __builtin_cpu_init();
-#define FEATURE(name, levels)                                                   \
+#define FEATURE(name, levels) FEATURE_IF(name, __builtin_cpu_supports(name), levels)
+#define FEATURE_IF(name, present, levels)                                       \
     do {                                                                        \
-        if (__builtin_cpu_supports(name)) {                                     \
+        if (present) {                                                          \
             size_t n_ = strlen(name);                                           \
             if (len + n_ + 2 < sizeof features) {                               \
                 if (len) features[len++] = ' ';                                 \
@@ -60,7 +73,7 @@ static unsigned detect_features(void)
     FEATURE("avx", LEVEL_AVX2 | LEVEL_AVX512);
     FEATURE("avx2", LEVEL_AVX2 | LEVEL_AVX512);
     FEATURE("fma", LEVEL_AVX2 | LEVEL_AVX512);
-    FEATURE("f16c", LEVEL_AVX2 | LEVEL_AVX512);
+    FEATURE_IF("f16c", has_f16c(), LEVEL_AVX2 | LEVEL_AVX512);
     FEATURE("bmi2", 0);
     FEATURE("avx512f", LEVEL_AVX512);
     FEATURE("avx512dq", 0);
@@ -69,13 +82,14 @@ static unsigned detect_features(void)
     FEATURE("avx512vnni", LEVEL_AVX512);
     FEATURE("avx512bf16", 0);
 #undef FEATURE
+#undef FEATURE_IF
     return missing;
 }
 
 static void detect_model(void)
 {
     unsigned r[12];
-    if (__get_cpuid_max(0x80000000u, NULL) < 0x80000004u) return;
+    if ((unsigned)__get_cpuid_max(0x80000000u, NULL) < 0x80000004u) return; /* int in clang */
     for (unsigned i = 0; i < 3; i++) __get_cpuid(0x80000002u + i, &r[4 * i], &r[4 * i + 1], &r[4 * i + 2], &r[4 * i + 3]);
     char s[49];
     memcpy(s, r, 48);
