@@ -128,6 +128,7 @@ static int parse_header(const char *name, const char *h, size_t len, npy_array *
             if (!accept(&c, '('))
                 return mm_fail(err, MM_ERR_MALFORMED, "%s: npy header: bad shape", name);
             a->ndim = 0;
+            int comma = 0; /* a ',' after the last number: "(3,)" is a tuple, "(3)" an int */
             while (!accept(&c, ')')) {
                 skip_ws(&c);
                 if (c.p >= c.end || *c.p < '0' || *c.p > '9')
@@ -142,12 +143,17 @@ static int parse_header(const char *name, const char *h, size_t len, npy_array *
                     return mm_fail(err, MM_ERR_LIMIT, "%s: npy array has more than %d dimensions",
                                    name, NPY_MAX_DIMS);
                 a->shape[a->ndim++] = v;
-                if (!accept(&c, ',')) {
+                comma = accept(&c, ',');
+                if (!comma) {
                     if (!accept(&c, ')'))
                         return mm_fail(err, MM_ERR_MALFORMED, "%s: npy header: bad shape", name);
                     break;
                 }
             }
+            if (a->ndim == 1 && !comma)
+                return mm_fail(err, MM_ERR_MALFORMED,
+                               "%s: npy header: bad shape: (%zu) is not a tuple (NumPy writes (%zu,))",
+                               name, a->shape[0], a->shape[0]);
             have_shape = 1;
         } else {
             return mm_fail(err, MM_ERR_MALFORMED, "%s: npy header: unknown key '%s'", name, key);
@@ -158,6 +164,11 @@ static int parse_header(const char *name, const char *h, size_t len, npy_array *
             break;
         }
     }
+    /* After the dict only NumPy's padding (spaces, then '\n') may follow:
+     * np.load evaluates the whole header, so it refuses anything else too. */
+    skip_ws(&c);
+    if (c.p != c.end)
+        return mm_fail(err, MM_ERR_MALFORMED, "%s: npy header: unexpected text after the dict", name);
     if (!have_descr || !have_order || !have_shape)
         return mm_fail(err, MM_ERR_MALFORMED, "%s: npy header lacks descr, fortran_order or shape",
                        name);

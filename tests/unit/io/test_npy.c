@@ -203,13 +203,15 @@ static void test_header_variants(void)
         "{'shape': (2, 2), 'fortran_order': False, 'descr': '<i4'}",
         "{\"descr\": \"<i4\", \"fortran_order\": False, \"shape\": (2,2)}",
         "{ 'descr' : '<i4' , 'fortran_order' : False , 'shape' : ( 2 , 2 , ) , }",
+        "{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }\t\r\n ",
+        "{'descr': '<i4', 'fortran_order': False, 'shape': (4, ), }",
     };
     for (size_t i = 0; i < sizeof dicts / sizeof *dicts; i++) {
         size_t n = make_npy(file, 1, dicts[i], v, sizeof v);
         npy_array a;
         mm_error err;
         CHECK_MSG(read_mem(file, n, &a, &err) == 0, "%s: %s", dicts[i], err.msg);
-        CHECK(a.dtype == NPY_I32 && a.ndim == 2 && a.count == 4);
+        CHECK(a.dtype == NPY_I32 && a.ndim == (i == 4 ? 1 : 2) && a.count == 4);
         CHECK(a.data && memcmp(a.data, v, sizeof v) == 0);
         npy_free(&a);
     }
@@ -368,6 +370,15 @@ static void test_bad_headers(void)
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }", MM_ERR_LIMIT,
          "dimensions"},
         {"", MM_ERR_MALFORMED, NULL},
+        /* Regressions (review of the fuzzer's surface): np.load refuses both. */
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2), }", MM_ERR_MALFORMED,
+         "(2) is not a tuple"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), } x", MM_ERR_MALFORMED,
+         "unexpected text after the dict"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }}", MM_ERR_MALFORMED,
+         "unexpected text after the dict"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)}, 'shape': (3,)}", MM_ERR_MALFORMED,
+         "unexpected text after the dict"},
     };
     unsigned char file[512];
     float v[2] = {1, 2};
