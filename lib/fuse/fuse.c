@@ -2,6 +2,8 @@
  * man/man1/mm-fuse.1 for the definitions). */
 #include "fuse/fuse.h"
 
+#include "core/buf.h"
+#include "core/hash.h"
 #include "core/vec.h"
 #include "io/featio.h"
 
@@ -147,75 +149,6 @@ size_t fuse_group_key_len(const fuse_group_rule *rule, const char *id, size_t id
     default:
         return id_len;
     }
-}
-
-/* ---- string map: open addressing, keys stay owned by the caller ------------------ */
-typedef struct strmap {
-    size_t mask;
-    uint32_t *slot; /* index + 1, 0 = empty */
-    const char **key;
-    size_t *len;
-    size_t count, cap;
-} strmap;
-
-static size_t pow2_at_least(size_t n)
-{
-    size_t p = 16;
-    while (p < n) p <<= 1;
-    return p;
-}
-
-static int strmap_init(strmap *m, size_t expected)
-{
-    memset(m, 0, sizeof *m);
-    size_t slots = pow2_at_least(expected * 2 + 1);
-    m->mask = slots - 1;
-    m->slot = calloc(slots, sizeof *m->slot);
-    m->cap = expected ? expected : 1;
-    m->key = malloc(m->cap * sizeof *m->key);
-    m->len = malloc(m->cap * sizeof *m->len);
-    return m->slot && m->key && m->len ? 0 : -1;
-}
-
-static void strmap_free(strmap *m)
-{
-    free(m->slot);
-    free(m->key);
-    free(m->len);
-    memset(m, 0, sizeof *m);
-}
-
-/* Index of key, or -1. */
-static long strmap_find(const strmap *m, const char *key, size_t len)
-{
-    size_t h = (size_t)trec_hash_bytes(key, len) & m->mask;
-    for (;; h = (h + 1) & m->mask) {
-        uint32_t s = m->slot[h];
-        if (!s) return -1;
-        if (m->len[s - 1] == len && memcmp(m->key[s - 1], key, len) == 0) return (long)s - 1;
-    }
-}
-
-/* Index of key, adding it if absent (*added). -1 on out of memory. The map
- * never grows past its expected size times 2 slots, so callers size it with
- * an upper bound on the key count. */
-static long strmap_add(strmap *m, const char *key, size_t len, bool *added)
-{
-    size_t h = (size_t)trec_hash_bytes(key, len) & m->mask;
-    for (;; h = (h + 1) & m->mask) {
-        uint32_t s = m->slot[h];
-        if (!s) break;
-        if (m->len[s - 1] == len && memcmp(m->key[s - 1], key, len) == 0) {
-            *added = false;
-            return (long)s - 1;
-        }
-    }
-    if (m->count == m->cap || m->count >= UINT32_MAX - 1) return -1;
-    m->key[m->count] = key;
-    m->len[m->count] = len;
-    m->slot[h] = (uint32_t)(m->count + 1);
-    *added = true;
-    return (long)m->count++;
 }
 
 /* ---- vector arithmetic ------------------------------------------------------------ */
@@ -477,13 +410,13 @@ typedef struct joined_input {
     size_t groups;     /* distinct keys */
     float *vec;        /* groups × dim (m.data itself when no grouping) */
     bool own_vec;
-    strmap map;        /* key -> group */
+    mm_strmap map;     /* key -> group */
 } joined_input;
 
 static void joined_free(joined_input *in)
 {
     if (in->own_vec) free(in->vec);
-    strmap_free(&in->map);
+    mm_strmap_free(&in->map);
     mmf_matrix_free(&in->m);
 }
 
@@ -508,14 +441,13 @@ static int joined_load(joined_input *in, const char *path, const fuse_params *p,
         zscore_apply(m->data, m->rows, d, mean, mean + d);
         free(mean);
     }
-    if (strmap_init(&in->map, m->rows))
-        return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", in->name);
+    mm_strmap_init(&in->map, m->rows);
     char rule[96];
     group_spec_text(&p->group, rule, sizeof rule);
     if (p->group.kind == FUSE_GROUP_NONE) {
         for (size_t i = 0; i < m->rows; i++) {
             bool added;
-            long g = strmap_add(&in->map, m->ids[i], strlen(m->ids[i]), &added);
+            long g = mm_strmap_add(&in->map, m->ids[i], strlen(m->ids[i]), &added);
             if (g < 0) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", in->name);
             if (!added)
                 return mm_fail(err, MM_ERR_MISMATCH,
@@ -540,7 +472,7 @@ static int joined_load(joined_input *in, const char *path, const fuse_params *p,
                            in->name, i + 1, m->ids[i], rule);
         }
         bool added;
-        long g = strmap_add(&in->map, m->ids[i], klen, &added);
+        long g = mm_strmap_add(&in->map, m->ids[i], klen, &added);
         if (g < 0) {
             free(group_of);
             return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", in->name);
@@ -634,12 +566,12 @@ static int fuse_join(const char *const *paths, size_t n, const fuse_params *p, F
             size_t klen = in[src].map.len[g];
             /* already emitted from an earlier input? */
             bool seen = false;
-            for (size_t e = 0; e < src && !seen; e++) seen = strmap_find(&in[e].map, key, klen) >= 0;
+            for (size_t e = 0; e < src && !seen; e++) seen = mm_strmap_find(&in[e].map, key, klen) >= 0;
             if (seen) continue;
             long *gi = groups + nrows * n;
             bool complete = true;
             for (size_t i = 0; i < n; i++) {
-                gi[i] = i == src ? (long)g : strmap_find(&in[i].map, key, klen);
+                gi[i] = i == src ? (long)g : mm_strmap_find(&in[i].map, key, klen);
                 if (gi[i] < 0) {
                     complete = false;
                     if (p->missing == FUSE_MISSING_ERROR) {
@@ -665,7 +597,7 @@ static int fuse_join(const char *const *paths, size_t n, const fuse_params *p, F
         /* keys of later inputs absent from input 1 */
         for (size_t src = 1; src < n; src++)
             for (size_t g = 0; g < in[src].groups; g++)
-                if (strmap_find(&in[0].map, in[src].map.key[g], in[src].map.len[g]) < 0) {
+                if (mm_strmap_find(&in[0].map, in[src].map.key[g], in[src].map.len[g]) < 0) {
                     char *k = key_string(in[src].map.key[g], in[src].map.len[g]);
                     mm_fail(err, MM_ERR_MISMATCH,
                             "%s: id '%s' (present in %s) is missing; --missing skip drops "
@@ -1080,7 +1012,7 @@ fuse_runs *fuse_runs_prepare(const trec_run *runs, size_t nruns, const fuse_run_
     fuse_runs *fr = calloc(1, sizeof *fr);
     const char **qids = NULL;
     double *norm = NULL;
-    strmap map = {0};
+    mm_strmap map = {0};
     size_t nq_all = 0, total_items = 0, max_query_items = 0, max_list = 0;
     if (!fr) goto nomem;
     fr->p = *p;
@@ -1116,15 +1048,14 @@ fuse_runs *fuse_runs_prepare(const trec_run *runs, size_t nruns, const fuse_run_
     fr->contrib = malloc((total_items * nruns + 1) * sizeof *fr->contrib);
     norm = malloc((max_list + 1) * sizeof *norm);
     if (!fr->queries || !fr->docs || !fr->contrib || !norm) goto nomem;
-    if (strmap_init(&map, max_query_items)) goto nomem;
+    mm_strmap_init(&map, max_query_items);
     size_t at = 0;
     for (size_t q = 0; q < nq; q++) {
         fq *Q = &fr->queries[q];
         Q->qid = qids[q];
         Q->first = at;
         /* reset the map for this query */
-        memset(map.slot, 0, (map.mask + 1) * sizeof *map.slot);
-        map.count = 0;
+        mm_strmap_clear(&map);
         for (size_t i = 0; i < nruns; i++) {
             long rq = trec_run_find_query(&runs[i], qids[q]);
             if (rq < 0) continue;
@@ -1153,7 +1084,7 @@ fuse_runs *fuse_runs_prepare(const trec_run *runs, size_t nruns, const fuse_run_
             for (size_t j = 0; j < c; j++) {
                 const char *doc = RQ->items[j].docno;
                 bool added;
-                long d = strmap_add(&map, doc, strlen(doc), &added);
+                long d = mm_strmap_add(&map, doc, strlen(doc), &added);
                 if (d < 0) goto nomem;
                 size_t row = Q->first + (size_t)d;
                 if (added) {
@@ -1171,14 +1102,14 @@ fuse_runs *fuse_runs_prepare(const trec_run *runs, size_t nruns, const fuse_run_
     fr->total_docs = at;
     free(qids);
     free(norm);
-    strmap_free(&map);
+    mm_strmap_free(&map);
     return fr;
 nomem:
     mm_fail(err, MM_ERR_NOMEM, "out of memory");
 fail:
     free(qids);
     free(norm);
-    strmap_free(&map);
+    mm_strmap_free(&map);
     fuse_runs_free(fr);
     return NULL;
 }
@@ -1258,9 +1189,9 @@ int fuse_result_write(FILE *fp, const char *name, const fuse_result *res, const 
 char *fuse_result_format(const fuse_result *res, const char *tag, int digits, size_t *len,
                          mm_error *err)
 {
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) goto nomem;
+    (void)err; /* memory comes from xalloc: nothing left that fails */
+    mm_buf b = {0};
+    mm_buf_reserve(&b, 1 << 16);
     size_t tag_len = strlen(tag);
     char score[64];
     for (size_t q = 0; q < res->query_count; q++) {
@@ -1269,21 +1200,10 @@ char *fuse_result_format(const fuse_result *res, const char *tag, int digits, si
         for (size_t j = 0; j < Q->count; j++) {
             size_t dlen = strlen(Q->items[j].docno);
             int slen = fuse_format_score(score, sizeof score, Q->items[j].score, digits);
-            size_t need = qlen + dlen + tag_len + (size_t)slen + 32;
-            if (n + need > cap) {
-                while (n + need > cap) cap *= 2;
-                char *nb = realloc(buf, cap);
-                if (!nb) goto nomem;
-                buf = nb;
-            }
-            n += (size_t)sprintf(buf + n, "%s Q0 %s %zu %s %s\n", Q->qid, Q->items[j].docno,
-                                 j + 1, score, tag);
+            mm_buf_reserve(&b, qlen + dlen + tag_len + (size_t)slen + 32);
+            b.len += (size_t)sprintf(b.data + b.len, "%s Q0 %s %zu %s %s\n", Q->qid, Q->items[j].docno,
+                                     j + 1, score, tag);
         }
     }
-    *len = n;
-    return buf;
-nomem:
-    free(buf);
-    mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    return NULL;
+    return mm_buf_detach(&b, len);
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+
 typedef struct scorer {
     const fuse_runs *fr;
     const fuse_optimize_params *p;
@@ -24,9 +26,10 @@ typedef struct scorer {
  * avoid a shortest-round-trip conversion per line for every candidate. */
 static char *ranking_text(const fuse_result *res, const char *tag, size_t *len, mm_error *err)
 {
-    size_t cap = 1 << 16, n = 0, tag_len = strlen(tag);
-    char *buf = malloc(cap);
-    if (!buf) goto nomem;
+    (void)err; /* memory comes from xalloc: nothing left that fails */
+    mm_buf b = {0};
+    mm_buf_reserve(&b, 1 << 16);
+    size_t tag_len = strlen(tag);
     for (size_t q = 0; q < res->query_count; q++) {
         const fuse_ranking *Q = &res->queries[q];
         size_t qlen = strlen(Q->qid);
@@ -34,31 +37,22 @@ static char *ranking_text(const fuse_result *res, const char *tag, size_t *len, 
         for (size_t j = 0; j < Q->count; j++) {
             if (j > 0 && Q->items[j].score != Q->items[j - 1].score) level--;
             size_t dlen = strlen(Q->items[j].docno);
-            size_t need = qlen + dlen + tag_len + 64;
-            if (n + need > cap) {
-                while (n + need > cap) cap *= 2;
-                char *nb = realloc(buf, cap);
-                if (!nb) goto nomem;
-                buf = nb;
-            }
-            memcpy(buf + n, Q->qid, qlen);
-            n += qlen;
-            memcpy(buf + n, " Q0 ", 4);
-            n += 4;
-            memcpy(buf + n, Q->items[j].docno, dlen);
-            n += dlen;
-            n += (size_t)sprintf(buf + n, " %zu %zu ", j + 1, level);
-            memcpy(buf + n, tag, tag_len);
-            n += tag_len;
-            buf[n++] = '\n';
+            mm_buf_reserve(&b, qlen + dlen + tag_len + 64);
+            char *d = b.data + b.len;
+            memcpy(d, Q->qid, qlen);
+            d += qlen;
+            memcpy(d, " Q0 ", 4);
+            d += 4;
+            memcpy(d, Q->items[j].docno, dlen);
+            d += dlen;
+            d += sprintf(d, " %zu %zu ", j + 1, level);
+            memcpy(d, tag, tag_len);
+            d += tag_len;
+            *d++ = '\n';
+            b.len = (size_t)(d - b.data);
         }
     }
-    *len = n;
-    return buf;
-nomem:
-    free(buf);
-    mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    return NULL;
+    return mm_buf_detach(&b, len);
 }
 
 /* The measure for weights w, as mm-eval computes it on the written run. */

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 
+#include "core/hash.h"
 #include "core/vec.h"
 #include "core/fmtfloat.h"
 #include "kernels/cpu.h"
@@ -28,55 +29,13 @@ void rank_params_default(rank_params *p)
 }
 
 /* ---- duplicate gallery ids --------------------------------------------------
- * A set of 64-bit hashes of every gallery id: 8 bytes per slot at a load
+ * engine.seen, an mm_hashset (core/hash.h) of the 64-bit hashes of every
+ * gallery id: 8 bytes per slot at a load
  * factor of at most 1/2 (so 16-32 bytes per gallery record, about 1% of a
  * 512-d f32 vector). Two different ids with the same 64-bit hash would be
  * reported as a duplicate; with n ids that happens with probability about
  * n^2 / 2^65 (1e-7 for two million ids). Exact detection would need every id
  * in memory; this keeps memory small and independent of id lengths. */
-typedef struct idset {
-    uint64_t *slot;
-    size_t mask, count;
-} idset;
-
-static uint64_t hash_id(const char *s, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, then a final avalanche */
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return h ? h : 1; /* 0 marks an empty slot */
-}
-
-/* 1 if new, 0 if seen before, -1 out of memory. */
-static int idset_add(idset *s, uint64_t h)
-{
-    if (2 * (s->count + 1) > s->mask + 1 || !s->slot) {
-        size_t cap = s->slot ? 2 * (s->mask + 1) : 1u << 16;
-        uint64_t *slot = calloc(cap, sizeof *slot);
-        if (!slot) return -1;
-        if (s->slot) {
-            for (size_t i = 0; i <= s->mask; i++) {
-                if (!s->slot[i]) continue;
-                size_t j = s->slot[i] & (cap - 1);
-                while (slot[j]) j = (j + 1) & (cap - 1);
-                slot[j] = s->slot[i];
-            }
-            free(s->slot);
-        }
-        s->slot = slot;
-        s->mask = cap - 1;
-    }
-    size_t j = h & s->mask;
-    while (s->slot[j]) {
-        if (s->slot[j] == h) return 0;
-        j = (j + 1) & s->mask;
-    }
-    s->slot[j] = h;
-    s->count++;
-    return 1;
-}
 
 /* ---- the pipeline ------------------------------------------------------------ */
 typedef struct gallery_block {
@@ -121,7 +80,7 @@ struct engine {
     const rank_params *p;
     mmf_reader *gallery;
     topk_set *top;
-    idset seen;
+    mm_hashset seen;
     uint64_t dup_count;
     char *first_dup;
     uint64_t read_count;
@@ -244,7 +203,7 @@ static int fill_block(engine *E, gallery_block *g, mm_error *err)
         memcpy(g->arena + g->arena_len, rec.id, rec.id_len + 1);
         g->id_off[g->rows] = g->arena_len;
         g->arena_len += rec.id_len + 1;
-        if (p->check_duplicates) g->id_hash[g->rows] = hash_id(rec.id, rec.id_len);
+        if (p->check_duplicates) g->id_hash[g->rows] = mm_hash_bytes(rec.id, rec.id_len);
         E->read_count++;
         g->rows++;
         if (E->packed_blocks && ++staged == GEMM_NR) {
@@ -264,8 +223,7 @@ static int check_duplicates(engine *E, const gallery_block *g, mm_error *err)
     for (size_t i = 0; i < g->rows; i++) {
         if (i + AHEAD < g->rows && E->seen.slot)
             __builtin_prefetch(&E->seen.slot[g->id_hash[i + AHEAD] & E->seen.mask]);
-        int fresh = idset_add(&E->seen, g->id_hash[i]);
-        if (fresh < 0) return mm_fail(err, MM_ERR_NOMEM, "out of memory for the duplicate-id check");
+        bool fresh = mm_hashset_add(&E->seen, g->id_hash[i]);
         if (!fresh && E->dup_count++ == 0) {
             E->first_dup = strdup(g->arena + g->id_off[i]);
             if (!E->first_dup) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
@@ -841,7 +799,7 @@ out:
     free(E.chunk_q8);
     free(E.chunk_seen);
     free(E.shared_thr);
-    free(E.seen.slot);
+    mm_hashset_free(&E.seen);
     free(E.first_dup);
     free(E.staging);
     free(queries8);
@@ -1172,8 +1130,7 @@ typedef struct merge_query {
 typedef struct merge_state {
     merge_query *q;
     size_t nq, cap;
-    size_t *index; /* open addressing: query index + 1, 0 = empty */
-    size_t mask;
+    mm_strmap index; /* qid -> query index (entries in the same order as q) */
     char **chunks; /* string storage */
     size_t nchunks;
     char *cur;
@@ -1201,25 +1158,8 @@ static char *merge_strdup(merge_state *M, const char *s, size_t n)
 
 static merge_query *merge_find(merge_state *M, const char *qid, size_t len, mm_error *err)
 {
-    if (2 * (M->nq + 1) > M->mask + 1 || !M->index) {
-        size_t cap = M->index ? 2 * (M->mask + 1) : 1024;
-        size_t *ix = calloc(cap, sizeof *ix);
-        if (!ix) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
-        for (size_t i = 0; i < M->nq; i++) {
-            size_t j = hash_id(M->q[i].qid, strlen(M->q[i].qid)) & (cap - 1);
-            while (ix[j]) j = (j + 1) & (cap - 1);
-            ix[j] = i + 1;
-        }
-        free(M->index);
-        M->index = ix;
-        M->mask = cap - 1;
-    }
-    size_t j = hash_id(qid, len) & M->mask;
-    while (M->index[j]) {
-        merge_query *q = &M->q[M->index[j] - 1];
-        if (strcmp(q->qid, qid) == 0) return q;
-        j = (j + 1) & M->mask;
-    }
+    long i = mm_strmap_find(&M->index, qid, len);
+    if (i >= 0) return &M->q[i];
     if (M->nq == M->cap) {
         size_t cap = M->cap ? 2 * M->cap : 256;
         merge_query *nqv = realloc(M->q, cap * sizeof *nqv);
@@ -1230,7 +1170,10 @@ static merge_query *merge_find(merge_state *M, const char *qid, size_t len, mm_e
     merge_query *q = &M->q[M->nq];
     memset(q, 0, sizeof *q);
     if (!(q->qid = merge_strdup(M, qid, len))) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
-    M->index[j] = ++M->nq;
+    bool added;
+    if (mm_strmap_add(&M->index, q->qid, len, &added) < 0)
+        return mm_fail(err, MM_ERR_LIMIT, "more than %u queries", UINT32_MAX - 2), NULL;
+    M->nq++;
     return q;
 }
 
@@ -1340,7 +1283,7 @@ done:
     }
     for (size_t i = 0; i < M.nq; i++) free(M.q[i].e);
     free(M.q);
-    free(M.index);
+    mm_strmap_free(&M.index);
     for (size_t i = 0; i < M.nchunks; i++) free(M.chunks[i]);
     free(M.chunks);
     free(first_tag);
