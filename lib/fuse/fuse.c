@@ -4,6 +4,8 @@
  * fuse_early.c, late fusion in fuse_late.c; the join's table is core/hash.h. */
 #include "fuse/fuse.h"
 
+#include "core/xalloc.h"
+
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -55,8 +57,7 @@ long fuse_parse_weights(const char *list, double **out, mm_error *err)
     *out = NULL;
     size_t n = 1;
     for (const char *s = list; *s; s++) n += *s == ',';
-    double *w = malloc(n * sizeof *w);
-    if (!w) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    double *w = xmalloc(n * sizeof *w);
     const char *s = list;
     for (size_t i = 0; i < n; i++) {
         const char *end = strchr(s, ',');

@@ -6,6 +6,7 @@
 
 #include "core/hash.h"
 #include "core/vec.h"
+#include "core/xalloc.h"
 #include "io/featio.h"
 
 #include <errno.h>
@@ -180,30 +181,26 @@ static void build_header(mmf_header *h, const fuse_params *p, uint32_t dim,
     if (same) {
         mmf_header_set(h, "model", m0);
     } else if (with_model) {
-        char *model = malloc(mlen);
-        if (model) {
-            size_t at = 0;
-            for (size_t i = 0; i < n; i++) {
-                const char *m = mmf_header_get(in[i], "model");
-                at += (size_t)sprintf(model + at, "%s%s", i ? "+" : "", m ? m : "?");
-            }
-            mmf_header_set(h, "model", model);
-            free(model);
+        char *model = xmalloc(mlen);
+        size_t at = 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *m = mmf_header_get(in[i], "model");
+            at += (size_t)sprintf(model + at, "%s%s", i ? "+" : "", m ? m : "?");
         }
+        mmf_header_set(h, "model", model);
+        free(model);
     }
     mmf_header_set(h, "fusion.method", fuse_method_name(p->method));
     size_t wlen;
-    char *weights = malloc(n * 32 + 1);
-    if (weights) {
-        weights[0] = 0;
-        wlen = 0;
-        for (size_t i = 0; i < n; i++) {
-            format_weight(buf, sizeof buf, weight_of(p->weights, i));
-            wlen += (size_t)sprintf(weights + wlen, "%s%s", i ? "," : "", buf);
-        }
-        mmf_header_set(h, "fusion.weights", weights);
-        free(weights);
+    char *weights = xmalloc(n * 32 + 1);
+    weights[0] = 0;
+    wlen = 0;
+    for (size_t i = 0; i < n; i++) {
+        format_weight(buf, sizeof buf, weight_of(p->weights, i));
+        wlen += (size_t)sprintf(weights + wlen, "%s%s", i ? "," : "", buf);
     }
+    mmf_header_set(h, "fusion.weights", weights);
+    free(weights);
     mmf_header_set(h, "fusion.input_norm", fuse_vnorm_name(p->input_norm));
     mmf_header_set(h, "fusion.normalize", fuse_vnorm_name(p->output_norm));
     mmf_header_set(h, "fusion.mode", p->aligned ? "aligned" : "join");
@@ -297,8 +294,7 @@ static int joined_load(joined_input *in, const char *path, const fuse_params *p,
     if (p->input_norm == FUSE_VNORM_L2) {
         for (size_t i = 0; i < m->rows; i++) vec_l2_normalize(m->data + i * d, d);
     } else if (p->input_norm == FUSE_VNORM_ZSCORE) {
-        double *mean = malloc(((size_t)d * 2 + 1) * sizeof *mean);
-        if (!mean) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", in->name);
+        double *mean = xmalloc(((size_t)d * 2 + 1) * sizeof *mean);
         fuse_zscore_stats(m->data, m->rows, d, mean, mean + d);
         zscore_apply(m->data, m->rows, d, mean, mean + d);
         free(mean);
@@ -310,7 +306,7 @@ static int joined_load(joined_input *in, const char *path, const fuse_params *p,
         for (size_t i = 0; i < m->rows; i++) {
             bool added;
             long g = mm_strmap_add(&in->map, m->ids[i], strlen(m->ids[i]), &added);
-            if (g < 0) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", in->name);
+            if (g < 0) return mm_fail(err, MM_ERR_LIMIT, "%s: more than %u ids", in->name, UINT32_MAX - 2);
             if (!added)
                 return mm_fail(err, MM_ERR_MISMATCH,
                                "%s: record %zu: duplicate id '%s' (also record %ld); "
@@ -322,8 +318,8 @@ static int joined_load(joined_input *in, const char *path, const fuse_params *p,
         return 0;
     }
     /* grouping: mean of the records of each key, accumulated in double */
-    size_t *group_of = malloc((m->rows ? m->rows : 1) * sizeof *group_of);
-    if (!group_of) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", in->name);
+    /* sized by the matrix already in memory, so xalloc */
+    size_t *group_of = xmalloc((m->rows ? m->rows : 1) * sizeof *group_of);
     for (size_t i = 0; i < m->rows; i++) {
         size_t len = strlen(m->ids[i]);
         size_t klen = fuse_group_key_len(&p->group, m->ids[i], len);
@@ -337,21 +333,15 @@ static int joined_load(joined_input *in, const char *path, const fuse_params *p,
         long g = mm_strmap_add(&in->map, m->ids[i], klen, &added);
         if (g < 0) {
             free(group_of);
-            return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", in->name);
+            return mm_fail(err, MM_ERR_LIMIT, "%s: more than %u ids", in->name, UINT32_MAX - 2);
         }
         group_of[i] = (size_t)g;
     }
     in->groups = in->map.count;
-    double *sum = calloc(in->groups * d + 1, sizeof *sum);
-    size_t *count = calloc(in->groups + 1, sizeof *count);
-    in->vec = malloc((in->groups * d + 1) * sizeof *in->vec);
+    double *sum = xcalloc(in->groups * d + 1, sizeof *sum);
+    size_t *count = xcalloc(in->groups + 1, sizeof *count);
+    in->vec = xmalloc((in->groups * d + 1) * sizeof *in->vec);
     in->own_vec = true;
-    if (!sum || !count || !in->vec) {
-        free(sum);
-        free(count);
-        free(group_of);
-        return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", in->name);
-    }
     for (size_t i = 0; i < m->rows; i++) {
         double *s = sum + group_of[i] * d;
         const float *x = m->data + i * d;
@@ -376,11 +366,9 @@ typedef struct join_row {
 
 static char *key_string(const char *key, size_t len)
 {
-    char *s = malloc(len + 1);
-    if (s) {
-        memcpy(s, key, len);
-        s[len] = 0;
-    }
+    char *s = xmalloc(len + 1);
+    memcpy(s, key, len);
+    s[len] = 0;
     return s;
 }
 
@@ -388,19 +376,18 @@ static int fuse_join(const char *const *paths, size_t n, const fuse_params *p, F
                      const char *out_name, uint64_t *written, mm_error *err)
 {
     int rc = -1;
-    joined_input *in = calloc(n, sizeof *in);
-    uint32_t *dims = calloc(n, sizeof *dims);
-    const char **names = calloc(n, sizeof *names);
-    const mmf_header **headers = calloc(n, sizeof *headers);
+    joined_input *in = xcalloc(n, sizeof *in);
+    uint32_t *dims = xcalloc(n, sizeof *dims);
+    const char **names = xcalloc(n, sizeof *names);
+    const mmf_header **headers = xcalloc(n, sizeof *headers);
     join_row *rows = NULL;
     long *groups = NULL;
-    float **vecs = calloc(n, sizeof *vecs);
+    float **vecs = xcalloc(n, sizeof *vecs);
     float *zero = NULL, *fused = NULL, *outbuf = NULL;
     double *acc = NULL, *zstats = NULL;
     mmf_writer *w = NULL;
     mmf_header h = {0};
     size_t nrows = 0, cap = 0;
-    if (!in || !dims || !names || !headers || !vecs) goto nomem;
 
     for (size_t i = 0; i < n; i++) {
         if (joined_load(&in[i], paths[i], p, err)) goto done;
@@ -419,9 +406,8 @@ static int fuse_join(const char *const *paths, size_t n, const fuse_params *p, F
      * first seen in input 2, 3, ...; a key absent from some input is an error
      * (naming it and that input), dropped (skip) or a zero vector (zero) */
     for (size_t i = 0; i < n; i++) cap += in[i].groups;
-    rows = malloc((cap + 1) * sizeof *rows);
-    groups = malloc((cap * n + 1) * sizeof *groups);
-    if (!rows || !groups) goto nomem;
+    rows = xmalloc((cap + 1) * sizeof *rows);
+    groups = xmalloc((cap * n + 1) * sizeof *groups);
     for (size_t src = 0; src < n; src++) {
         for (size_t g = 0; g < in[src].groups; g++) {
             const char *key = in[src].map.key[g];
@@ -474,14 +460,12 @@ static int fuse_join(const char *const *paths, size_t n, const fuse_params *p, F
     }
 
     uint32_t maxd = od;
-    zero = calloc(maxd, sizeof *zero);
-    acc = malloc(od * sizeof *acc);
-    fused = malloc(od * sizeof *fused);
-    if (!zero || !acc || !fused) goto nomem;
+    zero = xcalloc(maxd, sizeof *zero);
+    acc = xmalloc(od * sizeof *acc);
+    fused = xmalloc(od * sizeof *fused);
     if (p->output_norm == FUSE_VNORM_ZSCORE) {
-        outbuf = malloc(nrows * (size_t)od * sizeof *outbuf);
-        zstats = malloc(2 * (size_t)od * sizeof *zstats);
-        if (!outbuf || !zstats) goto nomem;
+        outbuf = xmalloc(nrows * (size_t)od * sizeof *outbuf);
+        zstats = xmalloc(2 * (size_t)od * sizeof *zstats);
     }
     char spec[96];
     group_spec_text(&p->group, spec, sizeof spec);
@@ -498,7 +482,6 @@ static int fuse_join(const char *const *paths, size_t n, const fuse_params *p, F
             fuse_combine(p->method, p->weights, (const float *const *)vecs, dims, n, acc);
             free(key);
             key = key_string(rows[r].key, rows[r].key_len);
-            if (!key) goto nomem;
             if (p->output_norm == FUSE_VNORM_L2 && !vec_l2_normalize_f64(acc, od)) {
                 mm_fail(err, MM_ERR_MALFORMED,
                         "id '%s': the fused vector is zero and cannot be L2-normalised", key);
@@ -527,7 +510,6 @@ static int fuse_join(const char *const *paths, size_t n, const fuse_params *p, F
         if (!(w = mmf_writer_open(out, out_name, &h, err))) goto done;
         for (size_t r = 0; r < nrows; r++) {
             char *k = key_string(rows[r].key, rows[r].key_len);
-            if (!k) goto nomem;
             int wr = mmf_write(w, k, rows[r].key_len, outbuf + r * od, err);
             free(k);
             if (wr) goto done;
@@ -541,8 +523,6 @@ static int fuse_join(const char *const *paths, size_t n, const fuse_params *p, F
     }
     rc = 0;
     goto done;
-nomem:
-    mm_fail(err, MM_ERR_NOMEM, "out of memory");
 done:
     if (w) {
         mm_error ignored;
@@ -602,19 +582,18 @@ static int fuse_aligned(const char *const *paths, size_t n, const fuse_params *p
                         const char *out_name, uint64_t *written, mm_error *err)
 {
     int rc = -1;
-    mmf_reader **r = calloc(n, sizeof *r);
-    const char **names = calloc(n, sizeof *names);
-    const mmf_header **headers = calloc(n, sizeof *headers);
-    mmf_record *rec = calloc(n, sizeof *rec);
+    mmf_reader **r = xcalloc(n, sizeof *r);
+    const char **names = xcalloc(n, sizeof *names);
+    const mmf_header **headers = xcalloc(n, sizeof *headers);
+    mmf_record *rec = xcalloc(n, sizeof *rec);
     aligned_state s = {0};
     s.n = n;
-    s.dims = calloc(n, sizeof *s.dims);
-    s.sum = calloc(n, sizeof *s.sum);
-    s.vec = calloc(n, sizeof *s.vec);
+    s.dims = xcalloc(n, sizeof *s.dims);
+    s.sum = xcalloc(n, sizeof *s.sum);
+    s.vec = xcalloc(n, sizeof *s.vec);
     mmf_header h = {0};
     mmf_writer *w = NULL;
     uint64_t row = 0;
-    if (!r || !names || !headers || !rec || !s.dims || !s.sum || !s.vec) goto nomem;
     for (size_t i = 0; i < n; i++) {
         names[i] = (paths[i] && strcmp(paths[i], "-") != 0) ? paths[i] : "(stdin)";
         if (!(r[i] = mmf_open(paths[i], err))) goto done;
@@ -624,13 +603,11 @@ static int fuse_aligned(const char *const *paths, size_t n, const fuse_params *p
     }
     if (!(s.od = fuse_output_dim(p->method, s.dims, names, n, err))) goto done;
     for (size_t i = 0; i < n; i++) {
-        s.sum[i] = calloc(s.dims[i], sizeof **s.sum);
-        s.vec[i] = calloc(s.dims[i], sizeof **s.vec);
-        if (!s.sum[i] || !s.vec[i]) goto nomem;
+        s.sum[i] = xcalloc(s.dims[i], sizeof **s.sum);
+        s.vec[i] = xcalloc(s.dims[i], sizeof **s.vec);
     }
-    s.acc = malloc(s.od * sizeof *s.acc);
-    s.fused = malloc(s.od * sizeof *s.fused);
-    if (!s.acc || !s.fused) goto nomem;
+    s.acc = xmalloc(s.od * sizeof *s.acc);
+    s.fused = xmalloc(s.od * sizeof *s.fused);
     {
         char spec[96];
         group_spec_text(&p->group, spec, sizeof spec);
@@ -679,9 +656,7 @@ static int fuse_aligned(const char *const *paths, size_t n, const fuse_params *p
         if (s.group_rows > 0 && !same_group && aligned_flush(&s, p, w, err)) goto done;
         if (!same_group) {
             if (klen + 1 > s.key_cap) {
-                char *nk = realloc(s.key, klen + 1);
-                if (!nk) goto nomem;
-                s.key = nk;
+                s.key = xrealloc(s.key, klen + 1);
                 s.key_cap = klen + 1;
             }
             memcpy(s.key, rec[0].id, klen);
@@ -710,8 +685,6 @@ static int fuse_aligned(const char *const *paths, size_t n, const fuse_params *p
     }
     rc = 0;
     goto done;
-nomem:
-    mm_fail(err, MM_ERR_NOMEM, "out of memory");
 done:
     if (w) {
         mm_error ignored;

@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "core/hash.h"
+#include "core/xalloc.h"
 
 #include <errno.h>
 #include <float.h>
@@ -133,17 +134,15 @@ fuse_runs *fuse_runs_prepare(const trec_run *runs, size_t nruns, const fuse_run_
         mm_fail(err, MM_ERR_MALFORMED, "rrf: k must be a finite number >= 0");
         return NULL;
     }
-    fuse_runs *fr = calloc(1, sizeof *fr);
+    fuse_runs *fr = xcalloc(1, sizeof *fr);
     const char **qids = NULL;
     double *norm = NULL;
     mm_strmap map = {0};
     size_t nq_all = 0, total_items = 0, max_query_items = 0, max_list = 0;
-    if (!fr) goto nomem;
     fr->p = *p;
     fr->nruns = nruns;
     for (size_t i = 0; i < nruns; i++) nq_all += runs[i].query_count;
-    qids = malloc((nq_all + 1) * sizeof *qids);
-    if (!qids) goto nomem;
+    qids = xmalloc((nq_all + 1) * sizeof *qids);
     {
         size_t at = 0;
         for (size_t i = 0; i < nruns; i++)
@@ -167,11 +166,11 @@ fuse_runs *fuse_runs_prepare(const trec_run *runs, size_t nruns, const fuse_run_
         total_items += items;
         if (items > max_query_items) max_query_items = items;
     }
-    fr->queries = calloc(nq + 1, sizeof *fr->queries);
-    fr->docs = malloc((total_items + 1) * sizeof *fr->docs);
-    fr->contrib = malloc((total_items * nruns + 1) * sizeof *fr->contrib);
-    norm = malloc((max_list + 1) * sizeof *norm);
-    if (!fr->queries || !fr->docs || !fr->contrib || !norm) goto nomem;
+    /* sized by runs already in memory (the items they hold), so xalloc */
+    fr->queries = xcalloc(nq + 1, sizeof *fr->queries);
+    fr->docs = xmalloc((total_items + 1) * sizeof *fr->docs);
+    fr->contrib = xmalloc((total_items * nruns + 1) * sizeof *fr->contrib);
+    norm = xmalloc((max_list + 1) * sizeof *norm);
     mm_strmap_init(&map, max_query_items);
     size_t at = 0;
     for (size_t q = 0; q < nq; q++) {
@@ -209,7 +208,10 @@ fuse_runs *fuse_runs_prepare(const trec_run *runs, size_t nruns, const fuse_run_
                 const char *doc = RQ->items[j].docno;
                 bool added;
                 long d = mm_strmap_add(&map, doc, strlen(doc), &added);
-                if (d < 0) goto nomem;
+                if (d < 0) {
+                    mm_fail(err, MM_ERR_LIMIT, "query '%s': more than %u documents", Q->qid, UINT32_MAX - 2);
+                    goto fail;
+                }
                 size_t row = Q->first + (size_t)d;
                 if (added) {
                     fr->docs[row] = doc;
@@ -228,8 +230,6 @@ fuse_runs *fuse_runs_prepare(const trec_run *runs, size_t nruns, const fuse_run_
     free(norm);
     mm_strmap_free(&map);
     return fr;
-nomem:
-    mm_fail(err, MM_ERR_NOMEM, "out of memory");
 fail:
     free(qids);
     free(norm);
@@ -248,12 +248,8 @@ void fuse_result_free(fuse_result *res)
 int fuse_runs_apply(const fuse_runs *fr, const double *weights, fuse_result *res, mm_error *err)
 {
     if (!res->queries) {
-        res->queries = calloc(fr->query_count + 1, sizeof *res->queries);
-        res->storage = malloc((fr->total_docs + 1) * sizeof *res->storage);
-        if (!res->queries || !res->storage) {
-            fuse_result_free(res);
-            return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        }
+        res->queries = xcalloc(fr->query_count + 1, sizeof *res->queries);
+        res->storage = xmalloc((fr->total_docs + 1) * sizeof *res->storage);
     }
     const size_t R = fr->nruns;
     const int method = fr->p.method;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/xalloc.h"
 
 typedef struct scorer {
     const fuse_runs *fr;
@@ -129,13 +130,8 @@ static int grid(scorer *s, unsigned steps, double *best, double *best_w, mm_erro
                        total, R, s->p->step, FUSE_MAX_GRID);
     /* counts c[0..R) with sum = steps, in lexicographically decreasing order:
      * (steps,0,..,0), (steps-1,1,0,..), ... */
-    unsigned *c = calloc(R, sizeof *c);
-    double *w = malloc(R * sizeof *w);
-    if (!c || !w) {
-        free(c);
-        free(w);
-        return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    }
+    unsigned *c = xcalloc(R, sizeof *c);
+    double *w = xmalloc(R * sizeof *w);
     c[0] = steps;
     int rc = 0;
     for (;;) {
@@ -161,8 +157,7 @@ static int ascent(scorer *s, unsigned steps, double *best, double *best_w, mm_er
                   int *exit_status)
 {
     size_t R = fuse_runs_count(s->fr);
-    double *w = malloc(R * sizeof *w);
-    if (!w) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    double *w = xmalloc(R * sizeof *w);
     size_t total = (size_t)s->p->max_rounds * R * steps + 1;
     int rc = 0;
     for (int round = 0; round < s->p->max_rounds; round++) {
@@ -215,13 +210,8 @@ int fuse_optimize(const fuse_runs *fr, const fuse_optimize_params *p, fuse_optim
         goto done;
     }
     snprintf(out->row_name, sizeof out->row_name, "%s", m->names ? m->names[0] : m->def->name);
-    out->weights = malloc(R * sizeof *out->weights);
-    double *w = malloc(R * sizeof *w);
-    if (!out->weights || !w) {
-        free(w);
-        mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    out->weights = xmalloc(R * sizeof *out->weights);
+    double *w = xmalloc(R * sizeof *w);
     double best = NAN;
     for (size_t i = 0; i < R; i++) w[i] = 1.0 / (double)R;
     rc = consider(&s, w, &best, out->weights, 0, err, exit_status);
