@@ -16,5 +16,7 @@ void *xmalloc(size_t size);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
+/* The first n bytes of s (or fewer, up to a NUL), NUL-terminated. */
+char *xstrndup(const char *s, size_t n);
 
 #endif

@@ -7,6 +7,9 @@
  * streaming path for aligned inputs, the fused-run construction and its
  * trec_eval tie order, and the weight search (grid over the simplex or
  * coordinate ascent) scored by lib/eval/measures exactly as mm-eval scores a run.
+ * Files: fuse.c names, --weights and --group-by rules (shared); fuse_early.c
+ * early fusion (join and aligned paths); fuse_late.c late fusion;
+ * fuse_optimize.c the weight search. The id join's table is core/hash.h.
  *
  * Early fusion, for one id with input vectors x_1..x_n (after the per-input
  * normalisation) and weights w_1..w_n (default 1):

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/xalloc.h"
+
 typedef struct scorer {
     const fuse_runs *fr;
     const fuse_optimize_params *p;
@@ -24,9 +27,10 @@ typedef struct scorer {
  * avoid a shortest-round-trip conversion per line for every candidate. */
 static char *ranking_text(const fuse_result *res, const char *tag, size_t *len, mm_error *err)
 {
-    size_t cap = 1 << 16, n = 0, tag_len = strlen(tag);
-    char *buf = malloc(cap);
-    if (!buf) goto nomem;
+    (void)err; /* memory comes from xalloc: nothing left that fails */
+    mm_buf b = {0};
+    mm_buf_reserve(&b, 1 << 16);
+    size_t tag_len = strlen(tag);
     for (size_t q = 0; q < res->query_count; q++) {
         const fuse_ranking *Q = &res->queries[q];
         size_t qlen = strlen(Q->qid);
@@ -34,31 +38,22 @@ static char *ranking_text(const fuse_result *res, const char *tag, size_t *len, 
         for (size_t j = 0; j < Q->count; j++) {
             if (j > 0 && Q->items[j].score != Q->items[j - 1].score) level--;
             size_t dlen = strlen(Q->items[j].docno);
-            size_t need = qlen + dlen + tag_len + 64;
-            if (n + need > cap) {
-                while (n + need > cap) cap *= 2;
-                char *nb = realloc(buf, cap);
-                if (!nb) goto nomem;
-                buf = nb;
-            }
-            memcpy(buf + n, Q->qid, qlen);
-            n += qlen;
-            memcpy(buf + n, " Q0 ", 4);
-            n += 4;
-            memcpy(buf + n, Q->items[j].docno, dlen);
-            n += dlen;
-            n += (size_t)sprintf(buf + n, " %zu %zu ", j + 1, level);
-            memcpy(buf + n, tag, tag_len);
-            n += tag_len;
-            buf[n++] = '\n';
+            mm_buf_reserve(&b, qlen + dlen + tag_len + 64);
+            char *d = b.data + b.len;
+            memcpy(d, Q->qid, qlen);
+            d += qlen;
+            memcpy(d, " Q0 ", 4);
+            d += 4;
+            memcpy(d, Q->items[j].docno, dlen);
+            d += dlen;
+            d += sprintf(d, " %zu %zu ", j + 1, level);
+            memcpy(d, tag, tag_len);
+            d += tag_len;
+            *d++ = '\n';
+            b.len = (size_t)(d - b.data);
         }
     }
-    *len = n;
-    return buf;
-nomem:
-    free(buf);
-    mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    return NULL;
+    return mm_buf_detach(&b, len);
 }
 
 /* The measure for weights w, as mm-eval computes it on the written run. */
@@ -135,13 +130,8 @@ static int grid(scorer *s, unsigned steps, double *best, double *best_w, mm_erro
                        total, R, s->p->step, FUSE_MAX_GRID);
     /* counts c[0..R) with sum = steps, in lexicographically decreasing order:
      * (steps,0,..,0), (steps-1,1,0,..), ... */
-    unsigned *c = calloc(R, sizeof *c);
-    double *w = malloc(R * sizeof *w);
-    if (!c || !w) {
-        free(c);
-        free(w);
-        return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    }
+    unsigned *c = xcalloc(R, sizeof *c);
+    double *w = xmalloc(R * sizeof *w);
     c[0] = steps;
     int rc = 0;
     for (;;) {
@@ -167,8 +157,7 @@ static int ascent(scorer *s, unsigned steps, double *best, double *best_w, mm_er
                   int *exit_status)
 {
     size_t R = fuse_runs_count(s->fr);
-    double *w = malloc(R * sizeof *w);
-    if (!w) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    double *w = xmalloc(R * sizeof *w);
     size_t total = (size_t)s->p->max_rounds * R * steps + 1;
     int rc = 0;
     for (int round = 0; round < s->p->max_rounds; round++) {
@@ -221,13 +210,8 @@ int fuse_optimize(const fuse_runs *fr, const fuse_optimize_params *p, fuse_optim
         goto done;
     }
     snprintf(out->row_name, sizeof out->row_name, "%s", m->names ? m->names[0] : m->def->name);
-    out->weights = malloc(R * sizeof *out->weights);
-    double *w = malloc(R * sizeof *w);
-    if (!out->weights || !w) {
-        free(w);
-        mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    out->weights = xmalloc(R * sizeof *out->weights);
+    double *w = xmalloc(R * sizeof *w);
     double best = NAN;
     for (size_t i = 0; i < R; i++) w[i] = 1.0 / (double)R;
     rc = consider(&s, w, &best, out->weights, 0, err, exit_status);

@@ -24,6 +24,7 @@
 
 #include "kernels/crc32c.h"
 #include "core/mapguard.h"
+#include "core/xalloc.h"
 #include "kernels/half.h"
 
 /* f32 payloads are copied as they are: the on-disk order is little-endian. */
@@ -113,13 +114,6 @@ int mmf_dtype_parse(const char *name)
     return 0;
 }
 
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d) abort(); /* out of memory in a few-byte string: nothing sensible left to do */
-    return d;
-}
-
 void mmf_header_init(mmf_header *h, uint32_t dim, int dtype, uint32_t flags)
 {
     memset(h, 0, sizeof *h);
@@ -136,9 +130,7 @@ void mmf_header_set(mmf_header *h, const char *key, const char *value)
             h->meta[i].value = xstrdup(value);
             return;
         }
-    mmf_meta_item *m = realloc(h->meta, (h->meta_count + 1) * sizeof *m);
-    if (!m) abort();
-    h->meta = m;
+    h->meta = xrealloc(h->meta, (h->meta_count + 1) * sizeof *h->meta);
     h->meta[h->meta_count].key = xstrdup(key);
     h->meta[h->meta_count].value = xstrdup(value);
     h->meta_count++;
@@ -317,13 +309,9 @@ static uint32_t range_crc(mmf_reader *r, size_t a, size_t e)
     return mm_crc32c(c, r->buf + we, e - we);
 }
 
-static mmf_reader *reader_new(FILE *fp, const char *name, int try_map, mm_error *err)
+static mmf_reader *reader_new(FILE *fp, const char *name, int try_map)
 {
-    mmf_reader *r = calloc(1, sizeof *r);
-    if (!r) {
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-        return NULL;
-    }
+    mmf_reader *r = xcalloc(1, sizeof *r);
     r->fp = fp;
     r->name = xstrdup(name ? name : "(stdin)");
     size_t len = 0;
@@ -342,13 +330,7 @@ static mmf_reader *reader_new(FILE *fp, const char *name, int try_map, mm_error 
             }
         }
     } else {
-        r->buf = malloc(READ_BUFFER);
-    }
-    if (!r->buf) {
-        free(r->name);
-        free(r);
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-        return NULL;
+        r->buf = xmalloc(READ_BUFFER);
     }
     r->require_same_dim = 1;
     return r;
@@ -356,7 +338,8 @@ static mmf_reader *reader_new(FILE *fp, const char *name, int try_map, mm_error 
 
 mmf_reader *mmf_open_fp(FILE *fp, const char *name, mm_error *err)
 {
-    return reader_new(fp, name, 0, err);
+    (void)err; /* nothing left that fails: memory comes from xalloc */
+    return reader_new(fp, name, 0);
 }
 
 mmf_reader *mmf_open(const char *path, mm_error *err)
@@ -367,11 +350,7 @@ mmf_reader *mmf_open(const char *path, mm_error *err)
         mm_fail(err, MM_ERR_IO, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    mmf_reader *r = reader_new(fp, path, 1, err);
-    if (!r) {
-        fclose(fp);
-        return NULL;
-    }
+    mmf_reader *r = reader_new(fp, path, 1);
     r->owns_fp = 1;
     return r;
 }
@@ -548,9 +527,8 @@ static int read_header(mmf_reader *r, mm_error *err)
         if (r->header.meta_count >= MMF_MAX_META_ITEMS)
             return reader_fail(r, err, MM_ERR_LIMIT, "more than %u metadata items",
                                MMF_MAX_META_ITEMS);
-        char *key = strndup(m, (size_t)(eq - m));
-        char *value = strndup(eq + 1, (size_t)(nl - eq - 1));
-        if (!key || !value) abort();
+        char *key = xstrndup(m, (size_t)(eq - m));
+        char *value = xstrndup(eq + 1, (size_t)(nl - eq - 1));
         mmf_header_set(&r->header, key, value);
         free(key);
         free(value);
@@ -565,8 +543,7 @@ static int read_header(mmf_reader *r, mm_error *err)
                            r->segments + 1, dim, r->first_dim);
     if (r->vec_cap < dim) {
         free(r->vec);
-        r->vec = malloc((size_t)dim * sizeof(float));
-        if (!r->vec) return reader_fail(r, err, MM_ERR_NOMEM, "out of memory");
+        r->vec = xmalloc((size_t)dim * sizeof(float)); /* dim <= MMF_MAX_DIM */
         r->vec_cap = dim;
     }
     r->segments++;
@@ -881,14 +858,8 @@ mmf_writer *mmf_writer_open(FILE *fp, const char *name, const mmf_header *h, mm_
         mm_fail(err, MM_ERR_LIMIT, "%s: metadata too large", name);
         return NULL;
     }
-    mmf_writer *w = calloc(1, sizeof *w);
-    unsigned char *buf = malloc(FIXED_HEADER_LEN + 4 + meta_len + 4);
-    if (!w || !buf) {
-        free(w);
-        free(buf);
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-        return NULL;
-    }
+    mmf_writer *w = xcalloc(1, sizeof *w);
+    unsigned char *buf = xmalloc(FIXED_HEADER_LEN + 4 + meta_len + 4); /* meta_len checked above */
     w->fp = fp;
     w->name = xstrdup(name ? name : "(stdout)");
     mmf_header_copy(&w->header, h);
@@ -918,14 +889,7 @@ mmf_writer *mmf_writer_open(FILE *fp, const char *name, const mmf_header *h, mm_
         return NULL;
     }
     w->rec_cap = 5 + MMF_MAX_ID_LEN + (size_t)h->dim * mmf_dtype_size(h->dtype);
-    w->rec = malloc(w->rec_cap);
-    if (!w->rec) {
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-        mmf_header_free(&w->header);
-        free(w->name);
-        free(w);
-        return NULL;
-    }
+    w->rec = xmalloc(w->rec_cap); /* dim <= MMF_MAX_DIM */
     return w;
 }
 

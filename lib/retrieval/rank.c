@@ -1,5 +1,6 @@
 /* rank.c — see rank.h. */
 #include "retrieval/rank.h"
+#include "retrieval/rank_out.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -10,12 +11,11 @@
 #include <sys/mman.h>
 
 
+#include "core/hash.h"
 #include "core/vec.h"
-#include "core/fmtfloat.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
 #include "kernels/scan8.h"
-#include "io/trec.h"
 
 void rank_params_default(rank_params *p)
 {
@@ -28,55 +28,13 @@ void rank_params_default(rank_params *p)
 }
 
 /* ---- duplicate gallery ids --------------------------------------------------
- * A set of 64-bit hashes of every gallery id: 8 bytes per slot at a load
+ * engine.seen, an mm_hashset (core/hash.h) of the 64-bit hashes of every
+ * gallery id: 8 bytes per slot at a load
  * factor of at most 1/2 (so 16-32 bytes per gallery record, about 1% of a
  * 512-d f32 vector). Two different ids with the same 64-bit hash would be
  * reported as a duplicate; with n ids that happens with probability about
  * n^2 / 2^65 (1e-7 for two million ids). Exact detection would need every id
  * in memory; this keeps memory small and independent of id lengths. */
-typedef struct idset {
-    uint64_t *slot;
-    size_t mask, count;
-} idset;
-
-static uint64_t hash_id(const char *s, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a, then a final avalanche */
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return h ? h : 1; /* 0 marks an empty slot */
-}
-
-/* 1 if new, 0 if seen before, -1 out of memory. */
-static int idset_add(idset *s, uint64_t h)
-{
-    if (2 * (s->count + 1) > s->mask + 1 || !s->slot) {
-        size_t cap = s->slot ? 2 * (s->mask + 1) : 1u << 16;
-        uint64_t *slot = calloc(cap, sizeof *slot);
-        if (!slot) return -1;
-        if (s->slot) {
-            for (size_t i = 0; i <= s->mask; i++) {
-                if (!s->slot[i]) continue;
-                size_t j = s->slot[i] & (cap - 1);
-                while (slot[j]) j = (j + 1) & (cap - 1);
-                slot[j] = s->slot[i];
-            }
-            free(s->slot);
-        }
-        s->slot = slot;
-        s->mask = cap - 1;
-    }
-    size_t j = h & s->mask;
-    while (s->slot[j]) {
-        if (s->slot[j] == h) return 0;
-        j = (j + 1) & s->mask;
-    }
-    s->slot[j] = h;
-    s->count++;
-    return 1;
-}
 
 /* ---- the pipeline ------------------------------------------------------------ */
 typedef struct gallery_block {
@@ -121,7 +79,7 @@ struct engine {
     const rank_params *p;
     mmf_reader *gallery;
     topk_set *top;
-    idset seen;
+    mm_hashset seen;
     uint64_t dup_count;
     char *first_dup;
     uint64_t read_count;
@@ -244,7 +202,7 @@ static int fill_block(engine *E, gallery_block *g, mm_error *err)
         memcpy(g->arena + g->arena_len, rec.id, rec.id_len + 1);
         g->id_off[g->rows] = g->arena_len;
         g->arena_len += rec.id_len + 1;
-        if (p->check_duplicates) g->id_hash[g->rows] = hash_id(rec.id, rec.id_len);
+        if (p->check_duplicates) g->id_hash[g->rows] = mm_hash_bytes(rec.id, rec.id_len);
         E->read_count++;
         g->rows++;
         if (E->packed_blocks && ++staged == GEMM_NR) {
@@ -264,8 +222,7 @@ static int check_duplicates(engine *E, const gallery_block *g, mm_error *err)
     for (size_t i = 0; i < g->rows; i++) {
         if (i + AHEAD < g->rows && E->seen.slot)
             __builtin_prefetch(&E->seen.slot[g->id_hash[i + AHEAD] & E->seen.mask]);
-        int fresh = idset_add(&E->seen, g->id_hash[i]);
-        if (fresh < 0) return mm_fail(err, MM_ERR_NOMEM, "out of memory for the duplicate-id check");
+        bool fresh = mm_hashset_add(&E->seen, g->id_hash[i]);
         if (!fresh && E->dup_count++ == 0) {
             E->first_dup = strdup(g->arena + g->id_off[i]);
             if (!E->first_dup) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
@@ -841,7 +798,7 @@ out:
     free(E.chunk_q8);
     free(E.chunk_seen);
     free(E.shared_thr);
-    free(E.seen.slot);
+    mm_hashset_free(&E.seen);
     free(E.first_dup);
     free(E.staging);
     free(queries8);
@@ -864,209 +821,6 @@ void rank_result_free(rank_result *res)
     topk_set_free(T);
     free(res->first_duplicate);
     memset(res, 0, sizeof *res);
-}
-
-/* ---- writing ------------------------------------------------------------------- */
-int rank_check_id(const char *id, int format, const char *what, mm_error *err)
-{
-    if (format == RANK_JSONL) return 0;
-    for (const char *c = id; *c; c++) {
-        bool bad = format == RANK_TREC ? (*c == ' ' || (*c >= '\t' && *c <= '\r'))
-                                       : (*c == '\t' || *c == '\n' || *c == '\r');
-        if (bad)
-            return mm_fail(err, MM_ERR_MALFORMED,
-                           "%s '%s' contains %s, which a %s file cannot carry (--format jsonl can)",
-                           what, id, *c == ' ' ? "a space" : "a control character",
-                           format == RANK_TREC ? "TREC run" : "TSV");
-    }
-    if (!*id) return mm_fail(err, MM_ERR_MALFORMED, "empty %s", what);
-    return 0;
-}
-
-/* Output goes through one buffer per call and leaves in large fwrite()s:
- * building a line costs a few memcpy()s and one exact float formatting
- * (fmtfloat.h), where stdio's per-character calls and snprintf("%.9g") used
- * to cost more than the whole selection for runs of many short queries. */
-typedef struct outbuf {
-    FILE *fp;
-    char *p;
-    size_t len, cap;
-    bool failed;
-} outbuf;
-
-enum { OUTBUF_SIZE = 1 << 18 };
-
-/* fp NULL: the buffer collects everything in memory, starting at cap bytes. */
-static int ob_init(outbuf *o, FILE *fp, size_t cap)
-{
-    o->fp = fp;
-    o->len = 0;
-    o->cap = cap;
-    o->failed = false;
-    o->p = malloc(o->cap);
-    return o->p ? 0 : -1;
-}
-
-static void ob_flush(outbuf *o)
-{
-    if (o->len && !o->failed && fwrite_unlocked(o->p, 1, o->len, o->fp) != o->len) o->failed = true;
-    o->len = 0;
-}
-
-/* Makes room for n more bytes; -1 only if out of memory. An outbuf without
- * a FILE collects everything in memory. */
-static int ob_reserve(outbuf *o, size_t n)
-{
-    if (o->len + n <= o->cap) return 0;
-    if (o->fp) {
-        ob_flush(o);
-        if (n <= o->cap) return 0;
-    }
-    size_t cap = o->fp ? n : (o->len + n > 2 * o->cap ? o->len + n : 2 * o->cap);
-    char *p = realloc(o->p, cap);
-    if (!p) return -1;
-    o->p = p;
-    o->cap = cap;
-    return 0;
-}
-
-static int ob_done(outbuf *o, mm_error *err)
-{
-    ob_flush(o);
-    free(o->p);
-    o->p = NULL;
-    if (o->failed || ferror(o->fp)) return mm_fail(err, MM_ERR_IO, "write error");
-    return 0;
-}
-
-static char *put_str(char *d, const char *s, size_t n)
-{
-    memcpy(d, s, n);
-    return d + n;
-}
-
-/* JSON string with the escapes the run writer has always used; at most
- * 6 bytes per input byte plus the quotes. */
-static char *put_json_string(char *d, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    *d++ = '"';
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') {
-            *d++ = '\\';
-            *d++ = (char)*c;
-        } else if (*c == '\n') {
-            d = put_str(d, "\\n", 2);
-        } else if (*c == '\t') {
-            d = put_str(d, "\\t", 2);
-        } else if (*c == '\r') {
-            d = put_str(d, "\\r", 2);
-        } else if (*c < 0x20 || *c == 0x7f) {
-            d = put_str(d, "\\u00", 4);
-            *d++ = hex[*c >> 4];
-            *d++ = hex[*c & 15];
-        } else {
-            *d++ = (char)*c;
-        }
-    }
-    *d++ = '"';
-    return d;
-}
-
-/* The score text: score_digits significant digits (%.*g); 0 means 9; above 17
- * the shortest precision from 9 up that reads back as the same double. A
- * score that is a float (all of mm-rank's) takes the exact fast formatter,
- * which prints what printf would. */
-static size_t format_score(char *out, double s, int score_digits)
-{
-    if (score_digits <= 0) score_digits = 9;
-    if (score_digits <= 9 && (double)(float)s == s) return mm_fmt_float_g(out, (float)s, score_digits);
-    int n;
-    if (score_digits > 17) {
-        int digits = 9;
-        for (; digits < 17; digits++) {
-            snprintf(out, MM_FMT_FLOAT_MAX + 16, "%.*g", digits, s);
-            if (strtod(out, NULL) == s) break;
-        }
-        n = snprintf(out, MM_FMT_FLOAT_MAX + 16, "%.*g", digits, s);
-    } else {
-        n = snprintf(out, MM_FMT_FLOAT_MAX + 16, "%.*g", score_digits, s);
-    }
-    return n < 0 ? 0 : (size_t)n;
-}
-
-static int write_query(outbuf *o, const char *qid, const topk_entry *e, size_t n, int format,
-                       const char *tag, int score_digits, mm_error *err)
-{
-    if (rank_check_id(qid, format, "query id", err)) return -1;
-    size_t qlen = strlen(qid), tlen = strlen(tag);
-    for (size_t i = 0; i < n; i++) {
-        if (rank_check_id(e[i].id, format, "gallery id", err)) return -1;
-        char score[MM_FMT_FLOAT_MAX + 16], rank[24];
-        size_t slen = format_score(score, e[i].score, score_digits);
-        size_t rlen = mm_fmt_u64(rank, (uint64_t)i + 1);
-        size_t ilen = strlen(e[i].id);
-        size_t need = format == RANK_JSONL ? 6 * (qlen + ilen) + slen + rlen + 64
-                                           : qlen + ilen + tlen + slen + rlen + 16;
-        if (ob_reserve(o, need)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        char *d = o->p + o->len;
-        switch (format) {
-        case RANK_TSV:
-            d = put_str(d, qid, qlen);
-            *d++ = '\t';
-            d = put_str(d, e[i].id, ilen);
-            *d++ = '\t';
-            d = put_str(d, rank, rlen);
-            *d++ = '\t';
-            d = put_str(d, score, slen);
-            *d++ = '\n';
-            break;
-        case RANK_JSONL:
-            d = put_str(d, "{\"qid\":", 7);
-            d = put_json_string(d, qid);
-            d = put_str(d, ",\"docid\":", 9);
-            d = put_json_string(d, e[i].id);
-            d = put_str(d, ",\"rank\":", 8);
-            d = put_str(d, rank, rlen);
-            d = put_str(d, ",\"score\":", 9);
-            /* JSON has no inf/nan literals */
-            if (isfinite(e[i].score)) {
-                d = put_str(d, score, slen);
-            } else {
-                *d++ = '"';
-                d = put_str(d, score, slen);
-                *d++ = '"';
-            }
-            d = put_str(d, "}\n", 2);
-            break;
-        default:
-            d = put_str(d, qid, qlen);
-            d = put_str(d, " Q0 ", 4);
-            d = put_str(d, e[i].id, ilen);
-            *d++ = ' ';
-            d = put_str(d, rank, rlen);
-            *d++ = ' ';
-            d = put_str(d, score, slen);
-            *d++ = ' ';
-            d = put_str(d, tag, tlen);
-            *d++ = '\n';
-        }
-        o->len = (size_t)(d - o->p);
-    }
-    return 0;
-}
-
-int rank_write_query(FILE *fp, const char *qid, const topk_entry *e, size_t n, int format,
-                     const char *tag, int score_digits, mm_error *err)
-{
-    outbuf o;
-    if (ob_init(&o, fp, OUTBUF_SIZE)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    if (write_query(&o, qid, e, n, format, tag, score_digits, err)) {
-        mm_error ignored;
-        ob_done(&o, &ignored);
-        return -1;
-    }
-    return ob_done(&o, err);
 }
 
 /* Run by the worker that claimed chunk c once every block has been ranked
@@ -1133,216 +887,4 @@ static void free_chunk_text(rank_result *res)
     free(res->chunk_len);
     res->chunk_text = NULL;
     res->chunk_len = NULL;
-}
-
-int rank_write(FILE *fp, const mmf_matrix *queries, const rank_result *res, int format,
-               const char *tag, mm_error *err)
-{
-    if (res->chunk_text && (format != res->emit_format || strcmp(tag, res->emit_tag) != 0))
-        return mm_fail(err, MM_ERR_MISMATCH, "the run was prepared for another format or tag");
-    outbuf o;
-    if (ob_init(&o, fp, OUTBUF_SIZE)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    for (size_t q = 0; q < res->top.queries; q++) {
-        size_t c = res->chunk_rows ? q / res->chunk_rows : 0;
-        if (res->chunk_text && res->chunk_text[c]) {
-            /* emitted by a worker: the chunk's lines as they are */
-            ob_flush(&o);
-            if (!o.failed && fwrite_unlocked(res->chunk_text[c], 1, res->chunk_len[c], fp) != res->chunk_len[c])
-                o.failed = true;
-            q = (c + 1) * res->chunk_rows - 1; /* next chunk */
-            continue;
-        }
-        if (write_query(&o, queries->ids[q], res->top.heaps[q].e, res->top.heaps[q].count, format,
-                        tag, 9, err)) {
-            mm_error ignored;
-            ob_done(&o, &ignored);
-            return -1;
-        }
-    }
-    return ob_done(&o, err);
-}
-
-/* ---- merging partial runs ------------------------------------------------------ */
-typedef struct merge_query {
-    char *qid;
-    topk_entry *e;
-    size_t n, cap;
-} merge_query;
-
-typedef struct merge_state {
-    merge_query *q;
-    size_t nq, cap;
-    size_t *index; /* open addressing: query index + 1, 0 = empty */
-    size_t mask;
-    char **chunks; /* string storage */
-    size_t nchunks;
-    char *cur;
-    size_t cur_left;
-} merge_state;
-
-static char *merge_strdup(merge_state *M, const char *s, size_t n)
-{
-    if (n + 1 > M->cur_left) {
-        size_t size = n + 1 > 1u << 20 ? n + 1 : 1u << 20;
-        char **c = realloc(M->chunks, (M->nchunks + 1) * sizeof *c);
-        if (!c) return NULL;
-        M->chunks = c;
-        if (!(M->cur = malloc(size))) return NULL;
-        M->chunks[M->nchunks++] = M->cur;
-        M->cur_left = size;
-    }
-    char *d = M->cur;
-    memcpy(d, s, n);
-    d[n] = 0;
-    M->cur += n + 1;
-    M->cur_left -= n + 1;
-    return d;
-}
-
-static merge_query *merge_find(merge_state *M, const char *qid, size_t len, mm_error *err)
-{
-    if (2 * (M->nq + 1) > M->mask + 1 || !M->index) {
-        size_t cap = M->index ? 2 * (M->mask + 1) : 1024;
-        size_t *ix = calloc(cap, sizeof *ix);
-        if (!ix) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
-        for (size_t i = 0; i < M->nq; i++) {
-            size_t j = hash_id(M->q[i].qid, strlen(M->q[i].qid)) & (cap - 1);
-            while (ix[j]) j = (j + 1) & (cap - 1);
-            ix[j] = i + 1;
-        }
-        free(M->index);
-        M->index = ix;
-        M->mask = cap - 1;
-    }
-    size_t j = hash_id(qid, len) & M->mask;
-    while (M->index[j]) {
-        merge_query *q = &M->q[M->index[j] - 1];
-        if (strcmp(q->qid, qid) == 0) return q;
-        j = (j + 1) & M->mask;
-    }
-    if (M->nq == M->cap) {
-        size_t cap = M->cap ? 2 * M->cap : 256;
-        merge_query *nqv = realloc(M->q, cap * sizeof *nqv);
-        if (!nqv) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
-        M->q = nqv;
-        M->cap = cap;
-    }
-    merge_query *q = &M->q[M->nq];
-    memset(q, 0, sizeof *q);
-    if (!(q->qid = merge_strdup(M, qid, len))) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
-    M->index[j] = ++M->nq;
-    return q;
-}
-
-/* Keeps at most k entries per query while reading: the list is cut back to
- * its k best whenever it doubles, so memory stays O(queries × k). */
-static int merge_trim(merge_query *q, size_t k)
-{
-    qsort(q->e, q->n, sizeof *q->e, topk_entry_cmp);
-    if (q->n > k) q->n = k;
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-int rank_merge(const char *const *paths, size_t npaths, size_t k, FILE *out, int format,
-               const char *tag, mm_error *err)
-{
-    merge_state M;
-    memset(&M, 0, sizeof M);
-    outbuf o = {0};
-    char *first_tag = NULL;
-    int rc = -1;
-    if (k == 0) {
-        mm_fail(err, MM_ERR_LIMIT, "k must be at least 1");
-        goto done;
-    }
-    for (size_t f = 0; f < npaths; f++) {
-        trec_reader *r = trec_reader_open(paths[f], err);
-        if (!r) goto done;
-        trec_run_line line;
-        int lr;
-        while ((lr = trec_read_run_line(r, &line, err)) == 1) {
-            merge_query *q = merge_find(&M, line.qid, line.qid_len, err);
-            if (!q) break;
-            if (!first_tag && !tag && !(first_tag = strndup(line.tag, line.tag_len))) {
-                mm_fail(err, MM_ERR_NOMEM, "out of memory");
-                lr = -1;
-                break;
-            }
-            if (q->n == q->cap) {
-                if (q->n >= 2 * k) merge_trim(q, k);
-                if (q->n == q->cap) {
-                    size_t cap = q->cap ? 2 * q->cap : (k < 16 ? 2 * k : 32);
-                    topk_entry *e = realloc(q->e, cap * sizeof *e);
-                    if (!e) {
-                        mm_fail(err, MM_ERR_NOMEM, "out of memory");
-                        lr = -1;
-                        break;
-                    }
-                    q->e = e;
-                    q->cap = cap;
-                }
-            }
-            char *doc = merge_strdup(&M, line.docno, line.docno_len);
-            if (!doc) {
-                mm_fail(err, MM_ERR_NOMEM, "out of memory");
-                lr = -1;
-                break;
-            }
-            q->e[q->n++] = (topk_entry){line.score, doc};
-        }
-        trec_reader_close(r);
-        if (lr != 0) goto done;
-    }
-    if (M.nq == 0) {
-        mm_fail(err, MM_ERR_MALFORMED, "no run lines in the input%s", npaths > 1 ? "s" : "");
-        goto done;
-    }
-    if (ob_init(&o, out, OUTBUF_SIZE)) {
-        mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < M.nq; i++) {
-        merge_query *q = &M.q[i];
-        merge_trim(q, k);
-        /* Disjoint shards cannot give a docid twice for one query, and
-         * trec_eval refuses a run that does. */
-        const char **ids = malloc((q->n ? q->n : 1) * sizeof *ids);
-        if (!ids) {
-            mm_fail(err, MM_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        for (size_t a = 0; a < q->n; a++) ids[a] = q->e[a].id;
-        qsort(ids, q->n, sizeof *ids, cmp_str);
-        for (size_t a = 1; a < q->n; a++)
-            if (strcmp(ids[a - 1], ids[a]) == 0) {
-                mm_fail(err, MM_ERR_MISMATCH,
-                        "query '%s': docid '%s' is in more than one run (are the shards "
-                        "overlapping?)", q->qid, ids[a]);
-                free(ids);
-                goto done;
-            }
-        free(ids);
-        if (write_query(&o, q->qid, q->e, q->n, format, tag ? tag : first_tag, 99, err)) goto done;
-    }
-    rc = 0;
-done:
-    if (o.p) {
-        mm_error werr;
-        if (ob_done(&o, &werr) && rc == 0) {
-            *err = werr;
-            rc = -1;
-        }
-    }
-    for (size_t i = 0; i < M.nq; i++) free(M.q[i].e);
-    free(M.q);
-    free(M.index);
-    for (size_t i = 0; i < M.nchunks; i++) free(M.chunks[i]);
-    free(M.chunks);
-    free(first_tag);
-    return rc;
 }

@@ -3,6 +3,9 @@
  * Owns: ranking a query matrix held in memory against a gallery streamed from
  * an mmf_reader (file or pipe), the run writers (TREC, TSV, JSON lines) and
  * the merge of partial runs computed against disjoint gallery shards.
+ * Files: rank.c the engine (reader, workers, chunks), rank_write.c the run
+ * writers, rank_merge.c the merge; rank_out.h (private) the output buffer
+ * and line writer the three share.
  *
  * How it works (the shapes are what the memory bound comes from):
  *  - a reader thread pulls gallery records through mmf_next_into() into one

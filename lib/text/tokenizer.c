@@ -1,6 +1,9 @@
 /* tokenizer.c — see tokenizer.h. */
 #include "text/tokenizer.h"
 
+#include "core/buf.h"
+#include "core/hash.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,8 +246,7 @@ struct clip_tokenizer {
     char **token;        /* id -> vocab key */
     uint32_t *token_len;
     char *token_pool;
-    int32_t *vocab_slots; /* key hash -> id, -1 = free */
-    uint64_t vocab_mask;
+    mm_strmap vocab;      /* key -> id: entries are added in id order */
     int32_t byte_id[256];     /* symbol of a byte inside a piece */
     int32_t byte_end_id[256]; /* ... as the last symbol ("</w>") */
     int32_t sot, eot;
@@ -284,13 +286,6 @@ static inline uint64_t mix64(uint64_t x)
     return x;
 }
 
-static uint64_t hash_str(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
-
 static const struct merge_slot *merge_find(const clip_tokenizer *t, int32_t left, int32_t right)
 {
     uint64_t key = ((uint64_t)(uint32_t)left << 32) | (uint32_t)right;
@@ -320,7 +315,7 @@ void clip_tokenizer_free(clip_tokenizer *t)
     free(t->token);
     free(t->token_pool);
     free(t->token_len);
-    free(t->vocab_slots);
+    mm_strmap_free(&t->vocab);
     free(t->merges);
     free(t->cache);
     free(t->cache_keys);
@@ -342,29 +337,14 @@ static int read_file(const char *path, char **data, size_t *size, mm_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return mm_fail(err, MM_ERR_IO, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 20, n = 0;
-    char *buf = malloc(cap + 1);
-    if (!buf) { fclose(f); return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path); }
-    for (;;) {
-        if (n == cap) {
-            char *nb = realloc(buf, cap * 2 + 1);
-            if (!nb) { free(buf); fclose(f); return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path); }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    if (ferror(f)) {
-        free(buf);
-        fclose(f);
+    mm_buf b = {0};
+    int rc = mm_buf_read(&b, f);
+    fclose(f);
+    if (rc) {
+        mm_buf_free(&b);
         return mm_fail(err, MM_ERR_IO, "%s: read error", path);
     }
-    fclose(f);
-    buf[n] = '\0';
-    *data = buf;
-    *size = n;
+    *data = mm_buf_detach(&b, size);
     return 0;
 }
 
@@ -378,12 +358,7 @@ static int read_file(const char *path, char **data, size_t *size, mm_error *err)
 
 static int32_t vocab_find(const clip_tokenizer *t, const char *key, size_t len)
 {
-    uint32_t h = (uint32_t)mix64(hash_str(key, len));
-    for (uint64_t i = h & t->vocab_mask;; i = (i + 1) & t->vocab_mask) {
-        int32_t id = t->vocab_slots[i];
-        if (id < 0) return -1;
-        if (t->token_len[id] == len && memcmp(t->token[id], key, len) == 0) return id;
-    }
+    return (int32_t)mm_strmap_find(&t->vocab, key, len);
 }
 
 /* line:column (1-based, column in bytes) of offset off in data */
@@ -495,17 +470,12 @@ static int load_vocab(clip_tokenizer *t, const char *path, mm_error *err)
     t->token = calloc(count + 1, sizeof *t->token);
     t->token_len = calloc(count + 1, sizeof *t->token_len);
     t->token_pool = malloc(size + 1); /* decoded keys are never longer than the file */
-    size_t slots = 16;
-    while (slots < 2 * (count + 1)) slots <<= 1;
-    t->vocab_slots = malloc(slots * sizeof *t->vocab_slots);
     int32_t *ids = malloc((count + 1) * sizeof *ids);
     size_t *offs = malloc((count + 1) * sizeof *offs);
-    if (!t->token || !t->token_len || !t->token_pool || !t->vocab_slots || !ids || !offs) {
+    if (!t->token || !t->token_len || !t->token_pool || !ids || !offs) {
         mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
-    memset(t->vocab_slots, 0xFF, slots * sizeof *t->vocab_slots);
-    t->vocab_mask = slots - 1;
     size_t pool = 0, n = 0;
     char key[1024];
     json_ws(&c);
@@ -596,20 +566,15 @@ static int load_vocab(clip_tokenizer *t, const char *path, mm_error *err)
     memcpy(t->token_len, lens, n * sizeof *lens);
     free(lens);
     t->n_vocab = (int)n;
+    mm_strmap_init(&t->vocab, n);
     for (int32_t id = 0; id < (int32_t)n; id++) {
         const char *k = t->token[id];
-        size_t kl = t->token_len[id];
-        uint32_t h = (uint32_t)mix64(hash_str(k, kl));
-        uint64_t i = h & t->vocab_mask;
-        while (t->vocab_slots[i] >= 0) {
-            int32_t o = t->vocab_slots[i];
-            if (t->token_len[o] == kl && memcmp(t->token[o], k, kl) == 0) {
-                mm_fail(err, MM_ERR_MALFORMED, "%s: token \"%s\" appears twice (ids %d and %d)", path, k, o, id);
-                goto done;
-            }
-            i = (i + 1) & t->vocab_mask;
+        bool added;
+        long o = mm_strmap_add(&t->vocab, k, t->token_len[id], &added);
+        if (!added) {
+            mm_fail(err, MM_ERR_MALFORMED, "%s: token \"%s\" appears twice (ids %ld and %d)", path, k, o, id);
+            goto done;
         }
-        t->vocab_slots[i] = id;
     }
     for (unsigned b = 0; b < 256; b++) {
         unsigned char u[8];
@@ -895,13 +860,6 @@ static int bpe(clip_tokenizer *t, const unsigned char *piece, size_t n, mm_error
 
 /* ---- the BPE cache ------------------------------------------------------- */
 
-static uint32_t hash_bytes(const unsigned char *s, size_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
-    return h;
-}
-
 static void cache_clear(clip_tokenizer *t)
 {
     memset(t->cache, 0, CACHE_SLOTS * sizeof *t->cache);
@@ -974,7 +932,7 @@ static int emit_piece(clip_tokenizer *t, const uint32_t *s, size_t a, size_t b, 
     }
     size_t n = 0;
     for (size_t i = a; i < b; i++) n += (size_t)textfix_utf8_put(s[i], t->piece + n);
-    uint32_t h = hash_bytes(t->piece, n);
+    uint32_t h = (uint32_t)mm_hash_bytes(t->piece, n);
     const struct cache_slot *c = n <= CACHE_MAX_KEY ? cache_get(t, t->piece, n, h) : NULL;
     if (c) {
         for (size_t k = 0; k < c->n_ids && *n_content < room; k++) t->content[(*n_content)++] = t->cache_ids[c->id_off + k];

@@ -1,0 +1,146 @@
+/* hash.c — see hash.h. */
+#include "core/hash.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xalloc.h"
+
+uint64_t mm_hash_bytes(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 32;
+    return h;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 16;
+    while (p < n) p <<= 1;
+    return p;
+}
+
+void mm_strmap_init(mm_strmap *m, size_t expected)
+{
+    memset(m, 0, sizeof *m);
+    size_t slots = pow2_at_least(expected * 2 + 1);
+    m->mask = slots - 1;
+    m->slot = xcalloc(slots, sizeof *m->slot);
+    m->cap = expected ? expected : 1;
+    m->key = xmalloc(m->cap * sizeof *m->key);
+    m->len = xmalloc(m->cap * sizeof *m->len);
+    m->value = xmalloc(m->cap * sizeof *m->value);
+}
+
+void mm_strmap_free(mm_strmap *m)
+{
+    free(m->slot);
+    free(m->key);
+    free(m->len);
+    free(m->value);
+    memset(m, 0, sizeof *m);
+}
+
+void mm_strmap_clear(mm_strmap *m)
+{
+    if (m->slot) memset(m->slot, 0, (m->mask + 1) * sizeof *m->slot);
+    m->count = 0;
+}
+
+long mm_strmap_find(const mm_strmap *m, const char *key, size_t len)
+{
+    if (!m->slot) return -1;
+    for (size_t h = (size_t)mm_hash_bytes(key, len) & m->mask;; h = (h + 1) & m->mask) {
+        uint32_t s = m->slot[h];
+        if (!s) return -1;
+        if (m->len[s - 1] == len && memcmp(m->key[s - 1], key, len) == 0) return (long)s - 1;
+    }
+}
+
+/* Doubles the slot array and re-inserts every entry (entry numbers stay). */
+static void strmap_grow(mm_strmap *m)
+{
+    size_t slots = 2 * (m->mask + 1);
+    uint32_t *slot = xcalloc(slots, sizeof *slot);
+    for (size_t e = 0; e < m->count; e++) {
+        size_t h = (size_t)mm_hash_bytes(m->key[e], m->len[e]) & (slots - 1);
+        while (slot[h]) h = (h + 1) & (slots - 1);
+        slot[h] = (uint32_t)(e + 1);
+    }
+    free(m->slot);
+    m->slot = slot;
+    m->mask = slots - 1;
+}
+
+long mm_strmap_add(mm_strmap *m, const char *key, size_t len, bool *added)
+{
+    if (!m->slot) mm_strmap_init(m, 0);
+    size_t h = (size_t)mm_hash_bytes(key, len) & m->mask;
+    for (;; h = (h + 1) & m->mask) {
+        uint32_t s = m->slot[h];
+        if (!s) break;
+        if (m->len[s - 1] == len && memcmp(m->key[s - 1], key, len) == 0) {
+            *added = false;
+            return (long)s - 1;
+        }
+    }
+    if (m->count >= UINT32_MAX - 1) return -1;
+    if (2 * (m->count + 1) > m->mask + 1) {
+        strmap_grow(m);
+        h = (size_t)mm_hash_bytes(key, len) & m->mask;
+        while (m->slot[h]) h = (h + 1) & m->mask;
+    }
+    if (m->count == m->cap) {
+        m->cap *= 2;
+        m->key = xrealloc(m->key, m->cap * sizeof *m->key);
+        m->len = xrealloc(m->len, m->cap * sizeof *m->len);
+        m->value = xrealloc(m->value, m->cap * sizeof *m->value);
+    }
+    m->key[m->count] = key;
+    m->len[m->count] = len;
+    m->value[m->count] = 0;
+    m->slot[h] = (uint32_t)(m->count + 1);
+    *added = true;
+    return (long)m->count++;
+}
+
+bool mm_hashset_add(mm_hashset *s, uint64_t h)
+{
+    if (!h) h = 1; /* 0 marks an empty slot */
+    if (!s->slot || 2 * (s->count + 1) > s->mask + 1) {
+        size_t cap = s->slot ? 2 * (s->mask + 1) : (size_t)1 << 16;
+        uint64_t *slot = xcalloc(cap, sizeof *slot);
+        if (s->slot) {
+            for (size_t i = 0; i <= s->mask; i++) {
+                if (!s->slot[i]) continue;
+                size_t j = s->slot[i] & (cap - 1);
+                while (slot[j]) j = (j + 1) & (cap - 1);
+                slot[j] = s->slot[i];
+            }
+            free(s->slot);
+        }
+        s->slot = slot;
+        s->mask = cap - 1;
+    }
+    size_t j = h & s->mask;
+    while (s->slot[j]) {
+        if (s->slot[j] == h) return false;
+        j = (j + 1) & s->mask;
+    }
+    s->slot[j] = h;
+    s->count++;
+    return true;
+}
+
+void mm_hashset_free(mm_hashset *s)
+{
+    free(s->slot);
+    memset(s, 0, sizeof *s);
+}

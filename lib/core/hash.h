@@ -1,0 +1,57 @@
+/* hash.h — the one string hash and the one open-addressing map.
+ *
+ * Owns: mm_hash_bytes (64-bit FNV-1a followed by a final avalanche, because
+ * ids and docnos are short and the map takes the low bits), mm_strmap (string
+ * -> dense entry index + a value, for keys the caller keeps alive) and
+ * mm_hashset (a set of nonzero 64-bit hashes, when keeping the keys would
+ * cost too much memory).
+ *
+ * Both tables use linear probing in a power-of-two slot array whose load
+ * factor stays at most 1/2: a table doubles before an insertion would take
+ * it past half full. Entries of an mm_strmap are numbered in insertion order,
+ * and that numbering (not the slot order) is what a caller iterates, so an
+ * output never depends on the hash. Internal memory comes from core/xalloc.h
+ * (dies on out of memory).
+ */
+#ifndef MM_HASH_H
+#define MM_HASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The same function as trec_hash_bytes (lib/io/trec.c), so that module can
+ * switch to this one without changing anything it writes. */
+uint64_t mm_hash_bytes(const void *data, size_t len);
+
+typedef struct mm_strmap {
+    uint32_t *slot;    /* entry index + 1; 0 = empty */
+    size_t mask;       /* slot count - 1 */
+    const char **key;  /* per entry, in insertion order; owned by the caller */
+    size_t *len;       /* per entry */
+    int64_t *value;    /* per entry, 0 when added; the caller's to set */
+    size_t count, cap; /* entries used / allocated */
+} mm_strmap;
+
+/* A map sized for `expected` keys without growing (0 is fine). */
+void mm_strmap_init(mm_strmap *m, size_t expected);
+void mm_strmap_free(mm_strmap *m);
+/* Forgets every entry, keeping the memory (for a map reused per query). */
+void mm_strmap_clear(mm_strmap *m);
+/* Entry index of key, or -1. */
+long mm_strmap_find(const mm_strmap *m, const char *key, size_t len);
+/* Entry index of key, adding it (value 0) if absent; *added says which.
+ * -1 only past UINT32_MAX - 1 entries. */
+long mm_strmap_add(mm_strmap *m, const char *key, size_t len, bool *added);
+
+typedef struct mm_hashset {
+    uint64_t *slot; /* 0 = empty */
+    size_t mask, count;
+} mm_hashset;
+
+/* Starts empty (the first insertion allocates 2^16 slots); free with
+ * mm_hashset_free. Adds h (0 is stored as 1): true if it was new. */
+bool mm_hashset_add(mm_hashset *s, uint64_t h);
+void mm_hashset_free(mm_hashset *s);
+
+#endif
