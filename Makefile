@@ -33,6 +33,7 @@ endif
 # for a build that only runs here).
 ARCH ?=
 ISA_FLAGS_x86_avx2 := -mavx2 -mfma -mf16c -msse4.2 -mpopcnt
+ISA_FLAGS_x86_avx512 := $(ISA_FLAGS_x86_avx2) -mavx512f -mavx512vl -mavx512bw
 WARN := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DMM_VERSION='"$(VERSION)"' -Ilib $(WARN) $(PKG_CFLAGS)
 
@@ -80,6 +81,10 @@ $(BUILD)/%.o: %.c
 $(BUILD)/lib/kernels/x86_avx2/%.o: lib/kernels/x86_avx2/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ISA_FLAGS_x86_avx2) -MMD -MP -c $< -o $@
+
+$(BUILD)/lib/kernels/x86_avx512/%.o: lib/kernels/x86_avx512/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ISA_FLAGS_x86_avx512) -MMD -MP -c $< -o $@
 
 $(LIBMM): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -131,6 +136,10 @@ $(FUZZ_BUILD)/%.o: %.c
 $(FUZZ_BUILD)/lib/kernels/x86_avx2/%.o: lib/kernels/x86_avx2/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(ISA_FLAGS_x86_avx2) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/lib/kernels/x86_avx512/%.o: lib/kernels/x86_avx512/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(ISA_FLAGS_x86_avx512) -MMD -MP -c $< -o $@
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS_ALL) -o $@
