@@ -531,6 +531,22 @@ int gemm_scan_tile(const float *xp, int i, int mr, const gemm_weight *W, int p, 
 static inline __attribute__((always_inline)) void rows_kernel(int n, int K, const float *const *x, const float *const *w,
                                                               float *out)
 {
+#ifdef GEMM_AVX512
+    if (!gemm_portable_forced) { /* the AVX2 steps, a whole panel row per register */
+        __m512 c[MR];
+        _Pragma("GCC unroll 8") for (int j = 0; j < n; j++) c[j] = _mm512_setzero_ps();
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            int k1 = K - k0 < KC ? K : k0 + KC;
+            if (k0 > 0)
+                _Pragma("GCC unroll 8") for (int j = 0; j < n; j++) c[j] = _mm512_add_ps(c[j], _mm512_setzero_ps());
+            for (int k = k0; k < k1; k++)
+                _Pragma("GCC unroll 8") for (int j = 0; j < n; j++)
+                    c[j] = _mm512_fmadd_ps(_mm512_set1_ps(x[j][(size_t)k * MR]), _mm512_load_ps(w[j] + (size_t)k * GEMM_NR), c[j]);
+        }
+        _Pragma("GCC unroll 8") for (int j = 0; j < n; j++) _mm512_storeu_ps(out + j * GEMM_NR, c[j]);
+        return;
+    }
+#endif
 #ifdef GEMM_AVX2
     if (!gemm_portable_forced) {
         __m256 c0[MR], c1[MR];
@@ -606,6 +622,24 @@ static inline __attribute__((always_inline)) void dots_row(int T, const float *x
                                                            float *v)
 {
     int k = 0;
+#ifdef GEMM_AVX512
+    if (!gemm_portable_forced) { /* lane l holds AVX2's partial sum l (a0 lanes 0-7, a1 lanes 8-15) */
+        __m512 a[MR];
+        _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) a[t] = _mm512_setzero_ps();
+        for (; k + 16 <= K; k += 16) {
+            __m512 gk = _mm512_loadu_ps(g + k);
+            _Pragma("GCC unroll 8") for (int t = 0; t < T; t++)
+                a[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + (size_t)t * ldx + k), gk, a[t]);
+        }
+        _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) {
+            __m256 p = _mm256_add_ps(_mm512_castps512_ps256(a[t]), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[t]), 1)));
+            __m128 q = _mm_add_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1)); /* l + (l + 4) */
+            q = _mm_add_ps(q, _mm_movehl_ps(q, q));                                       /* l + (l + 2) */
+            q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));                                   /* 0 + 1 */
+            v[t] = _mm_cvtss_f32(q);
+        }
+    } else
+#endif
 #ifdef GEMM_AVX2
     if (!gemm_portable_forced) {
         __m256 a0[MR], a1[MR];
