@@ -33,6 +33,13 @@ endif
 # for a build that only runs here).
 ARCH ?=
 ISA_FLAGS_x86_avx2 := -mavx2 -mfma -mf16c -msse4.2 -mpopcnt
+ISA_FLAGS_x86_avx512 := $(ISA_FLAGS_x86_avx2) -mavx512f -mavx512vl -mavx512bw
+# Another target (CC=aarch64-linux-gnu-gcc, scripts/check-cross): the x86
+# folders compile to nothing there, without x86 flags.
+ifeq ($(filter x86_64%,$(shell $(CC) -dumpmachine 2>/dev/null)),)
+ISA_FLAGS_x86_avx2 :=
+ISA_FLAGS_x86_avx512 :=
+endif
 WARN := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DMM_VERSION='"$(VERSION)"' -Ilib $(WARN) $(PKG_CFLAGS)
 
@@ -66,7 +73,7 @@ CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 PROGS := $(CMD_SRC:cmd/%.c=$(BIN)/%)
 UNIT_BIN := $(addprefix $(BUILD)/tests/,$(notdir $(UNIT_SRC:.c=)))
 
-.PHONY: all check check-unit check-cli fuzz install uninstall clean demo deps
+.PHONY: all check check-unit check-cli check-cross fuzz install uninstall clean demo deps
 # Keep objects that only pattern rules mention (fuzz builds), so that make
 # does not delete and rebuild them each time.
 .SECONDARY:
@@ -80,6 +87,10 @@ $(BUILD)/%.o: %.c
 $(BUILD)/lib/kernels/x86_avx2/%.o: lib/kernels/x86_avx2/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ISA_FLAGS_x86_avx2) -MMD -MP -c $< -o $@
+
+$(BUILD)/lib/kernels/x86_avx512/%.o: lib/kernels/x86_avx512/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ISA_FLAGS_x86_avx512) -MMD -MP -c $< -o $@
 
 $(LIBMM): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -104,15 +115,26 @@ endef
 $(foreach t,$(UNIT_SRC),$(eval $(call unit_link,$(t))))
 
 # The test runner runs every unit test program, then every bats file, and
-# ends with one line "N passed, M failed".
+# ends with one line "N passed, M failed". ISA=generic|avx2|avx512 runs the
+# suite on that kernel level (exports MM_ISA; tests that compare levels
+# still set their own).
+ISA ?=
+ISA_ENV := $(if $(ISA),MM_ISA=$(ISA))
 check: all $(UNIT_BIN)
-	MM_BIN=$(CURDIR)/$(BIN) MM_UNIT=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) tests/run-tests
+	$(ISA_ENV) MM_BIN=$(CURDIR)/$(BIN) MM_UNIT=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) tests/run-tests
 
 check-unit: all $(UNIT_BIN)
-	MM_BIN=$(CURDIR)/$(BIN) MM_UNIT=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) tests/run-tests --unit-only
+	$(ISA_ENV) MM_BIN=$(CURDIR)/$(BIN) MM_UNIT=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) tests/run-tests --unit-only
 
 check-cli: all
-	MM_BIN=$(CURDIR)/$(BIN) MM_UNIT=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) tests/run-tests --cli-only
+	$(ISA_ENV) MM_BIN=$(CURDIR)/$(BIN) MM_UNIT=$(CURDIR)/$(BUILD)/tests SAN=$(SAN) tests/run-tests --cli-only
+
+# make check-cross [CROSS=arm64]: cross-compiles into build-$(CROSS)/ and runs
+# the unit and CLI tests under qemu-user (scripts/check-cross; the packages
+# come from scripts/install-deps --cross).
+CROSS ?= arm64
+check-cross:
+	scripts/check-cross $(CROSS)
 
 # ---- fuzzing (clang + libFuzzer, ASan + UBSan) ------------------------------
 FUZZ_BUILD := build-fuzz
@@ -131,6 +153,10 @@ $(FUZZ_BUILD)/%.o: %.c
 $(FUZZ_BUILD)/lib/kernels/x86_avx2/%.o: lib/kernels/x86_avx2/%.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(ISA_FLAGS_x86_avx2) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/lib/kernels/x86_avx512/%.o: lib/kernels/x86_avx512/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(ISA_FLAGS_x86_avx512) -MMD -MP -c $< -o $@
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS_ALL) -o $@

@@ -117,9 +117,10 @@ static void detect(void)
         tables[CPU_ISA_AVX2].isa = CPU_ISA_AVX2;
     }
     if (supported[CPU_ISA_AVX512]) {
-        /* scan8's VNNI kernel selects itself (scan8_available); the rest
-         * of the table is avx2's until AVX-512 bodies exist */
+        /* the GEMM and float32 scans at 512 bits; scan8's VNNI kernel
+         * selects itself (scan8_available); the rest is avx2's */
         tables[CPU_ISA_AVX512] = tables[CPU_ISA_AVX2];
+        kernels_fill_avx512(&tables[CPU_ISA_AVX512]);
         tables[CPU_ISA_AVX512].isa = CPU_ISA_AVX512;
     }
 #endif

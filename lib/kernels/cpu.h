@@ -3,7 +3,7 @@
  * Owns: CPU feature detection (once per process), the instruction-set
  * levels (generic, avx2, avx512), MM_ISA, and the kernel table. The code
  * written for one instruction set is compiled in a file of its own with that
- * set's flags (lib/kernels/generic/, lib/kernels/x86_avx2/) and reached only
+ * set's flags (lib/kernels/generic/, x86_avx2/, x86_avx512/) and reached only
  * through this table; everything else in lib/ is portable C built for
  * baseline x86-64 (or any architecture), so one binary runs on every x86-64
  * CPU and uses what each one has.
@@ -14,8 +14,10 @@
  *   avx2     x86-64 with AVX2, FMA, F16C, SSE4.2: the GEMM tiles, packing
  *            transposes and scans, the element-wise ops of lib/nn/ops,
  *            F16 conversions, CRC-32C, the finite check
- *   avx512   avx2 + AVX-512 F/VL/BW/VNNI: mm-rank's int8 pre-filter
- *            (lib/kernels/scan8.c, compiled with per-function targets)
+ *   avx512   avx2 + AVX-512 F/VL/BW/VNNI: the GEMM tiles and float32
+ *            scans at 512 bits (lib/kernels/x86_avx512/, avx2's bits),
+ *            mm-rank's int8 pre-filter (lib/kernels/scan8.c, compiled
+ *            with per-function targets)
  * The default is the widest level the CPU runs.
  *
  * MM_ISA=generic|avx2|avx512 (environment) forces a level, for tests and for
@@ -108,5 +110,6 @@ int cpu_use(cpu_isa isa);
  * by the level below). Called only once the CPU is known to run the level. */
 void kernels_fill_generic(kernel_table *t);
 void kernels_fill_avx2(kernel_table *t);
+void kernels_fill_avx512(kernel_table *t);
 
 #endif

@@ -16,6 +16,14 @@
 #include <immintrin.h>
 #define GEMM_AVX2 1
 #endif
+/* lib/kernels/x86_avx512/: a panel row (GEMM_NR = 16 floats) is one zmm, so
+ * the tile keeps one accumulator per row instead of two, and each k costs
+ * half the FMAs and loads. Every output still takes the same steps as in
+ * the AVX2 tile (the same start, one FMA per k in k order, the same k
+ * slices), and FMA rounds per lane, so both levels give the same bits. */
+#if defined(GEMM_AVX2) && defined(__AVX512F__)
+#define GEMM_AVX512 1
+#endif
 
 #define MR GEMM_MR /* rows of the register tile: 6 x 2 accumulators + 2 + 1 of 16 ymm */
 #define KC 256  /* k slice: a panel slice is KC * NR * 4 = 16 KB */
@@ -109,9 +117,79 @@ static inline __attribute__((always_inline)) void tile_avx2(int mr, int kc, cons
 }
 #endif
 
+#ifdef GEMM_AVX512
+static inline __attribute__((always_inline)) void tile_avx512(int mr, int kc, const float *x, size_t ldx,
+                                                              const void *w, float *y, size_t ldy,
+                                                              const float *bias16, int load_y, int px, int f16,
+                                                              const float *thr, int *hit)
+{
+    __m512 c[MR];
+    __m512 b = bias16 ? _mm512_loadu_ps(bias16) : _mm512_setzero_ps();
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++)
+        c[r] = load_y ? _mm512_add_ps(_mm512_loadu_ps(y + (size_t)r * ldy), b) : b;
+    const float *xr[MR];
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) xr[r] = x + (size_t)r * ldx;
+    for (int k = 0; k < kc; k++) {
+        __m512 wk = f16 ? _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)((const uint16_t *)w + (size_t)k * GEMM_NR)))
+                        : _mm512_load_ps((const float *)w + (size_t)k * GEMM_NR);
+        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++)
+            c[r] = _mm512_fmadd_ps(_mm512_set1_ps(px ? x[(size_t)k * MR + r] : xr[r][k]), wk, c[r]);
+    }
+    if (thr) { /* scan: the tile is stored only if some value reaches its row's threshold */
+        __mmask16 any = 0;
+        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++)
+            any |= _mm512_cmp_ps_mask(c[r], _mm512_set1_ps(thr[r]), _CMP_GE_OQ);
+        *hit = any != 0;
+        if (!*hit) return;
+    }
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) _mm512_storeu_ps(y + (size_t)r * ldy, c[r]);
+}
+
+/* Two neighbouring panels at once (w2 the second's slice): a 6 x 32 tile,
+ * 12 accumulators, each broadcast of x feeding two FMAs. Each output's
+ * steps are tile_avx512's, so its bits too. Stores only (no scan). */
+static inline __attribute__((always_inline)) void tile2_avx512(int mr, int kc, const float *x, size_t ldx,
+                                                               const void *w, const void *w2, float *y,
+                                                               size_t ldy, const float *bias32, int load_y,
+                                                               int px, int f16)
+{
+    __m512 c0[MR], c1[MR];
+    __m512 b0 = bias32 ? _mm512_loadu_ps(bias32) : _mm512_setzero_ps();
+    __m512 b1 = bias32 ? _mm512_loadu_ps(bias32 + GEMM_NR) : _mm512_setzero_ps();
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
+        c0[r] = load_y ? _mm512_add_ps(_mm512_loadu_ps(y + (size_t)r * ldy), b0) : b0;
+        c1[r] = load_y ? _mm512_add_ps(_mm512_loadu_ps(y + (size_t)r * ldy + GEMM_NR), b1) : b1;
+    }
+    const float *xr[MR];
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) xr[r] = x + (size_t)r * ldx;
+    for (int k = 0; k < kc; k++) {
+        __m512 w0, w1;
+        if (f16) {
+            w0 = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)((const uint16_t *)w + (size_t)k * GEMM_NR)));
+            w1 = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)((const uint16_t *)w2 + (size_t)k * GEMM_NR)));
+        } else {
+            w0 = _mm512_load_ps((const float *)w + (size_t)k * GEMM_NR);
+            w1 = _mm512_load_ps((const float *)w2 + (size_t)k * GEMM_NR);
+        }
+        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
+            __m512 a = _mm512_set1_ps(px ? x[(size_t)k * MR + r] : xr[r][k]);
+            c0[r] = _mm512_fmadd_ps(a, w0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(a, w1, c1[r]);
+        }
+    }
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
+        _mm512_storeu_ps(y + (size_t)r * ldy, c0[r]);
+        _mm512_storeu_ps(y + (size_t)r * ldy + GEMM_NR, c1[r]);
+    }
+}
+#endif
+
 /* One tile with compile-time row count, x layout and weight type, so that
  * the accumulators unroll into registers and no test is left in the loop. */
-#ifdef GEMM_AVX2
+#if defined(GEMM_AVX512)
+#define TILE(m, px, h) (gemm_portable_forced ? tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h, thr, hit) \
+                                       : tile_avx512(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h, thr, hit))
+#elif defined(GEMM_AVX2)
 #define TILE(m, px, h) (gemm_portable_forced ? tile_portable(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h, thr, hit) \
                                        : tile_avx2(m, kc, x, ldx, w, y, ldy, bias16, load_y, px, h, thr, hit))
 #else
@@ -181,6 +259,64 @@ static void panel_slice(float *y, size_t ldy, const float *x, size_t ldx, const 
     }
 }
 
+/* 1 if panels p and p + 1 are both full and run as one 6 x 32 tile. */
+#ifdef GEMM_AVX512
+#define TILE2(m, px, h) tile2_avx512(m, kc, x, ldx, w, w2, y, ldy, bias32, load_y, px, h)
+static void tile2(int mr, int kc, const float *x, size_t ldx, const void *w, const void *w2, float *y, size_t ldy,
+                  const float *bias32, int load_y, int px, int f16)
+{
+#define TILE2_ROWS(px, h)                 \
+    switch (mr) {                         \
+    case 6: TILE2(6, px, h); break;       \
+    case 5: TILE2(5, px, h); break;       \
+    case 4: TILE2(4, px, h); break;       \
+    case 3: TILE2(3, px, h); break;       \
+    case 2: TILE2(2, px, h); break;       \
+    default: TILE2(1, px, h); break;      \
+    }
+    if (px && f16) {
+        TILE2_ROWS(1, 1)
+    } else if (px) {
+        TILE2_ROWS(1, 0)
+    } else if (f16) {
+        TILE2_ROWS(0, 1)
+    } else {
+        TILE2_ROWS(0, 0)
+    }
+#undef TILE2_ROWS
+}
+
+static int pair_ok(const gemm_weight *W, int p, int p1)
+{
+    return !gemm_portable_forced && p + 1 < p1 && (p + 2) * GEMM_NR <= W->N;
+}
+
+/* panel_slice for the full panels p and p + 1 together. */
+static void panel_slice2(float *y, size_t ldy, const float *x, size_t ldx, const float *xp, const gemm_weight *W,
+                         const float *bias, int accumulate, int p, int k0, int kc, int i0, int i1)
+{
+    int K = W->K, f16 = W->f16, n0 = p * GEMM_NR;
+    int first = k0 == 0;
+    int load_y = !first || accumulate;
+    size_t es = f16 ? sizeof(uint16_t) : sizeof(float);
+    const void *w = (const unsigned char *)W->data + ((size_t)p * K + k0) * GEMM_NR * es;
+    const void *w2 = (const unsigned char *)W->data + ((size_t)(p + 1) * K + k0) * GEMM_NR * es;
+    const float *b = first && bias ? bias + n0 : NULL;
+    for (int i = i0; i < i1; i += MR) {
+        int mr = i1 - i < MR ? i1 - i : MR;
+        const float *xi = xp ? xp + (size_t)(i - i0) * kc : x + (size_t)i * ldx + k0;
+        tile2(mr, kc, xi, ldx, w, w2, y + (size_t)i * ldy + n0, ldy, b, load_y, xp != NULL, f16);
+    }
+}
+#else
+static int pair_ok(const gemm_weight *W, int p, int p1)
+{
+    (void)W, (void)p, (void)p1;
+    return 0;
+}
+#define panel_slice2 panel_slice
+#endif
+
 /* Copies x[i0..i1) x [k0, k0 + kc) into xp tile by tile: tile t holds, for
  * each k, its MR rows' values side by side (missing rows of the last tile
  * are zero), so the kernel's broadcasts read one short contiguous run.
@@ -244,9 +380,13 @@ void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weigh
     int kend = K > 0 ? K : 1;
     if ((size_t)T * (size_t)K * sizeof(float) <= X_WHOLE || !work) {
         /* All of x stays in L2: each panel is read once, in address order. */
-        for (int p = p0; p < p1; p++)
+        for (int p = p0; p < p1; p++) {
+            int two = pair_ok(W, p, p1);
             for (int k0 = 0; k0 < kend; k0 += KC)
-                panel_slice(y, ldy, x, ldx, NULL, W, bias, accumulate, p, k0, K - k0 < KC ? K - k0 : KC, 0, T);
+                (two ? panel_slice2 : panel_slice)(y, ldy, x, ldx, NULL, W, bias, accumulate, p, k0,
+                                                   K - k0 < KC ? K - k0 : KC, 0, T);
+            p += two;
+        }
         return;
     }
     /* Otherwise a k slice of a block of MC rows, packed, stays in L2 while
@@ -256,8 +396,11 @@ void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weigh
         for (int i0 = 0; i0 < T; i0 += MC) {
             int i1 = T - i0 < MC ? T : i0 + MC;
             pack_x(work, x, ldx, i0, i1, k0, kc);
-            for (int p = p0; p < p1; p++)
-                panel_slice(y, ldy, x, ldx, work, W, bias, accumulate, p, k0, kc, i0, i1);
+            for (int p = p0; p < p1; p++) {
+                int two = pair_ok(W, p, p1);
+                (two ? panel_slice2 : panel_slice)(y, ldy, x, ldx, work, W, bias, accumulate, p, k0, kc, i0, i1);
+                p += two;
+            }
         }
     }
 }
@@ -388,6 +531,22 @@ int gemm_scan_tile(const float *xp, int i, int mr, const gemm_weight *W, int p, 
 static inline __attribute__((always_inline)) void rows_kernel(int n, int K, const float *const *x, const float *const *w,
                                                               float *out)
 {
+#ifdef GEMM_AVX512
+    if (!gemm_portable_forced) { /* the AVX2 steps, a whole panel row per register */
+        __m512 c[MR];
+        _Pragma("GCC unroll 8") for (int j = 0; j < n; j++) c[j] = _mm512_setzero_ps();
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            int k1 = K - k0 < KC ? K : k0 + KC;
+            if (k0 > 0)
+                _Pragma("GCC unroll 8") for (int j = 0; j < n; j++) c[j] = _mm512_add_ps(c[j], _mm512_setzero_ps());
+            for (int k = k0; k < k1; k++)
+                _Pragma("GCC unroll 8") for (int j = 0; j < n; j++)
+                    c[j] = _mm512_fmadd_ps(_mm512_set1_ps(x[j][(size_t)k * MR]), _mm512_load_ps(w[j] + (size_t)k * GEMM_NR), c[j]);
+        }
+        _Pragma("GCC unroll 8") for (int j = 0; j < n; j++) _mm512_storeu_ps(out + j * GEMM_NR, c[j]);
+        return;
+    }
+#endif
 #ifdef GEMM_AVX2
     if (!gemm_portable_forced) {
         __m256 c0[MR], c1[MR];
@@ -463,6 +622,24 @@ static inline __attribute__((always_inline)) void dots_row(int T, const float *x
                                                            float *v)
 {
     int k = 0;
+#ifdef GEMM_AVX512
+    if (!gemm_portable_forced) { /* lane l holds AVX2's partial sum l (a0 lanes 0-7, a1 lanes 8-15) */
+        __m512 a[MR];
+        _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) a[t] = _mm512_setzero_ps();
+        for (; k + 16 <= K; k += 16) {
+            __m512 gk = _mm512_loadu_ps(g + k);
+            _Pragma("GCC unroll 8") for (int t = 0; t < T; t++)
+                a[t] = _mm512_fmadd_ps(_mm512_loadu_ps(x + (size_t)t * ldx + k), gk, a[t]);
+        }
+        _Pragma("GCC unroll 8") for (int t = 0; t < T; t++) {
+            __m256 p = _mm256_add_ps(_mm512_castps512_ps256(a[t]), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a[t]), 1)));
+            __m128 q = _mm_add_ps(_mm256_castps256_ps128(p), _mm256_extractf128_ps(p, 1)); /* l + (l + 4) */
+            q = _mm_add_ps(q, _mm_movehl_ps(q, q));                                       /* l + (l + 2) */
+            q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));                                   /* 0 + 1 */
+            v[t] = _mm_cvtss_f32(q);
+        }
+    } else
+#endif
 #ifdef GEMM_AVX2
     if (!gemm_portable_forced) {
         __m256 a0[MR], a1[MR];

@@ -69,13 +69,21 @@ static int test_count;
         }                                                                                \
     } while (0)
 
+/* A test that cannot run here (a CPU without the instruction set it
+ * tests) calls test_skip("why") and returns: it prints "ok N - name # SKIP
+ * why" (TAP's directive), so a skip is visible, not a silent pass. */
+static const char *test_skip_reason;
+static inline void test_skip(const char *why) { test_skip_reason = why; }
+
 #define RUN(fn)                                                                          \
     do {                                                                                 \
         test_failures_in_current = 0;                                                    \
+        test_skip_reason = NULL;                                                         \
         fn();                                                                            \
         test_count++;                                                                    \
-        printf("%s %d - %s\n", test_failures_in_current ? "not ok" : "ok", test_count,   \
-               #fn);                                                                     \
+        printf("%s %d - %s%s%s\n", test_failures_in_current ? "not ok" : "ok",          \
+               test_count, #fn, test_skip_reason ? " # SKIP " : "",                     \
+               test_skip_reason ? test_skip_reason : "");                               \
         fflush(stdout);                                                                  \
         if (test_failures_in_current) test_total_failed++;                               \
     } while (0)

@@ -3,11 +3,14 @@
  * not a multiple of the slice, x too large for the whole-x path, K = 0),
  * bias and accumulate, panel ranges that split the work, with and without
  * the scratch space that repacks x, both kernels, and F16 weights (widened
- * in the kernel: bit-identical to the same values given as F32). */
+ * in the kernel: bit-identical to the same values given as F32); and each
+ * level of the kernel table against the others: avx512 gives avx2's bits
+ * (products, scans), skipped where the CPU lacks a level. */
 #include "test.h"
 
 #include <stdint.h>
 
+#include "kernels/cpu.h"
 #include "kernels/gemm.h"
 #include "kernels/half.h"
 
@@ -287,6 +290,177 @@ static void test_scan(void)
     gemm_force_portable(0);
 }
 
+/* ---- the levels against each other ------------------------------------------ */
+
+static void *must(void *p)
+{
+    if (!p) abort();
+    return p;
+}
+
+/* gemm_run on the level isa, in `parts` panel ranges (as threads split it). */
+static void run_on(cpu_isa isa, float *y, const float *y0, const float *x, const gemm_weight *w, const float *b,
+                   int T, int accumulate, int parts, float *scratch)
+{
+    int panels = gemm_panels(w->N);
+    cpu_use(isa);
+    memcpy(y, y0, sizeof(float) * (size_t)T * w->N);
+    for (int part = 0; part < parts; part++)
+        gemm_run(y, (size_t)w->N, x, (size_t)w->K, w, b, T, accumulate, panels * part / parts,
+                 panels * (part + 1) / parts, scratch);
+}
+
+/* Products on levels a and b: mismatching shapes (each bias / accumulate /
+ * split / scratch / F16 variant counted once). */
+static int compare_gemm(cpu_isa a, cpu_isa b_isa, int T, int N, int K)
+{
+    float *x = must(malloc(sizeof(float) * ((size_t)T * K + 1))), *W = must(malloc(sizeof(float) * ((size_t)K * N + 1)));
+    float *b = must(malloc(sizeof(float) * (size_t)N + 1)), *y0 = must(malloc(sizeof(float) * (size_t)T * N + 1));
+    float *ya = must(malloc(sizeof(float) * (size_t)T * N + 1)), *yb = must(malloc(sizeof(float) * (size_t)T * N + 1));
+    float *packed = must(alloc64(sizeof(float) * (gemm_packed_count(K, N) + 16)));
+    uint16_t *Wh = must(malloc(sizeof(uint16_t) * ((size_t)K * N + 1)));
+    uint16_t *packed_h = must(alloc64(sizeof(uint16_t) * (gemm_packed_count(K, N) + 32)));
+    for (size_t i = 0; i < (size_t)T * K; i++) x[i] = rnd();
+    for (size_t i = 0; i < (size_t)K * N; i++) W[i] = rnd(), Wh[i] = mm_f32_to_f16(W[i]);
+    for (int i = 0; i < N; i++) b[i] = rnd();
+    for (size_t i = 0; i < (size_t)T * N; i++) y0[i] = i % 7 == 0 ? -0.0f : rnd(); /* -0 + 0 must stay the same */
+    gemm_pack(packed, W, K, N, (size_t)N, 0);
+    gemm_pack(packed_h, Wh, K, N, (size_t)N, 1);
+    gemm_weight gw = {packed, K, N, 0}, gh = {packed_h, K, N, 1};
+    int bad = 0;
+    for (int f16 = 0; f16 < 2; f16++)
+        for (int variant = 0; variant < 4; variant++)
+            for (int parts = 1; parts <= 4; parts++) {
+                const gemm_weight *w = f16 ? &gh : &gw;
+                const float *bias = variant & 1 ? b : NULL;
+                float *scratch = parts == 2 ? NULL : work;
+                run_on(a, ya, y0, x, w, bias, T, variant >> 1, 1, work); /* the reference split: one range */
+                run_on(b_isa, yb, y0, x, w, bias, T, variant >> 1, parts, scratch);
+                if (memcmp(ya, yb, sizeof(float) * (size_t)T * N) != 0) {
+                    if (bad++ == 0)
+                        fprintf(stderr, "  %s vs %s: T=%d N=%d K=%d f16=%d bias=%d acc=%d parts=%d differ\n",
+                                cpu_isa_name(a), cpu_isa_name(b_isa), T, N, K, f16, variant & 1, variant >> 1,
+                                parts);
+                }
+            }
+    free(x), free(W), free(b), free(y0), free(ya), free(yb), free(packed), free(Wh), free(packed_h);
+    return bad;
+}
+
+/* Every hit a scan reports, in order, with its value's bits. */
+typedef struct hit_list {
+    int n, cap;
+    float *v;
+    int *rc;
+} hit_list;
+
+static int list_hit(void *ctx, int row, int col, float v, float *thr)
+{
+    hit_list *L = ctx;
+    if (L->n == L->cap) {
+        L->cap = L->cap ? 2 * L->cap : 256;
+        L->v = must(realloc(L->v, sizeof(float) * (size_t)L->cap));
+        L->rc = must(realloc(L->rc, 2 * sizeof(int) * (size_t)L->cap));
+    }
+    L->v[L->n] = v;
+    L->rc[2 * L->n] = row, L->rc[2 * L->n + 1] = col;
+    L->n++;
+    if (row % 2) *thr = v; /* odd rows raise their threshold: order matters too */
+    return 0;
+}
+
+static int same_hits(const hit_list *a, const hit_list *b)
+{
+    return a->n == b->n && (a->n == 0 || (memcmp(a->v, b->v, sizeof(float) * (size_t)a->n) == 0 &&
+                                          memcmp(a->rc, b->rc, 2 * sizeof(int) * (size_t)a->n) == 0));
+}
+
+/* The float32 scans (gemm_scan, gemm_scan_tile, gemm_scan_rows,
+ * gemm_scan_dots) on levels a and b: 0 if every call reports the same hits. */
+static int compare_scans(cpu_isa a, cpu_isa b, int T, int N, int K)
+{
+    static float scan_work[GEMM_SCAN_WORK_FLOATS] __attribute__((aligned(64)));
+    static float acc[GEMM_MR * GEMM_NR] __attribute__((aligned(64)));
+    float *x = must(malloc(sizeof(float) * ((size_t)T * K + 1))), *g = must(malloc(sizeof(float) * ((size_t)N * K + 1)));
+    float *xp = must(alloc64(sizeof(float) * gemm_rows_packed_count(T, K) + 4));
+    float *wp = must(alloc64(sizeof(float) * (gemm_packed_count(K, N) + 1)));
+    float *thr0 = must(malloc(sizeof(float) * (size_t)T + 4)), *thr = must(malloc(sizeof(float) * (size_t)T + 4));
+    for (size_t i = 0; i < (size_t)T * K; i++) x[i] = rnd();
+    for (size_t i = 0; i < (size_t)N * K; i++) g[i] = rnd();
+    for (int t = 0; t < T; t++) thr0[t] = t % 3 == 0 ? -INFINITY : rnd() * sqrtf((float)K) * 0.3f;
+    gemm_weight W = {wp, K, N, 0};
+    hit_list L[2][4];
+    memset(L, 0, sizeof L);
+    for (int side = 0; side < 2; side++) {
+        cpu_use(side ? b : a);
+        gemm_pack_rows(xp, x, (size_t)K, T, K);
+        gemm_pack_transposed(wp, g, (size_t)K, N, K);
+        memcpy(thr, thr0, sizeof(float) * (size_t)T);
+        gemm_scan(xp, T, &W, thr, list_hit, &L[side][0], scan_work);
+        memcpy(thr, thr0, sizeof(float) * (size_t)T);
+        for (int i = 0; i < T; i += GEMM_MR)
+            for (int p = 0; p < gemm_panels(N); p++)
+                gemm_scan_tile(xp, i, T - i < GEMM_MR ? T - i : GEMM_MR, &W, p, thr, list_hit, &L[side][1], acc);
+        memcpy(thr, thr0, sizeof(float) * (size_t)T);
+        for (int i = 0; i < T; i++) { /* scattered pairs, up to GEMM_MR at once */
+            int rows[GEMM_MR], panels[GEMM_MR], n = 0;
+            for (int p = i % 2; p < gemm_panels(N) && n < GEMM_MR; p += 2) rows[n] = i, panels[n++] = p;
+            gemm_scan_rows(xp, rows, panels, n, &W, thr, list_hit, &L[side][2]);
+        }
+        memcpy(thr, thr0, sizeof(float) * (size_t)T);
+        for (int i = 0; i < T; i += GEMM_MR)
+            gemm_scan_dots(x + (size_t)i * K, (size_t)K, T - i < GEMM_MR ? T - i : GEMM_MR, g, (size_t)K, N, K,
+                           thr + i, list_hit, &L[side][3]);
+    }
+    int bad = 0;
+    for (int f = 0; f < 4; f++) {
+        if (!same_hits(&L[0][f], &L[1][f])) {
+            bad++;
+            fprintf(stderr, "  %s vs %s: scan %d T=%d N=%d K=%d: %d vs %d hits or different values\n",
+                    cpu_isa_name(a), cpu_isa_name(b), f, T, N, K, L[0][f].n, L[1][f].n);
+        }
+        for (int s = 0; s < 2; s++) free(L[s][f].v), free(L[s][f].rc);
+    }
+    free(x), free(g), free(xp), free(wp), free(thr0), free(thr);
+    return bad;
+}
+
+static const int level_shapes[][3] = {
+    {1, 16, 1},     {1, 1, 1},      {5, 17, 3},     {6, 32, 256},  {7, 33, 257}, {13, 100, 70},  {1, 48, 768},
+    {50, 96, 768},  {12, 48, 513},  {2, 5, 0},      {3, 80, 255},  {6, 64, 512}, {300, 40, 600}, {253, 31, 520},
+    {301, 48, 700}, {257, 17, 1031}, {64, 2304, 768}, {50, 3072, 64},
+};
+
+/* avx512 against avx2: the same bits for products and scans. */
+static void test_avx512_same_bits_as_avx2(void)
+{
+    if (!cpu_isa_supported(CPU_ISA_AVX512)) {
+        test_skip("no avx512");
+        return;
+    }
+    cpu_isa was = cpu_isa_active();
+    for (size_t s = 0; s < sizeof level_shapes / sizeof level_shapes[0]; s++) {
+        int T = level_shapes[s][0], N = level_shapes[s][1], K = level_shapes[s][2];
+        CHECK_EQ_INT(compare_gemm(CPU_ISA_AVX2, CPU_ISA_AVX512, T, N, K), 0);
+        if ((size_t)T * N <= 100000) CHECK_EQ_INT(compare_scans(CPU_ISA_AVX2, CPU_ISA_AVX512, T, N, K), 0);
+    }
+    cpu_use(was);
+}
+
+/* Every level this CPU runs passes the reference checks of run_all. */
+static void test_each_level(void)
+{
+    cpu_isa was = cpu_isa_active();
+    for (int isa = 0; isa < CPU_ISA_COUNT; isa++) {
+        if (cpu_use((cpu_isa)isa) != 0) {
+            printf("# level %s: not run by this CPU\n", cpu_isa_name((cpu_isa)isa));
+            continue;
+        }
+        run_all();
+    }
+    cpu_use(was);
+}
+
 int main(void)
 {
     RUN(test_layout);
@@ -294,5 +468,7 @@ int main(void)
     RUN(test_scan);
     RUN(test_simd_kernel);
     RUN(test_portable_kernel);
+    RUN(test_each_level);
+    RUN(test_avx512_same_bits_as_avx2);
     return test_summary();
 }

@@ -181,7 +181,7 @@ static int compare_paths(int T, int N, int K, int kind, int k)
 static void test_same_hits_as_gemm_scan(void)
 {
     if (!scan8_available()) {
-        printf("# this CPU has no AVX-512 VNNI: scan8_scan is gemm_scan here, nothing to compare\n");
+        test_skip("no avx512 VNNI: scan8_scan is gemm_scan here, nothing to compare");
         return;
     }
     static const int shapes[][4] = {
@@ -206,7 +206,10 @@ static void test_same_hits_as_gemm_scan(void)
  * threshold, most rows are never rescored. Counted through the hits. */
 static void test_filters(void)
 {
-    if (!scan8_available()) return;
+    if (!scan8_available()) {
+        test_skip("no avx512 VNNI");
+        return;
+    }
     int T = 60, N = 4000, K = 256, k = 10;
     topk_log L = log_new(T, N, k);
     float *x = malloc(sizeof(float) * (size_t)T * K), *g = malloc(sizeof(float) * (size_t)N * K);
@@ -246,7 +249,10 @@ static int cmp_desc(const void *a, const void *b)
 
 static void test_complete_at_threshold(void)
 {
-    if (!scan8_available()) return;
+    if (!scan8_available()) {
+        test_skip("no avx512 VNNI");
+        return;
+    }
     for (int kind = DATA_UNIT; kind <= DATA_MAGNITUDES; kind++) {
         if (kind == DATA_TIES) continue;
         int T = 48, N = 2000, K = kind == DATA_UNIT ? 512 : 77;
@@ -296,7 +302,10 @@ static int note_hit(void *ctx, int row, int col, float v, float *thr)
 
 static void test_tight_pair(void)
 {
-    if (!scan8_available()) return;
+    if (!scan8_available()) {
+        test_skip("no avx512 VNNI");
+        return;
+    }
     const int K = 2;
     float x[2] = {-0x1.ea9b8ep-2f, -0x1.ee5f2cp-10f}, g[2] = {-0x1.99196cp-8f, -0x1.965258p+0f};
     packed P;
