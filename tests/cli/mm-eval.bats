@@ -417,16 +417,15 @@ EOF
     [ "$(echo "$line" | cut -f7-9)" = "$(printf '2\t0\t0')" ]
 }
 
-@test "mm-eval -m P.5 -m P.10: the last parameters win (trec_eval 9/10); -m P or a nickname keeps them" {
+@test "mm-eval -m P.5 -m P.10: the first parameters win (trec_eval 10.0 meas_init.c); -m P or a nickname keeps them" {
     run mm-eval -m P.5 -m P.10 "$T/qrels" "$T/run"
     assert_status 0
     [ "${#lines[@]}" -eq 1 ]
-    [[ "${lines[0]}" == P_10* ]]
-    run mm-eval -m P.10 -m P.5,1 -m P -m all_trec "$T/qrels" "$T/run"
+    [[ "${lines[0]}" == P_5* ]]
+    run mm-eval -m P -m all_trec -m P.10 -m P.5,1 "$T/qrels" "$T/run"
     assert_status 0
-    [ "$(printf '%s\n' "${lines[@]}" | grep -c '^P_')" -eq 2 ]
-    printf '%s\n' "${lines[@]}" | grep -q '^P_1[[:space:]]'
-    printf '%s\n' "${lines[@]}" | grep -q '^P_5[[:space:]]'
+    [ "$(printf '%s\n' "${lines[@]}" | grep -c '^P_')" -eq 1 ]
+    printf '%s\n' "${lines[@]}" | grep -q '^P_10[[:space:]]'
 }
 
 @test "mm-eval -m R@1 -m R@5 -m R@10: repeated @ shorthands add up, in cutoff order" {

@@ -161,8 +161,14 @@ static void run_measures(const mm_measure_set *set, const mm_eval_opts *opts,
             free(strings[k]);
             strings[k] = m->def->calc_string(m, opts, q);
         }
+        /* trec_eval's -c clean-up matches row names: exactly the measure's
+         * name (so "utility_2,-1,0,0" keeps its placeholder value), or any
+         * row of unj ("unj_5"...) */
         if (q->missing && m->def->zero_if_missing)
-            for (size_t r = 0; r < m->nvalues; r++) values[m->offset + r] = 0.0;
+            for (size_t r = 0; r < m->nvalues; r++)
+                if (m->def->params == MM_PARAM_CUTOFFS ||
+                    strcmp(m->names[r], m->def->name) == 0)
+                    values[m->offset + r] = 0.0;
     }
     if (top1) {
         free(*top1);

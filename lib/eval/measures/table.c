@@ -125,21 +125,20 @@ static int ensure_requests(mm_measure_set *set, mm_error *err)
     return 0;
 }
 
-/* A repeated request with parameters replaces the earlier ones, as in
- * trec_eval 9 and 10, whose measure set-up walks every -m argument for the
- * measure without stopping, so the last "-m P.5 -m P.10" wins; a request
- * without parameters (-m P, a nickname) leaves given ones alone. */
+/* The first request with parameters keeps them, as in trec_eval 10.0, whose
+ * measure set-up (meas_init.c) stops at the first -m argument naming the
+ * measure with parameters: "-m P.5 -m P.10" prints P_5 only. A request
+ * without parameters (-m P, a nickname) neither sets nor undoes them. */
 static void request(mm_measure_set *set, long i, const char *params)
 {
-    if (set->requested[i] && !params) return;
     set->requested[i] = true;
-    free(set->request[i]);
-    set->request[i] = params ? strdup(params) : NULL;
+    if (set->request[i] || !params) return;
+    set->request[i] = strdup(params);
 }
 
 /* "-m R@1 -m R@5 -m R@10": mmkit's '@' shorthand accumulates cutoffs (as
  * "R.1,5,10" would), where a repeated trec_eval-style "-m P.5 -m P.10"
- * keeps the last request's parameters. */
+ * keeps the first request's parameters. */
 static int add_cutoff(mm_measure_set *set, long i, const char *cutoff, mm_error *err)
 {
     const char *old = set->request[i];
@@ -223,8 +222,12 @@ static int parse_params(mm_measure *m, const char *text, mm_error *err)
     int rc = 0;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (d->params == MM_PARAM_CUTOFFS) {
+            /* trec_eval reads a cutoff with atol: "23.4" is 23 (row ndcg_cut_23) */
             long v;
-            if (!trec_parse_long(tok, strlen(tok), &v) || v <= 0) {
+            size_t ilen = strcspn(tok, ".");
+            bool frac = tok[ilen] == '.' && tok[ilen + 1] &&
+                        strspn(tok + ilen + 1, "0123456789") == strlen(tok + ilen + 1);
+            if ((tok[ilen] && !frac) || !trec_parse_long(tok, ilen, &v) || v <= 0) {
                 rc = mm_fail(err, MM_ERR_MALFORMED,
                              "measure '%s': cutoff '%s' is not a positive integer", d->name, tok);
                 break;
@@ -282,7 +285,12 @@ static int parse_params(mm_measure *m, const char *text, mm_error *err)
     return 0;
 }
 
-static int make_names(mm_measure *m, mm_error *err)
+/* Row names follow trec_eval's meas_init.c: a measure with one row per
+ * cutoff names each row after its cutoff ("P_5", "iprec_at_recall_0.10");
+ * any other measure given parameters on the command line is named after the
+ * parameter text exactly as written ("relstring_20", "ndcg_1=3,2=9",
+ * "11pt_avg_.25,.5,.75"); with its default parameters, after the measure. */
+static int make_names(mm_measure *m, const char *given, mm_error *err)
 {
     const mm_measure_def *d = m->def;
     bool rows = (d->params == MM_PARAM_CUTOFFS || d->params == MM_PARAM_FRACTIONS) && d->row_format;
@@ -291,6 +299,12 @@ static int make_names(mm_measure *m, mm_error *err)
     if (!m->names) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < m->nvalues; i++) {
         char buf[256];
+        if (!rows && given) { /* the parameter text has no length limit */
+            size_t n = strlen(d->name) + 1 + strlen(given) + 1;
+            if (!(m->names[i] = malloc(n))) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+            snprintf(m->names[i], n, "%s_%s", d->name, given);
+            continue;
+        }
         if (!rows)
             snprintf(buf, sizeof buf, "%s", d->name);
         else if (d->params == MM_PARAM_CUTOFFS)
@@ -320,7 +334,7 @@ int mm_measure_set_finalize(mm_measure_set *set, mm_error *err)
         mm_measure *m = &set->m[set->count++];
         m->def = mm_measure_table[i];
         const char *text = set->request[i] ? set->request[i] : m->def->default_params;
-        if (parse_params(m, text, err) < 0 || make_names(m, err) < 0) return -1;
+        if (parse_params(m, text, err) < 0 || make_names(m, set->request[i], err) < 0) return -1;
         m->offset = set->nvalues;
         set->nvalues += m->nvalues;
     }
