@@ -10,6 +10,7 @@
 #include "core/cli.h"
 #include "eval/evalstats.h"
 #include "eval/measures.h"
+#include "eval/zscore.h"
 #include "io/trec.h"
 
 static const char USAGE[] =
@@ -32,6 +33,8 @@ static const char USAGE[] =
     "  -J, --Judged_docs_only         drop retrieved docs not judged in the qrels\n"
     "  -N, --Number_docs_in_coll=N    collection size, for utility (default 0)\n"
     "  -n, --nosummary                no summary ('all') rows\n"
+    "  -Z, --Zscore=FILE              per-query values as z-scores against FILE\n"
+    "                                 (lines: qid measure mean stddev); rows 'Z...'\n"
     "      --trec                     accepted and ignored (trec_eval-style marker)\n"
     "\n"
     "mmkit options:\n"
@@ -68,6 +71,8 @@ typedef struct params {
     unsigned long long permutations;    /* --permutations 10000 */
     const char *confusion;              /* --confusion FILE */
     const char *output;                 /* -o FILE */
+    const char *zscores;                /* -Z FILE */
+    mm_zscores z;
 } params;
 
 enum {
@@ -90,6 +95,7 @@ static const struct option long_options[] = {
     {"Judged_docs_only", no_argument, NULL, 'J'},
     {"Number_docs_in_coll", required_argument, NULL, 'N'},
     {"nosummary", no_argument, NULL, 'n'},
+    {"Zscore", required_argument, NULL, 'Z'},
     {"trec", no_argument, NULL, OPT_TREC},
     {"format", required_argument, NULL, 'f'},
     {"ci", required_argument, NULL, OPT_CI},
@@ -132,6 +138,7 @@ static void evaluate(const trec_qrels *qrels, const char *run, const params *p,
     int status = 0;
     if (mm_evaluate_run(qrels, run, &p->eval, set, res, &err, &status) < 0)
         cli_fatal_status(status ? status : MM_EVAL_EXIT_INPUT, "%s", err.msg);
+    if (p->zscores) mm_zscores_apply(&p->z, set, res);
     warn_input(cli_input_name(run), res->saw_bom, res->crlf_line);
 }
 
@@ -164,9 +171,12 @@ static void bootstrap(const mm_measure_set *set, const mm_eval_result *res, cons
     free(idx);
 }
 
+/* Under -Z every value is a z-score: counts print as floats too. */
+static bool zscore_mode;
+
 static void print_value(FILE *fp, const mm_measure *m, double v, out_format fmt)
 {
-    if (m->def->kind == MM_VALUE_COUNT)
+    if (m->def->kind == MM_VALUE_COUNT && !zscore_mode)
         fprintf(fp, "%ld", (long)v);
     else if (fmt == FMT_TEXT)
         fprintf(fp, "%6.4f", v);
@@ -176,7 +186,7 @@ static void print_value(FILE *fp, const mm_measure *m, double v, out_format fmt)
 
 static json_t *json_value(const mm_measure *m, double v)
 {
-    if (m->def->kind == MM_VALUE_COUNT) return json_integer((json_int_t)v);
+    if (m->def->kind == MM_VALUE_COUNT && !zscore_mode) return json_integer((json_int_t)v);
     if (!isfinite(v)) return json_null();
     return json_real(v);
 }
@@ -193,11 +203,13 @@ static void write_eval_text(FILE *fp, const mm_measure_set *set, const mm_eval_r
             for (size_t k = 0; k < set->count; k++) {
                 const mm_measure *m = &set->m[k];
                 if (!m->def->per_query) continue;
+                /* trec_eval -Z: "Z" before the name, except relstring's rows */
+                const char *z = zscore_mode && !is_string_row(m) ? "Z" : "";
                 for (size_t r = 0; r < m->nvalues; r++) {
                     if (p->format == FMT_TSV)
-                        fprintf(fp, "%s\t%s\t", m->names[r], res->qid[q]);
+                        fprintf(fp, "%s%s\t%s\t", z, m->names[r], res->qid[q]);
                     else
-                        fprintf(fp, "%-22s\t%s\t", m->names[r], res->qid[q]);
+                        fprintf(fp, "%s%-22s\t%s\t", z, m->names[r], res->qid[q]);
                     if (is_string_row(m)) {
                         const char *s = res->strings ? res->strings[q * set->count + k] : NULL;
                         fprintf(fp, "'%s'", s ? s : "");
@@ -212,17 +224,18 @@ static void write_eval_text(FILE *fp, const mm_measure_set *set, const mm_eval_r
     for (size_t k = 0; k < set->count; k++) {
         const mm_measure *m = &set->m[k];
         if (m->def->aggregate == MM_AGG_NONE) continue;
+        const char *z = zscore_mode && m->def->aggregate != MM_AGG_RUNID ? "Z" : "";
         for (size_t r = 0; r < m->nvalues; r++) {
             size_t row = m->offset + r;
             if (p->format == FMT_TSV)
-                fprintf(fp, "%s\tall\t", m->names[r]);
+                fprintf(fp, "%s%s\tall\t", z, m->names[r]);
             else
-                fprintf(fp, "%-22s\tall\t", m->names[r]);
+                fprintf(fp, "%s%-22s\tall\t", z, m->names[r]);
             if (m->def->aggregate == MM_AGG_RUNID) {
                 fputs(res->runid ? res->runid : "", fp);
             } else {
                 double v = mm_summary_value(set, res, &p->eval, row, NULL, 0);
-                if (m->def->aggregate == MM_AGG_NUM_Q)
+                if (m->def->aggregate == MM_AGG_NUM_Q && !zscore_mode)
                     fprintf(fp, "%ld", (long)v);
                 else
                     print_value(fp, m, v, p->format);
@@ -565,7 +578,7 @@ int main(int argc, char **argv)
     bool help = false;
     const char *help_measure = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "qm:cl:M:JN:nf:o:hvV", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qm:cl:M:JN:nZ:f:o:hvV", long_options, NULL)) != -1) {
         switch (c) {
         case 'q': p.per_query = true; break;
         case 'm':
@@ -578,6 +591,7 @@ int main(int argc, char **argv)
         case 'J': p.eval.judged_docs_only = true; break;
         case 'N': p.eval.num_docs_in_coll = cli_parse_long("-N", optarg, 0, LONG_MAX); break;
         case 'n': p.summary = false; break;
+        case 'Z': p.zscores = optarg; break;
         case OPT_TREC: break;
         case 'f':
             if (strcmp(optarg, "text") == 0) p.format = FMT_TEXT;
@@ -619,6 +633,12 @@ int main(int argc, char **argv)
     if (p.confusion && p.compare) cli_usage_error("--confusion does not apply to --compare");
     if (mm_measure_set_finalize(&set, &err) < 0) cli_usage_error("%s", err.msg);
 
+    if (p.zscores) {
+        /* read before the qrels, as trec_eval does */
+        if (mm_zscores_load(&p.z, p.zscores, &err) < 0)
+            cli_fatal_status(MM_ZSCORE_EXIT_INPUT, "%s", err.msg);
+        zscore_mode = true;
+    }
     const char *qrels_path = argv[optind];
     trec_qrels qrels;
     load_qrels(&qrels, qrels_path);
@@ -658,5 +678,6 @@ int main(int argc, char **argv)
     }
     trec_qrels_free(&qrels);
     mm_measure_set_free(&set);
+    mm_zscores_free(&p.z);
     return 0;
 }
