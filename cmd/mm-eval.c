@@ -131,13 +131,26 @@ static void load_qrels(trec_qrels *qrels, const char *path)
     warn_input(qrels->name, qrels->saw_bom, qrels->crlf_line);
 }
 
+static void write_per_query(FILE *fp, const mm_measure_set *set, const mm_eval_result *res,
+                            const params *p, size_t nq);
+
 static void evaluate(const trec_qrels *qrels, const char *run, const params *p,
                      const mm_measure_set *set, mm_eval_result *res)
 {
     mm_error err = {0};
     int status = 0;
-    if (mm_evaluate_run(qrels, run, &p->eval, set, res, &err, &status) < 0)
+    if (mm_evaluate_run(qrels, run, &p->eval, set, res, &err, &status) < 0) {
+        /* trec_eval prints the -q rows of the queries before the one missing
+         * from the run, then stops (text to standard output only: -o stays
+         * all or nothing) */
+        if (res->partial && p->per_query && !p->output && !p->compare && p->format == FMT_TEXT) {
+            if (p->zscores) mm_zscores_apply(&p->z, set, res);
+            write_per_query(stdout, set, res, p, res->partial_count);
+            fflush(stdout);
+        }
+        if (res->partial) mm_eval_result_free(res, set);
         cli_fatal_status(status ? status : MM_EVAL_EXIT_INPUT, "%s", err.msg);
+    }
     if (p->zscores) mm_zscores_apply(&p->z, set, res);
     warn_input(cli_input_name(run), res->saw_bom, res->crlf_line);
 }
@@ -193,13 +206,10 @@ static json_t *json_value(const mm_measure *m, double v)
 
 /* ---- evaluation output -------------------------------------------------------------- */
 
-static void write_eval_text(FILE *fp, const mm_measure_set *set, const mm_eval_result *res,
-                            const params *p, const double *lo, const double *hi)
+static void write_per_query(FILE *fp, const mm_measure_set *set, const mm_eval_result *res,
+                            const params *p, size_t nq)
 {
-    if (p->format == FMT_TSV)
-        fprintf(fp, p->ci > 0 ? "measure\tqid\tvalue\tci_low\tci_high\n" : "measure\tqid\tvalue\n");
-    if (p->per_query)
-        for (size_t q = 0; q < res->query_count; q++)
+        for (size_t q = 0; q < nq; q++)
             for (size_t k = 0; k < set->count; k++) {
                 const mm_measure *m = &set->m[k];
                 if (!m->def->per_query) continue;
@@ -220,6 +230,14 @@ static void write_eval_text(FILE *fp, const mm_measure_set *set, const mm_eval_r
                     fputc('\n', fp);
                 }
             }
+}
+
+static void write_eval_text(FILE *fp, const mm_measure_set *set, const mm_eval_result *res,
+                            const params *p, const double *lo, const double *hi)
+{
+    if (p->format == FMT_TSV)
+        fprintf(fp, p->ci > 0 ? "measure\tqid\tvalue\tci_low\tci_high\n" : "measure\tqid\tvalue\n");
+    if (p->per_query) write_per_query(fp, set, res, p, res->query_count);
     if (!p->summary) return;
     for (size_t k = 0; k < set->count; k++) {
         const mm_measure *m = &set->m[k];

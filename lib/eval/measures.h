@@ -213,6 +213,11 @@ typedef struct mm_eval_result {
     char *runid;          /* tag of the last run line */
     bool saw_crlf, saw_bom;
     long crlf_line;       /* first CRLF line of the run, 0 if none */
+    /* On the error "qrels query missing from the run" (no -c) the result is
+     * kept: its first partial_count queries are scored (the caller prints
+     * their -q rows, as trec_eval does before it stops) and must be freed. */
+    bool partial;
+    size_t partial_count;
 } mm_eval_result;
 
 /* Exit statuses of evaluation failures (trec_eval's). */

@@ -491,6 +491,10 @@ int mm_evaluate_reader(const trec_qrels *qrels, trec_reader *r, const mm_eval_op
     for (size_t i = 0; i < nq; i++) {
         if (ev.status[i] != Q_UNSEEN) continue;
         if (!opts->complete_rel_info) {
+            /* the queries before this one are scored: trec_eval has printed
+             * their -q rows when it stops here */
+            res->partial = true;
+            res->partial_count = i;
             *exit_status = MM_EVAL_EXIT_MEASURE;
             mm_fail(err, MM_ERR_MISMATCH,
                     "%s: query '%s' is in the qrels but not in the run (use -c to score it as "
@@ -539,7 +543,7 @@ done:
     free(cur_qid);
     free(ev.status);
     scratch_free(&ev.s);
-    if (rc < 0) mm_eval_result_free(res, set);
+    if (rc < 0 && !res->partial) mm_eval_result_free(res, set);
     return rc;
 }
 

@@ -15,7 +15,7 @@ extern const mm_measure_def mm_measure_runid, mm_measure_num_q, mm_measure_num_r
     mm_measure_ndcg_rel, mm_measure_Rndcg, mm_measure_ndcg_cut, mm_measure_map_cut,
     mm_measure_relative_P, mm_measure_success, mm_measure_set_P, mm_measure_set_relative_P,
     mm_measure_set_recall, mm_measure_set_map, mm_measure_set_F,
-    mm_measure_num_nonrel_judged_ret, mm_measure_rbp, mm_measure_rbp_resid, mm_measure_unj,
+    mm_measure_num_nonrel_judged_ret, mm_measure_rbp, mm_measure_rbp_resid, mm_measure_unj, mm_measure_yaap,
     mm_measure_R, mm_measure_MRR, mm_measure_medr, mm_measure_meanr, mm_measure_acc,
     mm_measure_balanced_acc;
 
@@ -58,6 +58,7 @@ const mm_measure_def *const mm_measure_table[] = {
     &mm_measure_set_map,
     &mm_measure_set_F,
     &mm_measure_num_nonrel_judged_ret,
+    &mm_measure_yaap,
     &mm_measure_rbp,
     &mm_measure_rbp_resid,
     &mm_measure_unj,
