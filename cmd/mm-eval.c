@@ -48,6 +48,8 @@ static const char USAGE[] =
     "                                 exact enumeration when 2^queries <= P)\n"
     "      --confusion=FILE           write the zero-shot confusion matrix (TSV)\n"
     "  -o, --output=FILE              write to FILE atomically instead of stdout\n"
+    "      --empty-is-zero            with -J, a query left with no documents scores 0\n"
+    "                                 in iprec_at_recall and 11pt_avg (trec_eval: -nan)\n"
     "      --quiet                    no warnings (CRLF, byte-order mark; -q is per-query here)\n"
     "  -h, --help                     show this help and exit (with -m NAME: that measure)\n"
     "  -v, -V, --version              show the version and exit\n"
@@ -84,6 +86,7 @@ enum {
     OPT_PERMUTATIONS,
     OPT_CONFUSION,
     OPT_QUIET,
+    OPT_EMPTY_IS_ZERO,
 };
 
 static const struct option long_options[] = {
@@ -106,6 +109,7 @@ static const struct option long_options[] = {
     {"confusion", required_argument, NULL, OPT_CONFUSION},
     {"output", required_argument, NULL, 'o'},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"empty-is-zero", no_argument, NULL, OPT_EMPTY_IS_ZERO},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -627,6 +631,7 @@ int main(int argc, char **argv)
         case OPT_CONFUSION: p.confusion = optarg; break;
         case 'o': p.output = optarg; break;
         case OPT_QUIET: cli_quiet = true; break;
+        case OPT_EMPTY_IS_ZERO: p.eval.empty_is_zero = true; break;
         case 'h': help = true; break;
         case 'v':
         case 'V': cli_version();

@@ -36,8 +36,10 @@ typedef struct mm_eval_opts {
     bool judged_docs_only;   /* -J: drop retrieved docs with value < 0 */
     long num_docs_in_coll;   /* -N: only utility uses it; default 0 */
     bool complete_rel_info;  /* -c: score qrels queries missing from the run */
+    bool empty_is_zero;      /* --empty-is-zero: a ranking -J leaves empty scores 0 in
+                                iprec_at_recall/11pt_avg, where trec_eval's 0/0 gives -nan */
 } mm_eval_opts;
-#define MM_EVAL_OPTS_DEFAULT {1, LONG_MAX, false, 0, false}
+#define MM_EVAL_OPTS_DEFAULT {1, LONG_MAX, false, 0, false, false}
 
 /* What a measure sees of one query (trec_eval's RES_RELS). */
 typedef struct mm_query_rels {
