@@ -25,12 +25,14 @@ ifeq ($(PKG_LIBS),)
 PKG_LIBS := -ljpeg -lpng16 -lutf8proc -ljansson
 endif
 
-# The kernels use AVX2/FMA/F16C when the compiler may. On x86-64 with AVX2 we
-# target x86-64-v3 rather than -march=native: valgrind 3.19 cannot run
-# AVX-512 code, and the one kernel that gains from it (mm-rank's int8
-# pre-filter, lib/kernels/scan8.c) is compiled for it separately and chosen at run
-# time. Elsewhere -march=native; ARCH= builds a baseline binary.
-ARCH ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && echo -march=x86-64-v3 || echo -march=native)
+# One binary for every x86-64 CPU: lib/ is built for the baseline
+# instruction set, and the code for one set lives in a folder of its own,
+# built with that set's flags and chosen at run time (lib/kernels/cpu.h,
+# MM_ISA). mm-rank's AVX-512 VNNI kernel (lib/kernels/scan8.c) uses
+# per-function targets. ARCH= adds flags to everything (e.g. ARCH=-march=native
+# for a build that only runs here).
+ARCH ?=
+ISA_FLAGS_x86_avx2 := -mavx2 -mfma -mf16c -msse4.2 -mpopcnt
 WARN := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DMM_VERSION='"$(VERSION)"' -Ilib $(WARN) $(PKG_CFLAGS)
 
@@ -73,6 +75,11 @@ all: $(LIBMM) $(PROGS)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# lib/kernels/ISA/*.c: that instruction set's flags
+$(BUILD)/lib/kernels/x86_avx2/%.o: lib/kernels/x86_avx2/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ISA_FLAGS_x86_avx2) -MMD -MP -c $< -o $@
 
 $(LIBMM): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -120,6 +127,10 @@ fuzz: $(FUZZ_BIN)
 $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/lib/kernels/x86_avx2/%.o: lib/kernels/x86_avx2/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(ISA_FLAGS_x86_avx2) -MMD -MP -c $< -o $@
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS_ALL) -o $@

@@ -7,7 +7,7 @@
 #include "core/vec.h"
 #include "core/cli.h"
 #include "io/featio.h"
-#include "core/half.h"
+#include "kernels/half.h"
 #include "io/mmf.h"
 #include "io/npy.h"
 

@@ -7,6 +7,7 @@
 
 #include "core/cli.h"
 #include "io/mmf.h"
+#include "kernels/cpu.h"
 
 static const char USAGE[] =
     "Usage: mm-info [OPTION]... [FILE]...\n"
@@ -17,6 +18,8 @@ static const char USAGE[] =
     "  -i, --ids        list the ids, one per line, instead of the summary\n"
     "  -j, --json       one JSON object per file (for scripts)\n"
     "  -q, --quiet      print nothing; the exit status tells whether all files are valid\n"
+    "      --cpu        print the CPU, its features and the kernel level in use\n"
+    "                   (MM_ISA=generic|avx2|avx512 forces a level), then exit\n"
     "  -h, --help       show this help and exit\n"
     "  -V, --version    show the version and exit\n"
     "\n"
@@ -125,6 +128,18 @@ static int info_one(const char *path, const params *p)
     return rc < 0;
 }
 
+/* --cpu: what the kernel table chose, and why. */
+static void print_cpu(void)
+{
+    printf("cpu: %s\n", *cpu_model_name() ? cpu_model_name() : "(unknown)");
+    printf("features: %s\n", *cpu_feature_list() ? cpu_feature_list() : "(none of interest)");
+    printf("levels:");
+    for (int i = 0; i < CPU_ISA_COUNT; i++)
+        if (cpu_isa_supported((cpu_isa)i)) printf(" %s", cpu_isa_name((cpu_isa)i));
+    printf("\nkernels: %s%s\n", cpu_isa_name(cpu_isa_active()),
+           getenv("MM_ISA") && *getenv("MM_ISA") ? " (MM_ISA)" : " (the widest level this CPU runs)");
+}
+
 int main(int argc, char **argv)
 {
     cli_init("mm-info");
@@ -132,7 +147,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"ids", no_argument, 0, 'i'},  {"json", no_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
+        {"version", no_argument, 0, 'V'}, {"cpu", no_argument, 0, 'C'}, {0, 0, 0, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "ijqhV", longopts, NULL)) != -1) {
@@ -141,6 +156,7 @@ int main(int argc, char **argv)
         case 'j': p.json = true; break;
         case 'q': p.quiet = true; break;
         case 'h': fputs(USAGE, stdout); return MM_EXIT_OK;
+        case 'C': print_cpu(); return MM_EXIT_OK;
         case 'V': cli_version();
         default: cli_usage_hint(); /* getopt printed the problem */
         }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/mapguard.h"
+#include "kernels/cpu.h"
 
 const char *cli_prog = "mmkit";
 bool cli_quiet = false;
@@ -99,6 +100,10 @@ void cli_init(const char *prog)
     sigemptyset(&bus.sa_mask);
     sigaction(SIGBUS, &bus, NULL);
     atexit(remove_pending_outputs);
+    /* MM_ISA asks for a kernel level: one this CPU cannot run is a usage
+     * error now, not a silently different path later (kernels/cpu.h). */
+    mm_error isa_err = {0};
+    if (cpu_check_env(&isa_err) < 0) cli_usage_error("%s", isa_err.msg);
 }
 
 static void vmessage(const char *kind, const char *fmt, va_list ap)

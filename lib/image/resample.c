@@ -1,6 +1,8 @@
 /* resample.c — see resample.h. */
 #include "image/resample.h"
 
+#include "kernels/cpu.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,7 +221,7 @@ static int grow(void **buf, size_t *cap, size_t n)
 
 /* Vertical pass: output rows v->lo..v->hi from rows of `src` (row r of the
  * source is src + (r - src_row0) * src_stride, nbytes used per row). */
-static void pass_vertical(const uint8_t *src, size_t src_stride, int src_row0, size_t nbytes,
+KERNEL_CLONES static void pass_vertical(const uint8_t *src, size_t src_stride, int src_row0, size_t nbytes,
                           const struct resample_axis *v, int32_t *restrict acc,
                           uint8_t *restrict out, size_t out_stride)
 {

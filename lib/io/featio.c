@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/half.h"
+#include "kernels/half.h"
 #include "io/npy.h"
 
 int feat_format_parse(const char *name)

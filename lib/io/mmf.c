@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/crc32c.h"
+#include "kernels/crc32c.h"
 #include "core/mapguard.h"
-#include "core/half.h"
+#include "kernels/half.h"
 
 /* f32 payloads are copied as they are: the on-disk order is little-endian. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "mmkit assumes a little-endian host");

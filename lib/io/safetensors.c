@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/half.h"
+#include "kernels/half.h"
 #include "core/mapguard.h"
 
 typedef struct st_file {

@@ -13,6 +13,8 @@
  */
 #include "kernels/scan8.h"
 
+#include "kernels/cpu.h"
+
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -49,7 +51,8 @@ int scan8_available(void)
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni") &&
                __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     }
-    return have && !force_off;
+    /* MM_ISA below avx512 switches it off too (kernels/cpu.h) */
+    return have && !force_off && cpu_isa_active() >= CPU_ISA_AVX512;
 #else
     return 0;
 #endif

@@ -18,12 +18,9 @@
 
 #include "core/xalloc.h"
 #include "kernels/gemm.h"
+#include "nn/ops.h"
 #include "io/safetensors.h"
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define CLIP_SIMD 1
-#endif
 
 /* ------------------------------------------------------------------------ */
 /* Model and run state                                                        */
@@ -98,182 +95,6 @@ const char *clip_model_id(const clip_model *m) { return m->id; }
 float clip_logit_scale(const clip_model *m) { return m->logit_scale; }
 void clip_set_pool(clip_model *m, mm_pool *pool) { m->run.pool = pool; }
 
-/* ------------------------------------------------------------------------ */
-/* Elementwise kernels. With AVX2+FMA they run 8 lanes at a time; exp is a   */
-/* Cephes-style polynomial accurate to ~1 ulp (the reference tolerance is   */
-/* 1e-4, float32 rounding alone gives ~1e-6). Tails go through a padded     */
-/* 8-lane buffer, so a value's result does not depend on its position.       */
-
-#ifdef CLIP_SIMD
-static inline __m256 exp8(__m256 x)
-{
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
-static inline __m256 act8(__m256 x, int act)
-{
-    const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
-    switch (act) {
-    case CLIP_ACT_QUICK_GELU: /* x * sigmoid(1.702 x) */
-        return _mm256_div_ps(x, _mm256_add_ps(one, exp8(_mm256_mul_ps(x, _mm256_set1_ps(-1.702f)))));
-    case CLIP_ACT_GELU: {
-        /* x * Phi(x), Phi(x) = 0.5 erfc(-x / sqrt2). erfc(z), z >= 0, from
-         * Numerical Recipes' erfcc (Chebyshev fit, relative error < 1.2e-7
-         * everywhere), so that the small negative tail stays accurate too. */
-        __m256 z = _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(0.70710678118654752f));
-        __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(half, z, one));
-        __m256 p = _mm256_set1_ps(0.17087277f);
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
-        __m256 erfc = _mm256_mul_ps(t, exp8(_mm256_fnmadd_ps(z, z, p)));
-        __m256 tail = _mm256_mul_ps(half, erfc);                 /* Phi(-|x|) */
-        __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
-        __m256 phi = _mm256_blendv_ps(_mm256_sub_ps(one, tail), tail, neg);
-        return _mm256_mul_ps(x, phi);
-    }
-    default: /* CLIP_ACT_GELU_TANH: 0.5 x (1 + tanh(u)) = x sigmoid(2u),
-              * u = sqrt(2/pi) (x + 0.044715 x^3): no cancellation in the tail */ {
-        __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
-        __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.79788456080286536f),
-                                 _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
-        return _mm256_div_ps(x, _mm256_add_ps(one, exp8(_mm256_mul_ps(u, _mm256_set1_ps(-2.0f)))));
-    }
-    }
-}
-
-static inline float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-#else
-static inline float act1(float x, int act)
-{
-    switch (act) {
-    case CLIP_ACT_QUICK_GELU: return x / (1.0f + expf(-1.702f * x));
-    case CLIP_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-    default: return x / (1.0f + expf(-2.0f * 0.79788456080286536f * (x + 0.044715f * x * x * x)));
-    }
-}
-#endif
-
-/* y = act(y) over T rows of N. */
-static void activate(float *y, int T, int N, int act)
-{
-    for (int t = 0; t < T; t++) {
-        float *row = y + (size_t)t * N;
-#ifdef CLIP_SIMD
-        int j = 0;
-        for (; j + 8 <= N; j += 8) _mm256_storeu_ps(row + j, act8(_mm256_loadu_ps(row + j), act));
-        if (j < N) {
-            float tmp[8] = {0};
-            for (int k = j; k < N; k++) tmp[k - j] = row[k];
-            _mm256_storeu_ps(tmp, act8(_mm256_loadu_ps(tmp), act));
-            for (int k = j; k < N; k++) row[k] = tmp[k - j];
-        }
-#else
-        for (int j = 0; j < N; j++) row[j] = act1(row[j], act);
-#endif
-    }
-}
-
-/* Softmax of x[0..n) in place, max-subtracted so that exp never overflows. */
-static void softmax(float *x, int n)
-{
-    float mx = x[0];
-    for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    float sum = 0.0f;
-#ifdef CLIP_SIMD
-    int i = 0;
-    __m256 vmx = _mm256_set1_ps(mx), vs = _mm256_setzero_ps();
-    for (; i + 8 <= n; i += 8) {
-        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
-        _mm256_storeu_ps(x + i, e);
-        vs = _mm256_add_ps(vs, e);
-    }
-    if (i < n) {
-        float tmp[8];
-        for (int k = 0; k < 8; k++) tmp[k] = i + k < n ? x[i + k] - mx : -100.0f;
-        _mm256_storeu_ps(tmp, exp8(_mm256_loadu_ps(tmp)));
-        for (int k = 0; i + k < n; k++) x[i + k] = tmp[k];
-        for (; i < n; i++) sum += x[i];
-    }
-    sum += hsum8(vs);
-#else
-    for (int i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        sum += x[i];
-    }
-#endif
-    float inv = 1.0f / sum;
-    for (int i = 0; i < n; i++) x[i] *= inv;
-}
-
-/* LayerNorm over rows: y = (x - mean) / sqrt(var + eps) * g + b, biased
- * variance (as torch). y may equal x. */
-static void layernorm(float *y, const float *x, const float *g, const float *b, int T, int w, float eps)
-{
-    for (int t = 0; t < T; t++) {
-        const float *xr = x + (size_t)t * w;
-        float *yr = y + (size_t)t * w;
-        float mean, var;
-#ifdef CLIP_SIMD
-        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-        int j = 0;
-        for (; j + 16 <= w; j += 16) {
-            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(xr + j));
-            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(xr + j + 8));
-        }
-        float s = hsum8(_mm256_add_ps(s0, s1));
-        for (; j < w; j++) s += xr[j];
-        mean = s / (float)w;
-        __m256 vm = _mm256_set1_ps(mean);
-        s0 = _mm256_setzero_ps();
-        s1 = _mm256_setzero_ps();
-        for (j = 0; j + 16 <= w; j += 16) {
-            __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(xr + j), vm);
-            __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(xr + j + 8), vm);
-            s0 = _mm256_fmadd_ps(d0, d0, s0);
-            s1 = _mm256_fmadd_ps(d1, d1, s1);
-        }
-        float v = hsum8(_mm256_add_ps(s0, s1));
-        for (; j < w; j++) v += (xr[j] - mean) * (xr[j] - mean);
-        var = v / (float)w;
-#else
-        float s = 0.0f, v = 0.0f;
-        for (int j = 0; j < w; j++) s += xr[j];
-        mean = s / (float)w;
-        for (int j = 0; j < w; j++) v += (xr[j] - mean) * (xr[j] - mean);
-        var = v / (float)w;
-#endif
-        float rstd = 1.0f / sqrtf(var + eps);
-        for (int k = 0; k < w; k++) yr[k] = (xr[k] - mean) * rstd * g[k] + b[k];
-    }
-}
-
-
 /* Multi-head self-attention of every item, head by head.
  * qkv [T, 3w] (q | k | v per row). Causal: position i sees positions 0..i.
  * With query == NULL every row attends and out is [T, w]; otherwise only
@@ -324,7 +145,7 @@ static void attention_range(void *ctx, int worker, int begin, int end)
         for (int i = 0; i < nq; i++) {
             float *row = scores + (size_t)i * L;
             int visible = a->causal ? q0 + i + 1 : L;
-            softmax(row, visible);
+            ops_softmax(row, visible);
             for (int j = visible; j < L; j++) row[j] = 0.0f;
         }
         /* out[nq, hd] (this head's columns) = scores v */
@@ -357,14 +178,14 @@ static void layernorm_range(void *ctx, int worker, int begin, int end)
 {
     (void)worker;
     const rows_job *j = ctx;
-    layernorm(j->y + (size_t)begin * j->N, j->x + (size_t)begin * j->N, j->g, j->b, end - begin, j->N, j->eps);
+    ops_layernorm(j->y + (size_t)begin * j->N, j->x + (size_t)begin * j->N, j->g, j->b, end - begin, j->N, j->eps);
 }
 
 static void activate_range(void *ctx, int worker, int begin, int end)
 {
     (void)worker;
     const rows_job *j = ctx;
-    activate(j->y + (size_t)begin * j->N, end - begin, j->N, j->act);
+    ops_activate(j->y + (size_t)begin * j->N, end - begin, j->N, j->act);
 }
 
 static void par_layernorm(run_state *r, float *y, const float *x, const float *g, const float *b, int T, int w,
@@ -576,7 +397,7 @@ int clip_encode_images_ex(clip_model *m, const float *pixel_values, int n, const
         tower_forward(&m->vision, r, r->x, T, n, S, 0, r->pick);
     }
     /* pooled = post_layernorm(x[CLS]) per image; embeds = pooled Wproj. */
-    layernorm(r->pooled, r->pooled, m->post_ln_w, m->post_ln_b, n, w, c->ln_eps);
+    ops_layernorm(r->pooled, r->pooled, m->post_ln_w, m->post_ln_b, n, w, c->ln_eps);
     if (out->pooled) memcpy(out->pooled, r->pooled, (size_t)n * w * sizeof(float));
     if (out->embeds) linear(r, out->embeds, r->pooled, &m->visual_projection, NULL, n, 0);
     return 0;
@@ -660,13 +481,13 @@ int clip_encode_texts_ex(clip_model *m, const int32_t *ids, const int *lengths, 
     /* pooled = final_layer_norm(x) at each caption's end token. */
     if (out->last_hidden) {
         tower_forward(&m->text, r, r->x, (int)T, n, L, 1, NULL);
-        layernorm(out->last_hidden, r->x, m->final_ln_w, m->final_ln_b, (int)T, w, c->ln_eps);
+        ops_layernorm(out->last_hidden, r->x, m->final_ln_w, m->final_ln_b, (int)T, w, c->ln_eps);
         for (int i = 0; i < n; i++)
             memcpy(r->pooled + (size_t)i * w, out->last_hidden + (size_t)r->pick[i] * w, (size_t)w * sizeof(float));
     } else {
         /* only the end token is needed from the last layer */
         tower_forward(&m->text, r, r->x, (int)T, n, L, 1, r->pick);
-        layernorm(r->pooled, r->pooled, m->final_ln_w, m->final_ln_b, n, w, c->ln_eps);
+        ops_layernorm(r->pooled, r->pooled, m->final_ln_w, m->final_ln_b, n, w, c->ln_eps);
     }
     if (out->pooled) memcpy(out->pooled, r->pooled, (size_t)n * w * sizeof(float));
     if (out->embeds) linear(r, out->embeds, r->pooled, &m->text_projection, NULL, n, 0);

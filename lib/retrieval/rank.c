@@ -9,12 +9,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#if defined(__AVX2__)
-#include <immintrin.h>
-#endif
 
 #include "core/vec.h"
 #include "core/fmtfloat.h"
+#include "kernels/cpu.h"
 #include "kernels/gemm.h"
 #include "kernels/scan8.h"
 #include "io/trec.h"
@@ -186,26 +184,14 @@ static void fail_locked(engine *E, const mm_error *err)
     pthread_cond_broadcast(&E->cv);
 }
 
-/* 1 if all dim values are finite, else 0 with the first bad index in *where.
- * The common all-finite case is a branch-free scan of the exponent bits. */
+/* 1 if all dim values are finite, else 0 with the first bad index in *where
+ * (the kernel: a branch-free scan of the exponent bits where it can). */
 static int check_finite(const float *v, size_t dim, size_t *where)
 {
-    size_t i = 0;
-#if defined(__AVX2__)
-    const __m256i expo = _mm256_set1_epi32(0x7f800000);
-    __m256i bad = _mm256_setzero_si256();
-    for (; i + 8 <= dim; i += 8) {
-        __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(v + i));
-        bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(_mm256_and_si256(x, expo), expo));
-    }
-    if (!_mm256_testz_si256(bad, bad)) i = 0; /* find it below */
-#endif
-    for (; i < dim; i++)
-        if (!isfinite(v[i])) {
-            *where = i;
-            return 0;
-        }
-    return 1;
+    size_t i = cpu_kernels()->find_nonfinite(v, dim);
+    if (i == dim) return 1;
+    *where = i;
+    return 0;
 }
 
 /* Packs the last `staged` rows of block g, which sit in the staging rows,

@@ -1,7 +1,7 @@
 /* test_featio.c — format names/detection, the TSV reader/writer (with line
  * numbers in every error), ids files, and feat_load for MMF, .npy and TSV. */
 #include "io/featio.h"
-#include "core/half.h"
+#include "kernels/half.h"
 #include "io/npy.h"
 #include "test.h"
 

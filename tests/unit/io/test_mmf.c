@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/crc32c.h"
-#include "core/half.h"
+#include "kernels/crc32c.h"
+#include "kernels/half.h"
 #include "io/mmf.h"
 #include "test.h"
 

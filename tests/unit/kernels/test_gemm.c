@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "kernels/gemm.h"
-#include "core/half.h"
+#include "kernels/half.h"
 
 static uint64_t rng_state = 88172645463325252ull;
 

@@ -16,7 +16,7 @@
 
 #include "core/vec.h"
 #include "nn/clip.h"
-#include "core/half.h"
+#include "kernels/half.h"
 #include "io/npy.h"
 #include "io/safetensors.h"
 #include "test.h"

@@ -1,7 +1,7 @@
 /* test_rank.c — the ranking engine end to end on small in-memory MMF streams. */
 #include "core/vec.h"
 #include "test.h"
-#include "core/half.h"
+#include "kernels/half.h"
 #include "io/mmf.h"
 #include "retrieval/rank.h"
 

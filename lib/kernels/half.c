@@ -1,11 +1,9 @@
 /* half.c — see half.h. */
-#include "core/half.h"
+#include "kernels/half.h"
 
 #include <string.h>
 
-#if defined(__F16C__)
-#include <immintrin.h>
-#endif
+#include "kernels/cpu.h"
 
 static uint32_t f32_bits(float f)
 {
@@ -67,29 +65,11 @@ float mm_bf16_to_f32(uint16_t b)
     return bits_f32((uint32_t)b << 16);
 }
 
-void mm_f16_to_f32_n(const uint16_t *src, float *dst, size_t n)
-{
-    size_t i = 0;
-#if defined(__F16C__)
-    for (; i + 8 <= n; i += 8) {
-        __m128i h = _mm_loadu_si128((const __m128i *)(src + i));
-        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
-    }
-#endif
-    for (; i < n; i++) dst[i] = mm_f16_to_f32(src[i]);
-}
+/* The bulk conversions run on the active level's kernels (F16C on avx2;
+ * the same values as the scalar functions above on every level). */
+void mm_f16_to_f32_n(const uint16_t *src, float *dst, size_t n) { cpu_kernels()->f16_to_f32_n(src, dst, n); }
 
-void mm_f32_to_f16_n(const float *src, uint16_t *dst, size_t n)
-{
-    size_t i = 0;
-#if defined(__F16C__)
-    for (; i + 8 <= n; i += 8) {
-        __m256 f = _mm256_loadu_ps(src + i);
-        _mm_storeu_si128((__m128i *)(dst + i), _mm256_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT));
-    }
-#endif
-    for (; i < n; i++) dst[i] = mm_f32_to_f16(src[i]);
-}
+void mm_f32_to_f16_n(const float *src, uint16_t *dst, size_t n) { cpu_kernels()->f32_to_f16_n(src, dst, n); }
 
 void mm_bf16_to_f32_n(const uint16_t *src, float *dst, size_t n)
 {

@@ -6,7 +6,7 @@
  * The bulk functions (F16C when compiled for it) must agree bit for bit
  * with the scalar ones.
  */
-#include "core/half.h"
+#include "kernels/half.h"
 #include "test.h"
 
 #include <math.h>

@@ -5,7 +5,7 @@
  * built is checked against the definition (reflected polynomial 0x82F63B78,
  * initial value and final xor 0xFFFFFFFF).
  */
-#include "core/crc32c.h"
+#include "kernels/crc32c.h"
 #include "test.h"
 
 #include <stdint.h>

@@ -13,10 +13,12 @@
  * record-sized calls. The table version is the reference the unit test
  * compares against (mm_crc32c_table).
  */
-#include "core/crc32c.h"
+#include "kernels/crc32c.h"
 
 #include <pthread.h>
 #include <string.h>
+
+#include "kernels/cpu.h"
 
 static uint32_t byte_table[256];
 static pthread_once_t byte_table_once = PTHREAD_ONCE_INIT;
@@ -86,90 +88,9 @@ uint32_t mm_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
     return mm_crc32c_combine_op(op, crc_a, crc_b);
 }
 
-#if defined(__SSE4_2__)
-#include <nmmintrin.h>
-
-enum { LONG_LANE = 8192, SHORT_LANE = 256 };
-
-/* shift[t][i][b]: the register after L(t) zero bytes, starting from b << 8i. */
-static uint32_t shift_tab[2][4][256];
-static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
-
-static void build_shift_tables(void)
-{
-    static const size_t lane[2] = {LONG_LANE, SHORT_LANE};
-    for (int t = 0; t < 2; t++) {
-        uint32_t unit[32]; /* unit[j]: the register after `lane` zero bytes from bit j alone */
-        mm_crc32c_zeros_op(unit, lane[t]);
-        for (int i = 0; i < 4; i++)
-            for (uint32_t b = 0; b < 256; b++) {
-                uint32_t v = 0;
-                for (int k = 0; k < 8; k++)
-                    if (b >> k & 1) v ^= unit[8 * i + k];
-                shift_tab[t][i][b] = v;
-            }
-    }
-}
-
-static inline uint32_t shift(int t, uint32_t x)
-{
-    return shift_tab[t][0][x & 0xff] ^ shift_tab[t][1][(x >> 8) & 0xff] ^
-           shift_tab[t][2][(x >> 16) & 0xff] ^ shift_tab[t][3][x >> 24];
-}
-
-static inline uint64_t load64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-/* Rounds of 3 lanes of `lane` bytes while they fit; returns the register. */
-static inline uint32_t rounds(int t, size_t lane, uint32_t c, const unsigned char **pp, size_t *np)
-{
-    const unsigned char *p = *pp;
-    size_t n = *np;
-    while (n >= 3 * lane) {
-        uint64_t c0 = c, c1 = 0, c2 = 0;
-        const unsigned char *a = p, *b = p + lane, *d = p + 2 * lane;
-        for (size_t i = 0; i < lane; i += 8) {
-            c0 = _mm_crc32_u64(c0, load64(a + i));
-            c1 = _mm_crc32_u64(c1, load64(b + i));
-            c2 = _mm_crc32_u64(c2, load64(d + i));
-        }
-        c = shift(t, shift(t, (uint32_t)c0) ^ (uint32_t)c1) ^ (uint32_t)c2;
-        p += 3 * lane;
-        n -= 3 * lane;
-    }
-    *pp = p;
-    *np = n;
-    return c;
-}
-
+/* The SSE4.2 version (the comment above) is in crc32c_body.h, compiled by
+ * lib/kernels/x86_avx2/; the table is the portable one. */
 uint32_t mm_crc32c(uint32_t crc, const void *data, size_t n)
 {
-    const unsigned char *p = data;
-    uint32_t c = ~crc;
-    if (n >= 3 * SHORT_LANE) {
-        pthread_once(&shift_once, build_shift_tables);
-        c = rounds(0, LONG_LANE, c, &p, &n);
-        c = rounds(1, SHORT_LANE, c, &p, &n);
-    }
-    uint64_t c64 = c;
-    while (n >= 8) {
-        c64 = _mm_crc32_u64(c64, load64(p));
-        p += 8;
-        n -= 8;
-    }
-    c = (uint32_t)c64;
-    while (n--) c = _mm_crc32_u8(c, *p++);
-    return ~c;
+    return cpu_kernels()->crc32c(crc, data, n);
 }
-
-#else
-
-uint32_t mm_crc32c(uint32_t crc, const void *data, size_t n)
-{
-    return mm_crc32c_table(crc, data, n);
-}
-#endif
