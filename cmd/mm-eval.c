@@ -33,6 +33,8 @@ static const char USAGE[] =
     "  -J, --Judged_docs_only         drop retrieved docs not judged in the qrels\n"
     "  -N, --Number_docs_in_coll=N    collection size, for utility (default 0)\n"
     "  -n, --nosummary                no summary ('all') rows\n"
+"  -R, --Rel_info_format=FMT      qrels (default) or qrels_jg (column 2 names a\n"
+    "                                 judgment group; measures -m qrels_jg)\n"
     "  -Z, --Zscore=FILE              per-query values as z-scores against FILE\n"
     "                                 (lines: qid measure mean stddev); rows 'Z...'\n"
     "      --trec                     accepted and ignored (trec_eval-style marker)\n"
@@ -60,6 +62,7 @@ static const char USAGE[] =
     "See mm-eval(1) for every measure and its definition.\n";
 
 typedef enum { FMT_TEXT, FMT_JSON, FMT_TSV } out_format;
+enum { REL_QRELS, REL_QRELS_JG };
 
 typedef struct params {
     mm_eval_opts eval;                  /* -c -l -M -J -N */
@@ -74,6 +77,7 @@ typedef struct params {
     const char *confusion;              /* --confusion FILE */
     const char *output;                 /* -o FILE */
     const char *zscores;                /* -Z FILE */
+    int rel_format;                     /* -R qrels (default), qrels_jg */
     mm_zscores z;
 } params;
 
@@ -99,6 +103,7 @@ static const struct option long_options[] = {
     {"Number_docs_in_coll", required_argument, NULL, 'N'},
     {"nosummary", no_argument, NULL, 'n'},
     {"Zscore", required_argument, NULL, 'Z'},
+    {"Rel_info_format", required_argument, NULL, 'R'},
     {"trec", no_argument, NULL, OPT_TREC},
     {"format", required_argument, NULL, 'f'},
     {"ci", required_argument, NULL, OPT_CI},
@@ -126,10 +131,11 @@ static void warn_input(const char *name, bool bom, long crlf_line)
     if (crlf_line) cli_warn("%s:%ld: CRLF line endings (the CR is ignored)", name, crlf_line);
 }
 
-static void load_qrels(trec_qrels *qrels, const char *path)
+static void load_qrels(trec_qrels *qrels, const char *path, int rel_format)
 {
     mm_error err = {0};
-    if (trec_qrels_load(qrels, path, &err) < 0)
+    if ((rel_format == REL_QRELS_JG ? trec_qrels_load_jg(qrels, path, &err)
+                                    : trec_qrels_load(qrels, path, &err)) < 0)
         cli_fatal_status(err.kind == MM_ERR_MISMATCH ? MM_EVAL_EXIT_MEASURE : MM_EVAL_EXIT_INPUT,
                          "%s", err.msg);
     warn_input(qrels->name, qrels->saw_bom, qrels->crlf_line);
@@ -600,7 +606,7 @@ int main(int argc, char **argv)
     bool help = false;
     const char *help_measure = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "qm:cl:M:JN:nZ:f:o:hvV", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qm:cl:M:JN:nZ:R:f:o:hvV", long_options, NULL)) != -1) {
         switch (c) {
         case 'q': p.per_query = true; break;
         case 'm':
@@ -614,6 +620,11 @@ int main(int argc, char **argv)
         case 'N': p.eval.num_docs_in_coll = cli_parse_long("-N", optarg, 0, LONG_MAX); break;
         case 'n': p.summary = false; break;
         case 'Z': p.zscores = optarg; break;
+        case 'R':
+            if (strcmp(optarg, "qrels") == 0) p.rel_format = REL_QRELS;
+            else if (strcmp(optarg, "qrels_jg") == 0) p.rel_format = REL_QRELS_JG;
+            else cli_usage_error("option -R: unsupported format '%s'; supported: qrels, qrels_jg", optarg);
+            break;
         case OPT_TREC: break;
         case 'f':
             if (strcmp(optarg, "text") == 0) p.format = FMT_TEXT;
@@ -654,7 +665,22 @@ int main(int argc, char **argv)
     for (int i = optind; i < argc; i++) stdin_uses += strcmp(argv[i], "-") == 0;
     if (stdin_uses > 1) cli_usage_error("at most one input can be standard input");
     if (p.confusion && p.compare) cli_usage_error("--confusion does not apply to --compare");
+    bool any_m = false;
+    for (size_t i = 0; set.requested && i < mm_measure_table_count; i++) any_m |= set.requested[i];
+    if (p.rel_format == REL_QRELS_JG && !any_m && mm_measure_set_add(&set, "qrels_jg", &err) < 0)
+        cli_usage_error("%s", err.msg);
     if (mm_measure_set_finalize(&set, &err) < 0) cli_usage_error("%s", err.msg);
+    if (p.rel_format == REL_QRELS_JG)
+        /* trec_eval computes only these from judgment groups (the others need
+         * one set of judgments per query) */
+        for (size_t k = 0; k < set.count; k++) {
+            const char *nm = set.m[k].def->name;
+            size_t l = strlen(nm);
+            if (strcmp(nm, "runid") && strcmp(nm, "num_q") &&
+                !(l > 6 && strcmp(nm + l - 6, "_avgjg") == 0))
+                cli_usage_error("measure '%s' needs -R qrels; with -R qrels_jg: runid, num_q, "
+                                "map_avgjg, P_avgjg, Rprec_mult_avgjg (-m qrels_jg)", nm);
+        }
 
     if (p.zscores) {
         /* read before the qrels, as trec_eval does */
@@ -664,7 +690,7 @@ int main(int argc, char **argv)
     }
     const char *qrels_path = argv[optind];
     trec_qrels qrels;
-    load_qrels(&qrels, qrels_path);
+    load_qrels(&qrels, qrels_path, p.rel_format);
 
     if (p.compare) {
         mm_eval_result ra, rb;

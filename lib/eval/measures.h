@@ -56,6 +56,11 @@ typedef struct mm_query_rels {
     const char *label;         /* classification: the relevant doc with the highest rel
                                   (ties: smallest docno); NULL if none */
     bool missing;              /* -c: not in the run, scored as trec_eval 10.0 does */
+    /* The judgment groups (-R qrels_jg; trec_eval's RES_RELS_JG): the same
+     * ranking judged by each group's qrels, groups in name order. With plain
+     * qrels, one group: the query itself. Set by the evaluator. */
+    const struct mm_query_rels *jgs;
+    size_t num_jgs;
 } mm_query_rels;
 
 /* How the summary ("all") value of a row is formed from the per-query ones. */
@@ -152,6 +157,10 @@ void mm_calc_average_precision(const mm_measure *m, const mm_eval_opts *o, const
                                double *v);
 void mm_calc_reciprocal_rank(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q,
                              double *v);
+void mm_calc_precision_at(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q,
+                          double *v);
+void mm_calc_Rprec_mult(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q,
+                        double *v);
 
 int mm_measure_set_add(mm_measure_set *set, const char *spec, mm_error *err);
 /* Parses parameters and lays out the rows; with no request, "official".
