@@ -10,6 +10,7 @@
 #include "core/cli.h"
 #include "eval/evalstats.h"
 #include "eval/measures.h"
+#include "eval/prefs.h"
 #include "eval/zscore.h"
 #include "io/trec.h"
 
@@ -33,8 +34,10 @@ static const char USAGE[] =
     "  -J, --Judged_docs_only         drop retrieved docs not judged in the qrels\n"
     "  -N, --Number_docs_in_coll=N    collection size, for utility (default 0)\n"
     "  -n, --nosummary                no summary ('all') rows\n"
-"  -R, --Rel_info_format=FMT      qrels (default) or qrels_jg (column 2 names a\n"
-    "                                 judgment group; measures -m qrels_jg)\n"
+"  -R, --Rel_info_format=FMT      qrels (default); qrels_jg (column 2 names a\n"
+    "                                 judgment group; -m qrels_jg); prefs (lines:\n"
+    "                                 qid jg jsg docno rel_level) or qrels_prefs\n"
+    "                                 (qrels read as preferences; -m all_prefs)\n"
     "  -Z, --Zscore=FILE              per-query values as z-scores against FILE\n"
     "                                 (lines: qid measure mean stddev); rows 'Z...'\n"
     "      --trec                     accepted and ignored (trec_eval-style marker)\n"
@@ -62,7 +65,7 @@ static const char USAGE[] =
     "See mm-eval(1) for every measure and its definition.\n";
 
 typedef enum { FMT_TEXT, FMT_JSON, FMT_TSV } out_format;
-enum { REL_QRELS, REL_QRELS_JG };
+enum { REL_QRELS, REL_QRELS_JG, REL_PREFS, REL_QRELS_PREFS };
 
 typedef struct params {
     mm_eval_opts eval;                  /* -c -l -M -J -N */
@@ -77,7 +80,8 @@ typedef struct params {
     const char *confusion;              /* --confusion FILE */
     const char *output;                 /* -o FILE */
     const char *zscores;                /* -Z FILE */
-    int rel_format;                     /* -R qrels (default), qrels_jg */
+    int rel_format;                     /* -R qrels (default), qrels_jg, prefs, qrels_prefs */
+    const mm_prefs *prefs;              /* -R prefs / qrels_prefs: the loaded preferences */
     mm_zscores z;
 } params;
 
@@ -136,7 +140,10 @@ static void load_qrels(trec_qrels *qrels, const char *path, int rel_format)
     mm_error err = {0};
     if ((rel_format == REL_QRELS_JG ? trec_qrels_load_jg(qrels, path, &err)
                                     : trec_qrels_load(qrels, path, &err)) < 0)
-        cli_fatal_status(err.kind == MM_ERR_MISMATCH ? MM_EVAL_EXIT_MEASURE : MM_EVAL_EXIT_INPUT,
+        /* trec_eval finds duplicates in qrels when scoring (status 4), in
+         * qrels_jg when reading them (status 2) */
+        cli_fatal_status(err.kind == MM_ERR_MISMATCH && rel_format == REL_QRELS
+                             ? MM_EVAL_EXIT_MEASURE : MM_EVAL_EXIT_INPUT,
                          "%s", err.msg);
     warn_input(qrels->name, qrels->saw_bom, qrels->crlf_line);
 }
@@ -149,7 +156,8 @@ static void evaluate(const trec_qrels *qrels, const char *run, const params *p,
 {
     mm_error err = {0};
     int status = 0;
-    if (mm_evaluate_run(qrels, run, &p->eval, set, res, &err, &status) < 0) {
+    if ((p->prefs ? mm_prefs_evaluate(p->prefs, run, &p->eval, set, res, &err, &status)
+                  : mm_evaluate_run(qrels, run, &p->eval, set, res, &err, &status)) < 0) {
         /* trec_eval prints the -q rows of the queries before the one missing
          * from the run, then stops (text to standard output only: -o stays
          * all or nothing) */
@@ -623,7 +631,10 @@ int main(int argc, char **argv)
         case 'R':
             if (strcmp(optarg, "qrels") == 0) p.rel_format = REL_QRELS;
             else if (strcmp(optarg, "qrels_jg") == 0) p.rel_format = REL_QRELS_JG;
-            else cli_usage_error("option -R: unsupported format '%s'; supported: qrels, qrels_jg", optarg);
+            else if (strcmp(optarg, "prefs") == 0) p.rel_format = REL_PREFS;
+            else if (strcmp(optarg, "qrels_prefs") == 0) p.rel_format = REL_QRELS_PREFS;
+            else cli_usage_error("option -R: unsupported format '%s'; supported: qrels, qrels_jg, "
+                                 "prefs, qrels_prefs", optarg);
             break;
         case OPT_TREC: break;
         case 'f':
@@ -667,20 +678,28 @@ int main(int argc, char **argv)
     if (p.confusion && p.compare) cli_usage_error("--confusion does not apply to --compare");
     bool any_m = false;
     for (size_t i = 0; set.requested && i < mm_measure_table_count; i++) any_m |= set.requested[i];
-    if (p.rel_format == REL_QRELS_JG && !any_m && mm_measure_set_add(&set, "qrels_jg", &err) < 0)
+    bool prefs_mode = p.rel_format == REL_PREFS || p.rel_format == REL_QRELS_PREFS;
+    if (!any_m && (p.rel_format == REL_QRELS_JG || prefs_mode) &&
+        mm_measure_set_add(&set, prefs_mode ? "all_prefs" : "qrels_jg", &err) < 0)
         cli_usage_error("%s", err.msg);
     if (mm_measure_set_finalize(&set, &err) < 0) cli_usage_error("%s", err.msg);
-    if (p.rel_format == REL_QRELS_JG)
-        /* trec_eval computes only these from judgment groups (the others need
-         * one set of judgments per query) */
-        for (size_t k = 0; k < set.count; k++) {
-            const char *nm = set.m[k].def->name;
-            size_t l = strlen(nm);
-            if (strcmp(nm, "runid") && strcmp(nm, "num_q") &&
-                !(l > 6 && strcmp(nm + l - 6, "_avgjg") == 0))
-                cli_usage_error("measure '%s' needs -R qrels; with -R qrels_jg: runid, num_q, "
-                                "map_avgjg, P_avgjg, Rprec_mult_avgjg (-m qrels_jg)", nm);
-        }
+    /* trec_eval computes only these from judgment groups or preferences (the
+     * others need one set of judgments per query) */
+    for (size_t k = 0; k < set.count; k++) {
+        const char *nm = set.m[k].def->name;
+        size_t l = strlen(nm);
+        bool common = !strcmp(nm, "runid") || !strcmp(nm, "num_q");
+        bool is_prefs = strncmp(nm, "prefs_", 6) == 0;
+        bool is_jg = l > 6 && strcmp(nm + l - 6, "_avgjg") == 0 && !is_prefs;
+        if (p.rel_format == REL_QRELS_JG && !common && !is_jg)
+            cli_usage_error("measure '%s' needs -R qrels; with -R qrels_jg: runid, num_q, "
+                            "map_avgjg, P_avgjg, Rprec_mult_avgjg (-m qrels_jg)", nm);
+        if (prefs_mode && !common && !is_prefs)
+            cli_usage_error("measure '%s' needs -R qrels; with -R prefs or qrels_prefs: runid, "
+                            "num_q and the prefs_* measures (-m all_prefs)", nm);
+        if (!prefs_mode && is_prefs)
+            cli_usage_error("measure '%s' needs preferences: -R prefs or -R qrels_prefs", nm);
+    }
 
     if (p.zscores) {
         /* read before the qrels, as trec_eval does */
@@ -690,7 +709,15 @@ int main(int argc, char **argv)
     }
     const char *qrels_path = argv[optind];
     trec_qrels qrels;
-    load_qrels(&qrels, qrels_path, p.rel_format);
+    mm_prefs prefs;
+    memset(&prefs, 0, sizeof prefs);
+    if (prefs_mode) {
+        memset(&qrels, 0, sizeof qrels);
+        if (mm_prefs_load(&prefs, qrels_path, p.rel_format == REL_QRELS_PREFS, &err) < 0)
+            cli_fatal_status(MM_EVAL_EXIT_INPUT, "%s", err.msg);
+        p.prefs = &prefs;
+    } else
+        load_qrels(&qrels, qrels_path, p.rel_format);
 
     if (p.compare) {
         mm_eval_result ra, rb;
@@ -726,6 +753,7 @@ int main(int argc, char **argv)
         mm_eval_result_free(&res, &set);
     }
     trec_qrels_free(&qrels);
+    mm_prefs_free(&prefs);
     mm_measure_set_free(&set);
     mm_zscores_free(&p.z);
     return 0;

@@ -61,6 +61,8 @@ typedef struct mm_query_rels {
      * qrels, one group: the query itself. Set by the evaluator. */
     const struct mm_query_rels *jgs;
     size_t num_jgs;
+    /* -R prefs / qrels_prefs: the preference counts (eval/prefs.h), else NULL */
+    const struct mm_prefs_counts *prefs;
 } mm_query_rels;
 
 /* How the summary ("all") value of a row is formed from the per-query ones. */

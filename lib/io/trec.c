@@ -511,6 +511,38 @@ int trec_read_run_line(trec_reader *r, trec_run_line *out, mm_error *err)
     }
 }
 
+int trec_read_pref_line(trec_reader *r, bool from_qrels, trec_pref_line *out, mm_error *err)
+{
+    char *line;
+    size_t len;
+    for (;;) {
+        int rc = next_line(r, &line, &len, err);
+        if (rc <= 0) return rc;
+        if (len > 0 && line[0] == '#') continue;
+        char *f[MAX_FIELDS];
+        size_t fl[MAX_FIELDS];
+        int nf, want = from_qrels ? 4 : 5;
+        if (split_fields(r, line, len, f, fl, &nf, err) < 0) return -1;
+        if (nf != want)
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           from_qrels ? "%s:%ld: expected 4 fields (qid jg docno rel), found %d"
+                                      : "%s:%ld: expected 5 fields (qid jg jsg docno rel_level), "
+                                        "found %d",
+                           r->name, r->lineno, nf);
+        /* trec_eval reads rel_level with atof; a number is required here */
+        const char *rl = f[want - 1];
+        if (!trec_parse_score(rl, fl[want - 1], &out->rel_level))
+            return mm_fail(err, MM_ERR_MALFORMED, "%s:%ld: rel_level '%.40s' is not a number",
+                           r->name, r->lineno, rl);
+        out->qid = f[0];
+        out->jg = f[1];
+        out->jsg = from_qrels ? "0" : f[2];
+        out->docno = f[want - 2];
+        out->lineno = r->lineno;
+        return 1;
+    }
+}
+
 int trec_read_qrel_line(trec_reader *r, trec_qrel_line *out, mm_error *err)
 {
     char *line;

@@ -121,6 +121,17 @@ typedef struct trec_qrel_line {
 
 int trec_read_qrel_line(trec_reader *r, trec_qrel_line *line, mm_error *err);
 
+/* A preference line (-R prefs: `qid jg jsg docno rel_level`, trec_eval
+ * get_prefs.c), or a qrels line read as one (-R qrels_prefs: `qid jg docno rel`,
+ * jsg "0", get_qrels_prefs.c). rel_level must be a number. */
+typedef struct trec_pref_line {
+    const char *qid, *jg, *jsg, *docno;
+    double rel_level;
+    long lineno;
+} trec_pref_line;
+
+int trec_read_pref_line(trec_reader *r, bool from_qrels, trec_pref_line *line, mm_error *err);
+
 /* ---- Hashing (shared by the tables below and mm-eval) --------------------- */
 uint64_t trec_hash_bytes(const void *data, size_t len);
 

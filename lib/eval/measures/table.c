@@ -16,6 +16,7 @@ extern const mm_measure_def mm_measure_runid, mm_measure_num_q, mm_measure_num_r
     mm_measure_relative_P, mm_measure_success, mm_measure_set_P, mm_measure_set_relative_P,
     mm_measure_set_recall, mm_measure_set_map, mm_measure_set_F,
     mm_measure_num_nonrel_judged_ret, mm_measure_rbp, mm_measure_rbp_resid, mm_measure_unj, mm_measure_yaap,
+    mm_measure_prefs_num_prefs_poss, mm_measure_prefs_num_prefs_ful, mm_measure_prefs_num_prefs_ful_ret, mm_measure_prefs_simp, mm_measure_prefs_pair, mm_measure_prefs_avgjg, mm_measure_prefs_avgjg_Rnonrel, mm_measure_prefs_simp_ret, mm_measure_prefs_pair_ret, mm_measure_prefs_avgjg_ret, mm_measure_prefs_avgjg_Rnonrel_ret, mm_measure_prefs_simp_imp, mm_measure_prefs_pair_imp, mm_measure_prefs_avgjg_imp,
     mm_measure_map_avgjg, mm_measure_P_avgjg, mm_measure_Rprec_mult_avgjg,
     mm_measure_R, mm_measure_MRR, mm_measure_medr, mm_measure_meanr, mm_measure_acc,
     mm_measure_balanced_acc;
@@ -59,6 +60,20 @@ const mm_measure_def *const mm_measure_table[] = {
     &mm_measure_set_map,
     &mm_measure_set_F,
     &mm_measure_num_nonrel_judged_ret,
+    &mm_measure_prefs_num_prefs_poss,
+    &mm_measure_prefs_num_prefs_ful,
+    &mm_measure_prefs_num_prefs_ful_ret,
+    &mm_measure_prefs_simp,
+    &mm_measure_prefs_pair,
+    &mm_measure_prefs_avgjg,
+    &mm_measure_prefs_avgjg_Rnonrel,
+    &mm_measure_prefs_simp_ret,
+    &mm_measure_prefs_pair_ret,
+    &mm_measure_prefs_avgjg_ret,
+    &mm_measure_prefs_avgjg_Rnonrel_ret,
+    &mm_measure_prefs_simp_imp,
+    &mm_measure_prefs_pair_imp,
+    &mm_measure_prefs_avgjg_imp,
     &mm_measure_map_avgjg,
     &mm_measure_P_avgjg,
     &mm_measure_Rprec_mult_avgjg,
@@ -90,6 +105,7 @@ static const char *const set_names[] = {
     "set_relative_P", "set_map", "set_F", NULL};
 static const char *const qrels_jg_names[] = {"runid",  "num_q",           "map_avgjg",
                                              "P_avgjg", "Rprec_mult_avgjg", NULL};
+static const char *const all_prefs_names[] = {"runid", "num_q", "prefs_num_prefs_poss", "prefs_num_prefs_ful", "prefs_num_prefs_ful_ret", "prefs_simp", "prefs_pair", "prefs_avgjg", "prefs_avgjg_Rnonrel", "prefs_simp_ret", "prefs_pair_ret", "prefs_avgjg_ret", "prefs_avgjg_Rnonrel_ret", "prefs_simp_imp", "prefs_pair_imp", "prefs_avgjg_imp", NULL};
 static const char *const clip_names[] = {"num_q", "R", "medr", "meanr", "MRR", NULL};
 static const char *const zeroshot_names[] = {"num_q", "acc", "balanced_acc", NULL};
 
@@ -98,7 +114,7 @@ static const struct {
     const char *const *names;
 } nicknames[] = {
     {"official", official_names}, {"all_trec", all_trec_names}, {"set", set_names},
-    {"qrels_jg", qrels_jg_names},
+    {"qrels_jg", qrels_jg_names},   {"all_prefs", all_prefs_names},
     {"clip", clip_names},         {"zeroshot", zeroshot_names},
 };
 
