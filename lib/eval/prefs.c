@@ -398,6 +398,12 @@ int mm_prefs_evaluate(const mm_prefs *p, const char *run_path, const mm_eval_opt
         *exit_status = err->kind == MM_ERR_MISMATCH ? MM_EVAL_EXIT_MEASURE : MM_EVAL_EXIT_INPUT;
         return -1;
     }
+    if (run.line_count == 0) { /* trec_eval: "Cannot read results file" */
+        *exit_status = MM_EVAL_EXIT_INPUT;
+        mm_fail(err, MM_ERR_MALFORMED, "%s: empty file: no results", run.name);
+        trec_run_free(&run);
+        return -1;
+    }
     size_t nq = p->query_count;
     res->query_count = nq;
     res->qid = calloc(nq, sizeof *res->qid);

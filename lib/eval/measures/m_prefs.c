@@ -111,7 +111,11 @@ static void recount(const mm_prefs_jg *g, const mm_prefs_counts *c, bool ret_onl
 {
     long ful = 0, poss = 0, njr = c->num_judged_ret;
     if (g->num_ecs > 0) {
+        /* trec_eval takes the first R (or R retrieved) docs of the last class as
+         * the non-relevant ones; when negative rel_levels make that class
+         * smaller than R it reads past it (undefined there): we stop at its end */
         long n_nonrel = ret_only ? g->num_rel_ret : g->num_rel;
+        if (n_nonrel > g->ecs[g->num_ecs - 1].n) n_nonrel = g->ecs[g->num_ecs - 1].n;
         const long *nonrel = g->ecs[g->num_ecs - 1].ranks;
         for (size_t e1 = 0; e1 < g->num_ecs; e1++)
             for (size_t e2 = e1 + 1; e2 + 1 < g->num_ecs; e2++)
