@@ -52,6 +52,14 @@ int mm_prefs_load(mm_prefs *p, const char *path, bool from_qrels, mm_error *err)
     memset(p, 0, sizeof *p);
     trec_reader *r = trec_reader_open(path, err);
     if (!r) return -1;
+    int rc = mm_prefs_load_reader(p, r, from_qrels, err);
+    trec_reader_close(r);
+    return rc;
+}
+
+int mm_prefs_load_reader(mm_prefs *p, trec_reader *r, bool from_qrels, mm_error *err)
+{
+    memset(p, 0, sizeof *p);
     p->name = strdup(trec_reader_name(r));
     pref_tmp *tmp = NULL;
     size_t n = 0, cap = 0, scap = 0;
@@ -97,13 +105,11 @@ int mm_prefs_load(mm_prefs *p, const char *path, bool from_qrels, mm_error *err)
     p->query_count = nq;
     p->count = n;
     free(tmp);
-    trec_reader_close(r);
     return 0;
 nomem:
     mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", trec_reader_name(r));
 fail:
     free(tmp);
-    trec_reader_close(r);
     mm_prefs_free(p);
     return -1;
 }
@@ -388,6 +394,10 @@ static int cmp_pref_ranked(const void *pa, const void *pb)
     return strcmp(a->docno, b->docno);
 }
 
+static int evaluate_loaded(const mm_prefs *p, trec_run run, const mm_eval_opts *opts,
+                           const mm_measure_set *set, mm_eval_result *res, mm_error *err,
+                           int *exit_status);
+
 int mm_prefs_evaluate(const mm_prefs *p, const char *run_path, const mm_eval_opts *opts,
                       const mm_measure_set *set, mm_eval_result *res, mm_error *err,
                       int *exit_status)
@@ -398,6 +408,27 @@ int mm_prefs_evaluate(const mm_prefs *p, const char *run_path, const mm_eval_opt
         *exit_status = err->kind == MM_ERR_MISMATCH ? MM_EVAL_EXIT_MEASURE : MM_EVAL_EXIT_INPUT;
         return -1;
     }
+    return evaluate_loaded(p, run, opts, set, res, err, exit_status);
+}
+
+int mm_prefs_evaluate_reader(const mm_prefs *p, trec_reader *r, const mm_eval_opts *opts,
+                             const mm_measure_set *set, mm_eval_result *res, mm_error *err,
+                             int *exit_status)
+{
+    memset(res, 0, sizeof *res);
+    trec_run run;
+    if (trec_run_load_reader(&run, r, err) < 0) {
+        *exit_status = err->kind == MM_ERR_MISMATCH ? MM_EVAL_EXIT_MEASURE : MM_EVAL_EXIT_INPUT;
+        return -1;
+    }
+    return evaluate_loaded(p, run, opts, set, res, err, exit_status);
+}
+
+/* takes ownership of run */
+static int evaluate_loaded(const mm_prefs *p, trec_run run, const mm_eval_opts *opts,
+                           const mm_measure_set *set, mm_eval_result *res, mm_error *err,
+                           int *exit_status)
+{
     if (run.line_count == 0) { /* trec_eval: "Cannot read results file" */
         *exit_status = MM_EVAL_EXIT_INPUT;
         mm_fail(err, MM_ERR_MALFORMED, "%s: empty file: no results", run.name);

@@ -23,6 +23,7 @@
 
 #include "core/error.h"
 #include "eval/measures.h"
+#include "io/trec.h"
 
 typedef struct mm_pref {
     const char *jg, *jsg, *docno;
@@ -46,6 +47,7 @@ typedef struct mm_prefs {
 
 /* from_qrels: -R qrels_prefs. Errors name file:line; kind MM_ERR_MALFORMED. */
 int mm_prefs_load(mm_prefs *p, const char *path, bool from_qrels, mm_error *err);
+int mm_prefs_load_reader(mm_prefs *p, trec_reader *r, bool from_qrels, mm_error *err);
 void mm_prefs_free(mm_prefs *p);
 
 /* Counts of one judgment group (trec_eval's JG). */
@@ -82,5 +84,9 @@ typedef struct mm_prefs_counts {
 int mm_prefs_evaluate(const mm_prefs *p, const char *run_path, const mm_eval_opts *opts,
                       const mm_measure_set *set, mm_eval_result *res, mm_error *err,
                       int *exit_status);
+/* The same with the run from a reader (tests, the fuzzer). */
+int mm_prefs_evaluate_reader(const mm_prefs *p, trec_reader *r, const mm_eval_opts *opts,
+                             const mm_measure_set *set, mm_eval_result *res, mm_error *err,
+                             int *exit_status);
 
 #endif
