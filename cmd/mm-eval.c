@@ -10,6 +10,8 @@
 #include "core/cli.h"
 #include "eval/evalstats.h"
 #include "eval/measures.h"
+#include "eval/prefs.h"
+#include "eval/zscore.h"
 #include "io/trec.h"
 
 static const char USAGE[] =
@@ -32,6 +34,12 @@ static const char USAGE[] =
     "  -J, --Judged_docs_only         drop retrieved docs not judged in the qrels\n"
     "  -N, --Number_docs_in_coll=N    collection size, for utility (default 0)\n"
     "  -n, --nosummary                no summary ('all') rows\n"
+"  -R, --Rel_info_format=FMT      qrels (default); qrels_jg (column 2 names a\n"
+    "                                 judgment group; -m qrels_jg); prefs (lines:\n"
+    "                                 qid jg jsg docno rel_level) or qrels_prefs\n"
+    "                                 (qrels read as preferences; -m all_prefs)\n"
+    "  -Z, --Zscore=FILE              per-query values as z-scores against FILE\n"
+    "                                 (lines: qid measure mean stddev); rows 'Z...'\n"
     "      --trec                     accepted and ignored (trec_eval-style marker)\n"
     "\n"
     "mmkit options:\n"
@@ -45,6 +53,8 @@ static const char USAGE[] =
     "                                 exact enumeration when 2^queries <= P)\n"
     "      --confusion=FILE           write the zero-shot confusion matrix (TSV)\n"
     "  -o, --output=FILE              write to FILE atomically instead of stdout\n"
+    "      --empty-is-zero            with -J, a query left with no documents scores 0\n"
+    "                                 in iprec_at_recall and 11pt_avg (trec_eval: -nan)\n"
     "      --quiet                    no warnings (CRLF, byte-order mark; -q is per-query here)\n"
     "  -h, --help                     show this help and exit (with -m NAME: that measure)\n"
     "  -v, -V, --version              show the version and exit\n"
@@ -55,6 +65,7 @@ static const char USAGE[] =
     "See mm-eval(1) for every measure and its definition.\n";
 
 typedef enum { FMT_TEXT, FMT_JSON, FMT_TSV } out_format;
+enum { REL_QRELS, REL_QRELS_JG, REL_PREFS, REL_QRELS_PREFS };
 
 typedef struct params {
     mm_eval_opts eval;                  /* -c -l -M -J -N */
@@ -68,6 +79,10 @@ typedef struct params {
     unsigned long long permutations;    /* --permutations 10000 */
     const char *confusion;              /* --confusion FILE */
     const char *output;                 /* -o FILE */
+    const char *zscores;                /* -Z FILE */
+    int rel_format;                     /* -R qrels (default), qrels_jg, prefs, qrels_prefs */
+    const mm_prefs *prefs;              /* -R prefs / qrels_prefs: the loaded preferences */
+    mm_zscores z;
 } params;
 
 enum {
@@ -79,6 +94,7 @@ enum {
     OPT_PERMUTATIONS,
     OPT_CONFUSION,
     OPT_QUIET,
+    OPT_EMPTY_IS_ZERO,
 };
 
 static const struct option long_options[] = {
@@ -90,6 +106,8 @@ static const struct option long_options[] = {
     {"Judged_docs_only", no_argument, NULL, 'J'},
     {"Number_docs_in_coll", required_argument, NULL, 'N'},
     {"nosummary", no_argument, NULL, 'n'},
+    {"Zscore", required_argument, NULL, 'Z'},
+    {"Rel_info_format", required_argument, NULL, 'R'},
     {"trec", no_argument, NULL, OPT_TREC},
     {"format", required_argument, NULL, 'f'},
     {"ci", required_argument, NULL, OPT_CI},
@@ -100,6 +118,7 @@ static const struct option long_options[] = {
     {"confusion", required_argument, NULL, OPT_CONFUSION},
     {"output", required_argument, NULL, 'o'},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"empty-is-zero", no_argument, NULL, OPT_EMPTY_IS_ZERO},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -116,22 +135,41 @@ static void warn_input(const char *name, bool bom, long crlf_line)
     if (crlf_line) cli_warn("%s:%ld: CRLF line endings (the CR is ignored)", name, crlf_line);
 }
 
-static void load_qrels(trec_qrels *qrels, const char *path)
+static void load_qrels(trec_qrels *qrels, const char *path, int rel_format)
 {
     mm_error err = {0};
-    if (trec_qrels_load(qrels, path, &err) < 0)
-        cli_fatal_status(err.kind == MM_ERR_MISMATCH ? MM_EVAL_EXIT_MEASURE : MM_EVAL_EXIT_INPUT,
+    if ((rel_format == REL_QRELS_JG ? trec_qrels_load_jg(qrels, path, &err)
+                                    : trec_qrels_load(qrels, path, &err)) < 0)
+        /* trec_eval finds duplicates in qrels when scoring (status 4), in
+         * qrels_jg when reading them (status 2) */
+        cli_fatal_status(err.kind == MM_ERR_MISMATCH && rel_format == REL_QRELS
+                             ? MM_EVAL_EXIT_MEASURE : MM_EVAL_EXIT_INPUT,
                          "%s", err.msg);
     warn_input(qrels->name, qrels->saw_bom, qrels->crlf_line);
 }
+
+static void write_per_query(FILE *fp, const mm_measure_set *set, const mm_eval_result *res,
+                            const params *p, size_t nq);
 
 static void evaluate(const trec_qrels *qrels, const char *run, const params *p,
                      const mm_measure_set *set, mm_eval_result *res)
 {
     mm_error err = {0};
     int status = 0;
-    if (mm_evaluate_run(qrels, run, &p->eval, set, res, &err, &status) < 0)
+    if ((p->prefs ? mm_prefs_evaluate(p->prefs, run, &p->eval, set, res, &err, &status)
+                  : mm_evaluate_run(qrels, run, &p->eval, set, res, &err, &status)) < 0) {
+        /* trec_eval prints the -q rows of the queries before the one missing
+         * from the run, then stops (text to standard output only: -o stays
+         * all or nothing) */
+        if (res->partial && p->per_query && !p->output && !p->compare && p->format == FMT_TEXT) {
+            if (p->zscores) mm_zscores_apply(&p->z, set, res);
+            write_per_query(stdout, set, res, p, res->partial_count);
+            fflush(stdout);
+        }
+        if (res->partial) mm_eval_result_free(res, set);
         cli_fatal_status(status ? status : MM_EVAL_EXIT_INPUT, "%s", err.msg);
+    }
+    if (p->zscores) mm_zscores_apply(&p->z, set, res);
     warn_input(cli_input_name(run), res->saw_bom, res->crlf_line);
 }
 
@@ -164,9 +202,12 @@ static void bootstrap(const mm_measure_set *set, const mm_eval_result *res, cons
     free(idx);
 }
 
+/* Under -Z every value is a z-score: counts print as floats too. */
+static bool zscore_mode;
+
 static void print_value(FILE *fp, const mm_measure *m, double v, out_format fmt)
 {
-    if (m->def->kind == MM_VALUE_COUNT)
+    if (m->def->kind == MM_VALUE_COUNT && !zscore_mode)
         fprintf(fp, "%ld", (long)v);
     else if (fmt == FMT_TEXT)
         fprintf(fp, "%6.4f", v);
@@ -176,28 +217,27 @@ static void print_value(FILE *fp, const mm_measure *m, double v, out_format fmt)
 
 static json_t *json_value(const mm_measure *m, double v)
 {
-    if (m->def->kind == MM_VALUE_COUNT) return json_integer((json_int_t)v);
+    if (m->def->kind == MM_VALUE_COUNT && !zscore_mode) return json_integer((json_int_t)v);
     if (!isfinite(v)) return json_null();
     return json_real(v);
 }
 
 /* ---- evaluation output -------------------------------------------------------------- */
 
-static void write_eval_text(FILE *fp, const mm_measure_set *set, const mm_eval_result *res,
-                            const params *p, const double *lo, const double *hi)
+static void write_per_query(FILE *fp, const mm_measure_set *set, const mm_eval_result *res,
+                            const params *p, size_t nq)
 {
-    if (p->format == FMT_TSV)
-        fprintf(fp, p->ci > 0 ? "measure\tqid\tvalue\tci_low\tci_high\n" : "measure\tqid\tvalue\n");
-    if (p->per_query)
-        for (size_t q = 0; q < res->query_count; q++)
+        for (size_t q = 0; q < nq; q++)
             for (size_t k = 0; k < set->count; k++) {
                 const mm_measure *m = &set->m[k];
                 if (!m->def->per_query) continue;
+                /* trec_eval -Z: "Z" before the name, except relstring's rows */
+                const char *z = zscore_mode && !is_string_row(m) ? "Z" : "";
                 for (size_t r = 0; r < m->nvalues; r++) {
                     if (p->format == FMT_TSV)
-                        fprintf(fp, "%s\t%s\t", m->names[r], res->qid[q]);
+                        fprintf(fp, "%s%s\t%s\t", z, m->names[r], res->qid[q]);
                     else
-                        fprintf(fp, "%-22s\t%s\t", m->names[r], res->qid[q]);
+                        fprintf(fp, "%s%-22s\t%s\t", z, m->names[r], res->qid[q]);
                     if (is_string_row(m)) {
                         const char *s = res->strings ? res->strings[q * set->count + k] : NULL;
                         fprintf(fp, "'%s'", s ? s : "");
@@ -208,21 +248,30 @@ static void write_eval_text(FILE *fp, const mm_measure_set *set, const mm_eval_r
                     fputc('\n', fp);
                 }
             }
+}
+
+static void write_eval_text(FILE *fp, const mm_measure_set *set, const mm_eval_result *res,
+                            const params *p, const double *lo, const double *hi)
+{
+    if (p->format == FMT_TSV)
+        fprintf(fp, p->ci > 0 ? "measure\tqid\tvalue\tci_low\tci_high\n" : "measure\tqid\tvalue\n");
+    if (p->per_query) write_per_query(fp, set, res, p, res->query_count);
     if (!p->summary) return;
     for (size_t k = 0; k < set->count; k++) {
         const mm_measure *m = &set->m[k];
         if (m->def->aggregate == MM_AGG_NONE) continue;
+        const char *z = zscore_mode && m->def->aggregate != MM_AGG_RUNID ? "Z" : "";
         for (size_t r = 0; r < m->nvalues; r++) {
             size_t row = m->offset + r;
             if (p->format == FMT_TSV)
-                fprintf(fp, "%s\tall\t", m->names[r]);
+                fprintf(fp, "%s%s\tall\t", z, m->names[r]);
             else
-                fprintf(fp, "%-22s\tall\t", m->names[r]);
+                fprintf(fp, "%s%-22s\tall\t", z, m->names[r]);
             if (m->def->aggregate == MM_AGG_RUNID) {
                 fputs(res->runid ? res->runid : "", fp);
             } else {
                 double v = mm_summary_value(set, res, &p->eval, row, NULL, 0);
-                if (m->def->aggregate == MM_AGG_NUM_Q)
+                if (m->def->aggregate == MM_AGG_NUM_Q && !zscore_mode)
                     fprintf(fp, "%ld", (long)v);
                 else
                     print_value(fp, m, v, p->format);
@@ -565,7 +614,7 @@ int main(int argc, char **argv)
     bool help = false;
     const char *help_measure = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "qm:cl:M:JN:nf:o:hvV", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qm:cl:M:JN:nZ:R:f:o:hvV", long_options, NULL)) != -1) {
         switch (c) {
         case 'q': p.per_query = true; break;
         case 'm':
@@ -578,6 +627,15 @@ int main(int argc, char **argv)
         case 'J': p.eval.judged_docs_only = true; break;
         case 'N': p.eval.num_docs_in_coll = cli_parse_long("-N", optarg, 0, LONG_MAX); break;
         case 'n': p.summary = false; break;
+        case 'Z': p.zscores = optarg; break;
+        case 'R':
+            if (strcmp(optarg, "qrels") == 0) p.rel_format = REL_QRELS;
+            else if (strcmp(optarg, "qrels_jg") == 0) p.rel_format = REL_QRELS_JG;
+            else if (strcmp(optarg, "prefs") == 0) p.rel_format = REL_PREFS;
+            else if (strcmp(optarg, "qrels_prefs") == 0) p.rel_format = REL_QRELS_PREFS;
+            else cli_usage_error("option -R: unsupported format '%s'; supported: qrels, qrels_jg, "
+                                 "prefs, qrels_prefs", optarg);
+            break;
         case OPT_TREC: break;
         case 'f':
             if (strcmp(optarg, "text") == 0) p.format = FMT_TEXT;
@@ -595,6 +653,7 @@ int main(int argc, char **argv)
         case OPT_CONFUSION: p.confusion = optarg; break;
         case 'o': p.output = optarg; break;
         case OPT_QUIET: cli_quiet = true; break;
+        case OPT_EMPTY_IS_ZERO: p.eval.empty_is_zero = true; break;
         case 'h': help = true; break;
         case 'v':
         case 'V': cli_version();
@@ -617,11 +676,48 @@ int main(int argc, char **argv)
     for (int i = optind; i < argc; i++) stdin_uses += strcmp(argv[i], "-") == 0;
     if (stdin_uses > 1) cli_usage_error("at most one input can be standard input");
     if (p.confusion && p.compare) cli_usage_error("--confusion does not apply to --compare");
+    bool any_m = false;
+    for (size_t i = 0; set.requested && i < mm_measure_table_count; i++) any_m |= set.requested[i];
+    bool prefs_mode = p.rel_format == REL_PREFS || p.rel_format == REL_QRELS_PREFS;
+    if (!any_m && (p.rel_format == REL_QRELS_JG || prefs_mode) &&
+        mm_measure_set_add(&set, prefs_mode ? "all_prefs" : "qrels_jg", &err) < 0)
+        cli_usage_error("%s", err.msg);
     if (mm_measure_set_finalize(&set, &err) < 0) cli_usage_error("%s", err.msg);
+    /* trec_eval computes only these from judgment groups or preferences (the
+     * others need one set of judgments per query) */
+    for (size_t k = 0; k < set.count; k++) {
+        const char *nm = set.m[k].def->name;
+        size_t l = strlen(nm);
+        bool common = !strcmp(nm, "runid") || !strcmp(nm, "num_q");
+        bool is_prefs = strncmp(nm, "prefs_", 6) == 0;
+        bool is_jg = l > 6 && strcmp(nm + l - 6, "_avgjg") == 0 && !is_prefs;
+        if (p.rel_format == REL_QRELS_JG && !common && !is_jg)
+            cli_usage_error("measure '%s' needs -R qrels; with -R qrels_jg: runid, num_q, "
+                            "map_avgjg, P_avgjg, Rprec_mult_avgjg (-m qrels_jg)", nm);
+        if (prefs_mode && !common && !is_prefs)
+            cli_usage_error("measure '%s' needs -R qrels; with -R prefs or qrels_prefs: runid, "
+                            "num_q and the prefs_* measures (-m all_prefs)", nm);
+        if (!prefs_mode && is_prefs)
+            cli_usage_error("measure '%s' needs preferences: -R prefs or -R qrels_prefs", nm);
+    }
 
+    if (p.zscores) {
+        /* read before the qrels, as trec_eval does */
+        if (mm_zscores_load(&p.z, p.zscores, &err) < 0)
+            cli_fatal_status(MM_ZSCORE_EXIT_INPUT, "%s", err.msg);
+        zscore_mode = true;
+    }
     const char *qrels_path = argv[optind];
     trec_qrels qrels;
-    load_qrels(&qrels, qrels_path);
+    mm_prefs prefs;
+    memset(&prefs, 0, sizeof prefs);
+    if (prefs_mode) {
+        memset(&qrels, 0, sizeof qrels);
+        if (mm_prefs_load(&prefs, qrels_path, p.rel_format == REL_QRELS_PREFS, &err) < 0)
+            cli_fatal_status(MM_EVAL_EXIT_INPUT, "%s", err.msg);
+        p.prefs = &prefs;
+    } else
+        load_qrels(&qrels, qrels_path, p.rel_format);
 
     if (p.compare) {
         mm_eval_result ra, rb;
@@ -657,6 +753,8 @@ int main(int argc, char **argv)
         mm_eval_result_free(&res, &set);
     }
     trec_qrels_free(&qrels);
+    mm_prefs_free(&prefs);
     mm_measure_set_free(&set);
+    mm_zscores_free(&p.z);
     return 0;
 }

@@ -36,8 +36,10 @@ typedef struct mm_eval_opts {
     bool judged_docs_only;   /* -J: drop retrieved docs with value < 0 */
     long num_docs_in_coll;   /* -N: only utility uses it; default 0 */
     bool complete_rel_info;  /* -c: score qrels queries missing from the run */
+    bool empty_is_zero;      /* --empty-is-zero: a ranking -J leaves empty scores 0 in
+                                iprec_at_recall/11pt_avg, where trec_eval's 0/0 gives -nan */
 } mm_eval_opts;
-#define MM_EVAL_OPTS_DEFAULT {1, LONG_MAX, false, 0, false}
+#define MM_EVAL_OPTS_DEFAULT {1, LONG_MAX, false, 0, false, false}
 
 /* What a measure sees of one query (trec_eval's RES_RELS). */
 typedef struct mm_query_rels {
@@ -54,6 +56,13 @@ typedef struct mm_query_rels {
     const char *label;         /* classification: the relevant doc with the highest rel
                                   (ties: smallest docno); NULL if none */
     bool missing;              /* -c: not in the run, scored as trec_eval 10.0 does */
+    /* The judgment groups (-R qrels_jg; trec_eval's RES_RELS_JG): the same
+     * ranking judged by each group's qrels, groups in name order. With plain
+     * qrels, one group: the query itself. Set by the evaluator. */
+    const struct mm_query_rels *jgs;
+    size_t num_jgs;
+    /* -R prefs / qrels_prefs: the preference counts (eval/prefs.h), else NULL */
+    const struct mm_prefs_counts *prefs;
 } mm_query_rels;
 
 /* How the summary ("all") value of a row is formed from the per-query ones. */
@@ -147,6 +156,10 @@ void mm_calc_average_precision(const mm_measure *m, const mm_eval_opts *o, const
                                double *v);
 void mm_calc_reciprocal_rank(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q,
                              double *v);
+void mm_calc_precision_at(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q,
+                          double *v);
+void mm_calc_Rprec_mult(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q,
+                        double *v);
 
 /* Adds "-m SPEC": a measure name with optional ".params" (only the first
  * request for a measure keeps its parameters, as in trec_eval), a nickname,
@@ -213,6 +226,11 @@ typedef struct mm_eval_result {
     char *runid;          /* tag of the last run line */
     bool saw_crlf, saw_bom;
     long crlf_line;       /* first CRLF line of the run, 0 if none */
+    /* On the error "qrels query missing from the run" (no -c) the result is
+     * kept: its first partial_count queries are scored (the caller prints
+     * their -q rows, as trec_eval does before it stops) and must be freed. */
+    bool partial;
+    size_t partial_count;
 } mm_eval_result;
 
 /* Exit statuses of evaluation failures (trec_eval's). */

@@ -511,6 +511,38 @@ int trec_read_run_line(trec_reader *r, trec_run_line *out, mm_error *err)
     }
 }
 
+int trec_read_pref_line(trec_reader *r, bool from_qrels, trec_pref_line *out, mm_error *err)
+{
+    char *line;
+    size_t len;
+    for (;;) {
+        int rc = next_line(r, &line, &len, err);
+        if (rc <= 0) return rc;
+        if (len > 0 && line[0] == '#') continue;
+        char *f[MAX_FIELDS];
+        size_t fl[MAX_FIELDS];
+        int nf, want = from_qrels ? 4 : 5;
+        if (split_fields(r, line, len, f, fl, &nf, err) < 0) return -1;
+        if (nf != want)
+            return mm_fail(err, MM_ERR_MALFORMED,
+                           from_qrels ? "%s:%ld: expected 4 fields (qid jg docno rel), found %d"
+                                      : "%s:%ld: expected 5 fields (qid jg jsg docno rel_level), "
+                                        "found %d",
+                           r->name, r->lineno, nf);
+        /* trec_eval reads rel_level with atof; a number is required here */
+        const char *rl = f[want - 1];
+        if (!trec_parse_score(rl, fl[want - 1], &out->rel_level))
+            return mm_fail(err, MM_ERR_MALFORMED, "%s:%ld: rel_level '%.40s' is not a number",
+                           r->name, r->lineno, rl);
+        out->qid = f[0];
+        out->jg = f[1];
+        out->jsg = from_qrels ? "0" : f[2];
+        out->docno = f[want - 2];
+        out->lineno = r->lineno;
+        return 1;
+    }
+}
+
 int trec_read_qrel_line(trec_reader *r, trec_qrel_line *out, mm_error *err)
 {
     char *line;
@@ -583,6 +615,7 @@ static size_t pow2_at_least(size_t n)
 
 typedef struct qrel_tmp {
     int64_t qid_off, doc_off;
+    int64_t jg_off; /* -R qrels_jg: the group name; -1 for plain qrels */
     long rel;
     long lineno;
 } qrel_tmp;
@@ -593,6 +626,10 @@ static int cmp_qrel_tmp(const void *pa, const void *pb, void *ctx)
     const qrel_tmp *a = pa, *b = pb;
     int c = a->qid_off == b->qid_off ? 0 : strcmp(qsort_arena + a->qid_off, qsort_arena + b->qid_off);
     if (c) return c;
+    if (a->jg_off >= 0 && a->jg_off != b->jg_off) {
+        c = strcmp(qsort_arena + a->jg_off, qsort_arena + b->jg_off);
+        if (c) return c;
+    }
     c = strcmp(qsort_arena + a->doc_off, qsort_arena + b->doc_off);
     if (c) return c;
     return a->lineno < b->lineno ? -1 : a->lineno > b->lineno;
@@ -613,7 +650,12 @@ void trec_qrels_free(trec_qrels *q)
 {
     if (!q) return;
     if (q->queries)
-        for (size_t i = 0; i < q->query_count; i++) free(q->queries[i].rel_levels);
+        for (size_t i = 0; i < q->query_count; i++) {
+            free(q->queries[i].rel_levels);
+            for (size_t g = 0; q->queries[i].groups && g < q->queries[i].num_groups; g++)
+                free(q->queries[i].groups[g].rel_levels);
+            free(q->queries[i].groups);
+        }
     free(q->queries);
     free(q->docno);
     free(q->rel);
@@ -637,9 +679,52 @@ int trec_qrels_load(trec_qrels *q, const char *path, mm_error *err)
     return rc;
 }
 
+static int load_qrels(trec_qrels *q, trec_reader *r, bool jg, mm_error *err);
+
 int trec_qrels_load_reader(trec_qrels *q, trec_reader *r, mm_error *err)
 {
+    return load_qrels(q, r, false, err);
+}
+
+int trec_qrels_load_jg_reader(trec_qrels *q, trec_reader *r, mm_error *err)
+{
+    return load_qrels(q, r, true, err);
+}
+
+int trec_qrels_load_jg(trec_qrels *q, const char *path, mm_error *err)
+{
+    trec_reader *r = trec_reader_open(path, err);
+    if (!r) {
+        memset(q, 0, sizeof *q);
+        return -1;
+    }
+    int rc = load_qrels(q, r, true, err);
+    trec_reader_close(r);
+    return rc;
+}
+
+long trec_qrels_find_doc_in_group(const trec_qrels *q, size_t qi, size_t g, const char *docno)
+{
+    const trec_qrels_group *gr = &q->queries[qi].groups[g];
+    size_t lo = gr->first, hi = gr->first + gr->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(q->docno[mid], docno);
+        if (c == 0) return (long)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static int load_qrels(trec_qrels *q, trec_reader *r, bool jg, mm_error *err)
+{
     memset(q, 0, sizeof *q);
+    q->judgment_groups = jg;
+    int64_t last_jg = -1;
+    size_t last_jg_len = 0;
     arena a = {0};
     qrel_tmp *tmp = NULL;
     size_t n = 0, cap = 0;
@@ -663,13 +748,23 @@ int trec_qrels_load_reader(trec_qrels *q, trec_reader *r, mm_error *err)
             last_qid_len = line.qid_len;
             if (last_qid < 0) goto nomem;
         }
+        int64_t jo = -1;
+        if (jg) {
+            size_t jl = strlen(line.iter);
+            if (last_jg < 0 || last_jg_len != jl || memcmp(a.data + last_jg, line.iter, jl) != 0) {
+                last_jg = arena_add(&a, line.iter, jl);
+                last_jg_len = jl;
+                if (last_jg < 0) goto nomem;
+            }
+            jo = last_jg;
+        }
         int64_t d = arena_add(&a, line.docno, line.docno_len);
         if (d < 0) goto nomem;
         if (n >= UINT32_MAX - 1) {
             mm_fail(err, MM_ERR_LIMIT, "%s: more than %u judgments", q->name, UINT32_MAX - 2);
             goto fail;
         }
-        tmp[n++] = (qrel_tmp){last_qid, d, line.rel, line.lineno};
+        tmp[n++] = (qrel_tmp){last_qid, d, jo, line.rel, line.lineno};
     }
     if (rc < 0) goto fail;
     q->saw_crlf = trec_reader_saw_crlf(r);
@@ -698,13 +793,24 @@ int trec_qrels_load_reader(trec_qrels *q, trec_reader *r, mm_error *err)
             q->queries[qi].qid = (const char *)(intptr_t)tmp[i].qid_off; /* fixed below */
             q->queries[qi].first = i;
             q->queries[qi].max_rel = tmp[i].rel;
-        } else if (strcmp(a.data + tmp[i].doc_off, a.data + tmp[i - 1].doc_off) == 0) {
-            mm_fail(err, MM_ERR_MISMATCH,
-                    "%s:%ld: duplicate docs: query '%s' judges '%s' again (first at line %ld)",
-                    q->name, tmp[i].lineno, a.data + tmp[i].qid_off, a.data + tmp[i].doc_off,
-                    tmp[i - 1].lineno);
+        } else if ((!jg || strcmp(a.data + tmp[i].jg_off, a.data + tmp[i - 1].jg_off) == 0) &&
+                   strcmp(a.data + tmp[i].doc_off, a.data + tmp[i - 1].doc_off) == 0) {
+            if (jg)
+                mm_fail(err, MM_ERR_MISMATCH,
+                        "%s:%ld: duplicate docs: query '%s' group '%s' judges '%s' again (first "
+                        "at line %ld)",
+                        q->name, tmp[i].lineno, a.data + tmp[i].qid_off, a.data + tmp[i].jg_off,
+                        a.data + tmp[i].doc_off, tmp[i - 1].lineno);
+            else
+                mm_fail(err, MM_ERR_MISMATCH,
+                        "%s:%ld: duplicate docs: query '%s' judges '%s' again (first at line %ld)",
+                        q->name, tmp[i].lineno, a.data + tmp[i].qid_off, a.data + tmp[i].doc_off,
+                        tmp[i - 1].lineno);
             goto fail;
         }
+        if (jg && (q->queries[qi].count == 0 ||
+                   strcmp(a.data + tmp[i].jg_off, a.data + tmp[i - 1].jg_off) != 0))
+            q->queries[qi].num_groups++;
         trec_qrels_query *qq = &q->queries[qi];
         qq->count++;
         if (tmp[i].rel > qq->max_rel) qq->max_rel = tmp[i].rel;
@@ -724,6 +830,28 @@ int trec_qrels_load_reader(trec_qrels *q, trec_reader *r, mm_error *err)
         if (!qq->rel_levels) goto nomem;
         for (size_t j = qq->first; j < qq->first + qq->count; j++)
             if (q->rel[j] >= 0) qq->rel_levels[q->rel[j]]++;
+        if (!jg) continue;
+        qq->groups = calloc(qq->num_groups, sizeof *qq->groups);
+        if (!qq->groups) goto nomem;
+        size_t g = (size_t)-1;
+        for (size_t j = qq->first; j < qq->first + qq->count; j++) {
+            if (j == qq->first || strcmp(q->arena + tmp[j].jg_off, q->arena + tmp[j - 1].jg_off)) {
+                g++;
+                qq->groups[g].name = q->arena + tmp[j].jg_off;
+                qq->groups[g].first = j;
+            }
+            trec_qrels_group *gr = &qq->groups[g];
+            gr->count++;
+            if (q->rel[j] >= gr->num_rel_levels) gr->num_rel_levels = q->rel[j] + 1;
+        }
+        for (g = 0; g < qq->num_groups; g++) {
+            trec_qrels_group *gr = &qq->groups[g];
+            gr->rel_levels = calloc((size_t)(gr->num_rel_levels ? gr->num_rel_levels : 1),
+                                    sizeof(long));
+            if (!gr->rel_levels) goto nomem;
+            for (size_t j = gr->first; j < gr->first + gr->count; j++)
+                if (q->rel[j] >= 0) gr->rel_levels[q->rel[j]]++;
+        }
     }
     free(tmp);
     tmp = NULL;

@@ -121,11 +121,32 @@ typedef struct trec_qrel_line {
 
 int trec_read_qrel_line(trec_reader *r, trec_qrel_line *line, mm_error *err);
 
+/* A preference line (-R prefs: `qid jg jsg docno rel_level`, trec_eval
+ * get_prefs.c), or a qrels line read as one (-R qrels_prefs: `qid jg docno rel`,
+ * jsg "0", get_qrels_prefs.c). rel_level must be a number. */
+typedef struct trec_pref_line {
+    const char *qid, *jg, *jsg, *docno;
+    double rel_level;
+    long lineno;
+} trec_pref_line;
+
+int trec_read_pref_line(trec_reader *r, bool from_qrels, trec_pref_line *line, mm_error *err);
+
 /* ---- Hashing (shared by the tables below and mm-eval) --------------------- */
 uint64_t trec_hash_bytes(const void *data, size_t len);
 
 /* ---- Qrels ------------------------------------------------------------------
  * Queries sorted by qid (strcmp), judgments of a query sorted by docno. */
+/* A judgment group of one query (-R qrels_jg: the second column names the
+ * user or assessor; trec_eval get_qrels_jg.c). Its judgments are a sub-range
+ * of the query's, sorted by docno. */
+typedef struct trec_qrels_group {
+    const char *name;
+    size_t first, count;
+    long num_rel_levels; /* 1 + highest non-negative rel; 0 if none */
+    long *rel_levels;
+} trec_qrels_group;
+
 typedef struct trec_qrels_query {
     const char *qid;
     size_t first; /* index of its first judgment in trec_qrels.docno/rel */
@@ -133,6 +154,11 @@ typedef struct trec_qrels_query {
     long num_rel_levels;   /* 1 + highest non-negative rel; 0 if none */
     long *rel_levels;      /* rel_levels[v] = #judgments with rel == v (v >= 0) */
     long max_rel;          /* highest rel, may be negative */
+    /* -R qrels_jg only (else 0 / NULL): the query's judgments are sorted by
+     * group name (strcmp) then docno, a docno may repeat across groups, and
+     * the per-query hash index is not usable (see trec_qrels_find_doc_in_group). */
+    size_t num_groups;
+    trec_qrels_group *groups;
 } trec_qrels_query;
 
 typedef struct trec_qrels {
@@ -151,6 +177,7 @@ typedef struct trec_qrels {
     size_t qid_index_mask;
     bool saw_crlf, saw_bom;
     long crlf_line; /* first CRLF line, 0 if none */
+    bool judgment_groups; /* loaded by trec_qrels_load_jg */
 } trec_qrels;
 
 /* Loads a whole qrels file. Duplicate (qid, docno) pairs are reported as
@@ -158,6 +185,10 @@ typedef struct trec_qrels {
  * MM_ERR_MALFORMED. */
 int trec_qrels_load(trec_qrels *q, const char *path, mm_error *err);
 int trec_qrels_load_reader(trec_qrels *q, trec_reader *r, mm_error *err);
+/* -R qrels_jg: the same line syntax, the second column names the judgment
+ * group; duplicates are (qid, group, docno) pairs. */
+int trec_qrels_load_jg(trec_qrels *q, const char *path, mm_error *err);
+int trec_qrels_load_jg_reader(trec_qrels *q, trec_reader *r, mm_error *err);
 void trec_qrels_free(trec_qrels *q);
 /* Index of the query with this qid, or -1. */
 long trec_qrels_find_query(const trec_qrels *q, const char *qid, size_t qid_len);
@@ -165,6 +196,9 @@ long trec_qrels_find_query(const trec_qrels *q, const char *qid, size_t qid_len)
 long trec_qrels_find_doc(const trec_qrels *q, size_t qi, const char *docno, size_t docno_len);
 long trec_qrels_find_doc_hashed(const trec_qrels *q, size_t qi, const char *docno,
                                 size_t docno_len, uint64_t docno_hash);
+
+/* Index of docno's judgment in group g of query qi (binary search), or -1. */
+long trec_qrels_find_doc_in_group(const trec_qrels *q, size_t qi, size_t g, const char *docno);
 
 /* ---- Whole runs (mm-rank --merge, mm-fuse --runs) ---------------------------
  * A run loaded into memory, grouped by query, queries in qid strcmp order,

@@ -237,6 +237,44 @@ setup() {
     done
 }
 
+@test "trec_eval 10.0 cases written here (tests/data/treceval): prefs, qrels_prefs, qrels_jg, parameters, -J, -q partial rows" {
+    n=0
+    for d in "$MM_REPO"/tests/data/treceval/*/; do
+        # shellcheck disable=SC2046
+        mm-eval $(cat "$d/args") "$d/rel" "$d/run" > "$T/out" 2> "$T/err" && rc=0 || rc=$?
+        diff "$T/out" "$d/expected.txt" || { echo "case $d: stdout differs"; return 1; }
+        [ "$rc" = "$(cat "$d/expected_rc")" ] || { echo "case $d: status $rc"; return 1; }
+        n=$((n + 1))
+    done
+    [ "$n" -ge 13 ]
+}
+
+@test "prefs, qrels_prefs and qrels_jg input errors name the file and line" {
+    printf 'q1 g s d1 1\nq1 g s d2\n' > "$T/p"
+    printf 'q1 Q0 d1 1 1.0 r\n' > "$T/r"
+    run mm-eval -R prefs "$T/p" "$T/r"
+    assert_status 2
+    assert_output_contains "$T/p:2: expected 5 fields (qid jg jsg docno rel_level), found 4"
+    printf 'q1 g s d1 high\n' > "$T/p"
+    run mm-eval -R prefs "$T/p" "$T/r"
+    assert_status 2
+    assert_output_contains "$T/p:1: rel_level 'high' is not a number"
+    printf 'q1 0 d1 1\nq1 0 d2 1 x\n' > "$T/p"
+    run mm-eval -R qrels_prefs "$T/p" "$T/r"
+    assert_status 2
+    assert_output_contains "$T/p:2: expected 4 fields (qid jg docno rel), found 5"
+    printf 'q1 u1 d1 1\nq1 u1 d1 0\n' > "$T/p"
+    run mm-eval -R qrels_jg "$T/p" "$T/r"
+    assert_status 2
+    assert_output_contains "$T/p:2: duplicate docs: query 'q1' group 'u1' judges 'd1' again"
+    run mm-eval -R qrels_jg -m map "$T/p" "$T/r"
+    assert_status 2
+    assert_output_contains "measure 'map' needs -R qrels"
+    run mm-eval -m prefs_simp "$T/qrels" "$T/run"
+    assert_status 2
+    assert_output_contains "needs preferences"
+}
+
 @test "row order follows the measure table, not the command line" {
     run mm-eval -m ndcg_cut.3,1 -m P.2 -m map "$T/qrels" "$T/run"
     assert_status 0
@@ -417,16 +455,15 @@ EOF
     [ "$(echo "$line" | cut -f7-9)" = "$(printf '2\t0\t0')" ]
 }
 
-@test "mm-eval -m P.5 -m P.10: the last parameters win (trec_eval 9/10); -m P or a nickname keeps them" {
+@test "mm-eval -m P.5 -m P.10: the first parameters win (trec_eval 10.0 meas_init.c); -m P or a nickname keeps them" {
     run mm-eval -m P.5 -m P.10 "$T/qrels" "$T/run"
     assert_status 0
     [ "${#lines[@]}" -eq 1 ]
-    [[ "${lines[0]}" == P_10* ]]
-    run mm-eval -m P.10 -m P.5,1 -m P -m all_trec "$T/qrels" "$T/run"
+    [[ "${lines[0]}" == P_5* ]]
+    run mm-eval -m P -m all_trec -m P.10 -m P.5,1 "$T/qrels" "$T/run"
     assert_status 0
-    [ "$(printf '%s\n' "${lines[@]}" | grep -c '^P_')" -eq 2 ]
-    printf '%s\n' "${lines[@]}" | grep -q '^P_1[[:space:]]'
-    printf '%s\n' "${lines[@]}" | grep -q '^P_5[[:space:]]'
+    [ "$(printf '%s\n' "${lines[@]}" | grep -c '^P_')" -eq 1 ]
+    printf '%s\n' "${lines[@]}" | grep -q '^P_10[[:space:]]'
 }
 
 @test "mm-eval -m R@1 -m R@5 -m R@10: repeated @ shorthands add up, in cutoff order" {

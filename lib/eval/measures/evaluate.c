@@ -150,9 +150,75 @@ static void fill_judgments(const trec_qrels *qrels, size_t qi, const mm_eval_opt
     q->label = best >= 0 ? qrels->docno[best] : NULL;
 }
 
-static void run_measures(const mm_measure_set *set, const mm_eval_opts *opts,
-                         const mm_query_rels *q, double *values, char **strings, char **top1)
+/* -R qrels_jg: the ranking docnos[0..n) as judged by each judgment group of
+ * query qi (trec_eval form_res_rels_jg.c: -J drops, per group, the documents
+ * that group did not judge). Returns the groups (malloc'd, with their rel and
+ * docno arrays in *bufs) or NULL when the qrels have no groups or memory runs
+ * out (then the query is its own single group). */
+static mm_query_rels *judgment_groups(const trec_qrels *qrels, size_t qi,
+                                      const char *const *docnos, size_t n,
+                                      const mm_eval_opts *opts, const mm_query_rels *base,
+                                      void **bufs)
 {
+    const trec_qrels_query *qq = &qrels->queries[qi];
+    *bufs = NULL;
+    if (!qrels->judgment_groups || qq->num_groups == 0) return NULL;
+    size_t ng = qq->num_groups, nn = n ? n : 1;
+    mm_query_rels *g = calloc(ng, sizeof *g);
+    char *buf = malloc(ng * nn * (sizeof(long) + sizeof(char *)));
+    if (!g || !buf) {
+        free(g);
+        free(buf);
+        return NULL;
+    }
+    long *rels = (long *)buf;
+    const char **docs = (const char **)(buf + ng * nn * sizeof(long));
+    for (size_t k = 0; k < ng; k++) {
+        const trec_qrels_group *gr = &qq->groups[k];
+        mm_query_rels *jq = &g[k];
+        *jq = *base;
+        jq->rel = rels + k * nn;
+        jq->docno = docs + k * nn;
+        jq->num_ret = jq->num_rel_ret = jq->num_nonpool = jq->num_unjudged_in_pool = 0;
+        long *rl = rels + k * nn;
+        const char **dl = docs + k * nn;
+        for (size_t i = 0; i < n; i++) {
+            long j = trec_qrels_find_doc_in_group(qrels, qi, k, docnos[i]);
+            long v = j < 0 ? MM_RELVALUE_NONPOOL
+                           : qrels->rel[j] < 0 ? MM_RELVALUE_UNJUDGED : qrels->rel[j];
+            if (opts->judged_docs_only && v < 0) continue;
+            if (v == MM_RELVALUE_NONPOOL)
+                jq->num_nonpool++;
+            else if (v == MM_RELVALUE_UNJUDGED)
+                jq->num_unjudged_in_pool++;
+            else if (v >= opts->relevance_level)
+                jq->num_rel_ret++;
+            rl[jq->num_ret] = v;
+            dl[jq->num_ret] = docnos[i];
+            jq->num_ret++;
+        }
+        jq->rel_levels = gr->rel_levels;
+        jq->num_rel_levels = gr->num_rel_levels;
+        jq->num_rel = 0;
+        for (long lv = opts->relevance_level > 0 ? opts->relevance_level : 0;
+             lv < gr->num_rel_levels; lv++)
+            jq->num_rel += gr->rel_levels[lv];
+        jq->jgs = jq;
+        jq->num_jgs = 1;
+    }
+    *bufs = buf;
+    return g;
+}
+
+static void run_measures(const mm_measure_set *set, const mm_eval_opts *opts,
+                         const mm_query_rels *q_in, double *values, char **strings, char **top1)
+{
+    mm_query_rels self = *q_in;
+    const mm_query_rels *q = &self;
+    if (!self.jgs) {
+        self.jgs = &self;
+        self.num_jgs = 1;
+    }
     memset(values, 0, set->nvalues * sizeof *values);
     for (size_t k = 0; k < set->count; k++) {
         const mm_measure *m = &set->m[k];
@@ -161,8 +227,14 @@ static void run_measures(const mm_measure_set *set, const mm_eval_opts *opts,
             free(strings[k]);
             strings[k] = m->def->calc_string(m, opts, q);
         }
+        /* trec_eval's -c clean-up matches row names: exactly the measure's
+         * name (so "utility_2,-1,0,0" keeps its placeholder value), or any
+         * row of unj ("unj_5"...) */
         if (q->missing && m->def->zero_if_missing)
-            for (size_t r = 0; r < m->nvalues; r++) values[m->offset + r] = 0.0;
+            for (size_t r = 0; r < m->nvalues; r++)
+                if (m->def->params == MM_PARAM_CUTOFFS ||
+                    strcmp(m->names[r], m->def->name) == 0)
+                    values[m->offset + r] = 0.0;
     }
     if (top1) {
         free(*top1);
@@ -202,7 +274,15 @@ static void evaluate_ranked(const trec_qrels *qrels, size_t qi, const char *cons
             q.num_rel_ret++;
     }
     fill_judgments(qrels, qi, opts, &q);
+    void *gbuf;
+    mm_query_rels *groups = judgment_groups(qrels, qi, docnos, n, opts, &q, &gbuf);
+    if (groups) {
+        q.jgs = groups;
+        q.num_jgs = qrels->queries[qi].num_groups;
+    }
     run_measures(set, opts, &q, values, strings, top1);
+    free(groups);
+    free(gbuf);
 }
 
 void mm_evaluate_query(const trec_qrels *qrels, size_t qi, const char *const *docnos, size_t n,
@@ -485,6 +565,10 @@ int mm_evaluate_reader(const trec_qrels *qrels, trec_reader *r, const mm_eval_op
     for (size_t i = 0; i < nq; i++) {
         if (ev.status[i] != Q_UNSEEN) continue;
         if (!opts->complete_rel_info) {
+            /* the queries before this one are scored: trec_eval has printed
+             * their -q rows when it stops here */
+            res->partial = true;
+            res->partial_count = i;
             *exit_status = MM_EVAL_EXIT_MEASURE;
             mm_fail(err, MM_ERR_MISMATCH,
                     "%s: query '%s' is in the qrels but not in the run (use -c to score it as "
@@ -503,8 +587,16 @@ int mm_evaluate_reader(const trec_qrels *qrels, trec_reader *r, const mm_eval_op
         q.num_nonpool = 1;
         q.rel = &rel_dummy;
         q.docno = &dummy;
+        void *gbuf;
+        mm_query_rels *groups = judgment_groups(qrels, i, &dummy, 1, opts, &q, &gbuf);
+        if (groups) {
+            q.jgs = groups;
+            q.num_jgs = qrels->queries[i].num_groups;
+        }
         run_measures(set, opts, &q, res->values + i * set->nvalues,
                      res->strings ? res->strings + i * set->count : NULL, &res->top1[i]);
+        free(groups);
+        free(gbuf);
         res->missing[i] = true;
         ev.status[i] = Q_DONE;
     }
@@ -533,7 +625,7 @@ done:
     free(cur_qid);
     free(ev.status);
     scratch_free(&ev.s);
-    if (rc < 0) mm_eval_result_free(res, set);
+    if (rc < 0 && !res->partial) mm_eval_result_free(res, set);
     return rc;
 }
 

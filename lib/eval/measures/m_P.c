@@ -1,7 +1,7 @@
 /* m_P.c — precision at cutoffs (trec_eval m_P.c). */
 #include "eval/measures.h"
 
-static void calc(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
+void mm_calc_precision_at(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
 {
     long rel_so_far = 0, i = 0;
     for (size_t c = 0; c < m->nparams; c++) {
@@ -24,5 +24,5 @@ const mm_measure_def mm_measure_P = {
     .kind = MM_VALUE_FLOAT,
     .aggregate = MM_AGG_MEAN,
     .per_query = true,
-    .calc = calc,
+    .calc = mm_calc_precision_at,
 };

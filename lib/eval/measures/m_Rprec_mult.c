@@ -3,7 +3,7 @@
 
 #include "eval/measures.h"
 
-static void calc(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
+void mm_calc_Rprec_mult(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
 {
     long cut[64];
     size_t n = m->nparams;
@@ -36,5 +36,5 @@ const mm_measure_def mm_measure_Rprec_mult = {
     .kind = MM_VALUE_FLOAT,
     .aggregate = MM_AGG_MEAN,
     .per_query = true,
-    .calc = calc,
+    .calc = mm_calc_Rprec_mult,
 };

@@ -20,9 +20,12 @@ void mm_iprec_at_recall_values(const mm_eval_opts *o, const mm_query_rels *q,
     long cur = (long)n - 1;
     while (cur >= 0 && cutoffs[cur] > q->num_rel_ret) cur--;
     /* Interpolated precision at rank X = max precision at any rank >= X, so
-     * walk the ranking backwards. (trec_eval divides 0 by 0 here when -J leaves
-     * no document; we use 0.) */
-    double int_precis = q->num_ret ? (double)q->num_rel_ret / (double)q->num_ret : 0.0;
+     * walk the ranking backwards. When -J leaves no document this is 0/0, a
+     * NaN that prints "-nan" as trec_eval's does (x86's default NaN has the
+     * sign bit set); --empty-is-zero gives 0 instead. */
+    double int_precis = q->num_ret || !o->empty_is_zero
+                            ? (double)q->num_rel_ret / (double)q->num_ret
+                            : 0.0;
     long rel_so_far = q->num_rel_ret;
     for (long i = q->num_ret; i > 0 && rel_so_far > 0; i--) {
         double precis = (double)rel_so_far / (double)i;

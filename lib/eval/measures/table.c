@@ -15,7 +15,9 @@ extern const mm_measure_def mm_measure_runid, mm_measure_num_q, mm_measure_num_r
     mm_measure_ndcg_rel, mm_measure_Rndcg, mm_measure_ndcg_cut, mm_measure_map_cut,
     mm_measure_relative_P, mm_measure_success, mm_measure_set_P, mm_measure_set_relative_P,
     mm_measure_set_recall, mm_measure_set_map, mm_measure_set_F,
-    mm_measure_num_nonrel_judged_ret, mm_measure_rbp, mm_measure_rbp_resid, mm_measure_unj,
+    mm_measure_num_nonrel_judged_ret, mm_measure_rbp, mm_measure_rbp_resid, mm_measure_unj, mm_measure_yaap,
+    mm_measure_prefs_num_prefs_poss, mm_measure_prefs_num_prefs_ful, mm_measure_prefs_num_prefs_ful_ret, mm_measure_prefs_simp, mm_measure_prefs_pair, mm_measure_prefs_avgjg, mm_measure_prefs_avgjg_Rnonrel, mm_measure_prefs_simp_ret, mm_measure_prefs_pair_ret, mm_measure_prefs_avgjg_ret, mm_measure_prefs_avgjg_Rnonrel_ret, mm_measure_prefs_simp_imp, mm_measure_prefs_pair_imp, mm_measure_prefs_avgjg_imp,
+    mm_measure_map_avgjg, mm_measure_P_avgjg, mm_measure_Rprec_mult_avgjg,
     mm_measure_R, mm_measure_MRR, mm_measure_medr, mm_measure_meanr, mm_measure_acc,
     mm_measure_balanced_acc;
 
@@ -58,6 +60,24 @@ const mm_measure_def *const mm_measure_table[] = {
     &mm_measure_set_map,
     &mm_measure_set_F,
     &mm_measure_num_nonrel_judged_ret,
+    &mm_measure_prefs_num_prefs_poss,
+    &mm_measure_prefs_num_prefs_ful,
+    &mm_measure_prefs_num_prefs_ful_ret,
+    &mm_measure_prefs_simp,
+    &mm_measure_prefs_pair,
+    &mm_measure_prefs_avgjg,
+    &mm_measure_prefs_avgjg_Rnonrel,
+    &mm_measure_prefs_simp_ret,
+    &mm_measure_prefs_pair_ret,
+    &mm_measure_prefs_avgjg_ret,
+    &mm_measure_prefs_avgjg_Rnonrel_ret,
+    &mm_measure_prefs_simp_imp,
+    &mm_measure_prefs_pair_imp,
+    &mm_measure_prefs_avgjg_imp,
+    &mm_measure_map_avgjg,
+    &mm_measure_P_avgjg,
+    &mm_measure_Rprec_mult_avgjg,
+    &mm_measure_yaap,
     &mm_measure_rbp,
     &mm_measure_rbp_resid,
     &mm_measure_unj,
@@ -83,6 +103,9 @@ static const char *const all_trec_names[] = {
 static const char *const set_names[] = {
     "runid", "num_q", "num_ret", "num_rel", "num_rel_ret", "utility", "set_P", "set_recall",
     "set_relative_P", "set_map", "set_F", NULL};
+static const char *const qrels_jg_names[] = {"runid",  "num_q",           "map_avgjg",
+                                             "P_avgjg", "Rprec_mult_avgjg", NULL};
+static const char *const all_prefs_names[] = {"runid", "num_q", "prefs_num_prefs_poss", "prefs_num_prefs_ful", "prefs_num_prefs_ful_ret", "prefs_simp", "prefs_pair", "prefs_avgjg", "prefs_avgjg_Rnonrel", "prefs_simp_ret", "prefs_pair_ret", "prefs_avgjg_ret", "prefs_avgjg_Rnonrel_ret", "prefs_simp_imp", "prefs_pair_imp", "prefs_avgjg_imp", NULL};
 static const char *const clip_names[] = {"num_q", "R", "medr", "meanr", "MRR", NULL};
 static const char *const zeroshot_names[] = {"num_q", "acc", "balanced_acc", NULL};
 
@@ -91,6 +114,7 @@ static const struct {
     const char *const *names;
 } nicknames[] = {
     {"official", official_names}, {"all_trec", all_trec_names}, {"set", set_names},
+    {"qrels_jg", qrels_jg_names},   {"all_prefs", all_prefs_names},
     {"clip", clip_names},         {"zeroshot", zeroshot_names},
 };
 
@@ -125,21 +149,20 @@ static int ensure_requests(mm_measure_set *set, mm_error *err)
     return 0;
 }
 
-/* A repeated request with parameters replaces the earlier ones, as in
- * trec_eval 9 and 10, whose measure set-up walks every -m argument for the
- * measure without stopping, so the last "-m P.5 -m P.10" wins; a request
- * without parameters (-m P, a nickname) leaves given ones alone. */
+/* The first request with parameters keeps them, as in trec_eval 10.0, whose
+ * measure set-up (meas_init.c) stops at the first -m argument naming the
+ * measure with parameters: "-m P.5 -m P.10" prints P_5 only. A request
+ * without parameters (-m P, a nickname) neither sets nor undoes them. */
 static void request(mm_measure_set *set, long i, const char *params)
 {
-    if (set->requested[i] && !params) return;
     set->requested[i] = true;
-    free(set->request[i]);
-    set->request[i] = params ? strdup(params) : NULL;
+    if (set->request[i] || !params) return;
+    set->request[i] = strdup(params);
 }
 
 /* "-m R@1 -m R@5 -m R@10": mmkit's '@' shorthand accumulates cutoffs (as
  * "R.1,5,10" would), where a repeated trec_eval-style "-m P.5 -m P.10"
- * keeps the last request's parameters. */
+ * keeps the first request's parameters. */
 static int add_cutoff(mm_measure_set *set, long i, const char *cutoff, mm_error *err)
 {
     const char *old = set->request[i];
@@ -223,8 +246,12 @@ static int parse_params(mm_measure *m, const char *text, mm_error *err)
     int rc = 0;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (d->params == MM_PARAM_CUTOFFS) {
+            /* trec_eval reads a cutoff with atol: "23.4" is 23 (row ndcg_cut_23) */
             long v;
-            if (!trec_parse_long(tok, strlen(tok), &v) || v <= 0) {
+            size_t ilen = strcspn(tok, ".");
+            bool frac = tok[ilen] == '.' && tok[ilen + 1] &&
+                        strspn(tok + ilen + 1, "0123456789") == strlen(tok + ilen + 1);
+            if ((tok[ilen] && !frac) || !trec_parse_long(tok, ilen, &v) || v <= 0) {
                 rc = mm_fail(err, MM_ERR_MALFORMED,
                              "measure '%s': cutoff '%s' is not a positive integer", d->name, tok);
                 break;
@@ -282,7 +309,12 @@ static int parse_params(mm_measure *m, const char *text, mm_error *err)
     return 0;
 }
 
-static int make_names(mm_measure *m, mm_error *err)
+/* Row names follow trec_eval's meas_init.c: a measure with one row per
+ * cutoff names each row after its cutoff ("P_5", "iprec_at_recall_0.10");
+ * any other measure given parameters on the command line is named after the
+ * parameter text exactly as written ("relstring_20", "ndcg_1=3,2=9",
+ * "11pt_avg_.25,.5,.75"); with its default parameters, after the measure. */
+static int make_names(mm_measure *m, const char *given, mm_error *err)
 {
     const mm_measure_def *d = m->def;
     bool rows = (d->params == MM_PARAM_CUTOFFS || d->params == MM_PARAM_FRACTIONS) && d->row_format;
@@ -291,6 +323,12 @@ static int make_names(mm_measure *m, mm_error *err)
     if (!m->names) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < m->nvalues; i++) {
         char buf[256];
+        if (!rows && given) { /* the parameter text has no length limit */
+            size_t n = strlen(d->name) + 1 + strlen(given) + 1;
+            if (!(m->names[i] = malloc(n))) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+            snprintf(m->names[i], n, "%s_%s", d->name, given);
+            continue;
+        }
         if (!rows)
             snprintf(buf, sizeof buf, "%s", d->name);
         else if (d->params == MM_PARAM_CUTOFFS)
@@ -320,7 +358,7 @@ int mm_measure_set_finalize(mm_measure_set *set, mm_error *err)
         mm_measure *m = &set->m[set->count++];
         m->def = mm_measure_table[i];
         const char *text = set->request[i] ? set->request[i] : m->def->default_params;
-        if (parse_params(m, text, err) < 0 || make_names(m, err) < 0) return -1;
+        if (parse_params(m, text, err) < 0 || make_names(m, set->request[i], err) < 0) return -1;
         m->offset = set->nvalues;
         set->nvalues += m->nvalues;
     }

@@ -161,14 +161,31 @@ static void test_measure_set(void)
     CHECK_EQ_INT(mm_measure_set_add(&set, "ndcg_cut.3,1", &err), 0);
     CHECK_EQ_INT(mm_measure_set_add(&set, "P.2", &err), 0);
     CHECK_EQ_INT(mm_measure_set_add(&set, "map", &err), 0);
-    CHECK_EQ_INT(mm_measure_set_add(&set, "P.7", &err), 0); /* the last parameters win (trec_eval 9/10) */
+    CHECK_EQ_INT(mm_measure_set_add(&set, "P.7", &err), 0); /* the first parameters win (trec_eval 10.0 meas_init.c) */
     CHECK_EQ_INT(mm_measure_set_add(&set, "P", &err), 0);   /* and a bare request keeps them */
     CHECK_EQ_INT(mm_measure_set_finalize(&set, &err), 0);
     CHECK_EQ_INT(set.nvalues, 4);
     CHECK_EQ_STR(set.m[0].names[0], "map");
-    CHECK_EQ_STR(set.m[1].names[0], "P_7");
+    CHECK_EQ_STR(set.m[1].names[0], "P_2");
     CHECK_EQ_STR(set.m[2].names[0], "ndcg_cut_1");
     CHECK_EQ_STR(set.m[2].names[1], "ndcg_cut_3");
+    mm_measure_set_free(&set);
+
+    /* trec_eval's row names: cutoffs read as atol reads them, other
+     * parameters appended as written, defaults give the bare name */
+    CHECK_EQ_INT(mm_measure_set_add(&set, "ndcg_cut.10,23.4", &err), 0);
+    CHECK_EQ_INT(mm_measure_set_add(&set, "set_F.0.5", &err), 0);
+    CHECK_EQ_INT(mm_measure_set_add(&set, "utility", &err), 0);
+    CHECK_EQ_INT(mm_measure_set_add(&set, "11pt_avg..25,.5", &err), 0);
+    CHECK_EQ_INT(mm_measure_set_finalize(&set, &err), 0);
+    const mm_measure *nm = mm_measure_set_find(&set, "ndcg_cut");
+    CHECK_EQ_STR(nm->names[1], "ndcg_cut_23");
+    CHECK_EQ_STR(mm_measure_set_find(&set, "set_F")->names[0], "set_F_0.5");
+    CHECK_EQ_STR(mm_measure_set_find(&set, "utility")->names[0], "utility");
+    CHECK_EQ_STR(mm_measure_set_find(&set, "11pt_avg")->names[0], "11pt_avg_.25,.5");
+    mm_measure_set_free(&set);
+    CHECK_EQ_INT(mm_measure_set_add(&set, "P.5x", &err), 0);
+    CHECK_EQ_INT(mm_measure_set_finalize(&set, &err), -1);
     mm_measure_set_free(&set);
 
     CHECK_EQ_INT(mm_measure_set_add(&set, "iprec_at_recall.0.5,0.1", &err), 0);
@@ -214,7 +231,7 @@ static void test_gains(void)
     CHECK_EQ_INT(eval_with(&f, "q 0 a 1\nq 0 b 2\nq 0 c 0\n",
                            "q Q0 a 1 3 r\nq Q0 c 2 2 r\nq Q0 b 3 1 r\n", specs), 0);
     double dcg = 3 / log2(2) + 9 / log2(4), idcg = 9 / log2(2) + 3 / log2(3);
-    CHECK_NEAR(value(&f, "ndcg", 0), dcg / idcg, 1e-12);
+    CHECK_NEAR(value(&f, "ndcg_1=3,2=9", 0), dcg / idcg, 1e-12); /* named as trec_eval names it */
     /* ndcg_cut uses raw rel values: top 2 = a(1), c(0); ideal b(2), a(1) */
     CHECK_NEAR(value(&f, "ndcg_cut_2", 0), 1.0 / (2 + 1 / log2(3)), 1e-12);
     fixture_free(&f);

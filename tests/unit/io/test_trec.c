@@ -213,6 +213,39 @@ static void test_qrels(void)
     expect_qrels_error("\x7f\x45LF\x02\x01\n", MM_ERR_MALFORMED, "binary data");
 }
 
+/* -R qrels_jg: column 2 names a judgment group; a docno may repeat across
+ * groups but not within one. */
+static void test_qrels_jg(void)
+{
+    mm_error err = {0};
+    trec_reader *r = mem("q1 u2 b 1\nq1 u1 b 0\nq1 u1 a 2\nq2 u1 x 1\n");
+    trec_qrels q;
+    CHECK_EQ_INT(trec_qrels_load_jg_reader(&q, r, &err), 0);
+    trec_reader_close(r);
+    CHECK(q.judgment_groups);
+    CHECK_EQ_INT(q.query_count, 2);
+    const trec_qrels_query *q1 = &q.queries[0];
+    CHECK_EQ_INT(q1->count, 3);
+    CHECK_EQ_INT(q1->num_groups, 2);
+    CHECK_EQ_STR(q1->groups[0].name, "u1");
+    CHECK_EQ_INT(q1->groups[0].count, 2);
+    CHECK_EQ_INT(q1->groups[0].num_rel_levels, 3);
+    CHECK_EQ_INT(q1->groups[0].rel_levels[2], 1);
+    CHECK_EQ_STR(q1->groups[1].name, "u2");
+    long j = trec_qrels_find_doc_in_group(&q, 0, 0, "b");
+    CHECK(j >= 0 && q.rel[j] == 0);
+    j = trec_qrels_find_doc_in_group(&q, 0, 1, "b");
+    CHECK(j >= 0 && q.rel[j] == 1);
+    CHECK_EQ_INT(trec_qrels_find_doc_in_group(&q, 0, 1, "a"), -1);
+    trec_qrels_free(&q);
+
+    r = mem("q1 u1 a 1\nq1 u2 a 1\nq1 u1 a 0\n");
+    CHECK_EQ_INT(trec_qrels_load_jg_reader(&q, r, &err), -1);
+    trec_reader_close(r);
+    CHECK_EQ_INT(err.kind, MM_ERR_MISMATCH);
+    CHECK(strstr(err.msg, "run:3: duplicate docs") != NULL); /* the reader is named "run" */
+}
+
 static void test_run_load(void)
 {
     mm_error err = {0};
@@ -292,6 +325,7 @@ int main(void)
     RUN(test_run_errors);
     RUN(test_crlf_bom);
     RUN(test_qrels);
+    RUN(test_qrels_jg);
     RUN(test_run_load);
     RUN(test_write);
     RUN(test_chunks);
