@@ -1026,84 +1026,465 @@ static int ftfy_unescape_html(const uint32_t *in, size_t n, textfix_buf *out, mm
     return 0;
 }
 
-/* ---- fix_encoding (restricted; see textfix.h) ----------------------------- */
+/* ---- fix_encoding: ftfy's fix_encoding_and_explain ------------------------ */
 
-/* Byte for c in ftfy's "sloppy-windows-1252" (Windows-1252 whose undefined
- * bytes decode to the C1 control of the same value), or -1. Byte 0x1A, which
- * ftfy uses for U+FFFD, is not supported (no lossy-sequence repair). */
-static int sloppy1252_byte(uint32_t c)
+#include "text/textfix_ftfy.inc"
+
+/* ftfy's character classes of c (FC_* bits; 0 for ASCII and most text). */
+static uint32_t fclass(uint32_t c)
 {
-    if (c < 0x80) return c == 0x1A ? -1 : (int)c;
-    if (c >= 0xA0 && c <= 0xFF) return (int)c;
-    for (int b = 0; b < 32; b++)
-        if (cp1252_c1[b] == c) return 0x80 + b;
+    if (c < 0x80) return 0;
+    size_t lo = 0, hi = sizeof ftfy_classes / sizeof ftfy_classes[0];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ftfy_classes[mid].cp == c) return ftfy_classes[mid].mask;
+        if (ftfy_classes[mid].cp < c) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}
+
+/* Python's str.isspace() (what \s matches in ftfy's str patterns). */
+static int py_space(uint32_t c)
+{
+    return (c >= 9 && c <= 13) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+           c == 0x3000;
+}
+
+/* \w of Python's re on str: letters, numbers and '_'. */
+static int py_word(uint32_t c)
+{
+    if (c < 0x80) return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_';
+    utf8proc_category_t k = utf8proc_category((utf8proc_int32_t)c);
+    return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) ||
+           (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO);
+}
+
+static int in_list(uint32_t c, const uint32_t *list)
+{
+    for (; *list; list++)
+        if (*list == c) return 1;
+    return 0;
+}
+
+static int ascii_letter(uint32_t c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+static int ascii_lower(uint32_t c) { return c >= 'a' && c <= 'z'; }
+
+/* The classes ftfy's badness pattern combines. */
+#define FC_ANYP (FC_BAD | FC_LA | FC_UA | FC_BOX | FC_SP | FC_EP | FC_CUR | FC_NUM | FC_LAW)
+#define FC_SEQ2 (FC_LA | FC_UA | FC_BOX | FC_SP | FC_EP | FC_CUR | FC_NUM | FC_LAW)
+
+/* Does one of the alternatives of ftfy's BADNESS_RE match at t[i]? Every
+ * alternative is a fixed-length sequence of classes, so each is a test of
+ * the next few characters; is_bad() only asks whether any matches. */
+static int bad_at(const uint32_t *t, size_t n, size_t i)
+{
+    uint32_t c[7] = {0}, m[7] = {0};
+    size_t k = n - i < 7 ? n - i : 7;
+    for (size_t j = 0; j < k; j++) {
+        c[j] = t[i + j];
+        m[j] = fclass(c[j]);
+    }
+    /* a character beyond the end is 0: in no class, not a space, not a letter */
+    uint32_t m0 = m[0], m1 = m[1], m2 = m[2];
+    if (m0 & FC_C1) return 1;
+    if (k < 2) return 0;
+    if ((m0 & FC_ANYP) && (m1 & FC_BAD)) return 1;
+    if ((m0 & FC_BAD) && (m1 & FC_SEQ2)) return 1;
+    if ((m0 & (FC_LA | FC_LC | FC_BOX | FC_EP | FC_CUR | FC_NUM)) && (m1 & FC_UA)) return 1;
+    if ((m0 & (FC_BOX | FC_EP | FC_CUR | FC_NUM)) && (m1 & FC_LA)) return 1;
+    if ((m0 & (FC_LA | FC_BOX | FC_EP)) && (m1 & FC_CUR)) return 1;
+    if ((m0 & (FC_UA | FC_BOX)) && (m1 & (FC_NUM | FC_LAW))) return 1;
+    if ((m0 & (FC_CUR | FC_NUM | FC_BOX)) && (m1 & FC_SP)) return 1;
+    if ((m0 & FC_BOX) && (m1 & (FC_KAO | FC_EP))) return 1;
+    if ((m0 & (FC_LA | FC_UA | FC_CUR | FC_NUM | FC_SP | FC_EP | FC_LAW)) && (m1 & FC_BOX)) return 1;
+    if ((c[0] == 0x152 || c[0] == 0x153) && !ascii_letter(c[1])) return 1; /* Œ œ */
+    if ((m0 & FC_UA) && c[1] == 0xB0) return 1;                             /* capital + ° */
+    if (c[0] == 0xC2 || c[0] == 0xC3 || c[0] == 0xCE || c[0] == 0xD0) {     /* Â Ã Î Ð + ... */
+        static const uint32_t after[] = {0x20AC, 0x153, 0x160, 0x161, 0xA2, 0xA3, 0x178, 0x17E, 0xA0, 0xAD,
+                                         0xAE, 0xA9, 0xB0, 0xB7, 0xBB, 0x2013, 0x2014, 0xB4, 0};
+        if ((m1 & (FC_SP | FC_EP)) || in_list(c[1], after)) return 1;
+    }
+    if (c[0] == 0xD7 && (c[1] == 0xB2 || c[1] == 0xB3)) return 1; /* × ² */
+    if (c[0] == 0xE0) {                                            /* à + ² µ ¹ ¼ ½ ¾ */
+        static const uint32_t after[] = {0xB2, 0xB5, 0xB9, 0xBC, 0xBD, 0xBE, 0};
+        if (in_list(c[1], after)) return 1;
+    }
+    if (c[0] == 0x221A) { /* √ (Mac Roman) */
+        static const uint32_t after[] = {0xB1, 0x2202, 0x2020, 0x2260, 0xAE, 0x2122, 0xB4, 0x2264, 0x2265,
+                                         0xA5, 0xB5, 0xF8, 0};
+        if (in_list(c[1], after)) return 1;
+    }
+    if (c[0] == 0x2248 && (c[1] == 0xB0 || c[1] == 0xA2)) return 1; /* ≈° ≈¢ */
+    if (c[0] == 0x432 && c[1] == 0x402) return 1;                   /* вЂ (windows-1251) */
+    if (c[0] == 0x101 && c[1] == 0x20AC) return 1;                  /* ā€ (windows-1257) */
+    if (c[0] == 0xC3 && (c[1] == 0xA0 || c[1] == 0xA1)) return 1;   /* Ã NBSP, Ã¡ */
+    if (i == 0 && (c[0] == 0xC3 || c[0] == 0xC2) && c[1] == ' ') return 1;
+    if (k < 3) return 0;
+    if (ascii_letter(c[0]) && (m1 & (FC_LC | FC_UC)) && (m2 & FC_BAD)) return 1;
+    if (py_space(c[0]) && (m1 & FC_UA) && (m2 & FC_CUR)) return 1;
+    if ((m0 & (FC_LA | FC_UA | FC_BOX | FC_CUR | FC_EP)) && (m1 & FC_SP) && (m2 & FC_NUM)) return 1;
+    if ((m0 & (FC_LA | FC_UA | FC_CUR | FC_NUM | FC_BOX | FC_LAW)) && (m1 & FC_EP) && (m2 & FC_SP)) return 1;
+    if (ascii_lower(c[0]) && (m1 & FC_UA) && (m2 & (FC_SP | FC_CUR))) return 1;
+    if ((m0 & (FC_LA | FC_UA)) && (m1 & (FC_SP | FC_EP)) && py_word(c[2])) return 1;
+    if (c[0] == 0x201A && c[1] == 0xC4) { /* ‚Ä + ... (Mac Roman) */
+        static const uint32_t after[] = {0xEC, 0xEE, 0xEF, 0xF2, 0xF4, 0xFA, 0xF9, 0xFB, 0x2020, 0xB0, 0xA2, 0x3C0, 0};
+        if (in_list(c[2], after)) return 1;
+    }
+    if (c[0] == 0x201A && (c[1] == 0xE2 || c[1] == 0xF3) &&
+        (c[2] == 0xE0 || c[2] == 0xE4 || c[2] == 0xB0 || c[2] == 0xEA))
+        return 1;
+    {
+        static const uint32_t cyr[] = {0x412, 0x413, 0x420, 0x421, 0}; /* В Г Р С */
+        if (in_list(c[0], cyr) && in_list(c[2], cyr) &&
+            ((m1 & (FC_C1 | FC_BAD | FC_SP | FC_EP | FC_CUR)) || c[1] == 0xB0 || c[1] == 0xB5))
+            return 1;
+        static const uint32_t grk[] = {0x392, 0x393, 0x39E, 0x39F, 0}; /* Β Γ Ξ Ο */
+        if (in_list(c[0], grk) && in_list(c[2], grk) &&
+            ((m1 & (FC_C1 | FC_BAD | FC_SP | FC_EP | FC_CUR)) || c[1] == 0xB0))
+            return 1;
+    }
+    if (ascii_lower(c[0])) { /* [a-z]\s?[ÃÂ][ ] */
+        if ((c[1] == 0xC3 || c[1] == 0xC2) && c[2] == ' ') return 1;
+        if (k >= 4 && py_space(c[1]) && (c[2] == 0xC3 || c[2] == 0xC2) && c[3] == ' ') return 1;
+    }
+    if ((ascii_lower(c[0]) || c[0] == '.' || c[0] == ',' || c[0] == '?' || c[0] == '!' || (m0 & FC_EP)) &&
+        c[1] == 0xC2 && (c[2] == ' ' || (m2 & (FC_SP | FC_EP))))
+        return 1;
+    if (c[0] == 0x3B2 && c[1] == 0x20AC) { /* β€ (windows-1253) */
+        static const uint32_t after[] = {0x2122, 0xA0, 0x386, 0xAD, 0xAE, 0xB0, 0};
+        if (in_list(c[2], after)) return 1;
+    }
+    if (k < 4) return 0;
+    {
+        const uint32_t arab = FC_COMMON | FC_CUR | FC_BAD | FC_NUM | FC_SP;
+        static const uint32_t extra[] = {0x178, 0x160, 0xAE, 0xB0, 0xB5, 0xBB, 0};
+        if ((c[0] == 0xD8 || c[0] == 0xD9) && (c[2] == 0xD8 || c[2] == 0xD9) &&
+            ((m1 & arab) || in_list(c[1], extra)) && ((m[3] & arab) || in_list(c[3], extra)))
+            return 1;
+    }
+    if (k >= 7 && c[0] == 0x413 && c[1] == 0x45E && c[2] == 0x412 && c[3] == 0x402 && c[4] == 0x412 &&
+        c[5] != '\n' && (ascii_letter(c[6]) || c[6] == ' '))
+        return 1; /* ГўВЂВ.[A-Za-z ] */
+    return 0;
+}
+
+static int is_bad(const uint32_t *t, size_t n)
+{
+    /* every alternative has a non-ASCII character among its first three */
+    for (size_t i = 0; i < n; i++)
+        if ((t[i] >= 0x80 || (i + 1 < n && t[i + 1] >= 0x80) || (i + 2 < n && t[i + 2] >= 0x80)) &&
+            bad_at(t, n, i))
+            return 1;
+    return 0;
+}
+
+/* Byte of c in encoding e, or -1. */
+static int enc_byte(int e, uint32_t c)
+{
+    if (c < 0x80) return (c == 0x1A && ftfy_encoding_sloppy[e]) ? -1 : (int)c;
+    if (e == FTFY_LATIN1) return c <= 0xFF ? (int)c : -1;
+    size_t lo = ftfy_encode_start[e], hi = ftfy_encode_start[e + 1];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ftfy_encode[mid].cp == c) return ftfy_encode[mid].byte;
+        if (ftfy_encode[mid].cp < c) lo = mid + 1;
+        else hi = mid;
+    }
     return -1;
 }
 
-/* Re-encodes text as Latin-1 (latin1 != 0) or sloppy Windows-1252, decodes
- * the bytes as UTF-8 and, when that succeeds and the text shows mojibake
- * markers, writes the decoded text to out and returns 1. Returns 0 when the
- * text is not fixed this way, -1 on allocation failure.
- *
- * The marker rule stands in for ftfy's badness heuristic: the decoded text
- * must contain at least two multi-byte characters, or one strong marker:
- *   0xC2/0xC3 + any ("Â", "Ã": the Latin-1 range, "Ã©" -> "é");
- *   0xC4..0xDE except 0xD7 + a byte that is not typical punctuation after a
- *     capital letter (… ’ ” › » · NBSP ® © ° ² ³ ¹ ™ ª º): "Ä‡" -> "ć",
- *     "Ï€" -> "π", "Ð°" -> "а", while "CAFÉ”" and "NIÑO»" stay;
- *   0xE2 0x80..0x86 ("â€", "â„": punctuation, symbols);
- *   0xF0 0x9F ("ðŸ": emoji).
- * A single other sequence ("Brontë…”", "3×½") is left alone. */
-static int strong_marker(const unsigned char *b)
+/* A growable byte array (held in a textfix_buf's storage). */
+typedef struct { unsigned char *b; size_t len, cap; } bytebuf;
+
+static int bb_reserve(bytebuf *bb, size_t n, mm_error *err)
 {
-    if (b[0] == 0xC2 || b[0] == 0xC3) return 1;
-    if (b[0] >= 0xC4 && b[0] <= 0xDE && b[0] != 0xD7) {
-        static const unsigned char trailing[] = {0x85, 0x92, 0x94, 0x9B, 0xBB, 0xB7, 0xA0, 0xAE,
-                                                 0xA9, 0xB0, 0xB2, 0xB3, 0xB9, 0x99, 0xAA, 0xBA};
-        return memchr(trailing, b[1], sizeof trailing) == NULL;
-    }
-    return (b[0] == 0xE2 && b[1] <= 0x86) || (b[0] == 0xF0 && b[1] == 0x9F);
+    if (n <= bb->cap) return 0;
+    size_t cap = bb->cap ? bb->cap : 64;
+    while (cap < n) cap *= 2;
+    unsigned char *p = realloc(bb->b, cap);
+    if (!p) return mm_fail(err, MM_ERR_NOMEM, "out of memory (text of %zu bytes)", n);
+    bb->b = p;
+    bb->cap = cap;
+    return 0;
 }
 
-static int try_redecode(const uint32_t *in, size_t n, int latin1, textfix_buf *bytes_buf, textfix_buf *out,
-                        mm_error *err)
+static int is_cont(unsigned b) { return b >= 0x80 && b <= 0xBF; }
+/* continuation bytes ALTERED_UTF8_RE accepts next to a space */
+static int is_cont_x(unsigned b) { return is_cont(b) && b != 0x85 && b != 0xA0; }
+
+/* Length of an ALTERED_UTF8_RE match at s[i] (UTF-8 with byte A0 turned
+ * into a space), or 0. */
+static size_t altered_at(const unsigned char *s, size_t n, size_t i)
 {
-    /* bytes_buf is used as a byte array (one byte per code point at most) */
-    if (textfix_reserve(bytes_buf, n / 4 + 1, err)) return -1;
-    unsigned char *b = (unsigned char *)bytes_buf->cp;
-    for (size_t i = 0; i < n; i++) {
-        int v = latin1 ? (in[i] <= 0xFF ? (int)in[i] : -1) : sloppy1252_byte(in[i]);
-        if (v < 0) return 0;
-        b[i] = (unsigned char)v;
+    unsigned b0 = s[i], b1 = i + 1 < n ? s[i + 1] : 0, b2 = i + 2 < n ? s[i + 2] : 0, b3 = i + 3 < n ? s[i + 3] : 0;
+    if ((b0 == 0xC2 || b0 == 0xC3 || b0 == 0xC5 || b0 == 0xCE || b0 == 0xD0 || b0 == 0xD9) && b1 == ' ') return 2;
+    if ((b0 == 0xE2 || b0 == 0xE3) && b1 == ' ' && is_cont_x(b2)) return 3;
+    if (b0 >= 0xE0 && b0 <= 0xE3 && is_cont_x(b1) && b2 == ' ') return 3;
+    if (b0 == 0xF0 && i + 3 < n) {
+        if (b1 == ' ' && is_cont(b2) && is_cont(b3)) return 4;
+        if (is_cont(b1) && b2 == ' ' && is_cont(b3)) return 4;
+        if (is_cont(b1) && is_cont(b2) && b3 == ' ') return 4;
     }
-    size_t multi = 0, strong = 0, i = 0;
-    while (i < n) {
-        if (b[i] < 0x80) { i++; continue; }
-        uint32_t c;
-        size_t bad, k = utf8_one(b, n, i, &c, &bad);
-        if (!k) return 0;
-        multi++;
-        strong += strong_marker(b + i);
+    return 0;
+}
+
+/* ftfy's restore_byte_a0 on in -> out: "Ã " that is not Portuguese "à"
+ * followed by a space becomes "à ", then every ALTERED_UTF8_RE match gets its
+ * spaces back as A0. */
+static int restore_byte_a0(const bytebuf *in, bytebuf *out, mm_error *err)
+{
+    static const char *const keep[] = {" ", "quele", "quela", "quilo", "s "};
+    bytebuf t = {0};
+    int rc = -1;
+    if (bb_reserve(&t, in->len * 3 / 2 + 2, err)) goto done;
+    for (size_t i = 0; i < in->len; i++) {
+        t.b[t.len++] = in->b[i];
+        if (in->b[i] == 0xC3 && i + 1 < in->len && in->b[i + 1] == ' ') {
+            int skip = 0;
+            for (int k = 0; k < 5 && !skip; k++) {
+                size_t l = strlen(keep[k]);
+                skip = in->len - (i + 2) >= l && memcmp(in->b + i + 2, keep[k], l) == 0;
+            }
+            if (!skip) {
+                if (bb_reserve(&t, t.len + in->len - i + 2, err)) goto done;
+                t.b[t.len++] = 0xA0;
+            }
+        }
+    }
+    out->len = 0;
+    if (bb_reserve(out, t.len + 1, err)) goto done;
+    for (size_t i = 0; i < t.len;) {
+        size_t k = altered_at(t.b, t.len, i);
+        if (!k) { out->b[out->len++] = t.b[i++]; continue; }
+        for (size_t j = 0; j < k; j++) out->b[out->len++] = t.b[i + j] == ' ' ? 0xA0 : t.b[i + j];
         i += k;
     }
-    if (multi == 0 || (multi < 2 && strong == 0)) return 0;
-    if (textfix_decode_utf8((const char *)b, n, TEXTFIX_UTF8_STRICT, out, err)) return -1;
+    rc = 0;
+done:
+    free(t.b);
+    return rc;
+}
+
+/* Length of a LOSSY_UTF8_RE match at s[i] (a UTF-8 sequence that lost bytes
+ * to 0x1A, ftfy's stand-in for U+FFFD, or to '?'), or 0. */
+static size_t lossy_at(const unsigned char *s, size_t n, size_t i)
+{
+    unsigned b[6] = {0};
+    for (size_t j = 0; j < 6 && i + j < n; j++) b[j] = s[i + j];
+    size_t left = n - i;
+#define SUBQ(x) ((x) == 0x1A || (x) == '?')
+#define SUBC(x) ((x) == 0x1A || is_cont(x))
+#define ANY(x) (SUBQ(x) || is_cont(x))
+    if (left >= 2 && b[0] >= 0xC2 && b[0] <= 0xDF && b[1] == 0x1A) return 2;
+    if (left >= 2 && (b[0] == 0xC2 || b[0] == 0xC3) && b[1] == '?') return 2;
+    if (left >= 6 && b[0] == 0xED && b[1] >= 0xA0 && b[1] <= 0xAF && b[3] == 0xED && b[4] >= 0xB0 && b[4] <= 0xBF &&
+        ((SUBQ(b[2]) && ANY(b[5])) || (ANY(b[2]) && SUBQ(b[5]))))
+        return 6;
+    if (left >= 3 && b[0] >= 0xE0 && b[0] <= 0xEF &&
+        ((SUBQ(b[1]) && SUBC(b[2])) || (SUBC(b[1]) && SUBQ(b[2]))))
+        return 3;
+    if (left >= 4 && b[0] >= 0xF0 && b[0] <= 0xF4 &&
+        ((SUBQ(b[1]) && SUBC(b[2]) && SUBC(b[3])) || (SUBC(b[1]) && SUBQ(b[2]) && SUBC(b[3])) ||
+         (SUBC(b[1]) && SUBC(b[2]) && SUBQ(b[3]))))
+        return 4;
+#undef SUBQ
+#undef SUBC
+#undef ANY
+    return b[0] == 0x1A ? 1 : 0;
+}
+
+static int replace_lossy(const bytebuf *in, bytebuf *out, mm_error *err)
+{
+    out->len = 0;
+    if (bb_reserve(out, in->len * 3 + 1, err)) return -1;
+    for (size_t i = 0; i < in->len;) {
+        size_t k = lossy_at(in->b, in->len, i);
+        if (!k) { out->b[out->len++] = in->b[i++]; continue; }
+        out->b[out->len++] = 0xEF;
+        out->b[out->len++] = 0xBF;
+        out->b[out->len++] = 0xBD;
+        i += k;
+    }
+    return 0;
+}
+
+/* Decodes bytes as UTF-8 or, when they hold 0xED or 0xC0, as ftfy's
+ * "utf-8-variants" (CESU-8 surrogate pairs, C0 80 for U+0000). Returns 1 and
+ * fills out, 0 when the bytes are not (variant) UTF-8, -1 on failure. */
+static int decode_utf8_variants(const bytebuf *in, textfix_buf *out, mm_error *err)
+{
+    int variants = memchr(in->b, 0xED, in->len) || memchr(in->b, 0xC0, in->len);
+    out->len = 0;
+    if (textfix_reserve(out, in->len + 1, err)) return -1;
+    const unsigned char *s = in->b;
+    size_t n = in->len;
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        size_t bad, k = utf8_one(s, n, i, &c, &bad);
+        if (k) { out->cp[out->len++] = c; i += k; continue; }
+        if (!variants) return 0;
+        if (s[i] == 0xC0 && i + 1 < n && s[i + 1] == 0x80) { out->cp[out->len++] = 0; i += 2; continue; }
+        if (i + 5 < n && s[i] == 0xED && s[i + 1] >= 0xA0 && s[i + 1] <= 0xAF && is_cont(s[i + 2]) &&
+            s[i + 3] == 0xED && s[i + 4] >= 0xB0 && s[i + 4] <= 0xBF && is_cont(s[i + 5])) {
+            uint32_t hi = 0xD000 | ((uint32_t)(s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
+            uint32_t lo = 0xD000 | ((uint32_t)(s[i + 4] & 0x3F) << 6) | (s[i + 5] & 0x3F);
+            out->cp[out->len++] = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+            i += 6;
+            continue;
+        }
+        return 0;
+    }
     return 1;
 }
 
-static int fix_encoding(textfix_buf *t, textfix_buf *tmp, textfix_buf *bytes_buf, mm_error *err)
+struct fixenc_work {
+    bytebuf a, b;
+};
+
+static int fix_encoding_full(textfix_buf *t, int depth, mm_error *err);
+static int fix_c1_controls(const textfix_buf *in, textfix_buf *out, mm_error *err);
+
+/* Which encodings could t have been decoded from? (bit e = encoding e) */
+static unsigned possible_encodings(const uint32_t *t, size_t n)
 {
-    for (int round = 0; round < 8; round++) {
-        int ascii = 1;
-        for (size_t i = 0; i < t->len && ascii; i++) ascii = t->cp[i] < 0x80;
-        if (ascii) return 0;
-        int r = try_redecode(t->cp, t->len, 1, bytes_buf, tmp, err);
-        if (r == 0) r = try_redecode(t->cp, t->len, 0, bytes_buf, tmp, err);
-        if (r < 0) return -1;
-        if (r == 0) return 0;
-        swap_buf(t, tmp);
+    unsigned ok = (1u << FTFY_N_ENCODINGS) - 1;
+    for (size_t i = 0; i < n && ok; i++) {
+        if (t[i] < 0x80 && t[i] != 0x1A) continue;
+        for (int e = 0; e < FTFY_N_ENCODINGS; e++)
+            if ((ok >> e & 1) && enc_byte(e, t[i]) < 0) ok &= ~(1u << e);
+    }
+    return ok;
+}
+
+/* decode_inconsistent_utf8: every UTF8_DETECTOR_RE run that is shorter than
+ * the text and looks bad is replaced by its own fix_encoding. */
+static int decode_inconsistent(const textfix_buf *t, textfix_buf *out, int depth, mm_error *err)
+{
+    out->len = 0;
+    textfix_buf sub = {0};
+    int rc = -1;
+    const uint32_t *s = t->cp;
+    size_t n = t->len;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        if (i == 0 || !(fclass(s[i - 1]) & FC_CONTS)) {
+            /* ([F2] CONT | [F3] CONT{2} | [F4] CONT{3})+, alternatives in order */
+            for (;;) {
+                uint32_t m = fclass(s[j]);
+                size_t got = 0;
+                for (size_t want = 1; want <= 3 && !got; want++) {
+                    uint32_t bit = want == 1 ? FC_F2 : want == 2 ? FC_F3 : FC_F4;
+                    if (!(m & bit) || j + want >= n) continue;
+                    size_t q = 1;
+                    while (q <= want && (s[j + q] == ' ' || (fclass(s[j + q]) & FC_CONTS))) q++;
+                    if (q > want) got = want + 1;
+                }
+                if (!got) break;
+                j += got;
+                if (j >= n) break;
+            }
+        }
+        if (j == i) {
+            if (put(out, s[i], err)) goto done;
+            i++;
+            continue;
+        }
+        sub.len = 0;
+        if (put_n(&sub, s + i, j - i, err)) goto done;
+        if (j - i < n && is_bad(sub.cp, sub.len) && fix_encoding_full(&sub, depth + 1, err)) goto done;
+        if (put_n(out, sub.cp, sub.len, err)) goto done;
+        i = j;
+    }
+    rc = 0;
+done:
+    textfix_buf_free(&sub);
+    return rc;
+}
+
+/* One step of ftfy's _fix_encoding_one_step_and_explain: t -> out. Returns
+ * 1 when out holds a changed text, 0 when t stays, -1 on failure. */
+static int fix_encoding_step(const textfix_buf *t, textfix_buf *out, struct fixenc_work *w, int depth, mm_error *err)
+{
+    const uint32_t *s = t->cp;
+    size_t n = t->len;
+    int ascii = 1;
+    for (size_t i = 0; i < n && ascii; i++) ascii = s[i] < 0x80;
+    if (ascii || !is_bad(s, n)) return 0;
+    unsigned possible = possible_encodings(s, n);
+    for (int e = 0; e < FTFY_N_ENCODINGS; e++) {
+        if (!(possible >> e & 1)) continue;
+        w->a.len = 0;
+        if (bb_reserve(&w->a, n + 1, err)) return -1;
+        for (size_t i = 0; i < n; i++) w->a.b[w->a.len++] = (unsigned char)enc_byte(e, s[i]);
+        if (e != FTFY_MACROMAN) {
+            int altered = 0;
+            for (size_t i = 0; i < w->a.len && !altered; i++) altered = altered_at(w->a.b, w->a.len, i) != 0;
+            if (altered) {
+                if (restore_byte_a0(&w->a, &w->b, err)) return -1;
+                bytebuf x = w->a;
+                w->a = w->b;
+                w->b = x;
+            }
+        }
+        if (ftfy_encoding_sloppy[e]) {
+            if (replace_lossy(&w->a, &w->b, err)) return -1;
+            bytebuf x = w->a;
+            w->a = w->b;
+            w->b = x;
+        }
+        int r = decode_utf8_variants(&w->a, out, err);
+        if (r) return r < 0 ? -1 : !same(t, out);
+    }
+    /* UTF8_DETECTOR_RE finds mojibake runs inside otherwise good text */
+    if (depth < 8) {
+        if (decode_inconsistent(t, out, depth, err)) return -1;
+        if (!same(t, out)) return 1;
+    }
+    if (possible & (1u << FTFY_LATIN1)) {
+        /* Latin-1 meant as Windows-1252: only C1 controls can change, and
+         * ftfy's strict windows-1252 refuses 81 8D 8F 90 9D */
+        out->len = 0;
+        if (textfix_reserve(out, n, err)) return -1;
+        int changed = 0, ok = 1;
+        for (size_t i = 0; i < n && ok; i++) {
+            uint32_t c = s[i];
+            if (c >= 0x80 && c <= 0x9F) {
+                ok = !(c == 0x81 || c == 0x8D || c == 0x8F || c == 0x90 || c == 0x9D);
+                c = cp1252_c1[c - 0x80];
+                changed = 1;
+            }
+            out->cp[out->len++] = c;
+        }
+        if (ok && changed) return 1;
+    }
+    int c1 = 0;
+    for (size_t i = 0; i < n && !c1; i++) c1 = s[i] >= 0x80 && s[i] <= 0x9F;
+    if (c1) {
+        if (fix_c1_controls(t, out, err)) return -1;
+        return !same(t, out);
     }
     return 0;
+}
+
+#define FTFY_MAX_ENCODING_STEPS 64 /* ftfy loops to a fixed point; we bound it */
+
+static int fix_encoding_full(textfix_buf *t, int depth, mm_error *err)
+{
+    struct fixenc_work w = {{0}, {0}};
+    textfix_buf out = {0};
+    int rc = 0;
+    for (int step = 0; step < FTFY_MAX_ENCODING_STEPS; step++) {
+        int r = fix_encoding_step(t, &out, &w, depth, err);
+        if (r < 0) { rc = -1; break; }
+        if (r == 0) break;
+        swap_buf(t, &out);
+    }
+    free(w.a.b);
+    free(w.b.b);
+    textfix_buf_free(&out);
+    return rc;
 }
 
 /* ---- the simple ftfy fixers (one pass each, in -> out) ------------------- */
@@ -1271,7 +1652,7 @@ static int fix_segment(textfix_buf *seg, int unescape, textfix_buf *a, textfix_b
             if (ftfy_unescape_html(seg->cp, seg->len, b, err)) return -1;
             swap_buf(seg, b);
         }
-        if (fix_encoding(seg, b, b + 1, err)) return -1;
+        if (fix_encoding_full(seg, 0, err)) return -1;
         if (fix_c1_controls(seg, b, err)) return -1;
         swap_buf(seg, b);
         if (fix_chars(seg, b, err)) return -1;

@@ -281,7 +281,11 @@ static void test_fix_text(void)
     NORM("CAF\xC3\x89\xE2\x80\x9D", "caf\xC3\xA9\"");                       /* CAFÉ”: kept */
     NORM("3\xC3\x97\xC2\xBD", "3\xC3\x97\xC2\xBD");                         /* 3×½: kept */
     NORM("\xC3\x84\xE2\x80\xA1", "\xC4\x87");                               /* Ä‡ -> ć */
-    NORM("\xC3\x8F\xE2\x82\xAC r", "\xCF\x80 r");                            /* Ï€ -> π */
+    /* Ï€ (π read as Windows-1252) matches none of ftfy's badness patterns,
+     * so ftfy 6.3.1 leaves it; after a space it is "\s [upper_accented]
+     * [currency]" and is repaired */
+    NORM("\xC3\x8F\xE2\x82\xAC r", "\xC3\xAF\xE2\x82\xAC r");
+    NORM("pi \xC3\x8F\xE2\x82\xAC r", "pi \xCF\x80 r");
     NORM("\xEF\xAC\x81" "sh \xC4\xB2" "s", "fish ijs");                  /* ligatures */
     NORM("\xEF\xBC\xA6\xEF\xBC\xB5\xEF\xBC\xAC\xEF\xBC\xAC\xEF\xBC\x91", "full1"); /* fullwidth */
     NORM("\xEF\xBD\xB6\xEF\xBE\x9E", "\xE3\x82\xAC");                 /* ｶﾞ -> ガ (NFKC + NFC) */
