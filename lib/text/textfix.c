@@ -1378,7 +1378,7 @@ static int decode_inconsistent(const textfix_buf *t, textfix_buf *out, int depth
                     uint32_t bit = want == 1 ? FC_F2 : want == 2 ? FC_F3 : FC_F4;
                     if (!(m & bit) || j + want >= n) continue;
                     size_t q = 1;
-                    while (q <= want && (s[j + q] == ' ' || (fclass(s[j + q]) & FC_CONTS))) q++;
+                    while (q <= want && (s[j + q] == ' ' || (fclass(s[j + q]) & FC_CONT))) q++;
                     if (q > want) got = want + 1;
                 }
                 if (!got) break;
