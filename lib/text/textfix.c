@@ -1033,7 +1033,7 @@ static int ftfy_unescape_html(const uint32_t *in, size_t n, textfix_buf *out, mm
 /* ftfy's character classes of c (FC_* bits; 0 for ASCII and most text). */
 static uint32_t fclass(uint32_t c)
 {
-    if (c < 0x80) return 0;
+    if (c < 0x80 || (c > FTFY_CLASS_GAP_LO && c < FTFY_CLASS_GAP_HI)) return 0; /* CJK, emoji, ... */
     size_t lo = 0, hi = sizeof ftfy_classes / sizeof ftfy_classes[0];
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -1081,8 +1081,15 @@ static int ascii_lower(uint32_t c) { return c >= 'a' && c <= 'z'; }
 static int bad_at(const uint32_t *t, size_t n, size_t i)
 {
     uint32_t c[7] = {0}, m[7] = {0};
+    c[0] = t[i];
+    m[0] = fclass(c[0]);
+    /* every alternative starts with a classed character, an ASCII letter,
+     * one of . , ? ! or a space */
+    if (!m[0] && !ascii_letter(c[0]) && c[0] != '.' && c[0] != ',' && c[0] != '?' && c[0] != '!' &&
+        !py_space(c[0]))
+        return 0;
     size_t k = n - i < 7 ? n - i : 7;
-    for (size_t j = 0; j < k; j++) {
+    for (size_t j = 1; j < k; j++) {
         c[j] = t[i + j];
         m[j] = fclass(c[j]);
     }
