@@ -395,6 +395,7 @@ static int ftfy_unescape_html(const uint32_t *in, size_t n, textfix_buf *out, mm
 static uint32_t fclass(uint32_t c)
 {
     if (c < 0x80 || (c > FTFY_CLASS_GAP_LO && c < FTFY_CLASS_GAP_HI)) return 0; /* CJK, emoji, ... */
+    if (c < FTFY_DENSE_END) return ftfy_dense[c - 0x80];
     size_t lo = 0, hi = sizeof ftfy_classes / sizeof ftfy_classes[0];
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -439,11 +440,11 @@ static int ascii_lower(uint32_t c) { return c >= 'a' && c <= 'z'; }
 /* Does one of the alternatives of ftfy's BADNESS_RE match at t[i]? Every
  * alternative is a fixed-length sequence of classes, so each is a test of
  * the next few characters; is_bad() only asks whether any matches. */
-static int bad_at(const uint32_t *t, size_t n, size_t i)
+static int bad_at(const uint32_t *t, const uint32_t *mk, size_t n, size_t i)
 {
     uint32_t c[7] = {0}, m[7] = {0};
     c[0] = t[i];
-    m[0] = fclass(c[0]);
+    m[0] = mk[i];
     /* every alternative starts with a classed character, an ASCII letter,
      * one of . , ? ! or a space */
     if (!m[0] && !ascii_letter(c[0]) && c[0] != '.' && c[0] != ',' && c[0] != '?' && c[0] != '!' &&
@@ -452,7 +453,7 @@ static int bad_at(const uint32_t *t, size_t n, size_t i)
     size_t k = n - i < 7 ? n - i : 7;
     for (size_t j = 1; j < k; j++) {
         c[j] = t[i + j];
-        m[j] = fclass(c[j]);
+        m[j] = mk[i + j];
     }
     /* a character beyond the end is 0: in no class, not a space, not a letter */
     uint32_t m0 = m[0], m1 = m[1], m2 = m[2];
@@ -540,12 +541,18 @@ static int bad_at(const uint32_t *t, size_t n, size_t i)
 
 static int is_bad(const uint32_t *t, size_t n)
 {
+    /* the classes of every character, looked up once (the patterns look
+     * at up to seven characters from each position) */
+    uint32_t local[256], *mk = n <= 256 ? local : malloc(n * sizeof *mk);
+    if (!mk) return 1; /* out of memory: the caller's repair attempts decide */
+    for (size_t i = 0; i < n; i++) mk[i] = fclass(t[i]);
+    int bad = 0;
     /* every alternative has a non-ASCII character among its first three */
-    for (size_t i = 0; i < n; i++)
-        if ((t[i] >= 0x80 || (i + 1 < n && t[i + 1] >= 0x80) || (i + 2 < n && t[i + 2] >= 0x80)) &&
-            bad_at(t, n, i))
-            return 1;
-    return 0;
+    for (size_t i = 0; i < n && !bad; i++)
+        if (t[i] >= 0x80 || (i + 1 < n && t[i + 1] >= 0x80) || (i + 2 < n && t[i + 2] >= 0x80))
+            bad = bad_at(t, mk, n, i);
+    if (mk != local) free(mk);
+    return bad;
 }
 
 /* Byte of c in encoding e, or -1. */
