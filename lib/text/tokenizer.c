@@ -28,15 +28,16 @@ static int is_py_space(uint32_t c)
     return is_white_space(c) || (c >= 0x1C && c <= 0x1F);
 }
 
-/* [\p{L}] as the regex module matches it under IGNORECASE: a set member
- * is tested against every case variant of the character, and the one
- * non-letter with a letter among its case variants is U+0345 COMBINING
- * GREEK YPOGEGRAMMENI (~ U+0399, U+03B9, U+1FBE). No non-number has a number
- * among its variants, so [\p{N}] is plain. */
+/* [\p{L}] as CLIP's pattern matches it after lower-casing. U+0345
+ * COMBINING GREEK YPOGEGRAMMENI (Mn) is the one code point that falls into
+ * none of the pattern's alternatives: under IGNORECASE it is too much of a
+ * letter (a case variant of U+0399/U+03B9) for [^\s\p{L}\p{N}] and not one
+ * for \p{L}+. clip.tokenize therefore drops it, and it splits a word
+ * ("a\u0345b" gives the tokens of "a" and "b"): see is_dropped(). No
+ * non-number has a number among its variants, so [\p{N}] is plain. */
 static int is_letter(uint32_t c)
 {
     if (c < 0x80) return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-    if (c == 0x345) return 1;
     switch (utf8proc_category((utf8proc_int32_t)c)) {
     case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
     case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
@@ -55,6 +56,12 @@ static int is_number(uint32_t c)
     default:
         return 0;
     }
+}
+
+/* Matched by no alternative of the pattern: skipped between pieces. */
+static int is_dropped(uint32_t c)
+{
+    return c == 0x345 || is_white_space(c);
 }
 
 struct cp_range { uint32_t lo, hi; };
@@ -997,11 +1004,11 @@ int clip_tokenize(clip_tokenizer *t, const char *text, size_t len, int32_t *ids,
             while (j < n && is_letter(s[j])) j++;
         } else if (is_number(c)) {
             /* one character */
-        } else if (is_white_space(c)) {
+        } else if (is_dropped(c)) {
             i++;
             continue;
         } else {
-            while (j < n && !is_white_space(s[j]) && !is_letter(s[j]) && !is_number(s[j])) j++;
+            while (j < n && !is_dropped(s[j]) && !is_letter(s[j]) && !is_number(s[j])) j++;
         }
         if (emit_piece(t, s, i, j, &n_content, room, err)) return -1;
         i = j;

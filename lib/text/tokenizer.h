@@ -17,7 +17,8 @@
  *        <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|
  *        [\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
  *      (categories from utf8proc; IGNORECASE makes "ſ" match "s" in the
- *      literals and U+0345 count as a letter, as in the regex module; only
+ *      literals; U+0345 matches no alternative, so it is dropped and splits
+ *      a word, as clip.tokenize does: "a\u0345b" -> "a", "b"; only
  *      ASCII "'" forms contractions; a special token inside the text
  *      becomes its id, 49406/49407);
  *   7. each piece as UTF-8 bytes through the byte->unicode map, BPE with the

@@ -13,7 +13,11 @@
  * Checked for texts: the result's shape (start/end ids, ids in the
  * vocabulary, length within the context), that replace mode never fails,
  * that strict mode fails exactly on invalid UTF-8, and that a second call
- * (answered from the BPE cache) gives the same ids. For model files: a
+ * (answered from the BPE cache) gives the same ids, and textfix_fix_text()
+ * on its own (ftfy's fix_encoding: badness heuristic, the single-byte
+ * codecs, restore_byte_a0, lossy sequences, decode_inconsistent_utf8) never
+ * fails and gives only valid code points. The corpus seeds ftf* hold
+ * mojibake from ../shared/ref/clip/ftfy_cases.jsonl. For model files: a
  * load either succeeds and tokenizes, or fails with a message. */
 #include <stdint.h>
 #include <stdio.h>
@@ -168,12 +172,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc2 = clip_tokenize(tok, text, len, ids2, ctx, &n2, &err);
     if (rc2 != rc || n2 != n || memcmp(ids, ids2, (size_t)n * sizeof *ids) != 0) __builtin_trap();
 
-    /* the HTML unescaper on its own, on the decoded text */
+    /* the HTML unescaper and fix_text on their own, on the decoded text */
     textfix_buf in = {0}, out = {0};
     if (textfix_decode_utf8(text, len, TEXTFIX_UTF8_REPLACE, &in, &err2) == 0) {
         if (textfix_html_unescape(in.cp, in.len, &out, &err2) != 0) __builtin_trap();
         for (size_t i = 0; i < out.len; i++)
             if (out.cp[i] > 0x10FFFF || (out.cp[i] >= 0xD800 && out.cp[i] <= 0xDFFF)) __builtin_trap();
+        if (textfix_fix_text(&in, &err2) != 0) __builtin_trap();
+        for (size_t i = 0; i < in.len; i++)
+            if (in.cp[i] > 0x10FFFF || (in.cp[i] >= 0xD800 && in.cp[i] <= 0xDFFF)) __builtin_trap();
     }
     textfix_buf_free(&in);
     textfix_buf_free(&out);
