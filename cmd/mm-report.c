@@ -42,6 +42,7 @@ static const char USAGE[] =
     "      --thumb-quality=Q     JPEG quality (default 80)\n"
     "      --title=TEXT          page title (default \"mmkit report\")\n"
     "  -o, --output=FILE         write atomically to FILE (default stdout)\n"
+    "  -q, --quiet               no progress or warnings\n"
     "  -h, --help                show this help and exit\n"
     "  -V, --version             show the version and exit\n"
     "\n"
@@ -75,6 +76,7 @@ static const struct option LONG[] = {
     {"thumb-quality", required_argument, NULL, OPT_TQUAL},
     {"title", required_argument, NULL, OPT_TITLE},
     {"output", required_argument, NULL, 'o'},
+    {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -95,7 +97,7 @@ int main(int argc, char **argv)
     const char **images = NULL, **measures = NULL, **conf = NULL, **logs = NULL;
     const char *out_path = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "m:k:o:hvV", LONG, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:k:o:qhvV", LONG, NULL)) != -1) {
         switch (c) {
         case OPT_QRELS: p.qrels = optarg; break;
         case OPT_TEXTS: p.texts = optarg; break;
@@ -128,6 +130,7 @@ int main(int argc, char **argv)
         case OPT_TQUAL: p.thumb_quality = (int)cli_parse_long("--thumb-quality", optarg, 1, 100); break;
         case OPT_TITLE: p.title = optarg; break;
         case 'o': out_path = optarg; break;
+        case 'q': cli_quiet = true; cli_progress_set(0); break;
         case 'h': fputs(USAGE, stdout); return 0;
         case 'v':
         case 'V': cli_version();
