@@ -228,6 +228,13 @@ static int load_runs(ctx *c, mm_error *err, int *status)
     return 0;
 }
 
+/* A run's name in chart legends: the file name without its folders. */
+static const char *short_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s && s[1] ? s + 1 : path;
+}
+
 static double qvalue(const ctx *c, size_t run, size_t q, size_t row)
 {
     return c->runs[run].sum.values[q * c->sum.nvalues + row];
@@ -322,7 +329,7 @@ static void write_curves(ctx *c)
     for (size_t i = 0; i < ns; i++) {
         for (size_t k = 0; k < 100; k++)
             ys[i * 100 + k] = mm_summary_value(&c->curve, &c->runs[i].curve, &c->opts, r0 + k, NULL, 0);
-        s[i] = (svg_series){c->runs[i].path, xs, ys + i * 100, 100};
+        s[i] = (svg_series){short_name(c->runs[i].path), xs, ys + i * 100, 100};
     }
     svg_line_chart(fp, "Recall@K", "K", "R@K (fraction of queries)", s, ns, 0, 1);
     double *xr = xmalloc(11 * sizeof *xr), *yr = xmalloc(ns * 11 * sizeof *yr);
@@ -331,7 +338,7 @@ static void write_curves(ctx *c)
         for (size_t k = 0; k < 11; k++)
             yr[i * 11 + k] =
                 mm_summary_value(&c->curve, &c->runs[i].curve, &c->opts, p0 + k, NULL, 0);
-        s[i] = (svg_series){c->runs[i].path, xr, yr + i * 11, 11};
+        s[i] = (svg_series){short_name(c->runs[i].path), xr, yr + i * 11, 11};
     }
     svg_line_chart(fp, "Interpolated precision-recall (iprec_at_recall)", "recall", "precision",
                    s, ns, 0, 1);
@@ -343,7 +350,7 @@ static void write_curves(ctx *c)
     double *v = xcalloc(ns * NB, sizeof *v);
     const char **names = xmalloc(ns * sizeof *names);
     for (size_t i = 0; i < ns; i++) {
-        names[i] = c->runs[i].path;
+        names[i] = short_name(c->runs[i].path);
         for (size_t q = 0; q < c->nq; q++) {
             long r = c->runs[i].first_rel[q];
             size_t bkt = NB - 1;
