@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "eval/bootstrap.h"
 #include "eval/evalstats.h"
 #include "eval/measures.h"
 #include "eval/prefs.h"
@@ -173,33 +174,11 @@ static void evaluate(const trec_qrels *qrels, const char *run, const params *p,
     warn_input(cli_input_name(run), res->saw_bom, res->crlf_line);
 }
 
-/* Bootstrap intervals of every summary row: lo[row], hi[row] (NaN if none).
- * The same resamples serve every row. */
+/* Bootstrap intervals of every summary row: lo[row], hi[row] (NaN if none). */
 static void bootstrap(const mm_measure_set *set, const mm_eval_result *res, const params *p,
                       double *lo, double *hi)
 {
-    size_t rows = set->nvalues, n = res->query_count, B = p->bootstrap;
-    double *samples = malloc(rows * B * sizeof *samples);
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!samples || !idx) cli_fatal("out of memory");
-    mm_rng rng;
-    mm_rng_seed(&rng, p->seed);
-    for (size_t b = 0; b < B; b++) {
-        mm_bootstrap_indices(&rng, n, idx);
-        for (size_t r = 0; r < rows; r++)
-            samples[r * B + b] = mm_summary_value(set, res, &p->eval, r, idx, n);
-    }
-    for (size_t r = 0; r < rows; r++) {
-        const mm_measure *m = mm_measure_of_row(set, r, NULL);
-        mm_aggregate a = m->def->aggregate;
-        if (a == MM_AGG_NONE || a == MM_AGG_RUNID || a == MM_AGG_NUM_Q || is_string_row(m)) {
-            lo[r] = hi[r] = NAN;
-            continue;
-        }
-        mm_percentile_interval(samples + r * B, B, p->ci, &lo[r], &hi[r]);
-    }
-    free(samples);
-    free(idx);
+    mm_bootstrap_summary(set, res, &p->eval, p->bootstrap, p->seed, p->ci, lo, hi);
 }
 
 /* Under -Z every value is a z-score: counts print as floats too. */

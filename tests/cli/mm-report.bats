@@ -1,0 +1,276 @@
+#!/usr/bin/env bats
+# mm-report: the page's structure (summary, curves, per-query table,
+# differences, gallery, classification, training), escaping of hostile
+# inputs, placeholders for missing images, every bad-input path with its
+# message, exit status and an untouched -o, and (when Debian's chromium is
+# installed) the page rendered in a real headless browser.
+load common
+bats_require_minimum_version 1.5.0
+
+CHECK="$MM_REPO/tests/cli/report/check_page.py"
+DEMO="$MM_REPO/data/demo"
+
+setup() {
+    cd "$BATS_TEST_TMPDIR" || return 1
+    printf 'q1 0 a 1\nq2 0 b 1\nq3 0 c 1\n' > qrels
+    printf 'q1 Q0 a 1 0.9 r1\nq1 Q0 b 2 0.5 r1\nq2 Q0 a 1 0.9 r1\nq2 Q0 b 2 0.8 r1\nq3 Q0 a 1 0.7 r1\n' > r1.trec
+    printf 'q1 Q0 b 1 0.9 r2\nq1 Q0 a 2 0.5 r2\nq2 Q0 b 1 0.9 r2\nq3 Q0 c 1 0.7 r2\n' > r2.trec
+}
+
+check() { "$MM_PYTHON" "$CHECK" "$@"; }
+
+have_chromium() { command -v chromium >/dev/null 2>&1; }
+chromium_run() { # the flags a container needs; no network is used by the page
+    timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+        --no-first-run --user-data-dir="$BATS_TEST_TMPDIR/chrome" "$@" 2>/dev/null
+}
+
+# ---- conventions ---------------------------------------------------------------
+
+@test "mm-report --help: usage with every flag and default on stdout; --version" {
+    run --separate-stderr mm-report --help
+    assert_status 0
+    [ -z "$stderr" ]
+    for s in "--qrels" "--texts" "--images" "--confusion" "--train-log" "--gallery=HOW" \
+             "default 20" "default 10" "default 0.95" "default 1000" "default 10000" "default 96" \
+             "Exit status: 0 ok, 1 bad or unreadable input, 2 usage error"; do
+        assert_output_contains "$s"
+    done
+    run mm-report --version
+    assert_status 0
+    assert_output_contains "mm-report (mmkit)"
+}
+
+@test "mm-report: usage errors exit 2 (no --qrels, no run, bad option values, bad -m)" {
+    run mm-report r1.trec
+    assert_status 2
+    assert_output_contains "mm-report: --qrels FILE is required"
+    run mm-report --qrels qrels
+    assert_status 2
+    assert_output_contains "expected at least one RUN"
+    run mm-report --qrels qrels --gallery=best r1.trec
+    assert_status 2
+    assert_output_contains "--gallery"
+    run mm-report --qrels qrels --top=0 r1.trec
+    assert_status 2
+    run mm-report --qrels qrels -m nosuch r1.trec
+    assert_status 2
+    assert_output_contains "nosuch"
+}
+
+# ---- the page --------------------------------------------------------------------
+
+@test "mm-report: the form of issue 14 works as written; summary, curves, tables, gallery" {
+    printf 'q1\tfirst caption\nq2\tsecond\nq3\tthird\n' > texts.tsv
+    mkdir imgs
+    "$MM_PYTHON" -c "
+from PIL import Image
+for n, c in (('a', (255, 0, 0)), ('b', (0, 255, 0))):
+    Image.new('RGB', (300, 200), c).save('imgs/%s.jpg' % n)
+Image.new('RGB', (50, 80), (0, 0, 255)).save('imgs/c.png')"
+    run mm-report --qrels qrels --texts texts.tsv --images imgs -o report.html r1.trec r2.trec
+    assert_status 0
+    [ -z "$output" ]
+    run check report.html
+    assert_status 0
+    # 3 charts (R@K, PR, first-rank bars), 2 lines in each line chart; 2+1 summary rows,
+    # 3+1 per-query rows; gallery 3 queries: r1 shows 2+2+1, r2 1+1+1 results
+    assert_output_contains "svg=3 polyline=4 imgs=9 scripts=1"
+    assert_output_contains "per-query-table:4"
+    assert_output_contains "summary-table:3"
+    assert_output_contains "first caption"
+    grep -q 'p=' report.html            # paired p-values against the first run
+    grep -q 'Largest differences' report.html
+    mm-report --qrels qrels -k 1 -o k1.html r1.trec   # q2's relevant b is outside the top 1
+    grep -q 'first relevant item at rank 2 (b)' k1.html
+    grep -q 'class="it rel"' report.html
+}
+
+@test "mm-report: the summary values and intervals are mm-eval's (one implementation)" {
+    run mm-report --qrels qrels -m MRR --bootstrap 200 --seed 3 -o report.html r1.trec
+    assert_status 0
+    mm-eval -m MRR --ci 0.95 --bootstrap 200 --seed 3 -c --format json qrels r1.trec > e.json
+    want=$("$MM_PYTHON" -c "
+import json; d = json.load(open('e.json'))
+lo, hi = d['ci']['intervals']['MRR']
+print('%.4f</span>' % 0 if False else '%.4f<br><span class=\"note\">[%.4f, %.4f]' % (d['summary']['MRR'], lo, hi))")
+    grep -qF "$want" report.html
+}
+
+@test "mm-report: images that are missing or broken become a placeholder naming the path" {
+    mkdir imgs
+    echo "not an image" > imgs/b.jpg
+    run mm-report --qrels qrels --images imgs -o report.html r1.trec
+    assert_status 0
+    grep -q 'missing: imgs/a.jpg' report.html
+    grep -q 'imgs/b.jpg' report.html
+    run check report.html
+    assert_status 0
+    assert_output_contains "imgs=0"
+}
+
+@test "mm-report: image→image and image→text runs show the query's own thumbnail" {
+    mkdir imgs
+    "$MM_PYTHON" -c "
+from PIL import Image
+for n in ('q1', 'q2', 'q3', 'a', 'b', 'c'):
+    Image.new('RGB', (64, 64), (10, 20, 30)).save('imgs/%s.png' % n)"
+    printf 'a\ta caption\nb\tb caption\n' > texts.tsv
+    run mm-report --qrels qrels --images imgs --texts texts.tsv -o i2t.html r1.trec
+    assert_status 0
+    run check i2t.html
+    assert_output_contains "imgs=3"          # the three query images; results are texts
+    assert_output_contains "b caption"
+    run mm-report --qrels qrels --images imgs -o i2i.html r1.trec
+    run check i2i.html
+    assert_output_contains "imgs=8"          # 3 queries + 5 results
+}
+
+@test "mm-report: --gallery=random and list:FILE choose the queries; --top limits results" {
+    printf 'q3\n' > list
+    run mm-report --qrels qrels --gallery=list:list -o r.html r1.trec
+    assert_status 0
+    grep -q 'query q3' r.html
+    ! grep -q 'query q1' r.html
+    printf 'nope\n' > bad
+    run mm-report --qrels qrels --gallery=list:bad -o r.html r1.trec
+    assert_status 1
+    assert_output_contains "mm-report: bad:1: query nope is not in the qrels"
+    run mm-report --qrels qrels --gallery=random --gallery-size 2 --seed 5 -o a.html r1.trec
+    run mm-report --qrels qrels --gallery=random --gallery-size 2 --seed 5 -o b.html r1.trec
+    cmp a.html b.html
+    [ "$(grep -o 'class="q"' a.html | wc -l)" -eq 2 ]
+    run mm-report --qrels qrels --top 1 -o t.html r1.trec
+    [ "$(grep -o 'class="it[" ]' t.html | wc -l)" -eq 3 ]   # one result for each of 3 queries
+}
+
+@test "mm-report: hostile ids and captions (<script>, quotes, &, RTL, emoji, 10 kB) stay text" {
+    "$MM_PYTHON" - <<'PY'
+big = "x" * 10240
+ids = ['<script>alert(1)</script>', '"quoted" & \'single\'', 'שלום\u202eevil', 'emoji😀', 'img<img src=x onerror=alert(2)>']
+with open("hq", "w") as q, open("hr.trec", "w") as r, open("ht.tsv", "w") as t:
+    for i, d in enumerate(ids):
+        q.write("%s 0 %s 1\n" % ("q%d" % i, "d%d" % i))
+        r.write("%s Q0 d%d 1 1.0 <b>tag</b>\n" % ("q%d" % i, i))
+        r.write("%s Q0 d%d 2 0.5 <b>tag</b>\n" % ("q%d" % i, (i + 1) % len(ids)))
+        t.write("q%d\t%s %s\n" % (i, d, big if i == 0 else ""))
+        t.write("d%d\t%s</div><script>alert(3)</script>\n" % (i, d))
+PY
+    run mm-report --qrels hq --texts ht.tsv --title '<i>title</i> & "x"' -o h.html hr.trec
+    assert_status 0
+    run check h.html
+    assert_status 0
+    assert_output_contains "scripts=1"
+    assert_output_contains "<script>alert(1)</script>"     # shown as text
+    assert_output_contains "<i>title</i> & \"x\""
+    assert_output_contains "emoji😀"
+    ! grep -q '<script>alert' h.html
+    ! grep -q '<img src=x' h.html
+    [ "$(stat -c %s h.html)" -lt 200000 ]                  # long captions are cut
+}
+
+@test "mm-report --confusion: heat map and per-class recall; --train-log: loss and validation curves" {
+    mm-eval -m acc --confusion conf.tsv qrels r1.trec > /dev/null
+    printf '{"epoch":1,"task":"t2i","train_loss":2.5,"val_R@1":0.1,"lr":0.001,"note":"x"}\n' > log
+    printf '{"epoch":2,"task":"t2i","train_loss":1.5,"val_R@1":0.2,"new_field":[1]}\n\n' >> log
+    printf '{"epoch":1,"task":"cls","train_loss":0.9,"val_acc":0.5}\n' >> log
+    run mm-report --qrels qrels --confusion conf.tsv --train-log log -o r.html r1.trec
+    assert_status 0
+    grep -q 'class="heatmap"' r.html
+    grep -q 'Per-class recall' r.html
+    grep -q 't2i: loss' r.html
+    grep -q 't2i: validation' r.html
+    grep -q 'cls: loss' r.html
+    run check r.html
+    assert_status 0
+}
+
+@test "mm-report: bad inputs exit 1 with file:line, and -o is left untouched" {
+    echo keep > out.html
+    printf 'q1 Q0 a 1\n' > bad.trec
+    run mm-report --qrels qrels -o out.html bad.trec
+    assert_status 1
+    assert_output_contains "mm-report: bad.trec:1:"
+    [ "$(cat out.html)" = keep ]
+    printf 'q1 0 a\n' > badq
+    run mm-report --qrels badq -o out.html r1.trec
+    assert_status 1
+    assert_output_contains "mm-report: badq:1:"
+    printf 'q1\tok\nnotab\n' > t.tsv
+    run mm-report --qrels qrels --texts t.tsv -o out.html r1.trec
+    assert_status 1
+    assert_output_contains "mm-report: t.tsv:2: expected id<TAB>text"
+    printf 'true\\predicted\ta\tb\na\t1\t0\nb\t1\n' > c.tsv
+    run mm-report --qrels qrels --confusion c.tsv -o out.html r1.trec
+    assert_status 1
+    assert_output_contains "mm-report: c.tsv:3: expected 3 fields, found 2"
+    printf '{"epoch":1}\n[1,2]\n' > l
+    run mm-report --qrels qrels --train-log l -o out.html r1.trec
+    assert_status 1
+    assert_output_contains "mm-report: l:2: expected a JSON object"
+    run mm-report --qrels qrels -o out.html nosuch.trec
+    assert_status 1
+    assert_output_contains "nosuch.trec"
+    [ "$(cat out.html)" = keep ]
+    ls | grep -q tmp && return 1 || true
+}
+
+# ---- in a real browser ------------------------------------------------------------
+# Chromium headless: ~2 s per page here. Skipped cleanly without chromium
+# (scripts/install-deps installs it). Run alone: bats tests/cli/mm-report.bats
+
+demo_report() { # make demo's own report, written to a temporary directory
+    [ -f "$DEMO/captions.tsv" ] && [ -f "$MM_REPO/models/default/config.json" ] || skip "no demo data or model"
+    THREADS=2 "$MM_REPO/scripts/demo" "$MM_REPO/models/default" "$DEMO" "$BATS_TEST_TMPDIR/demo" > demo.log 2>&1
+    grep -q "report: $BATS_TEST_TMPDIR/demo/report.html" demo.log
+    cp "$BATS_TEST_TMPDIR/demo/report.html" demo.html
+}
+
+@test "chromium: the demo report renders (screenshot not blank) with the right structure" {
+    have_chromium || skip "chromium not installed (scripts/install-deps)"
+    demo_report
+    chromium_run --screenshot="$BATS_TEST_TMPDIR/shot.png" --window-size=1200,1500 \
+        --hide-scrollbars "file://$BATS_TEST_TMPDIR/demo.html"
+    [ -s shot.png ]
+    "$MM_PYTHON" -c "
+from PIL import Image
+im = Image.open('shot.png').convert('RGB')
+assert im.size == (1200, 1500), im.size
+colors = im.getcolors(1 << 24)
+white = sum(n for n, c in colors if c == (255, 255, 255))
+assert len(colors) > 50 and white < 0.97 * im.size[0] * im.size[1], (len(colors), white)"
+    chromium_run --dump-dom "file://$BATS_TEST_TMPDIR/demo.html" > dom.html
+    run check dom.html --extract-jpegs jpegs
+    assert_status 0
+    # 244 queries: 244 per-query rows + header; 20 gallery queries x 10 results
+    assert_output_contains "svg=3 polyline=2 imgs=200 scripts=1"
+    assert_output_contains "per-query-table:245"
+    # each <img> is a JPEG that mmkit decodes back
+    mm-embed-image --model "$MM_REPO/models/default" -t 2 --quiet --list jpegs/list.tsv -o back.mmf
+    [ "$(mm-info -j back.mmf | sed 's/.*"records":\([0-9]*\).*/\1/')" -eq 200 ]
+    [ "$(stat -c %s shot.png)" -le 204800 ]     # small enough for the README
+    # MM_REPORT_SCREENSHOT=docs/mm-report.png bats tests/cli/mm-report.bats refreshes the README's
+    if [ -n "${MM_REPORT_SCREENSHOT:-}" ]; then cp shot.png "$MM_REPORT_SCREENSHOT"; fi
+}
+
+@test "chromium: hostile inputs are not interpreted as markup; the CSP blocks remote loads" {
+    have_chromium || skip "chromium not installed (scripts/install-deps)"
+    "$MM_PYTHON" - <<'PY'
+ids = ['<script>document.title="pwned"</script>', '<img src="http://127.0.0.1:9/x.png">', 'q"&\'', 'שלום😀']
+with open("hq", "w") as q, open("hr.trec", "w") as r, open("ht.tsv", "w") as t:
+    for i, d in enumerate(ids):
+        q.write("q%d 0 d%d 1\n" % (i, i))
+        r.write("q%d Q0 d%d 1 1.0 x\n" % (i, i))
+        t.write("q%d\t%s%s\n" % (i, d, "y" * 10240))
+        t.write("d%d\t<b id=\"pwn\">%s</b>\n" % (i, d))
+PY
+    mm-report --qrels hq --texts ht.tsv -o h.html hr.trec
+    chromium_run --dump-dom "file://$BATS_TEST_TMPDIR/h.html" > dom.html
+    grep -q '<title>mmkit report</title>' dom.html      # the injected script did not run
+    ! grep -q 'id="pwn"' dom.html                        # no element from a caption
+    run check dom.html
+    assert_status 0
+    assert_output_contains 'scripts=1'
+    assert_output_contains '<script>document.title="pwned"</script>'
+    assert_output_contains 'שלום😀'
+}
