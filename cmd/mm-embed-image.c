@@ -61,12 +61,16 @@ static const char USAGE[] =
     "                           NAME is the file name without extension, or the id\n"
     "                           with --list; two inputs with one NAME are an error.\n"
     "Inputs:\n"
-    "      --list FILE          read 'id<TAB>path' lines (or 'path' lines; id = path)\n"
-    "                           from FILE ('-' = stdin); relative paths are relative\n"
-    "                           to FILE's directory (to the current one for stdin)\n"
-    "      --id-stem            id of a file or directory input = its file name without\n"
-    "                           extension ('dir/img12.jpg' -> 'img12', as qrels usually\n"
-    "                           name images); default: the path as found\n"
+    "      --list FILE          read 'id<TAB>path' lines (or 'path' lines) from FILE\n"
+    "                           ('-' = stdin); relative paths are relative to FILE's\n"
+    "                           directory when FILE is a regular file, and to the\n"
+    "                           current directory for stdin, a pipe or <(find ...)\n"
+    "      --id-stem            ids are file names without extension ('dir/img12.jpg'\n"
+    "                           -> 'img12', as qrels usually name images)\n"
+    "                           Record ids: an 'id<TAB>path' line's id is its id;\n"
+    "                           any other input (a file, a file found in a DIR, a\n"
+    "                           'path' line) has the path as given or found (for a\n"
+    "                           list line: as written), or its stem with --id-stem\n"
     "      --max-pixels N       refuse images with more than N pixels, checked from\n"
     "                           the header before decoding (default: 100000000; 0 = no limit)\n"
     "      --lenient            accept JPEGs with recoverable damage (libjpeg warnings,\n"
@@ -219,12 +223,17 @@ static void walk_dir(input_list *l, const char *dir, int depth)
     free(names);
 }
 
-static void read_list(input_list *l, const char *list)
+static void read_list(input_list *l, const char *list, bool id_stem)
 {
     FILE *fp = cli_open_input(list);
     const char *lname = cli_input_name(list);
     char *base = NULL; /* directory relative paths are resolved against */
-    if (list && strcmp(list, "-") != 0) {
+    /* Only a list that is a regular file has a directory of its own. A pipe,
+     * a process substitution (/dev/fd/63) or a terminal was written by the
+     * user's shell in the current directory, so its paths are relative to it. */
+    struct stat lst;
+    bool regular = fstat(fileno(fp), &lst) == 0 && S_ISREG(lst.st_mode);
+    if (list && strcmp(list, "-") != 0 && regular) {
         const char *slash = strrchr(list, '/');
         if (slash) base = strndup(list, (size_t)(slash - list) + 1);
     }
@@ -257,7 +266,9 @@ static void read_list(input_list *l, const char *list)
         } else {
             full = xstrdup(path);
         }
-        char *idc = xstrdup(id);
+        /* A path-only line gets its id as a path argument would: the path as
+         * written, or its stem with --id-stem. */
+        char *idc = tab || !id_stem ? xstrdup(id) : stem_of(path);
         /* With --list the id names the dump file, so it must be a plain name. */
         char *name = tab ? xstrdup(id) : stem_of(path);
         add_input(l, full, idc, name);
@@ -645,7 +656,7 @@ int main(int argc, char **argv)
     /* Before --list is read, every id is unset or the path itself. */
     for (size_t i = 0; i < in.count; i++)
         in.items[i].id = P.id_stem ? xstrdup(in.items[i].name) : in.items[i].path;
-    if (P.list) read_list(&in, P.list);
+    if (P.list) read_list(&in, P.list, P.id_stem);
     if (in.count == 0) cli_fatal("no images found in the inputs given");
 
     if (P.dump_pixels) {
