@@ -94,7 +94,8 @@ static const char USAGE[] =
     "  -V, --version            show the version and exit\n"
     "\n"
     "Exit status: 0 success, 1 an image or the model directory could not be read\n"
-    "(message 'mm-embed-image: PATH: reason'), 2 usage error, 3 --keep-going\n"
+    "(message 'mm-embed-image: PATH: reason', preceded by 'LIST:LINE: ' for an\n"
+    "image named in --list), 2 usage error, 3 --keep-going\n"
     "skipped some images (the output holds the others).\n";
 
 typedef struct params {
@@ -125,6 +126,7 @@ typedef struct input {
     char *path; /* what is opened */
     char *id;   /* the record id: the path, or the --list id */
     char *name; /* dump file name (no directory, no extension) */
+    long line;  /* its --list line, 0 for a command-line input */
 } input;
 
 typedef struct input_list {
@@ -139,7 +141,7 @@ static void add_input(input_list *l, char *path, char *id, char *name)
         l->items = realloc(l->items, l->cap * sizeof *l->items);
         if (!l->items) cli_fatal("out of memory");
     }
-    l->items[l->count++] = (input){path, id, name};
+    l->items[l->count++] = (input){path, id, name, 0};
 }
 
 static void input_list_free(input_list *l)
@@ -272,6 +274,7 @@ static void read_list(input_list *l, const char *list, bool id_stem)
         /* With --list the id names the dump file, so it must be a plain name. */
         char *name = tab ? xstrdup(id) : stem_of(path);
         add_input(l, full, idc, name);
+        l->items[l->count - 1].line = lineno;
     }
     if (ferror(fp)) cli_fatal("%s: read error: %s", lname, strerror(errno));
     if (fp != stdin) fclose(fp);
@@ -511,12 +514,17 @@ static int run(const params *P, const preprocess_params *prep, const input_list 
     while ((it = image_pool_next(pool))) {
         done++;
         if (!it->ok) {
+            /* An image named by a --list line is reported with that line, so
+             * that a bad entry can be found in the list. */
+            char where[512] = "";
+            long line = in->items[it->index].line;
+            if (line > 0) snprintf(where, sizeof where, "%s:%ld: ", cli_input_name(P->list), line);
             if (!P->skip_bad) {
                 mm_error e = it->err; /* the item dies with the pool */
                 image_pool_stop(pool);
-                cli_fatal("%s", e.msg);
+                cli_fatal("%s%s", where, e.msg);
             }
-            cli_warn("%s (skipped)", it->err.msg);
+            cli_warn("%s%s (skipped)", where, it->err.msg);
             skipped++;
             continue;
         }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # mm-embed-image: dump modes, inputs, and every bad-input path.
 load common
+bats_require_minimum_version 1.5.0
 
 setup() {
     T=$(mktemp -d)
@@ -172,6 +173,24 @@ Image.new('L', (30, 40), 77).save('$T/w/imgs/sub/p2.jpg')
     [ "$output" = "$(printf 'p1\nnamed')" ]
     run mm-embed-image --help
     assert_output_contains "Record ids:"
+}
+
+@test "an unreadable image named in --list is reported with the list's file and line" {
+    mkdir -p "$T/d"
+    "$MM_PYTHON" -c "
+from PIL import Image
+Image.new('RGB', (30, 20), (200, 2, 3)).save('$T/d/ok.png')
+"
+    printf 'ok.png\nmissing.jpg\n' > "$T/d/list.txt"
+    run --separate-stderr mm-embed-image --check --list "$T/d/list.txt"
+    assert_status 1
+    [ "$stderr" = "mm-embed-image: $T/d/list.txt:2: $T/d/missing.jpg: No such file or directory" ]
+    run --separate-stderr mm-embed-image --check --keep-going --list - < "$T/d/list.txt"
+    assert_status 3
+    [[ "$stderr" == *"(stdin):2: missing.jpg: No such file or directory (skipped)"* ]]
+    # a path argument has no list position
+    run --separate-stderr mm-embed-image --check "$T/d/missing.jpg"
+    [ "$stderr" = "mm-embed-image: $T/d/missing.jpg: No such file or directory" ]
 }
 
 @test "two inputs with the same dump name are refused before any work" {
