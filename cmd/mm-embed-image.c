@@ -31,6 +31,7 @@
 
 static const char USAGE[] =
     "Usage: mm-embed-image [OPTION]... IMAGE|DIR...\n"
+    "       mm-embed-image [OPTION]... --list FILE [IMAGE|DIR]...\n"
     "Embed JPEG/PNG images with the vision tower of a CLIP model and write the\n"
     "embeddings as an MMF stream, in input order. Images are decoded in worker\n"
     "threads and preprocessed exactly as Pillow + Hugging Face CLIPImageProcessor\n"
@@ -59,7 +60,8 @@ static const char USAGE[] =
     "      --dump-pixels-uint8 OUTDIR write OUTDIR/NAME.npy, uint8 [H,W,3] after resize\n"
     "                                 and crop, before rescaling\n"
     "                           NAME is the file name without extension, or the id\n"
-    "                           with --list; two inputs with one NAME are an error.\n"
+    "                           of an 'id<TAB>path' --list line; two inputs with one\n"
+    "                           NAME are an error.\n"
     "Inputs:\n"
     "      --list FILE          read 'id<TAB>path' lines (or 'path' lines) from FILE\n"
     "                           ('-' = stdin); relative paths are relative to FILE's\n"

@@ -565,3 +565,13 @@ assert ids == ["a", "b"] and x.tolist() == [[1, 0.5], [-2, 0.25]]
     [[ "$stderr" == "mm-convert: badids.txt:3: "*"UTF-8"* ]]
     [ ! -e o.mmf ]
 }
+
+@test "--help states --dtype's default, and it holds: an f16 MMF stays f16, TSV becomes f32" {
+    run mm-convert --help
+    assert_output_contains "(default: the input's for MMF input, else f32)"
+    printf 'a\t1 2\n' | mm-convert --to mmf --dtype f16 -o h.mmf
+    mm-convert h.mmf -o h2.mmf
+    [[ "$(mm-info --json h2.mmf)" == *'"dtype":"f16"'* ]]
+    printf 'a\t1 2\n' | mm-convert --to mmf -o f.mmf
+    [[ "$(mm-info --json f.mmf)" == *'"dtype":"f32"'* ]]
+}

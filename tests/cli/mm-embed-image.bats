@@ -173,6 +173,8 @@ Image.new('L', (30, 40), 77).save('$T/w/imgs/sub/p2.jpg')
     [ "$output" = "$(printf 'p1\nnamed')" ]
     run mm-embed-image --help
     assert_output_contains "Record ids:"
+    assert_output_contains "mm-embed-image [OPTION]... --list FILE [IMAGE|DIR]..."
+    assert_output_contains "of an 'id<TAB>path' --list line"
 }
 
 @test "an unreadable image named in --list is reported with the list's file and line" {
