@@ -27,6 +27,7 @@ static const char USAGE[] =
     "      --ids-out FILE   write the ids of a .npy output to FILE, one per line\n"
     "      --dtype TYPE     element type of MMF or .npy output: f32, f16\n"
     "                       (default: the input's for MMF input, else f32)\n"
+    "                       (default: the input's for MMF input, else f32)\n"
     "      --normalize      L2-normalise every vector (sets the normalized flag)\n"
     "      --meta KEY=VAL   add or replace a metadata item of MMF output (repeatable)\n"
     "  -q, --quiet          no warnings\n"

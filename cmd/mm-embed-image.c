@@ -31,6 +31,7 @@
 
 static const char USAGE[] =
     "Usage: mm-embed-image [OPTION]... IMAGE|DIR...\n"
+    "       mm-embed-image [OPTION]... --list FILE [IMAGE|DIR]...\n"
     "Embed JPEG/PNG images with the vision tower of a CLIP model and write the\n"
     "embeddings as an MMF stream, in input order. Images are decoded in worker\n"
     "threads and preprocessed exactly as Pillow + Hugging Face CLIPImageProcessor\n"
@@ -59,14 +60,19 @@ static const char USAGE[] =
     "      --dump-pixels-uint8 OUTDIR write OUTDIR/NAME.npy, uint8 [H,W,3] after resize\n"
     "                                 and crop, before rescaling\n"
     "                           NAME is the file name without extension, or the id\n"
-    "                           with --list; two inputs with one NAME are an error.\n"
+    "                           of an 'id<TAB>path' --list line; two inputs with one\n"
+    "                           NAME are an error.\n"
     "Inputs:\n"
-    "      --list FILE          read 'id<TAB>path' lines (or 'path' lines; id = path)\n"
-    "                           from FILE ('-' = stdin); relative paths are relative\n"
-    "                           to FILE's directory (to the current one for stdin)\n"
-    "      --id-stem            id of a file or directory input = its file name without\n"
-    "                           extension ('dir/img12.jpg' -> 'img12', as qrels usually\n"
-    "                           name images); default: the path as found\n"
+    "      --list FILE          read 'id<TAB>path' lines (or 'path' lines) from FILE\n"
+    "                           ('-' = stdin); relative paths are relative to FILE's\n"
+    "                           directory when FILE is a regular file, and to the\n"
+    "                           current directory for stdin, a pipe or <(find ...)\n"
+    "      --id-stem            ids are file names without extension ('dir/img12.jpg'\n"
+    "                           -> 'img12', as qrels usually name images)\n"
+    "                           Record ids: an 'id<TAB>path' line's id is its id;\n"
+    "                           any other input (a file, a file found in a DIR, a\n"
+    "                           'path' line) has the path as given or found (for a\n"
+    "                           list line: as written), or its stem with --id-stem\n"
     "      --max-pixels N       refuse images with more than N pixels, checked from\n"
     "                           the header before decoding (default: 100000000; 0 = no limit)\n"
     "      --lenient            accept JPEGs with recoverable damage (libjpeg warnings,\n"
@@ -90,7 +96,8 @@ static const char USAGE[] =
     "  -V, --version            show the version and exit\n"
     "\n"
     "Exit status: 0 success, 1 an image or the model directory could not be read\n"
-    "(message 'mm-embed-image: PATH: reason'), 2 usage error, 3 --keep-going\n"
+    "(message 'mm-embed-image: PATH: reason', preceded by 'LIST:LINE: ' for an\n"
+    "image named in --list), 2 usage error, 3 --keep-going\n"
     "skipped some images (the output holds the others).\n";
 
 typedef struct params {
@@ -121,6 +128,7 @@ typedef struct input {
     char *path; /* what is opened */
     char *id;   /* the record id: the path, or the --list id */
     char *name; /* dump file name (no directory, no extension) */
+    long line;  /* its --list line, 0 for a command-line input */
 } input;
 
 typedef struct input_list {
@@ -135,7 +143,7 @@ static void add_input(input_list *l, char *path, char *id, char *name)
         l->items = realloc(l->items, l->cap * sizeof *l->items);
         if (!l->items) cli_fatal("out of memory");
     }
-    l->items[l->count++] = (input){path, id, name};
+    l->items[l->count++] = (input){path, id, name, 0};
 }
 
 static void input_list_free(input_list *l)
@@ -219,12 +227,17 @@ static void walk_dir(input_list *l, const char *dir, int depth)
     free(names);
 }
 
-static void read_list(input_list *l, const char *list)
+static void read_list(input_list *l, const char *list, bool id_stem)
 {
     FILE *fp = cli_open_input(list);
     const char *lname = cli_input_name(list);
     char *base = NULL; /* directory relative paths are resolved against */
-    if (list && strcmp(list, "-") != 0) {
+    /* Only a list that is a regular file has a directory of its own. A pipe,
+     * a process substitution (/dev/fd/63) or a terminal was written by the
+     * user's shell in the current directory, so its paths are relative to it. */
+    struct stat lst;
+    bool regular = fstat(fileno(fp), &lst) == 0 && S_ISREG(lst.st_mode);
+    if (list && strcmp(list, "-") != 0 && regular) {
         const char *slash = strrchr(list, '/');
         if (slash) base = strndup(list, (size_t)(slash - list) + 1);
     }
@@ -257,10 +270,13 @@ static void read_list(input_list *l, const char *list)
         } else {
             full = xstrdup(path);
         }
-        char *idc = xstrdup(id);
+        /* A path-only line gets its id as a path argument would: the path as
+         * written, or its stem with --id-stem. */
+        char *idc = tab || !id_stem ? xstrdup(id) : stem_of(path);
         /* With --list the id names the dump file, so it must be a plain name. */
         char *name = tab ? xstrdup(id) : stem_of(path);
         add_input(l, full, idc, name);
+        l->items[l->count - 1].line = lineno;
     }
     if (ferror(fp)) cli_fatal("%s: read error: %s", lname, strerror(errno));
     if (fp != stdin) fclose(fp);
@@ -500,12 +516,17 @@ static int run(const params *P, const preprocess_params *prep, const input_list 
     while ((it = image_pool_next(pool))) {
         done++;
         if (!it->ok) {
+            /* An image named by a --list line is reported with that line, so
+             * that a bad entry can be found in the list. */
+            char where[512] = "";
+            long line = in->items[it->index].line;
+            if (line > 0) snprintf(where, sizeof where, "%s:%ld: ", cli_input_name(P->list), line);
             if (!P->skip_bad) {
                 mm_error e = it->err; /* the item dies with the pool */
                 image_pool_stop(pool);
-                cli_fatal("%s", e.msg);
+                cli_fatal("%s%s", where, e.msg);
             }
-            cli_warn("%s (skipped)", it->err.msg);
+            cli_warn("%s%s (skipped)", where, it->err.msg);
             skipped++;
             continue;
         }
@@ -645,7 +666,7 @@ int main(int argc, char **argv)
     /* Before --list is read, every id is unset or the path itself. */
     for (size_t i = 0; i < in.count; i++)
         in.items[i].id = P.id_stem ? xstrdup(in.items[i].name) : in.items[i].path;
-    if (P.list) read_list(&in, P.list);
+    if (P.list) read_list(&in, P.list, P.id_stem);
     if (in.count == 0) cli_fatal("no images found in the inputs given");
 
     if (P.dump_pixels) {

@@ -711,6 +711,9 @@ int main(int argc, char **argv)
     } else {
         mm_eval_result res;
         const char *run_path = argv[optind + 1];
+        /* Open the output first (as mm-rank does): an unwritable path fails
+         * before the work. */
+        cli_output *out = cli_output_open(p.output);
         evaluate(&qrels, run_path, &p, &set, &res);
         double *lo = NULL, *hi = NULL;
         if (p.ci > 0 && p.summary) {
@@ -720,7 +723,6 @@ int main(int argc, char **argv)
             bootstrap(&set, &res, &p, lo, hi);
         }
         if (p.confusion) write_confusion(p.confusion, &res);
-        cli_output *out = cli_output_open(p.output);
         FILE *fp = cli_output_fp(out);
         if (p.format == FMT_JSON)
             write_eval_json(fp, &set, &res, &p, qrels_path, run_path, lo, hi);

@@ -26,8 +26,10 @@ bool cli_quiet = false;
 struct cli_output {
     FILE *fp;
     char *path;     /* final path, NULL for stdout */
-    char *tmp_path; /* temporary path, NULL for stdout */
-    int slot;
+    char *tmp_path; /* named temporary path, while one exists */
+    bool unnamed;   /* written through an O_TMPFILE (no name until the commit) */
+    bool direct;    /* FIFO/device/socket: written in place */
+    int slot;       /* pending_tmp entry of tmp_path, -1 if none */
 };
 
 static char *volatile pending_tmp[CLI_MAX_OUTPUTS];
@@ -221,6 +223,22 @@ static int is_stdio_path(const char *path)
     return path == NULL || strcmp(path, "-") == 0;
 }
 
+/* Directory part of path, for O_TMPFILE and the fsync after the rename. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+static int reserve_slot(void)
+{
+    for (int i = 0; i < CLI_MAX_OUTPUTS; i++)
+        if (!pending_tmp[i]) return i;
+    cli_fatal("too many output files open");
+}
+
 cli_output *cli_output_open(const char *path)
 {
     cli_output *out = calloc(1, sizeof *out);
@@ -245,33 +263,46 @@ cli_output *cli_output_open(const char *path)
         out->path = strdup(path);
         if (!out->path) cli_fatal("out of memory");
         free(resolved);
+        out->direct = true;
         out->fp = fopen(out->path, "wb");
         if (!out->fp) cli_fatal("%s: cannot open for writing: %s", out->path, strerror(errno));
         return out;
     }
-    int slot = -1;
-    for (int i = 0; i < CLI_MAX_OUTPUTS; i++)
-        if (!pending_tmp[i]) {
-            slot = i;
-            break;
-        }
-    if (slot < 0) cli_fatal("too many output files open");
     out->path = strdup(path);
     if (!out->path) cli_fatal("out of memory");
     free(resolved);
     path = out->path;
-    size_t len = strlen(path) + 16;
-    out->tmp_path = malloc(len);
-    if (!out->tmp_path) cli_fatal("out of memory");
-    snprintf(out->tmp_path, len, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(out->tmp_path);
-    if (fd < 0) cli_fatal("%s: cannot create output file: %s", path, strerror(errno));
-    /* mkstemp creates 0600; give the file the permissions a plain open would. */
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(fd, 0666 & ~mask) != 0) { /* not fatal: the data is what matters */ }
-    pending_tmp[slot] = out->tmp_path;
-    out->slot = slot;
+    int fd = -1;
+#ifdef O_TMPFILE
+    /* An unnamed file in the target's directory: if the program is killed
+     * (even by SIGKILL) before the commit, the kernel frees it and nothing is
+     * left beside the target. Filesystems without O_TMPFILE (and the test
+     * hook MM_NO_O_TMPFILE) fall back to a named temporary below. */
+    const char *no_tmpfile = getenv("MM_NO_O_TMPFILE");
+    if (!no_tmpfile || !*no_tmpfile) {
+        char *dir = dir_of(path);
+        if (!dir) cli_fatal("out of memory");
+        fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666); /* umask applies */
+        free(dir);
+    }
+#endif
+    if (fd >= 0) {
+        out->unnamed = true;
+    } else {
+        int slot = reserve_slot();
+        size_t len = strlen(path) + 16;
+        out->tmp_path = malloc(len);
+        if (!out->tmp_path) cli_fatal("out of memory");
+        snprintf(out->tmp_path, len, "%s.tmp.XXXXXX", path);
+        fd = mkstemp(out->tmp_path);
+        if (fd < 0) cli_fatal("%s: cannot create output file: %s", path, strerror(errno));
+        /* mkstemp creates 0600; give the file the permissions a plain open would. */
+        mode_t mask = umask(0);
+        umask(mask);
+        if (fchmod(fd, 0666 & ~mask) != 0) { /* not fatal: the data is what matters */ }
+        pending_tmp[slot] = out->tmp_path;
+        out->slot = slot;
+    }
     out->fp = fdopen(fd, "wb");
     if (!out->fp) cli_fatal("%s: %s", path, strerror(errno));
     return out;
@@ -295,6 +326,55 @@ static void release_output(cli_output *out)
     free(out);
 }
 
+/* Gives the unnamed file fd the name dst (which must not exist). Through
+ * /proc/self/fd, which needs no privilege; AT_EMPTY_PATH where /proc is not
+ * mounted (it needs CAP_DAC_READ_SEARCH). */
+static int link_unnamed(int fd, const char *dst)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, dst, AT_SYMLINK_FOLLOW) == 0) return 0;
+    if (errno == EEXIST) return -1;
+    int saved = errno;
+    if (linkat(fd, "", AT_FDCWD, dst, AT_EMPTY_PATH) == 0) return 0;
+    if (errno != EEXIST) errno = saved;
+    return -1;
+}
+
+/* Names the unnamed file: straight as out->path when that does not exist
+ * (nothing else is ever visible), else as a fresh "path.tmp.NNNNNN" renamed
+ * over path at once (a kill in between leaves that name, as the fallback). */
+static void commit_unnamed(cli_output *out, int fd)
+{
+    if (link_unnamed(fd, out->path) == 0) return;
+    if (errno != EEXIST)
+        cli_fatal("%s: cannot link the output file into place: %s", out->path, strerror(errno));
+    int slot = reserve_slot();
+    size_t len = strlen(out->path) + 32;
+    out->tmp_path = malloc(len);
+    if (!out->tmp_path) cli_fatal("out of memory");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long seed = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16);
+    for (int attempt = 0;; attempt++) {
+        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        snprintf(out->tmp_path, len, "%s.tmp.%06lu", out->path, (seed >> 33) % 1000000);
+        pending_tmp[slot] = out->tmp_path;
+        out->slot = slot;
+        if (link_unnamed(fd, out->tmp_path) == 0) break;
+        pending_tmp[slot] = NULL;
+        out->slot = -1;
+        if (errno != EEXIST || attempt == 100)
+            cli_fatal("%s: cannot link the output file into place: %s", out->path,
+                      strerror(errno));
+    }
+    if (rename(out->tmp_path, out->path) != 0)
+        cli_fatal("%s: cannot rename %s into place: %s", out->path, out->tmp_path,
+                  strerror(errno));
+    pending_tmp[slot] = NULL;
+    out->slot = -1;
+}
+
 void cli_output_commit(cli_output *out)
 {
     if (!out->path) { /* stdout */
@@ -305,29 +385,29 @@ void cli_output_commit(cli_output *out)
     }
     if (fflush(out->fp) != 0 || ferror(out->fp))
         cli_fatal("%s: write error: %s", out->path, strerror(errno));
-    if (!out->tmp_path) { /* FIFO or device: written in place */
+    if (out->direct) { /* FIFO or device: written in place */
         if (fclose(out->fp) != 0) cli_fatal("%s: write error: %s", out->path, strerror(errno));
         release_output(out);
         return;
     }
     if (fsync(fileno(out->fp)) != 0 && errno != EINVAL)
         cli_fatal("%s: fsync failed: %s", out->path, strerror(errno));
-    if (fclose(out->fp) != 0) cli_fatal("%s: write error: %s", out->path, strerror(errno));
-    out->fp = NULL;
-    if (rename(out->tmp_path, out->path) != 0)
-        cli_fatal("%s: cannot rename %s into place: %s", out->path, out->tmp_path,
-                  strerror(errno));
-    pending_tmp[out->slot] = NULL;
-    /* Make the rename itself durable. */
-    char *dir = strdup(out->path);
+    if (out->unnamed) {
+        commit_unnamed(out, fileno(out->fp));
+        if (fclose(out->fp) != 0) cli_fatal("%s: write error: %s", out->path, strerror(errno));
+        out->fp = NULL;
+    } else {
+        if (fclose(out->fp) != 0) cli_fatal("%s: write error: %s", out->path, strerror(errno));
+        out->fp = NULL;
+        if (rename(out->tmp_path, out->path) != 0)
+            cli_fatal("%s: cannot rename %s into place: %s", out->path, out->tmp_path,
+                      strerror(errno));
+        pending_tmp[out->slot] = NULL;
+    }
+    /* Make the link or rename itself durable. */
+    char *dir = dir_of(out->path);
     if (dir) {
-        char *slash = strrchr(dir, '/');
-        const char *d = ".";
-        if (slash) {
-            *slash = 0;
-            d = slash == dir ? "/" : dir;
-        }
-        int dfd = open(d, O_RDONLY | O_DIRECTORY);
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY);
         if (dfd >= 0) {
             fsync(dfd);
             close(dfd);
@@ -340,7 +420,7 @@ void cli_output_commit(cli_output *out)
 void cli_output_abort(cli_output *out)
 {
     if (out->path) {
-        if (out->fp) fclose(out->fp);
+        if (out->fp) fclose(out->fp); /* an unnamed file vanishes here */
         if (out->tmp_path) unlink(out->tmp_path);
     }
     release_output(out);

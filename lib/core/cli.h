@@ -69,12 +69,18 @@ double cli_parse_double(const char *option, const char *arg, double min, double 
 int cli_default_threads(int max);
 
 /* ---- Atomic output -------------------------------------------------------
- * cli_output_open(path): NULL or "-" gives stdout. Otherwise a temporary file
- * "path.tmp.XXXXXX" is created in the same directory; cli_output_commit()
- * flushes, fsyncs and renames it over path. If the program exits through
- * cli_fatal*, a signal, or without committing, the temporary file is removed
- * and path is left as it was. An existing FIFO, device or socket is written
- * into directly (it cannot be replaced); a symbolic link is followed. */
+ * cli_output_open(path): NULL or "-" gives stdout. Otherwise, on Linux, an
+ * unnamed O_TMPFILE file is created in path's directory and
+ * cli_output_commit() flushes, fsyncs and links it into place (as path when
+ * that does not exist yet, else under a fresh "path.tmp.NNNNNN" renamed over
+ * path at once), so a program killed before the commit (even by SIGKILL)
+ * leaves nothing behind. Where the filesystem refuses O_TMPFILE (or
+ * MM_NO_O_TMPFILE is set non-empty, for tests) a named temporary
+ * "path.tmp.XXXXXX" is written and renamed instead; it is removed on
+ * cli_fatal*, SIGINT/SIGTERM/SIGHUP or an exit without commit, but a SIGKILL
+ * leaves it. Either way path is left as it was until the commit. An existing
+ * FIFO, device or socket is written into directly (it cannot be replaced); a
+ * symbolic link is followed. */
 typedef struct cli_output cli_output;
 cli_output *cli_output_open(const char *path);
 FILE *cli_output_fp(cli_output *out);

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kernels/half.h"
 #include "io/npy.h"
@@ -351,6 +352,12 @@ int feat_load(const char *path, int format, const char *ids_path, mmf_matrix *m,
     const char *name = is_stdin ? "(stdin)" : path;
     FILE *fp = is_stdin ? stdin : fopen(path, "rb");
     if (!fp) return mm_fail(err, MM_ERR_IO, "%s: %s", path, strerror(errno));
+    /* fopen accepts a directory; its reads fail, which would say "empty input". */
+    struct stat st;
+    if (!is_stdin && fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        return mm_fail(err, MM_ERR_IO, "%s: is a directory", path);
+    }
     if (format == FEAT_UNKNOWN) format = feat_format_from_path(is_stdin ? NULL : path);
     if (format == FEAT_UNKNOWN) {
         int c = getc(fp);

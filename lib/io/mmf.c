@@ -350,6 +350,14 @@ mmf_reader *mmf_open(const char *path, mm_error *err)
         mm_fail(err, MM_ERR_IO, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    /* fopen accepts a directory on Linux; its first read fails with EISDIR,
+     * which would read as "read error". Say what is wrong, as cli_open_input does. */
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        mm_fail(err, MM_ERR_IO, "%s: is a directory", path);
+        return NULL;
+    }
     mmf_reader *r = reader_new(fp, path, 1);
     r->owns_fp = 1;
     return r;

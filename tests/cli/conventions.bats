@@ -258,3 +258,14 @@ np.save("x.npy", np.zeros((20000, 8), np.float32))'
     cmp want.mmf got.mmf
     [ -z "$(ls -a | grep '\.tmp\.')" ]
 }
+
+@test "an MMF input that is a directory: 'prog: DIR: is a directory', status 1" {
+    mkdir adir
+    printf 'a\t1 2\n' | mm-convert --to mmf -o a.mmf
+    for cmd in "mm-info adir" "mm-convert adir --to tsv" "mm-rank -q a.mmf -g adir" \
+        "mm-rank -q adir -g a.mmf" "mm-fuse a.mmf adir"; do
+        run --separate-stderr $cmd
+        [ "$status" -eq 1 ] || { echo "$cmd: status $status" >&2; return 1; }
+        [ "$stderr" = "${cmd%% *}: adir: is a directory" ] || { echo "$cmd: $stderr" >&2; return 1; }
+    done
+}

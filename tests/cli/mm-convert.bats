@@ -396,11 +396,11 @@ np.save("big.npy", np.random.default_rng(1).standard_normal((3000, 64)).astype(n
     [ -z "$(ls -a | grep '\.tmp\.')" ]
 }
 
-@test "atomic -o: SIGTERM in the middle removes the temporary file and keeps the old output" {
+@test "atomic -o (named fallback): SIGTERM in the middle removes the temporary file and keeps the old output" {
     printf 'a\t1 2\n' | mm-convert --to mmf -o a.mmf
     echo "precious" > out.mmf
     mkfifo fifo
-    mm-convert --from mmf fifo -o out.mmf 2> err.txt &
+    MM_NO_O_TMPFILE=1 mm-convert --from mmf fifo -o out.mmf 2> err.txt &  # the named fallback
     pid=$!
     exec 7> fifo
     head -c 40 a.mmf >&7   # part of a stream: mm-convert waits for more
@@ -564,4 +564,14 @@ assert ids == ["a", "b"] and x.tolist() == [[1, 0.5], [-2, 0.25]]
     assert_status 1
     [[ "$stderr" == "mm-convert: badids.txt:3: "*"UTF-8"* ]]
     [ ! -e o.mmf ]
+}
+
+@test "--help states --dtype's default, and it holds: an f16 MMF stays f16, TSV becomes f32" {
+    run mm-convert --help
+    assert_output_contains "(default: the input's for MMF input, else f32)"
+    printf 'a\t1 2\n' | mm-convert --to mmf --dtype f16 -o h.mmf
+    mm-convert h.mmf -o h2.mmf
+    [[ "$(mm-info --json h2.mmf)" == *'"dtype":"f16"'* ]]
+    printf 'a\t1 2\n' | mm-convert --to mmf -o f.mmf
+    [[ "$(mm-info --json f.mmf)" == *'"dtype":"f32"'* ]]
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # mm-embed-image: dump modes, inputs, and every bad-input path.
 load common
+bats_require_minimum_version 1.5.0
 
 setup() {
     T=$(mktemp -d)
@@ -140,6 +141,58 @@ Image.new('L', (30, 40), 77).save('$T/data/images/p2.jpg')
     run mm-embed-image --list "$T/data/bad2.tsv" --check
     assert_status 1
     assert_output_contains "bad2.tsv:1: expected 'id<TAB>path'"
+}
+
+@test "--list from a pipe or <(find): relative paths against the cwd; --id-stem on path lines" {
+    mkdir -p "$T/w/imgs/sub"
+    "$MM_PYTHON" -c "
+from PIL import Image
+Image.new('RGB', (30, 20), (200, 2, 3)).save('$T/w/imgs/p1.png')
+Image.new('L', (30, 40), 77).save('$T/w/imgs/sub/p2.jpg')
+"
+    cd "$T/w"
+    # process substitution: the list is /dev/fd/N, its paths are cwd-relative
+    run mm-embed-image --list <(find imgs -name '*.png' -o -name '*.jpg' | sort) --dump-pixels "$T/o1"
+    assert_status 0
+    [ -f "$T/o1/p1.npy" ] && [ -f "$T/o1/p2.npy" ]
+    # a pipe on stdin: the same
+    run sh -c "find imgs -name '*.jpg' | mm-embed-image --list - --check"
+    assert_status 0
+    # a list file given by path: relative to its own directory
+    printf 'p1.png\nsub/p2.jpg\n' > imgs/list.txt
+    run mm-embed-image --list imgs/list.txt --check
+    assert_status 0
+    # ids: path as written by default, stems with --id-stem, the id column always
+    printf 'imgs/p1.png\nnamed\timgs/sub/p2.jpg\n' > ids.txt
+    mm-embed-image --model "$MM_REPO/models/default" --list - -o plain.mmf < ids.txt
+    mm-embed-image --model "$MM_REPO/models/default" --id-stem --list - -o stem.mmf < ids.txt
+    run mm-info --ids plain.mmf
+    assert_status 0
+    [ "$output" = "$(printf 'imgs/p1.png\nnamed')" ]
+    run mm-info --ids stem.mmf
+    [ "$output" = "$(printf 'p1\nnamed')" ]
+    run mm-embed-image --help
+    assert_output_contains "Record ids:"
+    assert_output_contains "mm-embed-image [OPTION]... --list FILE [IMAGE|DIR]..."
+    assert_output_contains "of an 'id<TAB>path' --list line"
+}
+
+@test "an unreadable image named in --list is reported with the list's file and line" {
+    mkdir -p "$T/d"
+    "$MM_PYTHON" -c "
+from PIL import Image
+Image.new('RGB', (30, 20), (200, 2, 3)).save('$T/d/ok.png')
+"
+    printf 'ok.png\nmissing.jpg\n' > "$T/d/list.txt"
+    run --separate-stderr mm-embed-image --check --list "$T/d/list.txt"
+    assert_status 1
+    [ "$stderr" = "mm-embed-image: $T/d/list.txt:2: $T/d/missing.jpg: No such file or directory" ]
+    run --separate-stderr mm-embed-image --check --keep-going --list - < "$T/d/list.txt"
+    assert_status 3
+    [[ "$stderr" == *"(stdin):2: missing.jpg: No such file or directory (skipped)"* ]]
+    # a path argument has no list position
+    run --separate-stderr mm-embed-image --check "$T/d/missing.jpg"
+    [ "$stderr" = "mm-embed-image: $T/d/missing.jpg: No such file or directory" ]
 }
 
 @test "two inputs with the same dump name are refused before any work" {
