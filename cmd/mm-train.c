@@ -25,9 +25,10 @@ static const char USAGE[] =
     "\n"
     "  -l, --labels FILE     id<TAB>label lines, or qrels 'id 0 label rel' (rel > 0)\n"
     "  -o, --output HEAD     the head directory to write (replaced atomically)\n"
-    "  -f, --fusion F        none (linear probe on one input), concat (default)\n"
-    "      --hidden N        concat: MLP width (default 512)\n"
-    "      --dropout P       concat: dropout after the GELU (default 0.1)\n"
+    "  -f, --fusion F        none (linear probe on one input), concat (default),\n"
+    "                        gated (per-modality projections mixed by softmax gates)\n"
+    "      --hidden N        concat: MLP width; gated: common width (default 512)\n"
+    "      --dropout P       concat, gated: dropout before the output layer (default 0.1)\n"
     "      --epochs N        passes over the training set (default 10)\n"
     "  -b, --batch-size N    examples per step (default 256)\n"
     "      --lr X            peak learning rate (default 0.001)\n"
@@ -43,7 +44,11 @@ static const char USAGE[] =
     "      --missing P       labels without features, features without labels:\n"
     "                        error (default), skip (counted on stderr)\n"
     "      --log FILE        one JSON line per epoch: epoch, task, train_loss,\n"
-    "                        val_loss, val_acc, val_bacc, lr\n"
+    "                        val_loss, val_acc, val_bacc, best\n"
+    "      --step-log FILE   the loss of every step, one 'step loss' line each\n"
+    "      --init HEAD       start from HEAD's parameters (same architecture and\n"
+    "                        classes) instead of a seeded initialisation\n"
+    "      --no-shuffle      batches in the first input's order (tests)\n"
     "  -t, --threads N       accepted for the common interface; training runs on one\n"
     "                        thread in this version (default 1)\n"
     "  -q, --quiet           no progress, no notes\n"
@@ -58,7 +63,7 @@ static const char USAGE[] =
     "2 usage error.\n";
 
 enum { OPT_HIDDEN = 256, OPT_DROPOUT, OPT_EPOCHS, OPT_LR, OPT_WD, OPT_BETAS, OPT_EPS, OPT_WARMUP, OPT_VALSPLIT,
-       OPT_PATIENCE, OPT_SEED, OPT_MISSING, OPT_LOG, OPT_PROGRESS };
+       OPT_PATIENCE, OPT_SEED, OPT_MISSING, OPT_LOG, OPT_PROGRESS, OPT_STEPLOG, OPT_INIT, OPT_NOSHUFFLE };
 
 typedef struct log_ctx {
     FILE *log;
@@ -88,6 +93,24 @@ static int on_epoch(void *ctx, const train_epoch *e)
     if (c->nv) cli_progress("epoch %d/%d: train loss %.4f, val acc %.4f", e->epoch, c->o->epochs, e->train_loss, e->val_acc);
     else cli_progress("epoch %d/%d: train loss %.4f", e->epoch, c->o->epochs, e->train_loss);
     return 0;
+}
+
+static void on_step(void *ctx, long step, double loss) { fprintf(ctx, "%ld %.9g\n", step + 1, loss); }
+
+/* --init: the parameters of an existing head of the same shape. */
+static void load_init(head *h, const char *path)
+{
+    head src;
+    mm_error err = {0};
+    if (head_load(&src, path, &err) < 0) cli_fatal("%s", err.msg);
+    int same = src.fusion == h->fusion && src.ninputs == h->ninputs && src.nparams == h->nparams &&
+               src.nclasses == h->nclasses && src.hidden == h->hidden;
+    for (int i = 0; same && i < h->ninputs; i++) same = src.dims[i] == h->dims[i];
+    for (int k = 0; same && k < h->nclasses; k++) same = !strcmp(src.classes[k], h->classes[k]);
+    if (!same)
+        cli_fatal("%s/config.json: --init: its architecture, dims or classes differ from the head being trained", path);
+    memcpy(h->params, src.params, h->nparams * sizeof(float));
+    head_free(&src);
 }
 
 static char tmpdir[4200];
@@ -146,7 +169,7 @@ static void write_head(const head *h, const char *out)
 int main(int argc, char **argv)
 {
     cli_init("mm-train");
-    const char *labels_path = NULL, *out = NULL, *log_path = NULL;
+    const char *labels_path = NULL, *out = NULL, *log_path = NULL, *steplog_path = NULL, *init_path = NULL;
     int fusion = HEAD_CONCAT, hidden = 512, missing_skip = 0;
     float dropout = 0.1f, val_split = 0;
     train_opts o = {.epochs = 10, .batch = 256, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
@@ -160,7 +183,8 @@ int main(int argc, char **argv)
         {"adam-eps", required_argument, 0, OPT_EPS}, {"warmup", required_argument, 0, OPT_WARMUP},
         {"val-split", required_argument, 0, OPT_VALSPLIT}, {"patience", required_argument, 0, OPT_PATIENCE},
         {"seed", required_argument, 0, OPT_SEED},   {"missing", required_argument, 0, OPT_MISSING},
-        {"log", required_argument, 0, OPT_LOG},     {"threads", required_argument, 0, 't'},
+        {"log", required_argument, 0, OPT_LOG},     {"step-log", required_argument, 0, OPT_STEPLOG},
+        {"init", required_argument, 0, OPT_INIT},   {"no-shuffle", no_argument, 0, OPT_NOSHUFFLE},     {"threads", required_argument, 0, 't'},
         {"quiet", no_argument, 0, 'q'},             {"progress", no_argument, 0, OPT_PROGRESS},
         {"help", no_argument, 0, 'h'},              {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
@@ -171,7 +195,7 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'f':
             if ((fusion = head_fusion_parse(optarg)) < 0)
-                cli_usage_error("--fusion: unknown '%s'; supported: none, concat", optarg);
+                cli_usage_error("--fusion: unknown '%s'; supported: none, concat, gated", optarg);
             break;
         case OPT_HIDDEN: hidden = (int)cli_parse_long("--hidden", optarg, 1, 65536); break;
         case OPT_DROPOUT: dropout = (float)cli_parse_double("--dropout", optarg, 0, 0.99); break;
@@ -198,6 +222,9 @@ int main(int argc, char **argv)
             else cli_usage_error("--missing: unknown '%s'; supported: error, skip", optarg);
             break;
         case OPT_LOG: log_path = optarg; break;
+        case OPT_STEPLOG: steplog_path = optarg; break;
+        case OPT_INIT: init_path = optarg; break;
+        case OPT_NOSHUFFLE: o.no_shuffle = 1; break;
         case 't': (void)cli_parse_long("--threads", optarg, 1, 1024); break;
         case 'q': cli_quiet = true; cli_progress_set(0); break;
         case OPT_PROGRESS: cli_progress_set(1); break;
@@ -276,12 +303,16 @@ int main(int argc, char **argv)
              o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.warmup, o.epochs, o.batch, (unsigned long long)o.seed,
              val_split, n, nv);
     h.recipe = strdup(recipe);
+    if (init_path) load_init(&h, init_path);
     cli_output *logout = log_path ? cli_output_open(log_path) : NULL;
+    cli_output *steplog = steplog_path ? cli_output_open(steplog_path) : NULL;
+    if (steplog) o.step_fn = on_step, o.step_ctx = cli_output_fp(steplog);
     log_ctx lc = {logout ? cli_output_fp(logout) : NULL, &o, nv};
     if (train_run(&h, &o, td.x, y, n, xv, yv, nv, on_epoch, &lc, &err) < 0) cli_fatal("%s", err.msg);
     cli_progress_done("trained %s head: %zu items, %d classes", head_fusion_name(fusion), n, nclasses);
     write_head(&h, out);
     if (logout) cli_output_commit(logout);
+    if (steplog) cli_output_commit(steplog);
     head_free(&h);
     for (int k = 0; k < nclasses; k++) free(classes[k]);
     free(classes);

@@ -9,6 +9,7 @@ The module normalises each input as config.json says (L2), concatenates
 them and applies the fusion network:
   none:   out(x)
   concat: out(dropout(GELU(fc(x))))
+  gated:  z_i = GELU(proj[i](x_i)), a = softmax(gate(x)), out(dropout(sum_i a_i z_i))
 with the tensors of model.safetensors under their own names.
 
     head.py --check RUN HEAD A.tsv [B.tsv ...]
@@ -55,6 +56,13 @@ class Head(nn.Module):
             self.act = nn.GELU()
             self.drop = nn.Dropout(config["dropout"])
             self.out = nn.Linear(H, V)
+        elif config["fusion"] == "gated":
+            H = config["hidden"]
+            self.proj = nn.ModuleList([nn.Linear(d, H) for d in dims])
+            self.act = nn.GELU()
+            self.gate = nn.Linear(D, len(dims))
+            self.drop = nn.Dropout(config["dropout"])
+            self.out = nn.Linear(H, V)
         else:
             raise ValueError("unknown fusion " + config["fusion"])
 
@@ -67,6 +75,11 @@ class Head(nn.Module):
         x = torch.cat(xs, dim=1)
         if self.config["fusion"] == "none":
             return self.out(x)
+        if self.config["fusion"] == "gated":
+            z = torch.stack([self.act(p(xi)) for p, xi in zip(self.proj, xs)], dim=1)  # [B, M, H]
+            a = torch.softmax(self.gate(x), dim=1)  # [B, M]
+            self.last_gates = a.detach()
+            return self.out(self.drop((a.unsqueeze(2) * z).sum(dim=1)))
         return self.out(self.drop(self.act(self.fc(x))))
 
     def predict(self, inputs):

@@ -12,7 +12,7 @@
 #include "core/vec.h"
 #include "io/safetensors.h"
 
-static const char *const fusion_names[] = {"none", "concat"};
+static const char *const fusion_names[] = {"none", "concat", "gated"};
 
 int head_fusion_parse(const char *name)
 {
@@ -47,6 +47,18 @@ static void layout(head *h)
     int V = h->nclasses;
     if (h->fusion == HEAD_NONE) {
         add_tensor(h, "out.weight", V, h->D, 1);
+        add_tensor(h, "out.bias", V, 0, 0);
+    } else if (h->fusion == HEAD_GATED) {
+        char name[32];
+        for (int i = 0; i < h->ninputs; i++) {
+            snprintf(name, sizeof name, "proj.%d.weight", i);
+            add_tensor(h, name, h->hidden, h->dims[i], 1);
+            snprintf(name, sizeof name, "proj.%d.bias", i);
+            add_tensor(h, name, h->hidden, 0, 0);
+        }
+        add_tensor(h, "gate.weight", h->ninputs, h->D, 1);
+        add_tensor(h, "gate.bias", h->ninputs, 0, 0);
+        add_tensor(h, "out.weight", V, h->hidden, 1);
         add_tensor(h, "out.bias", V, 0, 0);
     } else {
         add_tensor(h, "fc.weight", h->hidden, h->D, 1);
@@ -158,6 +170,17 @@ int head_work_init(head_work *w, const head *h, int B)
     if (!(w->x = calloc((size_t)B * (size_t)h->D, sizeof(float)))) return -1;
     if (!(w->logits = calloc(V, sizeof(float))) || !(w->dlogits = calloc(V, sizeof(float)))) return -1;
     if (!(w->grads = calloc(h->nparams, sizeof(float)))) return -1;
+    if (h->fusion == HEAD_GATED) {
+        size_t M = (size_t)B * (size_t)h->ninputs;
+        for (int i = 0; i < h->ninputs; i++)
+            if (!(w->gx[i] = calloc((size_t)B * (size_t)h->dims[i], sizeof(float))) ||
+                !(w->gpre[i] = calloc(H, sizeof(float))) || !(w->gz[i] = calloc(H, sizeof(float))))
+                return -1;
+        float **g[] = {&w->glogit, &w->galpha, &w->gdalpha, &w->gdlogit};
+        for (size_t i = 0; i < sizeof g / sizeof *g; i++)
+            if (!(*g[i] = calloc(M, sizeof(float)))) return -1;
+        if (!(w->gdz = calloc(H, sizeof(float))) || !(w->gdpre = calloc(H, sizeof(float)))) return -1;
+    }
     return 0;
 }
 
@@ -165,7 +188,73 @@ void head_work_free(head_work *w)
 {
     float *bufs[] = {w->x, w->h1, w->a1, w->mask, w->d1, w->logits, w->dlogits, w->dd1, w->da1, w->dh1, w->uniform, w->grads};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    for (int i = 0; i < HEAD_MAX_INPUTS; i++) free(w->gx[i]), free(w->gpre[i]), free(w->gz[i]);
+    free(w->glogit), free(w->galpha), free(w->gdalpha), free(w->gdlogit), free(w->gdz), free(w->gdpre);
     memset(w, 0, sizeof *w);
+}
+
+static float *G(const head *h, head_work *w, const char *name);
+
+/* gated: z_i = GELU(P_i x_i + c_i) [B, H] per input; α = softmax(Wg x + bg)
+ * [B, M]; a1 = Σ_i α_i z_i, which then goes through dropout and the output
+ * layer like concat's hidden layer. */
+static void gated_forward(const head *h, head_work *w, int B)
+{
+    int M = h->ninputs, H = h->hidden, D = h->D;
+    char name[32];
+    for (int i = 0, off = 0; i < M; off += h->dims[i], i++) {
+        for (int b = 0; b < B; b++)
+            memcpy(w->gx[i] + (size_t)b * h->dims[i], w->x + (size_t)b * D + off, (size_t)h->dims[i] * sizeof(float));
+        snprintf(name, sizeof name, "proj.%d.weight", i);
+        const float *Wp = P(h, name);
+        snprintf(name, sizeof name, "proj.%d.bias", i);
+        linear_forward(w->gpre[i], w->gx[i], Wp, P(h, name), B, h->dims[i], H);
+        gelu_forward(w->gz[i], w->gpre[i], (size_t)B * (size_t)H);
+    }
+    linear_forward(w->glogit, w->x, P(h, "gate.weight"), P(h, "gate.bias"), B, D, M);
+    softmax_forward(w->galpha, w->glogit, B, M);
+    for (int b = 0; b < B; b++) {
+        float *a = w->a1 + (size_t)b * H;
+        for (int k = 0; k < H; k++) a[k] = 0;
+        for (int i = 0; i < M; i++) {
+            float al = w->galpha[(size_t)b * M + i];
+            const float *z = w->gz[i] + (size_t)b * H;
+            for (int k = 0; k < H; k++) a[k] += al * z[k];
+        }
+    }
+}
+
+/* With da1 the gradient of a1: dα_i = da1 · z_i, dz_i = α_i da1, then the
+ * softmax, GELU and linear backwards. */
+static void gated_backward(const head *h, head_work *w, int B)
+{
+    int M = h->ninputs, H = h->hidden, D = h->D;
+    size_t n = (size_t)B * (size_t)H;
+    char name[32];
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < M; i++) {
+            const float *z = w->gz[i] + (size_t)b * H, *da = w->da1 + (size_t)b * H;
+            float s = 0;
+            for (int k = 0; k < H; k++) s += da[k] * z[k];
+            w->gdalpha[(size_t)b * M + i] = s;
+        }
+    memset(w->gdlogit, 0, (size_t)B * (size_t)M * sizeof(float));
+    softmax_backward(w->gdlogit, w->galpha, w->gdalpha, B, M);
+    linear_backward(NULL, G(h, w, "gate.weight"), G(h, w, "gate.bias"), w->gdlogit, w->x, P(h, "gate.weight"), B,
+                    D, M);
+    for (int i = 0; i < M; i++) {
+        for (int b = 0; b < B; b++) {
+            float al = w->galpha[(size_t)b * M + i];
+            for (int k = 0; k < H; k++) w->gdz[(size_t)b * H + k] = al * w->da1[(size_t)b * H + k];
+        }
+        memset(w->gdpre, 0, n * sizeof(float));
+        gelu_backward(w->gdpre, w->gpre[i], w->gdz, n);
+        snprintf(name, sizeof name, "proj.%d.weight", i);
+        float *dW = G(h, w, name);
+        const float *Wp = P(h, name);
+        snprintf(name, sizeof name, "proj.%d.bias", i);
+        linear_backward(NULL, dW, G(h, w, name), w->gdpre, w->gx[i], Wp, B, h->dims[i], H);
+    }
 }
 
 void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
@@ -177,8 +266,12 @@ void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
         return;
     }
     size_t n = (size_t)B * (size_t)H;
-    linear_forward(w->h1, x, P(h, "fc.weight"), P(h, "fc.bias"), B, D, H);
-    gelu_forward(w->a1, w->h1, n);
+    if (h->fusion == HEAD_GATED) {
+        gated_forward(h, w, B);
+    } else {
+        linear_forward(w->h1, x, P(h, "fc.weight"), P(h, "fc.bias"), B, D, H);
+        gelu_forward(w->a1, w->h1, n);
+    }
     float p = train ? h->dropout : 0;
     if (p > 0)
         for (size_t i = 0; i < n; i++) w->uniform[i] = nn_rng_uniform(rng);
@@ -204,6 +297,10 @@ void head_backward(const head *h, head_work *w, int B)
     linear_backward(w->dd1, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, w->d1, P(h, "out.weight"), B,
                     H, V);
     dropout_backward(w->da1, w->mask, w->dd1, n);
+    if (h->fusion == HEAD_GATED) {
+        gated_backward(h, w, B);
+        return;
+    }
     gelu_backward(w->dh1, w->h1, w->da1, n);
     linear_backward(NULL, G(h, w, "fc.weight"), G(h, w, "fc.bias"), w->dh1, x, P(h, "fc.weight"), B, D, H);
 }

@@ -20,7 +20,7 @@
 #include "core/error.h"
 #include "nn/layers.h"
 
-enum head_fusion { HEAD_NONE = 0, HEAD_CONCAT };
+enum head_fusion { HEAD_NONE = 0, HEAD_CONCAT, HEAD_GATED };
 enum head_norm { HEAD_NORM_NONE = 0, HEAD_NORM_L2 };
 
 #define HEAD_MAX_INPUTS 8
@@ -41,7 +41,7 @@ typedef struct head {
     char *sources[HEAD_MAX_INPUTS]; /* source model id of each input ("" if unknown) */
     int norm;
     int D;      /* Σ dims */
-    int hidden; /* concat: MLP width */
+    int hidden; /* concat: MLP width; gated: the common width */
     float dropout;
     int nclasses;
     char **classes;
@@ -71,6 +71,10 @@ typedef struct head_work {
     int B;
     float *x, *h1, *a1, *mask, *d1, *logits; /* forward */
     float *dlogits, *dd1, *da1, *dh1;        /* backward */
+    /* gated: per input its slice of x, pre-activation and activation [B, H];
+     * the gate logits and weights [B, M] and their gradients */
+    float *gx[HEAD_MAX_INPUTS], *gpre[HEAD_MAX_INPUTS], *gz[HEAD_MAX_INPUTS];
+    float *glogit, *galpha, *gdalpha, *gdlogit, *gdz, *gdpre;
     float *uniform;
     float *grads; /* nparams */
 } head_work;

@@ -77,7 +77,7 @@ int train_run(head *h, const train_opts *o, const float *x, const int *y, size_t
     int since_best = 0;
     memcpy(best, h->params, h->nparams * sizeof(float));
     for (int ep = 1; ep <= o->epochs; ep++) {
-        for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+        for (size_t i = n - 1; i > 0 && !o->no_shuffle; i--) { /* Fisher-Yates */
             size_t j = nn_rng_below(&shuffle, (uint32_t)(i + 1));
             size_t t = order[i];
             order[i] = order[j], order[j] = t;
@@ -90,7 +90,9 @@ int train_run(head *h, const train_opts *o, const float *x, const int *y, size_t
                 ty[r] = y[order[b0 + r]];
             }
             head_forward(h, &w, bs, 1, &drop);
-            loss_sum += crossentropy_forward(probs, w.logits, ty, bs, V);
+            float loss = crossentropy_forward(probs, w.logits, ty, bs, V);
+            loss_sum += loss;
+            if (o->step_fn) o->step_fn(o->step_ctx, step, loss);
             memset(w.dlogits, 0, (size_t)bs * (size_t)V * sizeof(float));
             crossentropy_backward(w.dlogits, probs, ty, bs, V, 1);
             memset(w.grads, 0, h->nparams * sizeof(float));

@@ -22,6 +22,10 @@ typedef struct train_opts {
     float warmup; /* epochs of linear warm-up (fractional allowed) */
     uint64_t seed;
     int patience; /* stop after this many epochs without a better validation measure (0: never) */
+    int no_shuffle; /* batches in row order (the PyTorch golden test feeds the same batches) */
+    /* called after every step with the batch's loss (NULL: not called) */
+    void (*step_fn)(void *ctx, long step, double loss);
+    void *step_ctx;
 } train_opts;
 
 typedef struct train_epoch {

@@ -189,3 +189,44 @@ for i, l in enumerate(open("log.jsonl")):
     run mm-predict img.mmf
     assert_status 2
 }
+
+# ---- golden: PyTorch trains the same head on the same batches -----------------
+
+@test "golden: none, concat, gated against a PyTorch reference trainer: 50 steps, every loss and parameter to 1e-4" {
+    "$MM_PYTHON" -c 'import torch' 2> /dev/null || skip "python3-torch not installed"
+    cp img.tsv g_img.tsv; cp txt.tsv g_txt.tsv; cp labels.tsv g_lab.tsv
+    mm-convert g_img.tsv -o g_img.mmf; mm-convert g_txt.tsv -o g_txt.mmf
+    for f in none concat gated; do
+        ins="g_img.mmf g_txt.mmf"; tsv="g_img.tsv g_txt.tsv"
+        [ "$f" = none ] && ins=g_img.mmf && tsv=g_img.tsv
+        # --lr 0: the seeded initial weights, the starting point of both trainers
+        mm-train --fusion "$f" --hidden 32 --dropout 0 --lr 0 --epochs 1 --labels g_lab.tsv -o "init_$f" $ins
+        mm-train --fusion "$f" --hidden 32 --dropout 0 --lr 0.01 --weight-decay 0.01 --warmup 1 --epochs 10 -b 12 \
+            --no-shuffle --init "init_$f" --step-log "steps_$f.txt" --labels g_lab.tsv -o "out_$f" $ins
+        [ "$(wc -l < "steps_$f.txt")" -eq 50 ]
+        run "$MM_PYTHON" "$MM_REPO/tests/golden/train_torch.py" "init_$f" "out_$f" "steps_$f.txt" g_lab.tsv \
+            0.01 0.01 5 50 12 $tsv
+        echo "$output" >&2
+        assert_status 0
+    done
+}
+
+@test "gated: trains, and scripts/head.py gives mm-predict's probabilities" {
+    "$MM_PYTHON" -c 'import torch' 2> /dev/null || skip "python3-torch not installed"
+    mm-train --fusion gated --labels labels.tsv --epochs 30 --lr 0.01 --seed 2 -o hg img.mmf txt.mmf
+    grep -q '"fusion": "gated"' hg/config.json
+    mm-predict --head hg -k 0 img.mmf txt.mmf > run.trec
+    run "$MM_PYTHON" "$MM_REPO/scripts/head.py" --check run.trec hg img.tsv txt.tsv
+    assert_status 0
+    mm-predict --head hg -k 1 img.mmf txt.mmf > top1.trec
+    acc=$(mm-eval -m zeroshot labels.qrels top1.trec | awk '$1 == "acc@1" {print $3}')
+    awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }'
+}
+
+@test "--init: a head of another shape is refused naming it" {
+    mm-train --labels labels.tsv --epochs 1 --hidden 16 -o h16 img.mmf txt.mmf
+    run --separate-stderr mm-train --labels labels.tsv --epochs 1 --hidden 32 --init h16 -o h32 img.mmf txt.mmf
+    assert_status 1
+    [[ "$stderr" == *"h16/config.json: --init: its architecture, dims or classes differ"* ]]
+    [ ! -e h32 ]
+}
