@@ -1,0 +1,558 @@
+/* head.c — the fusion networks, their parameters and the head directory. */
+#include "nn/head.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/vec.h"
+#include "io/safetensors.h"
+
+static const char *const fusion_names[] = {"none", "concat", "gated"};
+
+int head_fusion_parse(const char *name)
+{
+    for (int i = 0; i < (int)(sizeof fusion_names / sizeof *fusion_names); i++)
+        if (!strcmp(name, fusion_names[i])) return i;
+    return -1;
+}
+
+const char *head_fusion_name(int fusion)
+{
+    return fusion >= 0 && fusion < (int)(sizeof fusion_names / sizeof *fusion_names) ? fusion_names[fusion] : "?";
+}
+
+static void add_tensor(head *h, const char *name, int rows, int cols, int decay)
+{
+    head_tensor *t = &h->t[h->ntensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = cols ? 2 : 1;
+    t->shape[0] = rows;
+    t->shape[1] = cols;
+    t->count = (size_t)rows * (size_t)(cols ? cols : 1);
+    t->off = h->nparams;
+    t->decay = decay;
+    h->nparams += t->count;
+}
+
+/* The tensors of each network, in a fixed order (the order in the file). */
+static void layout(head *h)
+{
+    h->ntensors = 0;
+    h->nparams = 0;
+    int V = h->nclasses;
+    if (h->fusion == HEAD_NONE) {
+        add_tensor(h, "out.weight", V, h->D, 1);
+        add_tensor(h, "out.bias", V, 0, 0);
+    } else if (h->fusion == HEAD_GATED) {
+        char name[32];
+        for (int i = 0; i < h->ninputs; i++) {
+            snprintf(name, sizeof name, "proj.%d.weight", i);
+            add_tensor(h, name, h->hidden, h->dims[i], 1);
+            snprintf(name, sizeof name, "proj.%d.bias", i);
+            add_tensor(h, name, h->hidden, 0, 0);
+        }
+        add_tensor(h, "gate.weight", h->ninputs, h->D, 1);
+        add_tensor(h, "gate.bias", h->ninputs, 0, 0);
+        add_tensor(h, "out.weight", V, h->hidden, 1);
+        add_tensor(h, "out.bias", V, 0, 0);
+    } else {
+        add_tensor(h, "fc.weight", h->hidden, h->D, 1);
+        add_tensor(h, "fc.bias", h->hidden, 0, 0);
+        add_tensor(h, "out.weight", V, h->hidden, 1);
+        add_tensor(h, "out.bias", V, 0, 0);
+    }
+}
+
+const head_tensor *head_tensor_find(const head *h, const char *name)
+{
+    for (int i = 0; i < h->ntensors; i++)
+        if (!strcmp(h->t[i].name, name)) return &h->t[i];
+    return NULL;
+}
+
+static float *P(const head *h, const char *name) { return h->params + head_tensor_find(h, name)->off; }
+
+/* Shape checks shared by head_init and the loader. */
+static int check_shape(head *h, mm_error *err, const char *where)
+{
+    if (h->ninputs < 1 || h->ninputs > HEAD_MAX_INPUTS)
+        return mm_fail(err, MM_ERR_MALFORMED, "%s: %d inputs (1 to %d)", where, h->ninputs, HEAD_MAX_INPUTS);
+    if (h->fusion == HEAD_NONE && h->ninputs != 1)
+        return mm_fail(err, MM_ERR_MISMATCH,
+                       "%s: fusion none is a linear probe on one input, %d given (fuse them first, or use concat)",
+                       where, h->ninputs);
+    long D = 0;
+    for (int i = 0; i < h->ninputs; i++) {
+        if (h->dims[i] < 1 || h->dims[i] > 65536)
+            return mm_fail(err, MM_ERR_LIMIT, "%s: input %d: dim %d out of range 1..65536", where, i + 1, h->dims[i]);
+        D += h->dims[i];
+    }
+    h->D = (int)D;
+    if (h->nclasses < 2)
+        return mm_fail(err, MM_ERR_MALFORMED, "%s: %d class%s: a classifier needs at least 2", where, h->nclasses,
+                       h->nclasses == 1 ? "" : "es");
+    if (h->nclasses > 1000000) return mm_fail(err, MM_ERR_LIMIT, "%s: %d classes (at most 1000000)", where, h->nclasses);
+    if (h->fusion != HEAD_NONE && (h->hidden < 1 || h->hidden > 65536))
+        return mm_fail(err, MM_ERR_LIMIT, "%s: hidden width %d out of range 1..65536", where, h->hidden);
+    if (!(h->dropout >= 0 && h->dropout < 1))
+        return mm_fail(err, MM_ERR_MALFORMED, "%s: dropout %g not in [0, 1)", where, (double)h->dropout);
+    return 0;
+}
+
+static int alloc_params(head *h, mm_error *err)
+{
+    layout(h);
+    h->params = calloc(h->nparams, sizeof(float));
+    if (!h->params) return mm_fail(err, MM_ERR_NOMEM, "head: %zu parameters: out of memory", h->nparams);
+    return 0;
+}
+
+int head_init(head *h, int fusion, int ninputs, const int *dims, int hidden, float dropout, int nclasses,
+              const char *const *classes, nn_rng *rng, mm_error *err)
+{
+    memset(h, 0, sizeof *h);
+    h->fusion = fusion;
+    h->ninputs = ninputs;
+    for (int i = 0; i < ninputs && i < HEAD_MAX_INPUTS; i++) h->dims[i] = dims[i];
+    h->norm = HEAD_NORM_L2;
+    h->hidden = fusion == HEAD_NONE ? 0 : hidden;
+    h->dropout = fusion == HEAD_NONE ? 0 : dropout;
+    h->nclasses = nclasses;
+    if (check_shape(h, err, "head") < 0) return -1;
+    for (int i = 0; i < ninputs; i++) h->sources[i] = strdup("");
+    h->classes = calloc((size_t)nclasses, sizeof *h->classes);
+    if (!h->classes) return mm_fail(err, MM_ERR_NOMEM, "head: out of memory");
+    for (int c = 0; c < nclasses; c++) h->classes[c] = strdup(classes[c]);
+    if (alloc_params(h, err) < 0) return -1;
+    /* torch.nn.Linear: kaiming_uniform(a=√5) for the weight and the bias
+     * bound alike both come to U(-1/√fan_in, 1/√fan_in) */
+    for (int i = 0; i < h->ntensors; i++) {
+        const head_tensor *t = &h->t[i];
+        int fan_in = t->ndim == 2 ? t->shape[1] : (i > 0 ? h->t[i - 1].shape[1] : 1);
+        float bound = 1.0f / sqrtf((float)fan_in);
+        for (size_t k = 0; k < t->count; k++) h->params[t->off + k] = (2 * nn_rng_uniform(rng) - 1) * bound;
+    }
+    return 0;
+}
+
+void head_free(head *h)
+{
+    for (int i = 0; i < h->ninputs && i < HEAD_MAX_INPUTS; i++) free(h->sources[i]);
+    if (h->classes)
+        for (int c = 0; c < h->nclasses; c++) free(h->classes[c]);
+    free(h->classes);
+    free(h->recipe);
+    free(h->params);
+    memset(h, 0, sizeof *h);
+}
+
+void head_normalize(const head *h, float *v, int dim)
+{
+    if (h->norm == HEAD_NORM_L2) vec_l2_normalize(v, (size_t)dim);
+}
+
+/* ---- forward / backward ------------------------------------------------------
+ * none:   logits = x·Wo^T + bo
+ * concat: h1 = x·Wfc^T + bfc; a1 = GELU(h1); d1 = dropout(a1); logits = d1·Wo^T + bo */
+int head_work_init(head_work *w, const head *h, int B)
+{
+    memset(w, 0, sizeof *w);
+    w->B = B;
+    size_t H = (size_t)B * (size_t)(h->hidden ? h->hidden : 1), V = (size_t)B * (size_t)h->nclasses;
+    float **bufs[] = {&w->h1, &w->a1, &w->mask, &w->d1, &w->dd1, &w->da1, &w->dh1, &w->uniform};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        if (!(*bufs[i] = calloc(H, sizeof(float)))) return -1;
+    if (!(w->x = calloc((size_t)B * (size_t)h->D, sizeof(float)))) return -1;
+    if (!(w->logits = calloc(V, sizeof(float))) || !(w->dlogits = calloc(V, sizeof(float)))) return -1;
+    if (!(w->grads = calloc(h->nparams, sizeof(float)))) return -1;
+    if (h->fusion == HEAD_GATED) {
+        size_t M = (size_t)B * (size_t)h->ninputs;
+        for (int i = 0; i < h->ninputs; i++)
+            if (!(w->gx[i] = calloc((size_t)B * (size_t)h->dims[i], sizeof(float))) ||
+                !(w->gpre[i] = calloc(H, sizeof(float))) || !(w->gz[i] = calloc(H, sizeof(float))))
+                return -1;
+        float **g[] = {&w->glogit, &w->galpha, &w->gdalpha, &w->gdlogit};
+        for (size_t i = 0; i < sizeof g / sizeof *g; i++)
+            if (!(*g[i] = calloc(M, sizeof(float)))) return -1;
+        if (!(w->gdz = calloc(H, sizeof(float))) || !(w->gdpre = calloc(H, sizeof(float)))) return -1;
+    }
+    return 0;
+}
+
+void head_work_free(head_work *w)
+{
+    float *bufs[] = {w->x, w->h1, w->a1, w->mask, w->d1, w->logits, w->dlogits, w->dd1, w->da1, w->dh1, w->uniform, w->grads};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    for (int i = 0; i < HEAD_MAX_INPUTS; i++) free(w->gx[i]), free(w->gpre[i]), free(w->gz[i]);
+    free(w->glogit), free(w->galpha), free(w->gdalpha), free(w->gdlogit), free(w->gdz), free(w->gdpre);
+    memset(w, 0, sizeof *w);
+}
+
+static float *G(const head *h, head_work *w, const char *name);
+
+/* gated: z_i = GELU(P_i x_i + c_i) [B, H] per input; α = softmax(Wg x + bg)
+ * [B, M]; a1 = Σ_i α_i z_i, which then goes through dropout and the output
+ * layer like concat's hidden layer. */
+static void gated_forward(const head *h, head_work *w, int B)
+{
+    int M = h->ninputs, H = h->hidden, D = h->D;
+    char name[32];
+    for (int i = 0, off = 0; i < M; off += h->dims[i], i++) {
+        for (int b = 0; b < B; b++)
+            memcpy(w->gx[i] + (size_t)b * h->dims[i], w->x + (size_t)b * D + off, (size_t)h->dims[i] * sizeof(float));
+        snprintf(name, sizeof name, "proj.%d.weight", i);
+        const float *Wp = P(h, name);
+        snprintf(name, sizeof name, "proj.%d.bias", i);
+        linear_forward(w->gpre[i], w->gx[i], Wp, P(h, name), B, h->dims[i], H);
+        gelu_forward(w->gz[i], w->gpre[i], (size_t)B * (size_t)H);
+    }
+    linear_forward(w->glogit, w->x, P(h, "gate.weight"), P(h, "gate.bias"), B, D, M);
+    softmax_forward(w->galpha, w->glogit, B, M);
+    for (int b = 0; b < B; b++) {
+        float *a = w->a1 + (size_t)b * H;
+        for (int k = 0; k < H; k++) a[k] = 0;
+        for (int i = 0; i < M; i++) {
+            float al = w->galpha[(size_t)b * M + i];
+            const float *z = w->gz[i] + (size_t)b * H;
+            for (int k = 0; k < H; k++) a[k] += al * z[k];
+        }
+    }
+}
+
+/* With da1 the gradient of a1: dα_i = da1 · z_i, dz_i = α_i da1, then the
+ * softmax, GELU and linear backwards. */
+static void gated_backward(const head *h, head_work *w, int B)
+{
+    int M = h->ninputs, H = h->hidden, D = h->D;
+    size_t n = (size_t)B * (size_t)H;
+    char name[32];
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < M; i++) {
+            const float *z = w->gz[i] + (size_t)b * H, *da = w->da1 + (size_t)b * H;
+            float s = 0;
+            for (int k = 0; k < H; k++) s += da[k] * z[k];
+            w->gdalpha[(size_t)b * M + i] = s;
+        }
+    memset(w->gdlogit, 0, (size_t)B * (size_t)M * sizeof(float));
+    softmax_backward(w->gdlogit, w->galpha, w->gdalpha, B, M);
+    linear_backward(NULL, G(h, w, "gate.weight"), G(h, w, "gate.bias"), w->gdlogit, w->x, P(h, "gate.weight"), B,
+                    D, M);
+    for (int i = 0; i < M; i++) {
+        for (int b = 0; b < B; b++) {
+            float al = w->galpha[(size_t)b * M + i];
+            for (int k = 0; k < H; k++) w->gdz[(size_t)b * H + k] = al * w->da1[(size_t)b * H + k];
+        }
+        memset(w->gdpre, 0, n * sizeof(float));
+        gelu_backward(w->gdpre, w->gpre[i], w->gdz, n);
+        snprintf(name, sizeof name, "proj.%d.weight", i);
+        float *dW = G(h, w, name);
+        const float *Wp = P(h, name);
+        snprintf(name, sizeof name, "proj.%d.bias", i);
+        linear_backward(NULL, dW, G(h, w, name), w->gdpre, w->gx[i], Wp, B, h->dims[i], H);
+    }
+}
+
+void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
+{
+    const float *x = w->x;
+    int V = h->nclasses, D = h->D, H = h->hidden;
+    if (h->fusion == HEAD_NONE) {
+        linear_forward(w->logits, x, P(h, "out.weight"), P(h, "out.bias"), B, D, V);
+        return;
+    }
+    size_t n = (size_t)B * (size_t)H;
+    if (h->fusion == HEAD_GATED) {
+        gated_forward(h, w, B);
+    } else {
+        linear_forward(w->h1, x, P(h, "fc.weight"), P(h, "fc.bias"), B, D, H);
+        gelu_forward(w->a1, w->h1, n);
+    }
+    float p = train ? h->dropout : 0;
+    if (p > 0)
+        for (size_t i = 0; i < n; i++) w->uniform[i] = nn_rng_uniform(rng);
+    dropout_forward(w->d1, w->mask, w->a1, w->uniform, n, p);
+    linear_forward(w->logits, w->d1, P(h, "out.weight"), P(h, "out.bias"), B, H, V);
+}
+
+static float *G(const head *h, head_work *w, const char *name) { return w->grads + head_tensor_find(h, name)->off; }
+
+void head_backward(const head *h, head_work *w, int B)
+{
+    int V = h->nclasses, D = h->D, H = h->hidden;
+    const float *x = w->x;
+    if (h->fusion == HEAD_NONE) {
+        linear_backward(NULL, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, x, P(h, "out.weight"), B, D,
+                        V);
+        return;
+    }
+    size_t n = (size_t)B * (size_t)H;
+    memset(w->dd1, 0, n * sizeof(float));
+    memset(w->da1, 0, n * sizeof(float));
+    memset(w->dh1, 0, n * sizeof(float));
+    linear_backward(w->dd1, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, w->d1, P(h, "out.weight"), B,
+                    H, V);
+    dropout_backward(w->da1, w->mask, w->dd1, n);
+    if (h->fusion == HEAD_GATED) {
+        gated_backward(h, w, B);
+        return;
+    }
+    gelu_backward(w->dh1, w->h1, w->da1, n);
+    linear_backward(NULL, G(h, w, "fc.weight"), G(h, w, "fc.bias"), w->dh1, x, P(h, "fc.weight"), B, D, H);
+}
+
+/* ---- on disk -------------------------------------------------------------- */
+static int write_all(FILE *fp, const void *p, size_t n) { return fwrite(p, 1, n, fp) == n ? 0 : -1; }
+
+static int save_safetensors(const head *h, const char *path, mm_error *err)
+{
+    json_t *hdr = json_object();
+    json_t *meta = json_object();
+    json_object_set_new(meta, "format", json_string("pt"));
+    json_object_set_new(hdr, "__metadata__", meta);
+    for (int i = 0; i < h->ntensors; i++) {
+        const head_tensor *t = &h->t[i];
+        json_t *o = json_object(), *shape = json_array(), *offs = json_array();
+        for (int d = 0; d < t->ndim; d++) json_array_append_new(shape, json_integer(t->shape[d]));
+        json_array_append_new(offs, json_integer((json_int_t)(t->off * 4)));
+        json_array_append_new(offs, json_integer((json_int_t)((t->off + t->count) * 4)));
+        json_object_set_new(o, "dtype", json_string("F32"));
+        json_object_set_new(o, "shape", shape);
+        json_object_set_new(o, "data_offsets", offs);
+        json_object_set_new(hdr, t->name, o);
+    }
+    char *text = json_dumps(hdr, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(hdr);
+    if (!text) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path);
+    size_t len = strlen(text), padded = (len + 7) / 8 * 8;
+    FILE *fp = fopen(path, "wb");
+    if (!fp) {
+        free(text);
+        return mm_fail(err, MM_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    unsigned char n8[8];
+    for (int i = 0; i < 8; i++) n8[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    int bad = write_all(fp, n8, 8) || write_all(fp, text, len);
+    for (size_t i = len; i < padded && !bad; i++) bad = fputc(' ', fp) == EOF;
+    /* the data: little-endian float32, which is this machine's order */
+    if (!bad) bad = write_all(fp, h->params, h->nparams * sizeof(float));
+    free(text);
+    if (fclose(fp) != 0 || bad) return mm_fail(err, MM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+    return 0;
+}
+
+int head_save(const head *h, const char *dir, mm_error *err)
+{
+    char path[4096];
+    json_t *c = json_object(), *inputs = json_array(), *classes = json_array();
+    json_object_set_new(c, "format", json_string("mmkit-head"));
+    json_object_set_new(c, "version", json_integer(1));
+    json_object_set_new(c, "task", json_string("classification"));
+    json_object_set_new(c, "fusion", json_string(head_fusion_name(h->fusion)));
+    json_object_set_new(c, "hidden", json_integer(h->hidden));
+    json_object_set_new(c, "dropout", json_real(h->dropout));
+    for (int i = 0; i < h->ninputs; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "dim", json_integer(h->dims[i]));
+        json_object_set_new(o, "source", json_string(h->sources[i] ? h->sources[i] : ""));
+        json_object_set_new(o, "norm", json_string(h->norm == HEAD_NORM_L2 ? "l2" : "none"));
+        json_array_append_new(inputs, o);
+    }
+    json_object_set_new(c, "inputs", inputs);
+    for (int k = 0; k < h->nclasses; k++) json_array_append_new(classes, json_string(h->classes[k]));
+    json_object_set_new(c, "classes", classes);
+    if (h->recipe) {
+        json_t *r = json_loads(h->recipe, 0, NULL);
+        if (r) json_object_set_new(c, "recipe", r);
+    }
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    int rc = json_dump_file(c, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(c);
+    if (rc != 0) return mm_fail(err, MM_ERR_IO, "%s: write failed", path);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    return save_safetensors(h, path, err);
+}
+
+static int read_file(const char *path, char **buf, size_t *len, mm_error *err)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return mm_fail(err, MM_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap + 1);
+    size_t got;
+    while (b && (got = fread(b + n, 1, cap - n, fp)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(b, 2 * cap + 1);
+            if (!nb) {
+                free(b);
+                b = NULL;
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    int ioerr = ferror(fp);
+    fclose(fp);
+    if (!b) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path);
+    if (ioerr) {
+        free(b);
+        return mm_fail(err, MM_ERR_IO, "%s: read failed", path);
+    }
+    b[n] = 0;
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+int head_load(head *h, const char *dir, mm_error *err)
+{
+    char cpath[4096], spath[4096];
+    snprintf(cpath, sizeof cpath, "%s/config.json", dir);
+    snprintf(spath, sizeof spath, "%s/model.safetensors", dir);
+    char *cfg = NULL, *st = NULL;
+    size_t clen, slen;
+    if (read_file(cpath, &cfg, &clen, err) < 0) return -1;
+    if (read_file(spath, &st, &slen, err) < 0) {
+        free(cfg);
+        return -1;
+    }
+    int rc = head_parse(h, cfg, clen, cpath, st, slen, spath, err);
+    free(cfg);
+    free(st);
+    return rc;
+}
+
+/* A field of the config, of the JSON type wanted, or an error naming it. */
+static json_t *field(json_t *o, const char *key, int type, const char *name, mm_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    static const char *const tn[] = {"an object", "an array", "a string", "an integer", "a number"};
+    if (!v || (type == JSON_REAL ? !json_is_number(v) : json_typeof(v) != (json_type)type)) {
+        mm_fail(err, MM_ERR_MALFORMED, "%s: \"%s\": %s, expected %s", name, key, v ? "wrong type" : "missing",
+                tn[type <= JSON_REAL ? type : 0]);
+        return NULL;
+    }
+    return v;
+}
+
+int head_parse(head *h, const char *config, size_t config_len, const char *config_name, const void *st,
+               size_t st_len, const char *st_name, mm_error *err)
+{
+    memset(h, 0, sizeof *h);
+    json_error_t je;
+    json_t *c = json_loadb(config, config_len, JSON_REJECT_DUPLICATES, &je);
+    if (!c) return mm_fail(err, MM_ERR_MALFORMED, "%s:%d:%d: %s", config_name, je.line, je.column, je.text);
+    json_t *v, *inputs, *classes;
+    int rc = -1;
+    safetensors *s = NULL;
+    if (!json_is_object(c)) {
+        mm_fail(err, MM_ERR_MALFORMED, "%s: not a JSON object", config_name);
+        goto out;
+    }
+    if (!(v = field(c, "format", JSON_STRING, config_name, err))) goto out;
+    if (strcmp(json_string_value(v), "mmkit-head") != 0) {
+        mm_fail(err, MM_ERR_UNSUPPORTED, "%s: \"format\": \"%s\", expected \"mmkit-head\"", config_name,
+                json_string_value(v));
+        goto out;
+    }
+    if (!(v = field(c, "fusion", JSON_STRING, config_name, err))) goto out;
+    if ((h->fusion = head_fusion_parse(json_string_value(v))) < 0) {
+        mm_fail(err, MM_ERR_UNSUPPORTED, "%s: \"fusion\": unknown \"%s\"", config_name, json_string_value(v));
+        goto out;
+    }
+    if (!(v = field(c, "hidden", JSON_INTEGER, config_name, err))) goto out;
+    json_int_t hidden = json_integer_value(v);
+    h->hidden = hidden < 0 || hidden > 65536 ? -1 : (int)hidden;
+    if (!(v = field(c, "dropout", JSON_REAL, config_name, err))) goto out;
+    h->dropout = (float)json_number_value(v);
+    if (!(inputs = field(c, "inputs", JSON_ARRAY, config_name, err))) goto out;
+    if (!(classes = field(c, "classes", JSON_ARRAY, config_name, err))) goto out;
+    size_t ni = json_array_size(inputs), nc = json_array_size(classes);
+    h->ninputs = ni > HEAD_MAX_INPUTS ? HEAD_MAX_INPUTS + 1 : (int)ni;
+    h->nclasses = nc > 1000001 ? 1000001 : (int)nc;
+    h->norm = HEAD_NORM_L2;
+    for (size_t i = 0; i < ni && i < HEAD_MAX_INPUTS; i++) {
+        json_t *o = json_array_get(inputs, i), *d, *src, *nm;
+        char nb[4200];
+        snprintf(nb, sizeof nb, "%s: inputs[%zu]", config_name, i);
+        if (!json_is_object(o)) {
+            mm_fail(err, MM_ERR_MALFORMED, "%s: not an object", nb);
+            goto out;
+        }
+        if (!(d = field(o, "dim", JSON_INTEGER, nb, err))) goto out;
+        json_int_t dim = json_integer_value(d);
+        h->dims[i] = dim < 1 || dim > 65536 ? 0 : (int)dim;
+        src = json_object_get(o, "source");
+        h->sources[i] = strdup(json_is_string(src) ? json_string_value(src) : "");
+        nm = json_object_get(o, "norm");
+        if (nm && (!json_is_string(nm) || (strcmp(json_string_value(nm), "l2") && strcmp(json_string_value(nm), "none")))) {
+            mm_fail(err, MM_ERR_MALFORMED, "%s: \"norm\": expected \"l2\" or \"none\"", nb);
+            goto out;
+        }
+        if (nm && !strcmp(json_string_value(nm), "none")) h->norm = HEAD_NORM_NONE;
+    }
+    if (check_shape(h, err, config_name) < 0) goto out;
+    if (!(h->classes = calloc(nc, sizeof *h->classes))) {
+        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", config_name);
+        goto out;
+    }
+    for (size_t k = 0; k < nc; k++) {
+        json_t *o = json_array_get(classes, k);
+        if (!json_is_string(o) || !json_string_length(o)) {
+            mm_fail(err, MM_ERR_MALFORMED, "%s: classes[%zu]: expected a non-empty string", config_name, k);
+            goto out;
+        }
+        h->classes[k] = strdup(json_string_value(o));
+        for (size_t j = 0; j < k; j++)
+            if (!strcmp(h->classes[j], h->classes[k])) {
+                mm_fail(err, MM_ERR_MALFORMED, "%s: classes[%zu]: \"%s\" repeats classes[%zu]", config_name, k,
+                        h->classes[k], j);
+                goto out;
+            }
+    }
+    if ((v = json_object_get(c, "recipe"))) h->recipe = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (alloc_params(h, err) < 0) goto out;
+    if (!(s = st_parse(st, st_len, st_name, err))) goto out;
+    if (st_count(s) != (size_t)h->ntensors) {
+        mm_fail(err, MM_ERR_MISMATCH, "%s: %zu tensors, the %s head of %s has %d", st_name, st_count(s),
+                head_fusion_name(h->fusion), config_name, h->ntensors);
+        goto out;
+    }
+    for (int i = 0; i < h->ntensors; i++) {
+        const head_tensor *t = &h->t[i];
+        const st_tensor *x = st_find(s, t->name);
+        if (!x) {
+            mm_fail(err, MM_ERR_MISMATCH, "%s: tensor \"%s\" missing", st_name, t->name);
+            goto out;
+        }
+        int ok = x->dtype == ST_F32 && x->ndim == t->ndim;
+        for (int d = 0; ok && d < t->ndim; d++) ok = x->shape[d] == t->shape[d];
+        if (!ok) {
+            if (t->ndim == 2)
+                mm_fail(err, MM_ERR_MISMATCH, "%s: tensor \"%s\": expected F32 [%d, %d] (from %s)", st_name, t->name,
+                        t->shape[0], t->shape[1], config_name);
+            else
+                mm_fail(err, MM_ERR_MISMATCH, "%s: tensor \"%s\": expected F32 [%d] (from %s)", st_name, t->name,
+                        t->shape[0], config_name);
+            goto out;
+        }
+        if (st_to_f32(x, h->params + t->off, err) < 0) goto out;
+        for (size_t k = 0; k < t->count; k++)
+            if (!isfinite(h->params[t->off + k])) {
+                mm_fail(err, MM_ERR_CORRUPT, "%s: tensor \"%s\": element %zu is not finite", st_name, t->name, k);
+                goto out;
+            }
+    }
+    rc = 0;
+out:
+    if (s) st_close(s);
+    json_decref(c);
+    if (rc < 0) head_free(h);
+    return rc;
+}

@@ -1,0 +1,100 @@
+/* head.h — the trainable head of mm-train: a fusion module and an output
+ * layer, its parameters, its forward/backward, and its form on disk.
+ *
+ * Owns: the networks of --fusion (equations in mm-train(1)), built from
+ * lib/nn/layers.h; the parameter set as one flat float array cut into named
+ * tensors (PyTorch module names, so scripts/head.py loads them as they are);
+ * the head directory: config.json (architecture, classes in order, each
+ * input's dim, source model and normalisation, the training recipe) +
+ * model.safetensors (F32), written here and read back through
+ * lib/io/safetensors.h.
+ *
+ * Input x of a batch is the concatenation of the item's inputs, each
+ * already normalised as the head says (head_normalize), D = Σ dims floats.
+ */
+#ifndef MM_NN_HEAD_H
+#define MM_NN_HEAD_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+#include "nn/layers.h"
+
+enum head_fusion { HEAD_NONE = 0, HEAD_CONCAT, HEAD_GATED };
+enum head_norm { HEAD_NORM_NONE = 0, HEAD_NORM_L2 };
+
+#define HEAD_MAX_INPUTS 8
+#define HEAD_MAX_TENSORS (8 + 2 * HEAD_MAX_INPUTS)
+
+typedef struct head_tensor {
+    char name[32];
+    int ndim;
+    int shape[2];
+    size_t off, count; /* in params */
+    int decay;         /* weight decay applies (weights, not biases) */
+} head_tensor;
+
+typedef struct head {
+    int fusion;
+    int ninputs;
+    int dims[HEAD_MAX_INPUTS];
+    char *sources[HEAD_MAX_INPUTS]; /* source model id of each input ("" if unknown) */
+    int norm;
+    int D;      /* Σ dims */
+    int hidden; /* concat: MLP width; gated: the common width */
+    float dropout;
+    int nclasses;
+    char **classes;
+    char *recipe; /* JSON object text of the training recipe, or NULL */
+    int ntensors;
+    head_tensor t[HEAD_MAX_TENSORS];
+    size_t nparams;
+    float *params;
+} head;
+
+int head_fusion_parse(const char *name); /* -1 if unknown */
+const char *head_fusion_name(int fusion);
+
+/* A new head with parameters initialised as torch.nn.Linear does
+ * (uniform in ±1/√fan_in, weights and biases) from rng. classes are copied.
+ * Fails on an impossible shape (none with several inputs, no class). */
+int head_init(head *h, int fusion, int ninputs, const int *dims, int hidden, float dropout, int nclasses,
+              const char *const *classes, nn_rng *rng, mm_error *err);
+void head_free(head *h);
+const head_tensor *head_tensor_find(const head *h, const char *name);
+
+/* Normalises one input's vector in place as the head says. */
+void head_normalize(const head *h, float *v, int dim);
+
+/* Activations and gradients of one batch of up to B rows. */
+typedef struct head_work {
+    int B;
+    float *x, *h1, *a1, *mask, *d1, *logits; /* forward */
+    float *dlogits, *dd1, *da1, *dh1;        /* backward */
+    /* gated: per input its slice of x, pre-activation and activation [B, H];
+     * the gate logits and weights [B, M] and their gradients */
+    float *gx[HEAD_MAX_INPUTS], *gpre[HEAD_MAX_INPUTS], *gz[HEAD_MAX_INPUTS];
+    float *glogit, *galpha, *gdalpha, *gdlogit, *gdz, *gdpre;
+    float *uniform;
+    float *grads; /* nparams */
+} head_work;
+
+int head_work_init(head_work *w, const head *h, int B);
+void head_work_free(head_work *w);
+
+/* logits[B, nclasses] of x[B, D] (the caller fills w->x) into w->logits;
+ * train != 0 applies dropout, drawing from rng. */
+void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng);
+/* Adds the gradients of the loss with dlogits (w->dlogits, B rows) into
+ * w->grads, for the batch of the last head_forward. */
+void head_backward(const head *h, head_work *w, int B);
+
+/* Writes DIR/config.json and DIR/model.safetensors (DIR exists). */
+int head_save(const head *h, const char *dir, mm_error *err);
+/* Reads a head directory, validated in full. */
+int head_load(head *h, const char *dir, mm_error *err);
+/* The same from the two files' bytes (names for messages): the fuzzed entry. */
+int head_parse(head *h, const char *config, size_t config_len, const char *config_name, const void *st,
+               size_t st_len, const char *st_name, mm_error *err);
+
+#endif

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""head.py - an mmkit head (mm-train's HEAD directory) as a PyTorch module.
+
+    from head import load_head
+    model, config = load_head("HEAD")          # an nn.Module in eval mode
+    probs = model.predict([img, txt])          # inputs: float tensors [N, dim_i]
+
+The module normalises each input as config.json says (L2), concatenates
+them and applies the fusion network:
+  none:   out(x)
+  concat: out(dropout(GELU(fc(x))))
+  gated:  z_i = GELU(proj[i](x_i)), a = softmax(gate(x)), out(dropout(sum_i a_i z_i))
+with the tensors of model.safetensors under their own names.
+
+    head.py --check RUN HEAD A.tsv [B.tsv ...]
+compares the probabilities of RUN (mm-predict -k 0) with this module's on
+the TSV features (id<TAB>v1 v2 ...) and prints max |d|; status 1 if > 1e-5.
+"""
+import json
+import struct
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    base = 8 + n
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        assert t["dtype"] == "F32", (name, t["dtype"])
+        a, b = t["data_offsets"]
+        arr = np.frombuffer(data[base + a:base + b], dtype="<f4").reshape(t["shape"])
+        out[name] = torch.from_numpy(arr.copy())
+    return out
+
+
+class Head(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        dims = [i["dim"] for i in config["inputs"]]
+        D, V = sum(dims), len(config["classes"])
+        if config["fusion"] == "none":
+            self.out = nn.Linear(D, V)
+        elif config["fusion"] == "concat":
+            H = config["hidden"]
+            self.fc = nn.Linear(D, H)
+            self.act = nn.GELU()
+            self.drop = nn.Dropout(config["dropout"])
+            self.out = nn.Linear(H, V)
+        elif config["fusion"] == "gated":
+            H = config["hidden"]
+            self.proj = nn.ModuleList([nn.Linear(d, H) for d in dims])
+            self.act = nn.GELU()
+            self.gate = nn.Linear(D, len(dims))
+            self.drop = nn.Dropout(config["dropout"])
+            self.out = nn.Linear(H, V)
+        else:
+            raise ValueError("unknown fusion " + config["fusion"])
+
+    def forward(self, inputs):
+        xs = []
+        for x, spec in zip(inputs, self.config["inputs"]):
+            if spec.get("norm", "l2") == "l2":
+                x = x / x.norm(dim=1, keepdim=True).clamp_min(1e-30)
+            xs.append(x)
+        x = torch.cat(xs, dim=1)
+        if self.config["fusion"] == "none":
+            return self.out(x)
+        if self.config["fusion"] == "gated":
+            z = torch.stack([self.act(p(xi)) for p, xi in zip(self.proj, xs)], dim=1)  # [B, M, H]
+            a = torch.softmax(self.gate(x), dim=1)  # [B, M]
+            self.last_gates = a.detach()
+            return self.out(self.drop((a.unsqueeze(2) * z).sum(dim=1)))
+        return self.out(self.drop(self.act(self.fc(x))))
+
+    def predict(self, inputs):
+        with torch.no_grad():
+            return torch.softmax(self.forward(inputs), dim=1)
+
+
+def load_head(path):
+    with open(path + "/config.json") as f:
+        config = json.load(f)
+    model = Head(config)
+    model.load_state_dict(read_safetensors(path + "/model.safetensors"))
+    model.eval()
+    return model, config
+
+
+def read_tsv(path):
+    ids, rows = [], []
+    for line in open(path):
+        i, v = line.rstrip("\n").split("\t")
+        ids.append(i)
+        rows.append([float(x) for x in v.split()])
+    return ids, torch.tensor(rows, dtype=torch.float32)
+
+
+def main(argv):
+    if len(argv) < 4 or argv[0] != "--check":
+        print(__doc__, file=sys.stderr)
+        return 2
+    run, head_dir, feats = argv[1], argv[2], argv[3:]
+    model, config = load_head(head_dir)
+    loaded = [read_tsv(p) for p in feats]
+    ids = loaded[0][0]
+    inputs = []
+    for fids, x in loaded:
+        pos = {i: k for k, i in enumerate(fids)}
+        inputs.append(x[[pos[i] for i in ids]])
+    probs = model.predict(inputs).numpy()
+    cls = {c: k for k, c in enumerate(config["classes"])}
+    row = {i: k for k, i in enumerate(ids)}
+    worst, n = 0.0, 0
+    for line in open(run):
+        item, _, label, _, p, _ = line.split()
+        worst = max(worst, abs(float(p) - float(probs[row[item], cls[label]])))
+        n += 1
+    print("%d probabilities, max |d| %.3g" % (n, worst))
+    return 0 if n == probs.size and worst <= 1e-5 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
