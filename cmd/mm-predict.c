@@ -81,6 +81,9 @@ int main(int argc, char **argv)
     if (nin != h.ninputs)
         cli_fatal("%s/config.json: the head takes %d input%s, %d feature file%s given", head_dir, h.ninputs,
                   h.ninputs == 1 ? "" : "s", nin, nin == 1 ? "" : "s");
+    /* opened before the inputs are read, as mm-rank does: an unwritable -o
+     * fails before the work, and a kill half-way leaves the old file */
+    cli_output *out = cli_output_open(out_path);
     traindata td;
     size_t skipped;
     if (traindata_load(&td, (const char *const *)argv + optind, nin, missing_skip, h.norm == HEAD_NORM_L2, &skipped,
@@ -96,7 +99,6 @@ int main(int argc, char **argv)
     int *order = malloc((size_t)V * sizeof *order);
     if (!probs || !order) cli_fatal("out of memory");
     if (head_predict(&h, td.x, td.rows, probs, &err) < 0) cli_fatal("%s", err.msg);
-    cli_output *out = cli_output_open(out_path);
     FILE *fp = cli_output_fp(out);
     int kk = k == 0 || k > V ? V : (int)k;
     for (size_t r = 0; r < td.rows; r++) {

@@ -58,11 +58,16 @@ kill9() {
     kill9 out.trec a.mmf sh -c 'exec mm-rank -q a.mmf -g - -k 1 -o out.trec < in.fifo'
     kill9 out.trec a.trec mm-fuse --runs a.trec in.fifo -o out.trec
     kill9 out.txt a.trec mm-eval a.qrels in.fifo -o out.txt
-    # every program whose --help offers -o is covered above
+    printf 'a\tx\nb\ty\n' > a.labels
+    mm-train -q --labels a.labels --epochs 1 -o head a.mmf
+    kill9 out.txt a.mmf mm-predict --head head in.fifo -o out.txt
+    kill9 out.html a.trec mm-report -q --qrels a.qrels -o out.html in.fifo
+    # every program whose --help offers -o is covered above; mm-train's -o is
+    # a directory, replaced by rename (tests/cli/mm-train.bats)
     for p in "$MM_BIN"/mm-*; do
         p=$(basename "$p")
         "$p" --help | grep -q -- '-o, --output' || continue
-        case $p in mm-convert|mm-embed-image|mm-embed-text|mm-rank|mm-fuse|mm-eval) ;;
+        case $p in mm-convert|mm-embed-image|mm-embed-text|mm-rank|mm-fuse|mm-eval|mm-predict|mm-report|mm-train) ;;
         *) echo "$p has -o but no kill -9 case here" >&2; return 1 ;; esac
     done
 }

@@ -272,6 +272,9 @@ static void test_output_commit_new_and_existing(void)
     char path[256], got[256];
     path_in(path, sizeof path, "out.txt");
     unlink(path);
+    /* The named-temporary path (where O_TMPFILE is refused); the unnamed one
+     * is checked by tests/cli/atomic-output.bats through /proc. */
+    setenv("MM_NO_O_TMPFILE", "1", 1);
     mode_t old_mask = umask(022);
     cli_output *o = cli_output_open(path);
     CHECK_EQ_STR(cli_output_name(o), path);
@@ -310,6 +313,7 @@ static void test_output_commit_new_and_existing(void)
     CHECK_EQ_STR(got, "38\n");
     CHECK_EQ_INT(count_prefixed("out.txt.tmp."), 0);
     unlink(path);
+    unsetenv("MM_NO_O_TMPFILE");
 }
 
 static void test_output_abort(void)
@@ -496,7 +500,10 @@ static void test_output_open_refused(void)
     snprintf(want, sizeof want, "mm-test: %s: is a directory\n", tmpdir);
     CHECK_EQ_STR(r.err, want);
     which = 1;
+    /* the limit is on named temporaries (the fallback where O_TMPFILE is refused) */
+    setenv("MM_NO_O_TMPFILE", "1", 1);
     run_child(child_open_bad, &which, &r);
+    unsetenv("MM_NO_O_TMPFILE");
     CHECK_EXIT(r, MM_EXIT_RUNTIME);
     CHECK_EQ_STR(r.err, "mm-test: too many output files open\n");
     CHECK_EQ_INT(count_prefixed("many"), 0); /* all 16 temporaries removed */
