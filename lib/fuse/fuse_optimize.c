@@ -76,6 +76,9 @@ static int score(scorer *s, const double *w, double *value, mm_error *err, int *
     int rc = mm_evaluate_reader(s->p->qrels, r, &s->p->eval, &s->set, &er, err, &st);
     trec_reader_close(r);
     if (rc) {
+        /* a failed evaluation may still hold a partial result (mm-eval -q
+         * prints it): free it all the same */
+        mm_eval_result_free(&er, &s->set);
         *exit_status = st ? st : 1;
         return -1;
     }

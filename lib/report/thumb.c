@@ -86,7 +86,7 @@ static int cmp_thumb(const void *a, const void *b)
 
 int report_thumbs_build(report_thumbs *ts)
 {
-    qsort(ts->t, ts->count, sizeof *ts->t, cmp_thumb);
+    if (ts->count) qsort(ts->t, ts->count, sizeof *ts->t, cmp_thumb); /* t may be NULL when empty */
     size_t u = 0;
     for (size_t i = 0; i < ts->count; i++) {
         if (u > 0 && strcmp(ts->t[i].path, ts->t[u - 1].path) == 0) {

@@ -52,7 +52,7 @@ embed_slice() {
 
 @test "MM_ISA: a level the CPU cannot run is refused, not silently replaced" {
     # a CPU without AVX2: qemu64 under qemu-user, or this one if it lacks AVX-512
-    if command -v qemu-x86_64 >/dev/null && [ "$(uname -m)" = x86_64 ] && [ -z "${MM_CROSS:-}" ]; then
+    if command -v qemu-x86_64 >/dev/null && [ "$(uname -m)" = x86_64 ] && [ -z "${MM_CROSS:-}" ] && [ "${MM_SAN:-0}" != 1 ]; then
         run --separate-stderr env MM_ISA=avx2 qemu-x86_64 -cpu qemu64 "$MM_BIN/mm-embed-text" -m "$M" captions.tsv
     elif [[ " $(levels) " != *" avx512 "* ]]; then
         run --separate-stderr env MM_ISA=avx512 mm-embed-text -m "$M" captions.tsv
@@ -93,6 +93,7 @@ embed_slice() {
 
 @test "baseline x86-64 (qemu64, no AVX): the core commands run on the generic kernels and agree with native" {
     command -v qemu-x86_64 >/dev/null || skip "needs qemu-user (scripts/install-deps)"
+    [ "${MM_SAN:-0}" != 1 ] || skip "qemu-user cannot run ASan binaries (its shadow memory)"
     [ "$(uname -m)" = x86_64 ] || skip "x86-64 only"
     [ -z "${MM_CROSS:-}" ] || skip "x86-64 only (a $MM_CROSS build under scripts/check-cross)"
     Q="qemu-x86_64 -cpu qemu64"

@@ -827,10 +827,8 @@ static double eval_text(const trec_qrels *qrels, mm_measure_set *set, const char
     mm_eval_result er;
     int st;
     double v = NAN;
-    if (mm_evaluate_reader(qrels, r, &o, set, &er, &err, &st) == 0) {
-        v = mm_summary_value(set, &er, &o, 0, NULL, 0);
-        mm_eval_result_free(&er, set);
-    }
+    if (mm_evaluate_reader(qrels, r, &o, set, &er, &err, &st) == 0) v = mm_summary_value(set, &er, &o, 0, NULL, 0);
+    mm_eval_result_free(&er, set); /* a failure may leave a partial result */
     trec_reader_close(r);
     return v;
 }
