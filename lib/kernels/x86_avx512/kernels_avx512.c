@@ -10,35 +10,7 @@
  * F/VL/BW/VNNI (kernels/cpu.c). */
 #if defined(__x86_64__)
 
-#include "kernels/cpu.h"
+#define KERNEL_LEVEL avx512
+#include "kernels/level_body.h"
 
-/* The bodies' public names, as this level's. */
-#define gemm_run gemm_run_avx512
-#define gemm_pack_rows gemm_pack_rows_avx512
-#define gemm_pack_transposed gemm_pack_transposed_avx512
-#define gemm_scan gemm_scan_avx512
-#define gemm_scan_tile gemm_scan_tile_avx512
-#define gemm_scan_rows gemm_scan_rows_avx512
-#define gemm_scan_dots gemm_scan_dots_avx512
-
-#include "kernels/gemm_body.h"
-
-#undef gemm_run
-#undef gemm_pack_rows
-#undef gemm_pack_transposed
-#undef gemm_scan
-#undef gemm_scan_tile
-#undef gemm_scan_rows
-#undef gemm_scan_dots
-
-void kernels_fill_avx512(kernel_table *t)
-{
-    t->gemm_run = gemm_run_avx512;
-    t->gemm_pack_rows = gemm_pack_rows_avx512;
-    t->gemm_pack_transposed = gemm_pack_transposed_avx512;
-    t->gemm_scan = gemm_scan_avx512;
-    t->gemm_scan_tile = gemm_scan_tile_avx512;
-    t->gemm_scan_rows = gemm_scan_rows_avx512;
-    t->gemm_scan_dots = gemm_scan_dots_avx512;
-}
 #endif
