@@ -153,10 +153,30 @@ static void counts_free(counts_buf *b)
     free(b->rel);
 }
 
+/* One preference, the document at rank `better` over the one at rank `worse`
+ * (ranks among the judged documents; the first num_judged_ret are retrieved):
+ * the count array and the JG's fulfilled / possible / not-occurring counts. */
+static void count_pref(mm_prefs_jg *jg, mm_prefs_counts *c, long better, long worse)
+{
+    long njr = c->num_judged_ret;
+    c->ca[better * c->num_judged + worse]++;
+    if (better < njr && worse < njr) {
+        if (better < worse)
+            jg->ful_ret++;
+        else
+            jg->poss_ret++;
+    } else if (better < njr)
+        jg->ful_imp++;
+    else if (worse < njr)
+        jg->poss_imp++;
+    else
+        jg->poss_notoccur++;
+}
+
 /* One JG given as equivalence classes (form_prefs_counts.c add_ec_pref_to_jg). */
 static int ec_counts(mm_prefs_jg *jg, mm_prefs_counts *c, const char *qid, mm_error *err)
 {
-    long njr = c->num_judged_ret, nj = c->num_judged;
+    long njr = c->num_judged_ret;
     for (size_t e1 = 0; e1 < jg->num_ecs; e1++) {
         const mm_prefs_ec *a = &jg->ecs[e1];
         long ret = 0;
@@ -173,27 +193,12 @@ static int ec_counts(mm_prefs_jg *jg, mm_prefs_counts *c, const char *qid, mm_er
             for (long x = 0; x < a->n; x++)
                 for (long y = 0; y < b->n; y++) {
                     long r1 = a->ranks[x], r2 = b->ranks[y];
-                    c->ca[r1 * nj + r2]++;
                     if (r1 == r2)
                         return mm_fail(err, MM_ERR_MISMATCH,
                                        "query '%s': a document has two rel_levels in one "
                                        "judgment sub-group",
                                        qid);
-                    if (r1 < r2) {
-                        if (r2 < njr)
-                            jg->ful_ret++;
-                        else if (r1 < njr)
-                            jg->ful_imp++;
-                        else
-                            jg->poss_notoccur++;
-                    } else {
-                        if (r1 < njr)
-                            jg->poss_ret++;
-                        else if (r2 < njr)
-                            jg->poss_imp++;
-                        else
-                            jg->poss_notoccur++;
-                    }
+                    count_pref(jg, c, r1, r2);
                 }
         }
     }
@@ -252,19 +257,7 @@ static int pa_counts(mm_prefs_jg *jg, const ranked_pref *rp, size_t n, mm_prefs_
     }
     for (long i = 0; i < nj; i++)
         for (long j = 0; j < nj; j++) {
-            if (!a[i * nj + j]) continue;
-            c->ca[i * nj + j]++;
-            if (i < njr && j < njr) {
-                if (j < i)
-                    jg->poss_ret++;
-                else
-                    jg->ful_ret++;
-            } else if (i < njr)
-                jg->ful_imp++;
-            else if (j < njr)
-                jg->poss_imp++;
-            else
-                jg->poss_notoccur++;
+            if (a[i * nj + j]) count_pref(jg, c, i, j);
         }
     jg->poss_ret += jg->ful_ret;
     jg->poss_imp += jg->ful_imp;
