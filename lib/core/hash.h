@@ -20,8 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The same function as trec_hash_bytes (lib/io/trec.c), so that module can
- * switch to this one without changing anything it writes. */
+/* FNV-1a over 64 bits, then a final avalanche (ids and docnos are short).
+ * Also the hash of io/trec's tables and mm-eval's docno table. */
 uint64_t mm_hash_bytes(const void *data, size_t len);
 
 typedef struct mm_strmap {

@@ -1,4 +1,5 @@
 /* trec.c — see trec.h. */
+#include "core/hash.h"
 #include "io/trec.h"
 
 #include <errno.h>
@@ -176,23 +177,6 @@ bool trec_parse_long(const char *s, size_t len, long *out)
     if (!neg && v > (unsigned long)LONG_MAX) return false;
     *out = neg ? (long)(0 - v) : (long)v;
     return true;
-}
-
-/* ---- hashing -------------------------------------------------------------------- */
-
-uint64_t trec_hash_bytes(const void *data, size_t len)
-{
-    /* FNV-1a over 64 bits, then a final avalanche (docnos are short). */
-    const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
-    }
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93ULL;
-    h ^= h >> 32;
-    return h;
 }
 
 /* ---- reader --------------------------------------------------------------------- */
@@ -864,7 +848,7 @@ static int load_qrels(trec_qrels *q, trec_reader *r, bool jg, mm_error *err)
     if (!q->qid_index || !q->doc_hash || !q->doc_order) goto nomem;
     for (size_t k = 0; k < nq; k++) {
         const char *s = q->queries[k].qid;
-        size_t h = (size_t)trec_hash_bytes(s, strlen(s)) & q->qid_index_mask;
+        size_t h = (size_t)mm_hash_bytes(s, strlen(s)) & q->qid_index_mask;
         while (q->qid_index[h]) h = (h + 1) & q->qid_index_mask;
         q->qid_index[h] = (uint32_t)(k + 1);
     }
@@ -874,7 +858,7 @@ static int load_qrels(trec_qrels *q, trec_reader *r, bool jg, mm_error *err)
     hash_pair *pairs = malloc(n * sizeof *pairs);
     if (!pairs) goto nomem;
     for (size_t j = 0; j < n; j++)
-        pairs[j] = (hash_pair){trec_hash_bytes(q->docno[j], strlen(q->docno[j])), (uint32_t)j};
+        pairs[j] = (hash_pair){mm_hash_bytes(q->docno[j], strlen(q->docno[j])), (uint32_t)j};
     for (size_t k = 0; k < nq; k++)
         qsort(pairs + q->queries[k].first, q->queries[k].count, sizeof *pairs, cmp_hash_pair);
     for (size_t j = 0; j < n; j++) {
@@ -900,7 +884,7 @@ fail:
 long trec_qrels_find_query(const trec_qrels *q, const char *qid, size_t qid_len)
 {
     if (!q->qid_index) return -1;
-    size_t h = (size_t)trec_hash_bytes(qid, qid_len) & q->qid_index_mask;
+    size_t h = (size_t)mm_hash_bytes(qid, qid_len) & q->qid_index_mask;
     for (uint32_t v; (v = q->qid_index[h]) != 0; h = (h + 1) & q->qid_index_mask) {
         const char *s = q->queries[v - 1].qid;
         if (strncmp(s, qid, qid_len) == 0 && s[qid_len] == '\0') return (long)v - 1;
@@ -932,7 +916,7 @@ long trec_qrels_find_doc_hashed(const trec_qrels *q, size_t qi, const char *docn
 long trec_qrels_find_doc(const trec_qrels *q, size_t qi, const char *docno, size_t docno_len)
 {
     return trec_qrels_find_doc_hashed(q, qi, docno, docno_len,
-                                      trec_hash_bytes(docno, docno_len));
+                                      mm_hash_bytes(docno, docno_len));
 }
 
 /* ---- whole runs ------------------------------------------------------------------ */
@@ -1009,7 +993,7 @@ static int str_table_grow(str_table *t, const arena *a)
         for (size_t i = 0; i <= t->mask; i++) {
             if (!t->slot[i]) continue;
             const char *s = a->data + t->slot[i] - 1;
-            size_t h = (size_t)trec_hash_bytes(s, strlen(s)) & (ncap - 1);
+            size_t h = (size_t)mm_hash_bytes(s, strlen(s)) & (ncap - 1);
             while (ns[h]) h = (h + 1) & (ncap - 1);
             ns[h] = t->slot[i];
             ni[h] = t->id[i];
@@ -1026,7 +1010,7 @@ static int str_table_grow(str_table *t, const arena *a)
 static int64_t str_table_intern(str_table *t, arena *a, const char *s, size_t n, bool *added)
 {
     if ((t->count + 1) * 2 > (t->slot ? t->mask + 1 : 0) && str_table_grow(t, a) < 0) return -1;
-    size_t h = (size_t)trec_hash_bytes(s, n) & t->mask;
+    size_t h = (size_t)mm_hash_bytes(s, n) & t->mask;
     for (; t->slot[h]; h = (h + 1) & t->mask) {
         const char *e = a->data + t->slot[h] - 1;
         if (memcmp(e, s, n) == 0 && e[n] == '\0') {

@@ -132,8 +132,6 @@ typedef struct trec_pref_line {
 
 int trec_read_pref_line(trec_reader *r, bool from_qrels, trec_pref_line *line, mm_error *err);
 
-/* ---- Hashing (shared by the tables below and mm-eval) --------------------- */
-uint64_t trec_hash_bytes(const void *data, size_t len);
 
 /* ---- Qrels ------------------------------------------------------------------
  * Queries sorted by qid (strcmp), judgments of a query sorted by docno. */

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "eval/measures.h"
 
 /* ---- one query's documents as read ----------------------------------------- */
@@ -335,7 +336,7 @@ static int score_list(evaluator *ev, size_t qi, doc_list *l, const char *run_nam
     for (size_t i = 0; i < n; i++) {
         const char *d = s->items[i].docno;
         size_t len = strlen(d);
-        uint64_t h = trec_hash_bytes(d, len);
+        uint64_t h = mm_hash_bytes(d, len);
         s->hash[i] = h;
         s->docno[i] = d;
         size_t p = (size_t)h & mask;
