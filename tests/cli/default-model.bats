@@ -25,16 +25,6 @@ with open("images.txt", "w") as f:
 PY
 }
 
-# max |a - b| over two .npy files, printed; fails if above the bound
-max_abs_diff() {
-    "$MM_PYTHON" -c '
-import numpy as np, sys
-a = np.load(sys.argv[1]).astype(np.float64); b = np.load(sys.argv[2]).astype(np.float64)
-assert a.shape == b.shape, (a.shape, b.shape)
-d = float(np.abs(a - b).max()); print(d)
-sys.exit(0 if d <= float(sys.argv[3]) else 1)' "$@"
-}
-
 @test "default model: token ids equal the training script's clip.tokenize ids" {
     run --separate-stderr mm-embed-text -m "$M" --tokenize captions.tsv
     assert_status 0

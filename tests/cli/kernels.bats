@@ -18,15 +18,6 @@ setup() {
     head -6 "$DEMO/captions.tsv" > captions.tsv
 }
 
-max_abs_diff() {
-    "$MM_PYTHON" -c '
-import numpy as np, sys
-a = np.load(sys.argv[1]).astype(np.float64); b = np.load(sys.argv[2]).astype(np.float64)
-assert a.shape == b.shape, (a.shape, b.shape)
-d = float(np.abs(a - b).max()); print(d)
-sys.exit(0 if d <= float(sys.argv[3]) else 1)' "$@"
-}
-
 # the levels this CPU runs, from mm-info --cpu
 levels() {
     mm-info --cpu | sed -n 's/^levels: //p'
