@@ -5,6 +5,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "core/xalloc.h"
+
 /* ---- buffers ------------------------------------------------------------ */
 
 int textfix_reserve(textfix_buf *b, size_t n, mm_error *err)
@@ -391,8 +393,9 @@ static int ftfy_unescape_html(const uint32_t *in, size_t n, textfix_buf *out, mm
 
 #include "text/textfix_ftfy.inc"
 
-/* ftfy's character classes of c (FC_* bits; 0 for ASCII and most text). */
-static uint32_t fclass(uint32_t c)
+/* ftfy's character classes of c (FC_* bits and the follow mask; 0 for ASCII
+ * and most text). */
+static uint64_t fclass(uint32_t c)
 {
     if (c < 0x80 || (c > FTFY_CLASS_GAP_LO && c < FTFY_CLASS_GAP_HI)) return 0; /* CJK, emoji, ... */
     if (c < FTFY_DENSE_END) return ftfy_dense[c - 0x80];
@@ -440,9 +443,10 @@ static int ascii_lower(uint32_t c) { return c >= 'a' && c <= 'z'; }
 /* Does one of the alternatives of ftfy's BADNESS_RE match at t[i]? Every
  * alternative is a fixed-length sequence of classes, so each is a test of
  * the next few characters; is_bad() only asks whether any matches. */
-static int bad_at(const uint32_t *t, const uint32_t *mk, size_t n, size_t i)
+static int bad_at(const uint32_t *t, const uint64_t *mk, size_t n, size_t i)
 {
-    uint32_t c[7] = {0}, m[7] = {0};
+    uint32_t c[7] = {0};
+    uint64_t m[7] = {0};
     c[0] = t[i];
     m[0] = mk[i];
     /* every alternative starts with a classed character, an ASCII letter,
@@ -456,7 +460,7 @@ static int bad_at(const uint32_t *t, const uint32_t *mk, size_t n, size_t i)
         m[j] = mk[i + j];
     }
     /* a character beyond the end is 0: in no class, not a space, not a letter */
-    uint32_t m0 = m[0], m1 = m[1], m2 = m[2];
+    uint64_t m0 = m[0], m1 = m[1], m2 = m[2];
     if (m0 & FC_C1) return 1;
     if (k < 2) return 0;
     if ((m0 & FC_ANYP) && (m1 & FC_BAD)) return 1;
@@ -527,7 +531,7 @@ static int bad_at(const uint32_t *t, const uint32_t *mk, size_t n, size_t i)
     }
     if (k < 4) return 0;
     {
-        const uint32_t arab = FC_COMMON | FC_CUR | FC_BAD | FC_NUM | FC_SP;
+        const uint64_t arab = FC_COMMON | FC_CUR | FC_BAD | FC_NUM | FC_SP;
         static const uint32_t extra[] = {0x178, 0x160, 0xAE, 0xB0, 0xB5, 0xBB, 0};
         if ((c[0] == 0xD8 || c[0] == 0xD9) && (c[2] == 0xD8 || c[2] == 0xD9) &&
             ((m1 & arab) || in_list(c[1], extra)) && ((m[3] & arab) || in_list(c[3], extra)))
@@ -539,21 +543,43 @@ static int bad_at(const uint32_t *t, const uint32_t *mk, size_t n, size_t i)
     return 0;
 }
 
-static int is_bad(const uint32_t *t, size_t n)
+/* Does ftfy's BADNESS_RE match anywhere in t[0..n)? bad_at() runs only where
+ * it can succeed: every alternative has, at its start or one or two
+ * characters later, a "core" (scripts/gen-ftfy-tables BAD_CORES): a
+ * FC_SOLO character, or two adjacent characters the second of which is in
+ * the follow mask of the first. Clean text with accented letters, Greek or
+ * Cyrillic has few cores, so it pays one class lookup per character.
+ * every_position: try bad_at at every position near a non-ASCII character
+ * instead (the reference the fast scan is tested against). */
+int textfix_is_bad(const uint32_t *t, size_t n, int every_position)
 {
     /* the classes of every character, looked up once (the patterns look
      * at up to seven characters from each position) */
-    uint32_t local[256], *mk = n <= 256 ? local : malloc(n * sizeof *mk);
-    if (!mk) return 1; /* out of memory: the caller's repair attempts decide */
-    for (size_t i = 0; i < n; i++) mk[i] = fclass(t[i]);
+    uint64_t local[256], *mk = n <= 256 ? local : xmalloc(n * sizeof *mk);
+    int classed = 0;
+    for (size_t i = 0; i < n; i++) classed |= (mk[i] = fclass(t[i])) != 0;
     int bad = 0;
-    /* every alternative has a non-ASCII character among its first three */
-    for (size_t i = 0; i < n && !bad; i++)
-        if (t[i] >= 0x80 || (i + 1 < n && t[i + 1] >= 0x80) || (i + 2 < n && t[i + 2] >= 0x80))
-            bad = bad_at(t, mk, n, i);
+    if (every_position) {
+        /* every alternative has a non-ASCII character among its first three */
+        for (size_t i = 0; i < n && !bad; i++)
+            if (t[i] >= 0x80 || (i + 1 < n && t[i + 1] >= 0x80) || (i + 2 < n && t[i + 2] >= 0x80))
+                bad = bad_at(t, mk, n, i);
+    } else if (classed) { /* every alternative has a classed character */
+        size_t from = 0; /* positions below from were tried */
+        for (size_t p = 0; p < n && !bad; p++) {
+            uint64_t m = mk[p];
+            if (!m) continue;
+            if (!(m & FC_SOLO) && !(p + 1 < n && (mk[p + 1] & (m >> FTFY_FOLLOW_SHIFT) & FC_BADNESS_ALL)))
+                continue;
+            for (size_t i = p >= from + 2 ? p - 2 : from; i <= p && !bad; i++) bad = bad_at(t, mk, n, i);
+            from = p + 1;
+        }
+    }
     if (mk != local) free(mk);
     return bad;
 }
+
+static int is_bad(const uint32_t *t, size_t n) { return textfix_is_bad(t, n, 0); }
 
 /* Byte of c in encoding e, or -1. */
 static int enc_byte(int e, uint32_t c)
@@ -747,10 +773,10 @@ static int decode_inconsistent(const textfix_buf *t, textfix_buf *out, int depth
         if (i == 0 || !(fclass(s[i - 1]) & FC_CONTS)) {
             /* ([F2] CONT | [F3] CONT{2} | [F4] CONT{3})+, alternatives in order */
             for (;;) {
-                uint32_t m = fclass(s[j]);
+                uint64_t m = fclass(s[j]);
                 size_t got = 0;
                 for (size_t want = 1; want <= 3 && !got; want++) {
-                    uint32_t bit = want == 1 ? FC_F2 : want == 2 ? FC_F3 : FC_F4;
+                    uint64_t bit = want == 1 ? FC_F2 : want == 2 ? FC_F3 : FC_F4;
                     if (!(m & bit) || j + want >= n) continue;
                     size_t q = 1;
                     while (q <= want && (s[j + q] == ' ' || (fclass(s[j + q]) & FC_CONT))) q++;
@@ -1040,20 +1066,64 @@ static int fix_segment(textfix_buf *seg, int unescape, textfix_buf *a, textfix_b
     return 0;
 }
 
-/* The common caption: ASCII without '&', CR or removable controls. ftfy
- * changes nothing in it. */
-static int fix_text_is_noop(const textfix_buf *t)
+/* Can one of fix_segment's fixers other than fix_encoding and NFC change c?
+ * ('&' for unescape_html, fix_c1_controls, fix_chars' maps and CRLF,
+ * remove_terminal_escapes (ESC is a removed control) and
+ * remove_control_chars.) */
+static int fixer_char(uint32_t c)
 {
+    if (c < 0x80) return c == '&' || c == '\r' || is_removed_control(c);
+    if (c <= 0x9F) return 1; /* C1 controls, U+0085 a line break */
+    if (c < 0x0132) return 0;
+    if (c <= 0x01F3) {
+        for (size_t k = 0; k < sizeof ligatures / sizeof ligatures[0]; k++)
+            if (ligatures[k].c == c) return 1;
+        return 0;
+    }
+    return c == 0x02BC || (c >= 0x2018 && c <= 0x201F) || c == 0x2028 || c == 0x2029 || c == 0x3000 ||
+           (c >= 0xFB00 && c <= 0xFB06) || (c >= 0xFF01 && c <= 0xFFEF) || is_removed_control(c);
+}
+
+/* The common caption: does fix_text change nothing in t but (maybe) its NFC?
+ * True when no character makes a fixer fire and ftfy's badness heuristic
+ * finds nothing in any segment (fix_encoding leaves text that is not bad).
+ * ASCII text without '&', CR or removable controls needs no badness test. */
+static int fixers_idle(const textfix_buf *t)
+{
+    int ascii = 1;
     for (size_t i = 0; i < t->len; i++) {
         uint32_t c = t->cp[i];
-        if (c >= 0x80 || c == '&' || c == '\r' || is_removed_control(c)) return 0;
+        if (fixer_char(c)) return 0;
+        ascii &= c < 0x80;
+    }
+    if (ascii) return 1;
+    if (t->len > FTFY_MAX_DECODE_LENGTH) return 0; /* segments cut at the bound: the general path */
+    for (size_t pos = 0; pos < t->len;) {
+        size_t brk = pos;
+        while (brk < t->len && t->cp[brk] != '\n') brk++;
+        brk = brk < t->len ? brk + 1 : t->len;
+        if (is_bad(t->cp + pos, brk - pos)) return 0;
+        pos = brk;
     }
     return 1;
 }
 
 int textfix_fix_text(textfix_buf *text, mm_error *err)
 {
-    if (fix_text_is_noop(text)) return 0;
+    if (fixers_idle(text)) {
+        /* the first round of every segment changes at most its NFC; when it
+         * changes nothing, fix_and_explain stops there */
+        int simple = 1;
+        for (size_t i = 0; i < text->len && simple; i++) simple = text->cp[i] < 0x300;
+        if (simple) return 0; /* nothing below U+0300 composes or decomposes */
+        textfix_buf orig = {0};
+        if (put_n(&orig, text->cp, text->len, err)) return -1;
+        if (textfix_nfc(text, err)) { textfix_buf_free(&orig); return -1; }
+        int unchanged = same(text, &orig);
+        swap_buf(text, &orig); /* NFC changed it: run every fixer on the original */
+        textfix_buf_free(&orig);
+        if (unchanged) return 0;
+    }
     textfix_buf out = {0}, seg = {0}, work[3] = {{0}};
     int rc = -1, unescape = 1;
     size_t pos = 0;

@@ -107,6 +107,12 @@ int textfix_html_unescape(const uint32_t *in, size_t n, textfix_buf *out, mm_err
 /* ftfy.fix_text() (see above), in place. */
 int textfix_fix_text(textfix_buf *text, mm_error *err);
 
+/* Does ftfy's badness heuristic (is_bad: BADNESS_RE.search) find anything
+ * in t[0..n)? every_position = 0 is the fast scan textfix_fix_text uses;
+ * 1 tries the pattern at every position near a non-ASCII character, the
+ * reference the fast scan must agree with (tests, fuzz_tokenizer). */
+int textfix_is_bad(const uint32_t *t, size_t n, int every_position);
+
 /* Unicode NFC of text, in place. */
 int textfix_nfc(textfix_buf *text, mm_error *err);
 

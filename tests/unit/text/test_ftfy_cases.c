@@ -4,7 +4,9 @@
  *
  * A case matches when the tokenizer's ids equal the reference ids. The count
  * of matching cases may not drop below FTFY_CASES_MIN (raised as repairs
- * land; all cases is the goal). MM_FTFY_VERBOSE=1 prints every mismatch with
+ * land; all cases is the goal). Every text and clean text, and every window
+ * of up to 8 characters of them, also checks textfix_is_bad's fast scan
+ * against trying the pattern at every position. MM_FTFY_VERBOSE=1 prints every mismatch with
  * the normalized text and the reference "clean" text. */
 #include "test.h"
 
@@ -41,7 +43,7 @@ static void test_ftfy_cases(void)
     }
     const char *v = getenv("MM_FTFY_VERBOSE");
     int verbose = v && *v == '1';
-    int total = 0, ok_ids = 0, ok_clean = 0;
+    int total = 0, ok_ids = 0, ok_clean = 0, bad_checked = 0;
     char *line = NULL;
     size_t cap = 0;
     long lineno = 0;
@@ -72,6 +74,19 @@ static void test_ftfy_cases(void)
             fprintf(stderr, "MISMATCH %s\n  text : %s\n  got  : %s\n  clean: %s\n",
                     json_string_value(json_object_get(c, "id")), text, got ? got : "(error)", clean);
         free(got);
+        /* the fast badness scan agrees with every position, on the whole
+         * text and on each window (is_bad sees segments and runs) */
+        const char *both[2] = {text, clean};
+        for (int w = 0; w < 2 && both[w]; w++) {
+            if (textfix_decode_utf8(both[w], strlen(both[w]), TEXTFIX_UTF8_REPLACE, &b, &err)) continue;
+            int agree = textfix_is_bad(b.cp, b.len, 0) == textfix_is_bad(b.cp, b.len, 1);
+            for (size_t i = 0; i < b.len && agree; i++)
+                for (size_t k = 1; k <= 8 && i + k <= b.len && agree; k++)
+                    agree = textfix_is_bad(b.cp + i, k, 0) == textfix_is_bad(b.cp + i, k, 1);
+            CHECK_MSG(agree, "%s:%ld: fast badness scan disagrees (%s)", path, lineno, w ? "clean" : "text");
+            bad_checked++;
+        }
+        textfix_buf_free(&b);
         json_decref(c);
     }
     free(line);
@@ -80,6 +95,7 @@ static void test_ftfy_cases(void)
     printf("# ftfy cases: %d/%d ids match (bound %d); normalized text equals 'clean' in %d\n", ok_ids, total,
            FTFY_CASES_MIN, ok_clean);
     CHECK(total == 2005);
+    CHECK(bad_checked == 2 * 2005);
     CHECK_MSG(ok_ids >= FTFY_CASES_MIN, "ftfy cases matching %d < %d", ok_ids, FTFY_CASES_MIN);
 }
 

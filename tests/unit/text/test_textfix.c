@@ -120,10 +120,49 @@ static void test_utf8(void)
     textfix_buf_free(&b);
 }
 
+/* textfix_is_bad's fast scan (only near a "core" of the badness pattern)
+ * against trying the pattern at every position, on random strings of the
+ * characters the pattern is about: ASCII letters, spaces and punctuation,
+ * U+0080..U+04FF and the punctuation, currency, maths and box-drawing
+ * blocks where ftfy's classes lie, and a CJK letter. */
+static void test_badness_fast_scan(void)
+{
+    static const uint32_t ascii[] = {'a', 'z', 'A', ' ', '\n', '.', ',', '?', '!', '0', '_', '-', 0x4E00};
+    static const uint32_t blocks[][2] = {{0x80, 0x4FF}, {0x2010, 0x2044}, {0x2100, 0x2130},
+                                         {0x2200, 0x2270}, {0x2500, 0x25CF}, {0xF8FF, 0xF8FF},
+                                         {0xFB00, 0xFB06}, {0xFFFD, 0xFFFD}};
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    uint32_t t[12];
+    long disagree = 0, bad = 0, n_strings = 400000;
+    for (long r = 0; r < n_strings; r++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t n = 1 + (size_t)(x % 12);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            if (x % 3 == 0) {
+                t[i] = ascii[(x >> 8) % (sizeof ascii / sizeof ascii[0])];
+            } else {
+                size_t b = (size_t)((x >> 8) % (sizeof blocks / sizeof blocks[0]));
+                t[i] = blocks[b][0] + (uint32_t)((x >> 16) % (blocks[b][1] - blocks[b][0] + 1));
+            }
+        }
+        int fast = textfix_is_bad(t, n, 0), every = textfix_is_bad(t, n, 1);
+        bad += every;
+        if (fast != every && disagree++ < 5) {
+            fprintf(stderr, "  # disagree (fast %d):", fast);
+            for (size_t i = 0; i < n; i++) fprintf(stderr, " U+%04X", t[i]);
+            fprintf(stderr, "\n");
+        }
+    }
+    CHECK_MSG(disagree == 0, "%ld of %ld strings", disagree, n_strings);
+    CHECK_MSG(bad > n_strings / 20, "only %ld bad strings: the test does not reach the pattern", bad);
+}
+
 int main(void)
 {
     RUN(test_codecs);
     RUN(test_badness_keeps_good_text);
+    RUN(test_badness_fast_scan);
     RUN(test_ftfy_steps);
     RUN(test_entities);
     RUN(test_utf8);
