@@ -28,7 +28,9 @@ static const char USAGE[] =
     "      --dtype TYPE     element type of MMF or .npy output: f32, f16\n"
     "                       (default: the input's for MMF input, else f32)\n"
     "                       (default: the input's for MMF input, else f32)\n"
-    "      --normalize      L2-normalise every vector (sets the normalized flag)\n"
+    "      --output-norm N  per output vector: none (default) or l2 (L2-normalise,\n"
+    "                       sets the normalized flag), as mm-fuse --output-norm\n"
+    "      --normalize      the same as --output-norm l2\n"
     "      --meta KEY=VAL   add or replace a metadata item of MMF output (repeatable)\n"
     "  -q, --quiet          no warnings\n"
     "  -h, --help           show this help and exit\n"
@@ -49,7 +51,7 @@ typedef struct params {
     const char *ids;      /* --ids for .npy input */
     const char *ids_out;  /* --ids-out for .npy output */
     int dtype;            /* MMF_F32/MMF_F16, 0 = keep */
-    bool normalize;       /* --normalize */
+    bool normalize;       /* --normalize, --output-norm l2 */
     char **meta;          /* --meta KEY=VALUE items */
     size_t meta_count;
 } params;
@@ -274,12 +276,13 @@ int main(int argc, char **argv)
 {
     cli_init("mm-convert");
     params p = {0};
-    enum { OPT_FROM = 256, OPT_TO, OPT_IDS, OPT_IDS_OUT, OPT_DTYPE, OPT_NORMALIZE, OPT_META };
+    enum { OPT_FROM = 256, OPT_TO, OPT_IDS, OPT_IDS_OUT, OPT_DTYPE, OPT_NORMALIZE, OPT_OUTPUT_NORM, OPT_META };
     static const struct option longopts[] = {
         {"output", required_argument, 0, 'o'}, {"from", required_argument, 0, OPT_FROM},
         {"to", required_argument, 0, OPT_TO},   {"ids", required_argument, 0, OPT_IDS},
         {"ids-out", required_argument, 0, OPT_IDS_OUT}, {"dtype", required_argument, 0, OPT_DTYPE},
-        {"normalize", no_argument, 0, OPT_NORMALIZE}, {"meta", required_argument, 0, OPT_META},
+        {"normalize", no_argument, 0, OPT_NORMALIZE}, {"output-norm", required_argument, 0, OPT_OUTPUT_NORM},
+        {"meta", required_argument, 0, OPT_META},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'}, {0, 0, 0, 0},
     };
@@ -296,6 +299,11 @@ int main(int argc, char **argv)
             if (!p.dtype) cli_usage_error("option --dtype: unknown type '%s' (supported: f32, f16)", optarg);
             break;
         case OPT_NORMALIZE: p.normalize = true; break;
+        case OPT_OUTPUT_NORM: /* mm-fuse's spelling; zscore needs every vector at once */
+            if (strcmp(optarg, "l2") == 0) p.normalize = true;
+            else if (strcmp(optarg, "none") == 0) p.normalize = false;
+            else cli_usage_error("option --output-norm: unknown normalisation '%s' (supported: none, l2)", optarg);
+            break;
         case OPT_META:
             if (!strchr(optarg, '=') || optarg[0] == '=')
                 cli_usage_error("option --meta: expected KEY=VALUE, got '%s'", optarg);

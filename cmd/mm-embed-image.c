@@ -621,7 +621,7 @@ int main(int argc, char **argv)
         case OPT_NO_NORM: P.no_normalize = true; break;
         case OPT_DTYPE:
             P.dtype = mmf_dtype_parse(optarg);
-            if (!P.dtype) cli_usage_error("--dtype: '%s' is not f32 or f16", optarg);
+            if (!P.dtype) cli_usage_error("option --dtype: '%s' is not f32 or f16", optarg);
             break;
         case 't': P.threads = (int)cli_parse_long("--threads", optarg, 1, 256); break;
         case 'b': P.batch_size = (int)cli_parse_long("--batch-size", optarg, 1, 4096); break;

@@ -253,7 +253,7 @@ static void parse_args(params *P, int argc, char **argv)
         case OPT_NO_NORMALIZE: P->normalize = false; break;
         case OPT_DTYPE:
             P->dtype = mmf_dtype_parse(optarg);
-            if (!P->dtype) cli_usage_error("--dtype: '%s' is not f32 or f16", optarg);
+            if (!P->dtype) cli_usage_error("option --dtype: '%s' is not f32 or f16", optarg);
             break;
         case OPT_TOKENIZE: P->tokenize = true; break;
         case 'b': P->batch_size = (int)cli_parse_long("--batch-size", optarg, 1, 4096); break;

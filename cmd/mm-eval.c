@@ -601,10 +601,10 @@ int main(int argc, char **argv)
             if (mm_measure_set_add(&set, optarg, &err) < 0) cli_usage_error("%s", err.msg);
             break;
         case 'c': p.eval.complete_rel_info = true; break;
-        case 'l': p.eval.relevance_level = cli_parse_long("-l", optarg, -1000000, 1000000); break;
-        case 'M': p.eval.max_docs_per_topic = cli_parse_long("-M", optarg, 1, LONG_MAX); break;
+        case 'l': p.eval.relevance_level = cli_parse_long("--level_for_rel", optarg, -1000000, 1000000); break;
+        case 'M': p.eval.max_docs_per_topic = cli_parse_long("--Max_retrieved_per_topic", optarg, 1, LONG_MAX); break;
         case 'J': p.eval.judged_docs_only = true; break;
-        case 'N': p.eval.num_docs_in_coll = cli_parse_long("-N", optarg, 0, LONG_MAX); break;
+        case 'N': p.eval.num_docs_in_coll = cli_parse_long("--Number_docs_in_coll", optarg, 0, LONG_MAX); break;
         case 'n': p.summary = false; break;
         case 'Z': p.zscores = optarg; break;
         case 'R':
@@ -612,7 +612,7 @@ int main(int argc, char **argv)
             else if (strcmp(optarg, "qrels_jg") == 0) p.rel_format = REL_QRELS_JG;
             else if (strcmp(optarg, "prefs") == 0) p.rel_format = REL_PREFS;
             else if (strcmp(optarg, "qrels_prefs") == 0) p.rel_format = REL_QRELS_PREFS;
-            else cli_usage_error("option -R: unsupported format '%s'; supported: qrels, qrels_jg, "
+            else cli_usage_error("option --Rel_info_format: unsupported format '%s'; supported: qrels, qrels_jg, "
                                  "prefs, qrels_prefs", optarg);
             break;
         case OPT_TREC: break;

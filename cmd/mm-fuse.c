@@ -32,7 +32,8 @@ static const char USAGE[] =
     "Feature fusion:\n"
     "      --input-norm N   per input vector before fusing: none (default), l2, zscore\n"
     "                       (zscore: per dimension over all vectors of that input)\n"
-    "      --normalize N    per fused vector: none (default), l2, zscore\n"
+    "      --output-norm N  per fused vector: none (default), l2, zscore\n"
+    "                       (--normalize N is the same option)\n"
     "      --missing P      an id absent from some input: error (default), skip, zero\n"
     "  -g, --group-by RULE  average the vectors whose ids share a key, per input:\n"
     "                       suffix:SEP (strip from the last SEP: img12#3 -> img12),\n"
@@ -66,8 +67,8 @@ static const char USAGE[] =
     "      --eval-complete  score qrels queries missing from the run, as mm-eval -c\n"
     "\n"
     "Examples:\n"
-    "  mm-fuse --method mean --group-by 'suffix:#' --normalize l2 captions.mmf -o texts.mmf\n"
-    "  mm-fuse --input-norm l2 --normalize l2 images.mmf texts.mmf -o items.mmf\n"
+    "  mm-fuse --method mean --group-by 'suffix:#' --output-norm l2 captions.mmf -o texts.mmf\n"
+    "  mm-fuse --input-norm l2 --output-norm l2 images.mmf texts.mmf -o items.mmf\n"
     "  mm-fuse --runs --method rrf clip.trec bm25.trec -o fused.trec\n"
     "  mm-fuse --runs --method combsum --optimize map --qrels dev.qrels a.trec b.trec\n"
     "\n"
@@ -147,11 +148,11 @@ static int run_features(params *p, const char *const *inputs, size_t n, const do
     if (!method) {
         if (fuse_method_parse(p->method, true))
             cli_usage_error("--method %s fuses runs: add --runs", p->method);
-        cli_usage_error("--method: unknown method '%s'; supported: concat, mean, sum, wsum, "
+        cli_usage_error("option --method: unknown method '%s'; supported: concat, mean, sum, wsum, "
                         "product, max", p->method);
     }
     p->feat.method = method;
-    if (weights && method == FUSE_PRODUCT) cli_usage_error("--weights: product takes no weights");
+    if (weights && method == FUSE_PRODUCT) cli_usage_error("option --weights: product takes no weights");
     if (!weights && method == FUSE_WSUM) cli_usage_error("--method wsum needs --weights w1,w2,...");
     if (p->feat.aligned && (p->feat.input_norm == FUSE_VNORM_ZSCORE ||
                             p->feat.output_norm == FUSE_VNORM_ZSCORE))
@@ -182,7 +183,7 @@ static int run_runs(params *p, const char *const *inputs, size_t n, const double
     if (!method) {
         if (fuse_method_parse(p->method, false))
             cli_usage_error("--method %s fuses feature files, not runs (drop --runs)", p->method);
-        cli_usage_error("--method: unknown method '%s'; supported with --runs: rrf, combsum, "
+        cli_usage_error("option --method: unknown method '%s'; supported with --runs: rrf, combsum, "
                         "combmnz, combmax, wsum", p->method);
     }
     p->run.method = method;
@@ -275,7 +276,8 @@ int main(int argc, char **argv)
         {"group-by", required_argument, 0, 'g'},
         {"k", required_argument, 0, 'k'},
         {"input-norm", required_argument, 0, OPT_INPUT_NORM},
-        {"normalize", required_argument, 0, OPT_NORMALIZE},
+        {"output-norm", required_argument, 0, OPT_NORMALIZE},
+        {"normalize", required_argument, 0, OPT_NORMALIZE}, /* the first spelling, kept */
         {"missing", required_argument, 0, OPT_MISSING},
         {"aligned", no_argument, 0, OPT_ALIGNED},
         {"dtype", required_argument, 0, OPT_DTYPE},
@@ -307,26 +309,26 @@ int main(int argc, char **argv)
         case 'o': p.output = optarg; break;
         case 'g': p.group_by = optarg; seen_feat(&p, "--group-by"); break;
         case 'k':
-            p.run.k = (size_t)cli_parse_long("-k", optarg, 0, 1000000000L);
-            seen_run(&p, "-k");
+            p.run.k = (size_t)cli_parse_long("--k", optarg, 0, 1000000000L);
+            seen_run(&p, "--k");
             break;
         case OPT_INPUT_NORM:
             p.feat.input_norm = parse_vnorm("--input-norm", optarg);
             seen_feat(&p, "--input-norm");
             break;
         case OPT_NORMALIZE:
-            p.feat.output_norm = parse_vnorm("--normalize", optarg);
-            seen_feat(&p, "--normalize");
+            p.feat.output_norm = parse_vnorm("--output-norm", optarg);
+            seen_feat(&p, "--output-norm");
             break;
         case OPT_MISSING:
             if ((p.feat.missing = fuse_missing_parse(optarg)) < 0)
-                cli_usage_error("--missing: unknown policy '%s'; supported: error, skip, zero", optarg);
+                cli_usage_error("option --missing: unknown policy '%s'; supported: error, skip, zero", optarg);
             seen_feat(&p, "--missing");
             break;
         case OPT_ALIGNED: p.feat.aligned = true; seen_feat(&p, "--aligned"); break;
         case OPT_DTYPE:
             if (!(p.feat.dtype = mmf_dtype_parse(optarg)))
-                cli_usage_error("--dtype: unknown type '%s'; supported: f32, f16", optarg);
+                cli_usage_error("option --dtype: unknown type '%s'; supported: f32, f16", optarg);
             seen_feat(&p, "--dtype");
             break;
         case OPT_RUNS: p.runs = true; break;
@@ -336,7 +338,7 @@ int main(int argc, char **argv)
             break;
         case OPT_NORM:
             if ((p.run.norm = fuse_snorm_parse(optarg)) < 0)
-                cli_usage_error("--norm: unknown normalisation '%s'; supported: none, minmax, "
+                cli_usage_error("option --norm: unknown normalisation '%s'; supported: none, minmax, "
                                 "zscore, sum, rank", optarg);
             p.norm_given = true;
             seen_run(&p, "--norm");
@@ -347,7 +349,7 @@ int main(int argc, char **argv)
             break;
         case OPT_TAG:
             if (!*optarg || strpbrk(optarg, " \t\n\r\v\f") || strlen(optarg) > 100)
-                cli_usage_error("--tag: '%s' must be one non-empty word of at most 100 bytes", optarg);
+                cli_usage_error("option --tag: '%s' must be one non-empty word of at most 100 bytes", optarg);
             p.tag = optarg;
             seen_run(&p, "--tag");
             break;
@@ -360,7 +362,7 @@ int main(int argc, char **argv)
         case OPT_SEARCH:
             if (strcmp(optarg, "grid") == 0) p.search = FUSE_SEARCH_GRID;
             else if (strcmp(optarg, "ascent") == 0) p.search = FUSE_SEARCH_ASCENT;
-            else cli_usage_error("--search: unknown search '%s'; supported: grid, ascent", optarg);
+            else cli_usage_error("option --search: unknown search '%s'; supported: grid, ascent", optarg);
             seen_run(&p, "--search");
             break;
         case OPT_STEP:
@@ -399,10 +401,10 @@ int main(int argc, char **argv)
     if (p.weights) {
         mm_error err;
         long nw = fuse_parse_weights(p.weights, &weights, &err);
-        if (nw < 0) cli_usage_error("--weights: %s", err.msg);
+        if (nw < 0) cli_usage_error("option --weights: %s", err.msg);
         nweights = (size_t)nw;
         if (nweights != n)
-            cli_usage_error("--weights: %zu weight%s for %zu input%s", nweights,
+            cli_usage_error("option --weights: %zu weight%s for %zu input%s", nweights,
                             nweights == 1 ? "" : "s", n, n == 1 ? "" : "s");
     }
     int rc = p.runs ? run_runs(&p, inputs, n, weights)

@@ -54,15 +54,15 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "k:o:t:qhV", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_HEAD: head_dir = optarg; break;
-        case 'k': k = cli_parse_long("-k", optarg, 0, 1000000); break;
+        case 'k': k = cli_parse_long("--k", optarg, 0, 1000000); break;
         case OPT_TAG:
-            if (!*optarg || strpbrk(optarg, " \t\n")) cli_usage_error("--tag: '%s' is empty or has blanks", optarg);
+            if (!*optarg || strpbrk(optarg, " \t\n")) cli_usage_error("option --tag: '%s' is empty or has blanks", optarg);
             tag = optarg;
             break;
         case OPT_MISSING:
             if (!strcmp(optarg, "skip")) missing_skip = 1;
             else if (!strcmp(optarg, "error")) missing_skip = 0;
-            else cli_usage_error("--missing: unknown '%s'; supported: error, skip", optarg);
+            else cli_usage_error("option --missing: unknown '%s'; supported: error, skip", optarg);
             break;
         case 'o': out_path = optarg; break;
         case 't': (void)cli_parse_long("--threads", optarg, 1, 1024); break;

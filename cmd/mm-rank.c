@@ -21,7 +21,7 @@ static const char USAGE[] =
     "\n"
     "  -q, --queries FILE   query vectors (.mmf; '-' = standard input)\n"
     "  -g, --gallery FILE   gallery vectors (.mmf; '-' = standard input)\n"
-    "  -k, --k N            results per query (default 10)\n"
+    "  -k, --k N            results per query (default 10; 0 = all)\n"
     "      --metric M       ip (raw inner product, default) or cos (L2-normalised;\n"
     "                       a no-op for files flagged normalised)\n"
     "  -o, --output FILE    write the run to FILE atomically (default standard output)\n"
@@ -159,24 +159,27 @@ int main(int argc, char **argv)
         switch (c) {
         case 'q': p.queries = optarg; break;
         case 'g': p.gallery = optarg; break;
-        case 'k': p.rank.k = (size_t)cli_parse_long("-k", optarg, 1, 100000000L); break;
+        case 'k': /* 0 = all, as mm-fuse -k and mm-predict -k */
+            p.rank.k = (size_t)cli_parse_long("--k", optarg, 0, 100000000L);
+            if (p.rank.k == 0) p.rank.k = RANK_K_ALL;
+            break;
         case 'o': p.output = optarg; break;
-        case 't': p.rank.threads = (int)cli_parse_long("-t", optarg, 1, 256); break;
+        case 't': p.rank.threads = (int)cli_parse_long("--threads", optarg, 1, 256); break;
         case OPT_METRIC:
             if (strcmp(optarg, "ip") == 0) p.rank.metric = RANK_IP;
             else if (strcmp(optarg, "cos") == 0) p.rank.metric = RANK_COS;
-            else cli_usage_error("--metric: unknown metric '%s'; supported: ip, cos", optarg);
+            else cli_usage_error("option --metric: unknown metric '%s'; supported: ip, cos", optarg);
             break;
         case OPT_TAG:
             if (!*optarg || strpbrk(optarg, " \t\n\r\v\f"))
-                cli_usage_error("--tag: '%s' must be one non-empty word", optarg);
+                cli_usage_error("option --tag: '%s' must be one non-empty word", optarg);
             p.tag = optarg;
             break;
         case OPT_FORMAT:
             if (strcmp(optarg, "trec") == 0) p.format = RANK_TREC;
             else if (strcmp(optarg, "tsv") == 0) p.format = RANK_TSV;
             else if (strcmp(optarg, "jsonl") == 0) p.format = RANK_JSONL;
-            else cli_usage_error("--format: unknown format '%s'; supported: trec, tsv, jsonl", optarg);
+            else cli_usage_error("option --format: unknown format '%s'; supported: trec, tsv, jsonl", optarg);
             break;
         case OPT_EXCLUDE_SELF: p.rank.exclude_self = true; break;
         case OPT_ALLOW_NONFINITE: p.rank.allow_nonfinite = true; break;

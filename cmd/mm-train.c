@@ -195,7 +195,7 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'f':
             if ((fusion = head_fusion_parse(optarg)) < 0)
-                cli_usage_error("--fusion: unknown '%s'; supported: none, concat, gated", optarg);
+                cli_usage_error("option --fusion: unknown '%s'; supported: none, concat, gated", optarg);
             break;
         case OPT_HIDDEN: hidden = (int)cli_parse_long("--hidden", optarg, 1, 65536); break;
         case OPT_DROPOUT: dropout = (float)cli_parse_double("--dropout", optarg, 0, 0.99); break;
@@ -207,7 +207,7 @@ int main(int argc, char **argv)
             char *end;
             double b1 = strtod(optarg, &end), b2 = *end == ',' ? strtod(end + 1, &end) : -1;
             if (*end || !(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1))
-                cli_usage_error("--betas: expected B1,B2 in [0, 1), got '%s'", optarg);
+                cli_usage_error("option --betas: expected B1,B2 in [0, 1), got '%s'", optarg);
             o.beta1 = (float)b1, o.beta2 = (float)b2;
             break;
         }
@@ -219,7 +219,7 @@ int main(int argc, char **argv)
         case OPT_MISSING:
             if (!strcmp(optarg, "skip")) missing_skip = 1;
             else if (!strcmp(optarg, "error")) missing_skip = 0;
-            else cli_usage_error("--missing: unknown '%s'; supported: error, skip", optarg);
+            else cli_usage_error("option --missing: unknown '%s'; supported: error, skip", optarg);
             break;
         case OPT_LOG: log_path = optarg; break;
         case OPT_STEPLOG: steplog_path = optarg; break;

@@ -77,11 +77,15 @@
 #define RANK_Q8_WARM_ROWS 2048 /* gallery rows of a chunk scored in float32 before the int8 pass */
 #define RANK_Q8_MIN_GALLERY 4096 /* a smaller gallery (known from a mapped file's size): no int8 pass */
 
+/* k for "every gallery vector" (mm-rank -k 0): more than any gallery holds;
+ * the heaps grow on demand, so it costs only what is found. */
+#define RANK_K_ALL ((size_t)1 << 40)
+
 enum rank_metric { RANK_IP = 0, RANK_COS = 1 };
 enum rank_format { RANK_TREC = 0, RANK_TSV = 1, RANK_JSONL = 2 };
 
 typedef struct rank_params {
-    size_t k;               /* 10: results per query */
+    size_t k;               /* 10: results per query (RANK_K_ALL: every one) */
     int metric;             /* RANK_IP: raw inner product; RANK_COS: L2-normalised */
     bool exclude_self;      /* false: drop gallery items whose id equals the query id */
     bool allow_nonfinite;   /* false: NaN/Inf in a vector is an error naming the id */

@@ -56,7 +56,7 @@ setup() {
     assert_output_contains "unsupported format 'xml'; supported: text, json, tsv"
     run mm-eval -l abc "$T/qrels" "$T/run"
     assert_status 2
-    assert_output_contains "option -l: 'abc' is not an integer"
+    assert_output_contains "option --level_for_rel: 'abc' is not an integer"
     run mm-eval --ci 1.5 "$T/qrels" "$T/run"
     assert_status 2
     run mm-eval --compare "$T/qrels" "$T/run"

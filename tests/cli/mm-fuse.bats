@@ -54,7 +54,7 @@ tsv() { mm-convert "$1" --to tsv; }
 
     run --separate-stderr mm-fuse --method average A.mmf B.mmf -o out.mmf
     assert_status 2
-    [[ "$stderr" == "mm-fuse: --method: unknown method 'average'; supported: concat, mean, sum, wsum, product, max"* ]]
+    [[ "$stderr" == "mm-fuse: option --method: unknown method 'average'; supported: concat, mean, sum, wsum, product, max"* ]]
     [ ! -e out.mmf ]
 
     run --separate-stderr mm-fuse --method rrf A.mmf B.mmf
@@ -71,7 +71,7 @@ tsv() { mm-convert "$1" --to tsv; }
 
     run --separate-stderr mm-fuse --weights 1,2,3 A.mmf B.mmf -o out.mmf
     assert_status 2
-    [[ "$stderr" == "mm-fuse: --weights: 3 weights for 2 inputs"* ]]
+    [[ "$stderr" == "mm-fuse: option --weights: 3 weights for 2 inputs"* ]]
     [ ! -e out.mmf ]
 
     run --separate-stderr mm-fuse --runs --weights 1 r1.trec r2.trec

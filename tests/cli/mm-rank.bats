@@ -65,12 +65,12 @@ EOF
 
 @test "mm-rank: usage errors exit 2 with a hint and write nothing" {
     make_exact 2 3 4
-    for args in "-g g.mmf" "-q q.mmf" "-q q.mmf -g g.mmf -k 0" "-q q.mmf -g g.mmf -k -3" \
+    for args in "-g g.mmf" "-q q.mmf" "-q q.mmf -g g.mmf -k -3" \
                 "-q q.mmf -g g.mmf -k ten" "-q q.mmf -g g.mmf --metric l2" \
                 "-q q.mmf -g g.mmf --format csv" "-q q.mmf -g g.mmf -t 0" \
                 "-q q.mmf -g g.mmf --block 0" "-q - -g -" "-q q.mmf -g g.mmf extra" \
                 "--merge -q q.mmf run" "--merge" "--merge - -" "--bogus" \
-                "-q q.mmf -g g.mmf -o out.trec -k 0"; do
+                "-q q.mmf -g g.mmf -o out.trec -k ten"; do
         run --separate-stderr mm-rank $args
         if [ "$status" -ne 2 ] || [[ "$stderr" != *"Try 'mm-rank --help' for more information."* ]]; then
             echo "args: $args -> status $status, stderr: $stderr" >&2
@@ -549,4 +549,23 @@ for l in open("r.jsonl"):
     mm-rank -q q.mmf -g g.mmf -k 5 > file.trec
     cat g.mmf | mm-rank -q q.mmf -g - -k 5 > pipe.trec
     cmp file.trec pipe.trec
+}
+
+@test "mm-rank -k 0: every gallery vector per query, as mm-fuse -k 0 and mm-predict -k 0" {
+    make_exact 3 7 4
+    brute 7 > want.trec
+    mm-rank -q q.mmf -g g.mmf -k 0 > all.trec
+    diff want.trec all.trec
+    mm-rank -q q.mmf -g g.mmf -k 7 > seven.trec
+    diff want.trec seven.trec
+    # --merge -k 0 keeps every line of the shards
+    mm-convert --ids g.ids g.npy --to tsv > g.tsv
+    head -4 g.tsv | mm-convert --from tsv --to mmf > g1.mmf
+    tail -n +5 g.tsv | mm-convert --from tsv --to mmf > g2.mmf
+    mm-rank -q q.mmf -g g1.mmf -k 0 > r1.trec
+    mm-rank -q q.mmf -g g2.mmf -k 0 > r2.trec
+    mm-rank --merge -k 0 r1.trec r2.trec > merged.trec
+    diff want.trec merged.trec
+    run --separate-stderr mm-rank --help
+    assert_output_contains "0 = all"
 }

@@ -16,7 +16,8 @@
  * (answered from the BPE cache) gives the same ids, and textfix_fix_text()
  * on its own (ftfy's fix_encoding: badness heuristic, the single-byte
  * codecs, restore_byte_a0, lossy sequences, decode_inconsistent_utf8) never
- * fails and gives only valid code points. The corpus seeds ftf* hold
+ * fails and gives only valid code points; textfix_is_bad's fast scan agrees
+ * with trying the pattern at every position (whole text, short windows). The corpus seeds ftf* hold
  * mojibake from ../shared/ref/clip/ftfy_cases.jsonl. For model files: a
  * load either succeeds and tokenizes, or fails with a message. */
 #include <stdint.h>
@@ -178,6 +179,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (textfix_html_unescape(in.cp, in.len, &out, &err2) != 0) __builtin_trap();
         for (size_t i = 0; i < out.len; i++)
             if (out.cp[i] > 0x10FFFF || (out.cp[i] >= 0xD800 && out.cp[i] <= 0xDFFF)) __builtin_trap();
+        /* the fast badness scan agrees with trying every position */
+        if (textfix_is_bad(in.cp, in.len, 0) != textfix_is_bad(in.cp, in.len, 1)) __builtin_trap();
+        for (size_t i = 0; i + 1 < in.len && i < 64; i++)
+            for (size_t k = 1; k <= 8 && i + k <= in.len; k++)
+                if (textfix_is_bad(in.cp + i, k, 0) != textfix_is_bad(in.cp + i, k, 1)) __builtin_trap();
         if (textfix_fix_text(&in, &err2) != 0) __builtin_trap();
         for (size_t i = 0; i < in.len; i++)
             if (in.cp[i] > 0x10FFFF || (in.cp[i] >= 0xD800 && in.cp[i] <= 0xDFFF)) __builtin_trap();
