@@ -507,3 +507,164 @@ done:
     if (rc < 0 && !res->partial) mm_eval_result_free(res, set);
     return rc;
 }
+
+/* ---- what the all_prefs measures add up (lib/eval/measures/m_prefs_*.c) -- */
+
+static void prefs_ful_poss(const mm_prefs_jg *g, int which, long *ful, long *poss)
+{
+    *ful += g->ful_ret;
+    *poss += g->poss_ret;
+    if (which & MM_PREFS_IMP) {
+        *ful += g->ful_imp;
+        *poss += g->poss_imp;
+    }
+    if (which & MM_PREFS_NOTOCCUR) *poss += g->poss_notoccur;
+}
+
+/* prefs_simp*: fulfilled / possible, counts summed over the JGs */
+void mm_prefs_simp(const mm_query_rels *q, int which, double *v)
+{
+    long ful = 0, poss = 0;
+    for (size_t i = 0; q->prefs && i < q->prefs->num_jgs; i++) prefs_ful_poss(&q->prefs->jgs[i], which, &ful, &poss);
+    if (poss) v[0] = (double)ful / (double)poss;
+}
+
+/* prefs_avgjg*: fulfilled / possible per JG, averaged over the JGs */
+void mm_prefs_avgjg(const mm_query_rels *q, int which, double *v)
+{
+    double sum = 0.0;
+    for (size_t i = 0; q->prefs && i < q->prefs->num_jgs; i++) {
+        long ful = 0, poss = 0;
+        prefs_ful_poss(&q->prefs->jgs[i], which, &ful, &poss);
+        if (poss) sum += (double)ful / (double)poss;
+    }
+    if (sum > 0.0) v[0] = sum / (double)q->prefs->num_jgs;
+}
+
+/* prefs_pair*: per pair of docs with a preference in some JG, the share of
+ * JGs preferring the higher-ranked one, averaged over pairs; pairs with
+ * neither doc retrieved count 0 (prefs_pair) or are left out */
+void mm_prefs_pair(const mm_query_rels *q, int which, double *v)
+{
+    const mm_prefs_counts *c = q->prefs;
+    if (!c) return;
+    long nj = c->num_judged, njr = c->num_judged_ret, num_pairs = 0;
+    double sum = 0.0;
+#define CA(i, j) ((double)c->ca[(i) * nj + (j)])
+    for (long i = 0; i < njr; i++)
+        for (long j = i + 1; j < njr; j++)
+            if (CA(i, j) || CA(j, i)) {
+                num_pairs++;
+                sum += CA(i, j) / (CA(i, j) + CA(j, i));
+            }
+    if (which & MM_PREFS_IMP)
+        for (long i = 0; i < njr; i++)
+            for (long j = njr; j < nj; j++)
+                if (CA(i, j) || CA(j, i)) {
+                    num_pairs++;
+                    sum += CA(i, j) / (CA(i, j) + CA(j, i));
+                }
+    if (which & MM_PREFS_NOTOCCUR)
+        for (long i = njr; i < nj; i++)
+            for (long j = i + 1; j < nj; j++)
+                if (CA(i, j) || CA(j, i)) num_pairs++;
+#undef CA
+    if (num_pairs) v[0] = sum / (double)num_pairs;
+}
+
+/* prefs_avgjg_Rnonrel*: as prefs_avgjg, but as if each JG had exactly R
+ * non-relevant docs (m_prefs_avgjg_Rnonrel.c and _ret.c, kept as written,
+ * including which classes their recount visits). */
+static void prefs_recount(const mm_prefs_jg *g, const mm_prefs_counts *c, bool ret_only, long *rf,
+                    long *rp)
+{
+    long ful = 0, poss = 0, njr = c->num_judged_ret;
+    if (g->num_ecs > 0) {
+        /* trec_eval takes the first R (or R retrieved) docs of the last class as
+         * the non-relevant ones; when negative rel_levels make that class
+         * smaller than R it reads past it (undefined there): we stop at its end */
+        long n_nonrel = ret_only ? g->num_rel_ret : g->num_rel;
+        if (n_nonrel > g->ecs[g->num_ecs - 1].n) n_nonrel = g->ecs[g->num_ecs - 1].n;
+        const long *nonrel = g->ecs[g->num_ecs - 1].ranks;
+        for (size_t e1 = 0; e1 < g->num_ecs; e1++)
+            for (size_t e2 = e1 + 1; e2 + 1 < g->num_ecs; e2++)
+                for (long x = 0; x < g->ecs[e1].n; x++) {
+                    long r1 = g->ecs[e1].ranks[x];
+                    if (ret_only && r1 >= njr) break;
+                    for (long y = 0; y < g->ecs[e2].n; y++) {
+                        long r2 = g->ecs[e2].ranks[y];
+                        if (ret_only && r2 >= njr) break;
+                        if (r1 < r2 && (ret_only || r1 < njr))
+                            ful++;
+                        else
+                            poss++;
+                    }
+                }
+        for (size_t e1 = 0; e1 < g->num_ecs; e1++)
+            for (long x = 0; x < g->ecs[e1].n; x++) {
+                long r1 = g->ecs[e1].ranks[x];
+                if (ret_only && r1 >= njr) break;
+                for (long y = 0; y < n_nonrel; y++) {
+                    long r2 = nonrel[y];
+                    if (ret_only && r2 >= njr) break;
+                    if (r1 < r2 && (ret_only || r1 < njr))
+                        ful++;
+                    else
+                        poss++;
+                }
+            }
+    } else {
+        long nj = c->num_judged, seen = 0, i, j;
+        const unsigned char *a = g->pa;
+        long scan = ret_only ? njr : nj;
+        for (i = 0; i < scan; i++)
+            if (g->rel_array[i] == 0.0 && ++seen == g->num_rel + 1) break;
+        long first_discarded = i;
+#define SKIP(k) ((k) >= first_discarded && g->rel_array[k] == 0.0)
+        for (i = 0; i < njr; i++) {
+            if (SKIP(i)) continue;
+            for (j = 0; j < i; j++)
+                if (!SKIP(j) && a[i * nj + j]) poss++;
+            for (j = i + 1; j < njr; j++)
+                if (!SKIP(j) && a[i * nj + j]) ful++;
+            if (!ret_only)
+                for (j = njr; j < nj; j++)
+                    if (!SKIP(j) && a[i * nj + j]) ful++;
+        }
+        if (!ret_only)
+            for (i = njr; i < nj; i++) {
+                if (SKIP(i)) continue;
+                for (j = 0; j < nj; j++)
+                    if (!SKIP(j) && a[i * nj + j]) poss++;
+            }
+#undef SKIP
+    }
+    *rf = ful;
+    *rp = poss + ful;
+}
+
+void mm_prefs_avgjg_rnonrel(const mm_query_rels *q, bool ret_only, double *v)
+{
+    const mm_prefs_counts *c = q->prefs;
+    if (!c) return;
+    double sum = 0.0;
+    for (size_t i = 0; i < c->num_jgs; i++) {
+        const mm_prefs_jg *g = &c->jgs[i];
+        long R = ret_only ? g->num_rel_ret : g->num_rel;
+        long N = ret_only ? g->num_nonrel_ret : g->num_nonrel;
+        long ful, poss;
+        if (R >= N) {
+            ful = g->ful_ret;
+            poss = g->poss_ret;
+            if (!ret_only) {
+                ful += g->ful_imp;
+                poss += g->poss_imp + g->poss_notoccur;
+            }
+            ful += g->num_rel_ret * (R - N);
+            poss += g->num_rel * (R - N);
+        } else
+            prefs_recount(g, c, ret_only, &ful, &poss);
+        sum += (double)ful / (double)poss;
+    }
+    if (sum > 0.0) v[0] = sum / (double)c->num_jgs;
+}

@@ -89,4 +89,15 @@ int mm_prefs_evaluate_reader(const mm_prefs *p, trec_reader *r, const mm_eval_op
                              const mm_measure_set *set, mm_eval_result *res, mm_error *err,
                              int *exit_status);
 
+/* The sums behind the all_prefs measures, one per family (each measure's
+ * file in lib/eval/measures/ picks its variant). which: MM_PREFS_RET
+ * (preferences with both docs retrieved), | MM_PREFS_IMP (one retrieved),
+ * | MM_PREFS_NOTOCCUR (neither). v[0] is set only when defined. */
+enum { MM_PREFS_RET = 1, MM_PREFS_IMP = 2, MM_PREFS_NOTOCCUR = 4 };
+void mm_prefs_simp(const mm_query_rels *q, int which, double *v);  /* prefs_simp* */
+void mm_prefs_avgjg(const mm_query_rels *q, int which, double *v); /* prefs_avgjg* */
+void mm_prefs_pair(const mm_query_rels *q, int which, double *v);  /* prefs_pair* */
+/* prefs_avgjg_Rnonrel (ret_only false) and prefs_avgjg_Rnonrel_ret */
+void mm_prefs_avgjg_rnonrel(const mm_query_rels *q, bool ret_only, double *v);
+
 #endif

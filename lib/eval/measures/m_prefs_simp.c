@@ -1,0 +1,20 @@
+/* m_prefs_simp.c — prefs_simp (trec_eval 10.0 m_prefs_simp.c),
+ * from the preference counts of eval/prefs.h (-R prefs, -R qrels_prefs). */
+#include "eval/measures.h"
+#include "eval/prefs.h"
+
+static void calc_prefs_simp(const mm_measure *m, const mm_eval_opts *o,
+                            const mm_query_rels *q, double *v)
+{
+    (void)m, (void)o;
+    mm_prefs_simp(q, MM_PREFS_RET | MM_PREFS_IMP | MM_PREFS_NOTOCCUR, v);
+}
+
+const mm_measure_def mm_measure_prefs_simp = {
+    .name = "prefs_simp",
+    .definition = "Preferences fulfilled / preferences possible, summed over judgment groups.",
+    .kind = MM_VALUE_FLOAT,
+    .aggregate = MM_AGG_MEAN,
+    .per_query = true,
+    .calc = calc_prefs_simp,
+};
