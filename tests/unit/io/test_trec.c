@@ -120,6 +120,31 @@ static void expect_run_error(const char *text, const char *msg)
     trec_reader_close(r);
 }
 
+/* Bytes 0x80..0xFF are ordinary field bytes on every target (char is
+ * signed on x86-64, unsigned on arm64: the classes are looked up as
+ * unsigned char). None is a separator, a line break or a control byte, and
+ * a control byte after them is named with its own value and column. */
+static void test_high_bytes(void)
+{
+    for (unsigned b = 0x80; b <= 0xFF; b++) {
+        char text[64];
+        snprintf(text, sizeof text, "q%c Q0 d%c%c 1 1.5 t%c\n", (char)b, (char)b, (char)b, (char)b);
+        mm_error err = {0};
+        trec_reader *r = trec_reader_open_mem(text, strlen(text), "run.trec", &err);
+        trec_run_line l;
+        CHECK_MSG(trec_read_run_line(r, &l, &err) == 1, "byte 0x%02x: %s", b, err.msg);
+        const char want_doc[] = {'d', (char)b, (char)b};
+        CHECK_EQ_INT((int)l.docno_len, 3);
+        CHECK_MSG(memcmp(l.docno, want_doc, 3) == 0, "byte 0x%02x: docno", b);
+        CHECK_EQ_INT((int)l.qid_len, 2);
+        CHECK(l.score == 1.5);
+        CHECK_EQ_INT(trec_read_run_line(r, &l, &err), 0);
+        trec_reader_close(r);
+    }
+    expect_run_error("q1 Q0 d\xff\xfe\x80\x1f 1 1 t\n", "run.trec:1: binary data: control byte 0x1f in column 11");
+    expect_run_error("q\xc3\xa9 Q0 d\x7f 1 1 t\n", "run.trec:1: binary data: control byte 0x7f in column 9");
+}
+
 static void test_run_errors(void)
 {
     expect_run_error("q1 Q0 d1 1 1 t\nq1 Q0 d2 2 1\n", "run.trec:2: expected at least 6 fields");
@@ -323,6 +348,7 @@ int main(void)
     RUN(test_parse_score);
     RUN(test_read_run);
     RUN(test_run_errors);
+    RUN(test_high_bytes);
     RUN(test_crlf_bom);
     RUN(test_qrels);
     RUN(test_qrels_jg);
