@@ -416,7 +416,10 @@ static safetensors *open_sharded(const char *dir, const char *index_path, mm_err
     json_error_t jerr;
     json_t *root = json_load_file(index_path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        mm_fail(err, MM_ERR_MALFORMED, "%s:%d: invalid JSON: %s", index_path, jerr.line, jerr.text);
+        if (jerr.line <= 0 && access(index_path, R_OK) != 0)
+            mm_fail(err, MM_ERR_IO, "%s: %s", index_path, strerror(errno));
+        else
+            mm_fail(err, MM_ERR_MALFORMED, "%s:%d: invalid JSON: %s", index_path, jerr.line, jerr.text);
         return NULL;
     }
     safetensors *st = calloc(1, sizeof *st);

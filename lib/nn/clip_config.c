@@ -1,10 +1,12 @@
 /* clip_config.c — see clip_config.h. */
 #include "nn/clip_config.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct {
     const char *name;
@@ -188,6 +190,8 @@ int clip_config_load(const char *path, clip_config *cfg, mm_error *err)
     json_error_t jerr;
     json_t *root = json_load_file(path, 0, &jerr);
     if (!root) {
+        if (jerr.line <= 0 && access(path, R_OK) != 0) /* jansson's text repeats the path */
+            return mm_fail(err, MM_ERR_IO, "%s: %s", path, strerror(errno));
         if (jerr.line <= 0)
             return mm_fail(err, MM_ERR_IO, "%s: %s", path, jerr.text);
         return mm_fail(err, MM_ERR_MALFORMED, "%s:%d: invalid JSON: %s", path, jerr.line, jerr.text);

@@ -77,3 +77,19 @@ bad_arg() { # PROGRAM LONG-NAME ARGS...
     assert_output_contains "--output-norm N"
     assert_output_contains "--normalize N is the same option"
 }
+
+@test "a missing model file: 'PROG: PATH: No such file or directory', the path named once" {
+    mkdir m
+    for prog in mm-embed-text mm-embed-image; do
+        run --separate-stderr "$prog" -m m v.tsv
+        assert_status 1
+        [ "$stderr" = "$prog: m/config.json: No such file or directory" ]
+    done
+    run --separate-stderr mm-predict --head m v.mmf
+    assert_status 1
+    [ "$stderr" = "mm-predict: m/config.json: No such file or directory" ]
+    echo '{' > m/config.json
+    run --separate-stderr mm-embed-text -m m v.tsv
+    assert_status 1
+    [[ "$stderr" == "mm-embed-text: m/config.json:2: invalid JSON: "* ]]
+}
