@@ -5,23 +5,18 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "core/buf.h"
 #include "core/xalloc.h"
 
 /* ---- buffers ------------------------------------------------------------ */
 
-int textfix_reserve(textfix_buf *b, size_t n, mm_error *err)
+void textfix_reserve(textfix_buf *b, size_t n)
 {
-    if (n <= b->cap) return 0;
+    if (n <= b->cap) return;
     size_t cap = b->cap ? b->cap : 64;
-    while (cap < n) {
-        if (cap > ((size_t)-1) / 2 / sizeof(uint32_t)) return mm_fail(err, MM_ERR_NOMEM, "text too long");
-        cap *= 2;
-    }
-    uint32_t *p = realloc(b->cp, cap * sizeof *p);
-    if (!p) return mm_fail(err, MM_ERR_NOMEM, "out of memory (text of %zu characters)", n);
-    b->cp = p;
+    while (cap < n) cap = cap <= ((size_t)-1) / 2 / sizeof *b->cp ? cap * 2 : n; /* xrealloc dies on the rest */
+    b->cp = xrealloc(b->cp, cap * sizeof *b->cp);
     b->cap = cap;
-    return 0;
 }
 
 void textfix_buf_free(textfix_buf *b)
@@ -31,19 +26,17 @@ void textfix_buf_free(textfix_buf *b)
     b->len = b->cap = 0;
 }
 
-static inline int put(textfix_buf *b, uint32_t c, mm_error *err)
+static inline void put(textfix_buf *b, uint32_t c)
 {
-    if (b->len == b->cap && textfix_reserve(b, b->len + 1, err)) return -1;
+    if (b->len == b->cap) textfix_reserve(b, b->len + 1);
     b->cp[b->len++] = c;
-    return 0;
 }
 
-static int put_n(textfix_buf *b, const uint32_t *c, size_t n, mm_error *err)
+static void put_n(textfix_buf *b, const uint32_t *c, size_t n)
 {
-    if (textfix_reserve(b, b->len + n, err)) return -1;
+    textfix_reserve(b, b->len + n);
     memcpy(b->cp + b->len, c, n * sizeof *c);
     b->len += n;
-    return 0;
 }
 
 static void swap_buf(textfix_buf *a, textfix_buf *b)
@@ -112,7 +105,7 @@ int textfix_decode_utf8(const char *str, size_t len, int policy, textfix_buf *ou
 {
     const unsigned char *s = (const unsigned char *)str;
     out->len = 0;
-    if (textfix_reserve(out, len + 1, err)) return -1; /* never more code points than bytes */
+    textfix_reserve(out, len + 1); /* never more code points than bytes */
     uint32_t *o = out->cp;
     size_t n = 0, i = 0;
     while (i < len) {
@@ -190,16 +183,16 @@ static const uint16_t cp1252_c1[32] = {
 
 /* Python html._replace_charref for a numeric reference with value num
  * (saturated at 0x110000). Appends 0 or 1 code point. */
-static int numeric_ref(uint32_t num, textfix_buf *out, mm_error *err)
+static void numeric_ref(uint32_t num, textfix_buf *out)
 {
-    if (num == 0) return put(out, 0xFFFD, err);
-    if (num == 0x0D) return put(out, 0x0D, err);
-    if (num >= 0x80 && num <= 0x9F) return put(out, cp1252_c1[num - 0x80], err);
-    if ((num >= 0xD800 && num <= 0xDFFF) || num > 0x10FFFF) return put(out, 0xFFFD, err);
-    if ((num >= 0x01 && num <= 0x08) || (num >= 0x0E && num <= 0x1F) || num == 0x0B || num == 0x7F ||
-        (num >= 0xFDD0 && num <= 0xFDEF) || (num & 0xFFFE) == 0xFFFE)
-        return 0; /* dropped */
-    return put(out, num, err);
+    if (num == 0) put(out, 0xFFFD);
+    else if (num == 0x0D) put(out, 0x0D);
+    else if (num >= 0x80 && num <= 0x9F) put(out, cp1252_c1[num - 0x80]);
+    else if ((num >= 0xD800 && num <= 0xDFFF) || num > 0x10FFFF) put(out, 0xFFFD);
+    else if ((num >= 0x01 && num <= 0x08) || (num >= 0x0E && num <= 0x1F) || num == 0x0B || num == 0x7F ||
+             (num >= 0xFDD0 && num <= 0xFDEF) || (num & 0xFFFE) == 0xFFFE)
+        return; /* dropped */
+    else put(out, num);
 }
 
 /* Parses a numeric reference starting at in[i] == '#' (after the '&') the way
@@ -229,14 +222,14 @@ static size_t parse_numeric(const uint32_t *in, size_t n, size_t i, uint32_t *nu
     return j - i;
 }
 
-int textfix_html_unescape(const uint32_t *in, size_t n, textfix_buf *out, mm_error *err)
+void textfix_html_unescape(const uint32_t *in, size_t n, textfix_buf *out)
 {
     out->len = 0;
-    if (textfix_reserve(out, n, err)) return -1;
+    textfix_reserve(out, n);
     size_t i = 0;
     while (i < n) {
         if (in[i] != '&') {
-            if (put(out, in[i++], err)) return -1;
+            put(out, in[i++]);
             continue;
         }
         size_t j = i + 1;
@@ -244,10 +237,10 @@ int textfix_html_unescape(const uint32_t *in, size_t n, textfix_buf *out, mm_err
             uint32_t num;
             size_t k = parse_numeric(in, n, j, &num);
             if (!k) { /* '&' '#' match nothing: both are copied as text */
-                if (put(out, in[i++], err)) return -1;
+                put(out, in[i++]);
                 continue;
             }
-            if (numeric_ref(num, out, err)) return -1;
+            numeric_ref(num, out);
             i = j + k;
             continue;
         }
@@ -262,14 +255,15 @@ int textfix_html_unescape(const uint32_t *in, size_t n, textfix_buf *out, mm_err
             len++;
         }
         if (len == 0) {
-            if (put(out, in[i++], err)) return -1;
+            put(out, in[i++]);
             continue;
         }
         int semi = j + len < n && in[j + len] == ';';
         size_t end = j + len + (size_t)semi; /* the match is in[i..end) */
         const struct html_entity *e = entity_find(name, len);
         if (e && (semi || e->legacy)) {
-            if (put(out, e->cp0, err) || (e->cp1 && put(out, e->cp1, err))) return -1;
+            put(out, e->cp0);
+            if (e->cp1) put(out, e->cp1);
             i = end;
             continue;
         }
@@ -283,21 +277,21 @@ int textfix_html_unescape(const uint32_t *in, size_t n, textfix_buf *out, mm_err
             e = NULL;
         }
         if (e) {
-            if (put(out, e->cp0, err) || (e->cp1 && put(out, e->cp1, err))) return -1;
-            if (put_n(out, in + j + x, end - (j + x), err)) return -1;
+            put(out, e->cp0);
+            if (e->cp1) put(out, e->cp1);
+            put_n(out, in + j + x, end - (j + x));
         } else {
-            if (put_n(out, in + i, end - i, err)) return -1;
+            put_n(out, in + i, end - i);
         }
         i = end;
     }
-    return 0;
 }
 
 /* ---- ftfy's unescape_html ------------------------------------------------ */
 
 /* Full uppercase (Python str.upper) of an entity's character: the simple
  * mapping plus the special cases that occur among lower-case entity names. */
-static int upper_full(uint32_t c, textfix_buf *out, mm_error *err)
+static void upper_full(uint32_t c, textfix_buf *out)
 {
     static const struct { uint32_t c; uint32_t up[3]; } special[] = {
         {0x00DF, {'S', 'S', 0}},   {0x0149, {0x02BC, 'N', 0}}, {0xFB00, {'F', 'F', 0}},
@@ -307,10 +301,10 @@ static int upper_full(uint32_t c, textfix_buf *out, mm_error *err)
     for (size_t k = 0; k < sizeof special / sizeof special[0]; k++)
         if (special[k].c == c) {
             for (int m = 0; m < 3 && special[k].up[m]; m++)
-                if (put(out, special[k].up[m], err)) return -1;
-            return 0;
+                put(out, special[k].up[m]);
+            return;
         }
-    return put(out, (uint32_t)utf8proc_toupper((utf8proc_int32_t)c), err);
+    put(out, (uint32_t)utf8proc_toupper((utf8proc_int32_t)c));
 }
 
 /* Would Python's html.unescape leave "&" name ";" unchanged? (name: ASCII) */
@@ -327,14 +321,14 @@ static int python_unescape_keeps(const char *name, size_t len)
 /* ftfy.fixes.unescape_html: re '&#?[0-9A-Za-z]{1,24};' with ftfy's table
  * (HTML5 names with ';', plus the all-uppercase spelling of an all-lowercase
  * name when Python's html.unescape would not decode that spelling). */
-static int ftfy_unescape_html(const uint32_t *in, size_t n, textfix_buf *out, mm_error *err)
+static void ftfy_unescape_html(const uint32_t *in, size_t n, textfix_buf *out)
 {
     out->len = 0;
-    if (textfix_reserve(out, n, err)) return -1;
+    textfix_reserve(out, n);
     size_t i = 0;
     while (i < n) {
         if (in[i] != '&') {
-            if (put(out, in[i++], err)) return -1;
+            put(out, in[i++]);
             continue;
         }
         size_t j = i + 1;
@@ -343,7 +337,7 @@ static int ftfy_unescape_html(const uint32_t *in, size_t n, textfix_buf *out, mm
         size_t len = 0;
         while (j + len < n && len <= 24 && is_ascii_alnum(in[j + len])) len++;
         if (len == 0 || len > 24 || j + len >= n || in[j + len] != ';') {
-            if (put(out, in[i++], err)) return -1;
+            put(out, in[i++]);
             continue;
         }
         size_t end = j + len + 1;
@@ -352,7 +346,8 @@ static int ftfy_unescape_html(const uint32_t *in, size_t n, textfix_buf *out, mm
         if (!hash) {
             const struct html_entity *e = entity_find(name, len);
             if (e) {
-                if (put(out, e->cp0, err) || (e->cp1 && put(out, e->cp1, err))) return -1;
+                put(out, e->cp0);
+            if (e->cp1) put(out, e->cp1);
                 i = end;
                 continue;
             }
@@ -364,7 +359,8 @@ static int ftfy_unescape_html(const uint32_t *in, size_t n, textfix_buf *out, mm
             }
             e = all_upper ? entity_find(lower, len) : NULL;
             if (e && python_unescape_keeps(name, len)) {
-                if (upper_full(e->cp0, out, err) || (e->cp1 && upper_full(e->cp1, out, err))) return -1;
+                upper_full(e->cp0, out);
+                if (e->cp1) upper_full(e->cp1, out);
                 i = end;
                 continue;
             }
@@ -375,7 +371,7 @@ static int ftfy_unescape_html(const uint32_t *in, size_t n, textfix_buf *out, mm
             size_t k = parse_numeric(in, n, i + 1, &num);
             if (k && i + 1 + k == end) {
                 size_t before = out->len;
-                if (numeric_ref(num, out, err)) return -1;
+                numeric_ref(num, out);
                 if (!(out->len > before && out->cp[before] == ';')) {
                     i = end;
                     continue;
@@ -383,10 +379,9 @@ static int ftfy_unescape_html(const uint32_t *in, size_t n, textfix_buf *out, mm
                 out->len = before;
             }
         }
-        if (put_n(out, in + i, end - i, err)) return -1;
+        put_n(out, in + i, end - i);
         i = end;
     }
-    return 0;
 }
 
 /* ---- fix_encoding: ftfy's fix_encoding_and_explain ------------------------ */
@@ -596,20 +591,11 @@ static int enc_byte(int e, uint32_t c)
     return -1;
 }
 
-/* A growable byte array (held in a textfix_buf's storage). */
-typedef struct { unsigned char *b; size_t len, cap; } bytebuf;
-
-static int bb_reserve(bytebuf *bb, size_t n, mm_error *err)
-{
-    if (n <= bb->cap) return 0;
-    size_t cap = bb->cap ? bb->cap : 64;
-    while (cap < n) cap *= 2;
-    unsigned char *p = realloc(bb->b, cap);
-    if (!p) return mm_fail(err, MM_ERR_NOMEM, "out of memory (text of %zu bytes)", n);
-    bb->b = p;
-    bb->cap = cap;
-    return 0;
-}
+/* The codecs' bytes live in core/buf.h's mm_buf. The loops below write them
+ * in place after mm_buf_reserve (as unsigned char) and then restore the NUL
+ * that mm_buf keeps after its bytes. */
+static inline unsigned char *ubytes(const mm_buf *m) { return (unsigned char *)m->data; }
+static inline void bytes_done(mm_buf *m) { m->data[m->len] = '\0'; }
 
 static int is_cont(unsigned b) { return b >= 0x80 && b <= 0xBF; }
 /* continuation bytes ALTERED_UTF8_RE accepts next to a space */
@@ -634,38 +620,39 @@ static size_t altered_at(const unsigned char *s, size_t n, size_t i)
 /* ftfy's restore_byte_a0 on in -> out: "Ã " that is not Portuguese "à"
  * followed by a space becomes "à ", then every ALTERED_UTF8_RE match gets its
  * spaces back as A0. */
-static int restore_byte_a0(const bytebuf *in, bytebuf *out, mm_error *err)
+static void restore_byte_a0(const mm_buf *in, mm_buf *out)
 {
     static const char *const keep[] = {" ", "quele", "quela", "quilo", "s "};
-    bytebuf t = {0};
-    int rc = -1;
-    if (bb_reserve(&t, in->len * 3 / 2 + 2, err)) goto done;
+    const unsigned char *s = ubytes(in);
+    mm_buf t = {0};
+    mm_buf_reserve(&t, in->len * 3 / 2 + 2);
     for (size_t i = 0; i < in->len; i++) {
-        t.b[t.len++] = in->b[i];
-        if (in->b[i] == 0xC3 && i + 1 < in->len && in->b[i + 1] == ' ') {
+        ubytes(&t)[t.len++] = s[i];
+        if (s[i] == 0xC3 && i + 1 < in->len && s[i + 1] == ' ') {
             int skip = 0;
             for (int k = 0; k < 5 && !skip; k++) {
                 size_t l = strlen(keep[k]);
-                skip = in->len - (i + 2) >= l && memcmp(in->b + i + 2, keep[k], l) == 0;
+                skip = in->len - (i + 2) >= l && memcmp(s + i + 2, keep[k], l) == 0;
             }
             if (!skip) {
-                if (bb_reserve(&t, t.len + in->len - i + 2, err)) goto done;
-                t.b[t.len++] = 0xA0;
+                mm_buf_reserve(&t, in->len - i + 2);
+                ubytes(&t)[t.len++] = 0xA0;
             }
         }
     }
+    bytes_done(&t);
     out->len = 0;
-    if (bb_reserve(out, t.len + 1, err)) goto done;
+    mm_buf_reserve(out, t.len + 1);
+    const unsigned char *u = ubytes(&t);
+    unsigned char *o = ubytes(out);
     for (size_t i = 0; i < t.len;) {
-        size_t k = altered_at(t.b, t.len, i);
-        if (!k) { out->b[out->len++] = t.b[i++]; continue; }
-        for (size_t j = 0; j < k; j++) out->b[out->len++] = t.b[i + j] == ' ' ? 0xA0 : t.b[i + j];
+        size_t k = altered_at(u, t.len, i);
+        if (!k) { o[out->len++] = u[i++]; continue; }
+        for (size_t j = 0; j < k; j++) o[out->len++] = u[i + j] == ' ' ? 0xA0 : u[i + j];
         i += k;
     }
-    rc = 0;
-done:
-    free(t.b);
-    return rc;
+    bytes_done(out);
+    mm_buf_free(&t);
 }
 
 /* Length of a LOSSY_UTF8_RE match at s[i] (a UTF-8 sequence that lost bytes
@@ -696,30 +683,32 @@ static size_t lossy_at(const unsigned char *s, size_t n, size_t i)
     return b[0] == 0x1A ? 1 : 0;
 }
 
-static int replace_lossy(const bytebuf *in, bytebuf *out, mm_error *err)
+static void replace_lossy(const mm_buf *in, mm_buf *out)
 {
+    const unsigned char *s = ubytes(in);
     out->len = 0;
-    if (bb_reserve(out, in->len * 3 + 1, err)) return -1;
+    mm_buf_reserve(out, in->len * 3 + 1);
+    unsigned char *o = ubytes(out);
     for (size_t i = 0; i < in->len;) {
-        size_t k = lossy_at(in->b, in->len, i);
-        if (!k) { out->b[out->len++] = in->b[i++]; continue; }
-        out->b[out->len++] = 0xEF;
-        out->b[out->len++] = 0xBF;
-        out->b[out->len++] = 0xBD;
+        size_t k = lossy_at(s, in->len, i);
+        if (!k) { o[out->len++] = s[i++]; continue; }
+        o[out->len++] = 0xEF;
+        o[out->len++] = 0xBF;
+        o[out->len++] = 0xBD;
         i += k;
     }
-    return 0;
+    bytes_done(out);
 }
 
 /* Decodes bytes as UTF-8 or, when they hold 0xED or 0xC0, as ftfy's
  * "utf-8-variants" (CESU-8 surrogate pairs, C0 80 for U+0000). Returns 1 and
- * fills out, 0 when the bytes are not (variant) UTF-8, -1 on failure. */
-static int decode_utf8_variants(const bytebuf *in, textfix_buf *out, mm_error *err)
+ * fills out, 0 when the bytes are not (variant) UTF-8. */
+static int decode_utf8_variants(const mm_buf *in, textfix_buf *out)
 {
-    int variants = memchr(in->b, 0xED, in->len) || memchr(in->b, 0xC0, in->len);
+    const unsigned char *s = ubytes(in);
+    int variants = memchr(s, 0xED, in->len) || memchr(s, 0xC0, in->len);
     out->len = 0;
-    if (textfix_reserve(out, in->len + 1, err)) return -1;
-    const unsigned char *s = in->b;
+    textfix_reserve(out, in->len + 1);
     size_t n = in->len;
     for (size_t i = 0; i < n;) {
         uint32_t c;
@@ -741,11 +730,11 @@ static int decode_utf8_variants(const bytebuf *in, textfix_buf *out, mm_error *e
 }
 
 struct fixenc_work {
-    bytebuf a, b;
+    mm_buf a, b;
 };
 
-static int fix_encoding_full(textfix_buf *t, int depth, mm_error *err);
-static int fix_c1_controls(const textfix_buf *in, textfix_buf *out, mm_error *err);
+static void fix_encoding_full(textfix_buf *t, int depth);
+static void fix_c1_controls(const textfix_buf *in, textfix_buf *out);
 
 /* Which encodings could t have been decoded from? (bit e = encoding e) */
 static unsigned possible_encodings(const uint32_t *t, size_t n)
@@ -761,11 +750,10 @@ static unsigned possible_encodings(const uint32_t *t, size_t n)
 
 /* decode_inconsistent_utf8: every UTF8_DETECTOR_RE run that is shorter than
  * the text and looks bad is replaced by its own fix_encoding. */
-static int decode_inconsistent(const textfix_buf *t, textfix_buf *out, int depth, mm_error *err)
+static void decode_inconsistent(const textfix_buf *t, textfix_buf *out, int depth)
 {
     out->len = 0;
     textfix_buf sub = {0};
-    int rc = -1;
     const uint32_t *s = t->cp;
     size_t n = t->len;
     for (size_t i = 0; i < n;) {
@@ -788,25 +776,22 @@ static int decode_inconsistent(const textfix_buf *t, textfix_buf *out, int depth
             }
         }
         if (j == i) {
-            if (put(out, s[i], err)) goto done;
+            put(out, s[i]);
             i++;
             continue;
         }
         sub.len = 0;
-        if (put_n(&sub, s + i, j - i, err)) goto done;
-        if (j - i < n && is_bad(sub.cp, sub.len) && fix_encoding_full(&sub, depth + 1, err)) goto done;
-        if (put_n(out, sub.cp, sub.len, err)) goto done;
+        put_n(&sub, s + i, j - i);
+        if (j - i < n && is_bad(sub.cp, sub.len)) fix_encoding_full(&sub, depth + 1);
+        put_n(out, sub.cp, sub.len);
         i = j;
     }
-    rc = 0;
-done:
     textfix_buf_free(&sub);
-    return rc;
 }
 
 /* One step of ftfy's _fix_encoding_one_step_and_explain: t -> out. Returns
- * 1 when out holds a changed text, 0 when t stays, -1 on failure. */
-static int fix_encoding_step(const textfix_buf *t, textfix_buf *out, struct fixenc_work *w, int depth, mm_error *err)
+ * 1 when out holds a changed text, 0 when t stays. */
+static int fix_encoding_step(const textfix_buf *t, textfix_buf *out, struct fixenc_work *w, int depth)
 {
     const uint32_t *s = t->cp;
     size_t n = t->len;
@@ -817,37 +802,38 @@ static int fix_encoding_step(const textfix_buf *t, textfix_buf *out, struct fixe
     for (int e = 0; e < FTFY_N_ENCODINGS; e++) {
         if (!(possible >> e & 1)) continue;
         w->a.len = 0;
-        if (bb_reserve(&w->a, n + 1, err)) return -1;
-        for (size_t i = 0; i < n; i++) w->a.b[w->a.len++] = (unsigned char)enc_byte(e, s[i]);
+        mm_buf_reserve(&w->a, n + 1);
+        unsigned char *a = ubytes(&w->a);
+        for (size_t i = 0; i < n; i++) a[w->a.len++] = (unsigned char)enc_byte(e, s[i]);
+        bytes_done(&w->a);
         if (e != FTFY_MACROMAN) {
             int altered = 0;
-            for (size_t i = 0; i < w->a.len && !altered; i++) altered = altered_at(w->a.b, w->a.len, i) != 0;
+            for (size_t i = 0; i < w->a.len && !altered; i++) altered = altered_at(a, w->a.len, i) != 0;
             if (altered) {
-                if (restore_byte_a0(&w->a, &w->b, err)) return -1;
-                bytebuf x = w->a;
+                restore_byte_a0(&w->a, &w->b);
+                mm_buf x = w->a;
                 w->a = w->b;
                 w->b = x;
             }
         }
         if (ftfy_encoding_sloppy[e]) {
-            if (replace_lossy(&w->a, &w->b, err)) return -1;
-            bytebuf x = w->a;
+            replace_lossy(&w->a, &w->b);
+            mm_buf x = w->a;
             w->a = w->b;
             w->b = x;
         }
-        int r = decode_utf8_variants(&w->a, out, err);
-        if (r) return r < 0 ? -1 : !same(t, out);
+        if (decode_utf8_variants(&w->a, out)) return !same(t, out);
     }
     /* UTF8_DETECTOR_RE finds mojibake runs inside otherwise good text */
     if (depth < 8) {
-        if (decode_inconsistent(t, out, depth, err)) return -1;
+        decode_inconsistent(t, out, depth);
         if (!same(t, out)) return 1;
     }
     if (possible & (1u << FTFY_LATIN1)) {
         /* Latin-1 meant as Windows-1252: only C1 controls can change, and
          * ftfy's strict windows-1252 refuses 81 8D 8F 90 9D */
         out->len = 0;
-        if (textfix_reserve(out, n, err)) return -1;
+        textfix_reserve(out, n);
         int changed = 0, ok = 1;
         for (size_t i = 0; i < n && ok; i++) {
             uint32_t c = s[i];
@@ -863,7 +849,7 @@ static int fix_encoding_step(const textfix_buf *t, textfix_buf *out, struct fixe
     int c1 = 0;
     for (size_t i = 0; i < n && !c1; i++) c1 = s[i] >= 0x80 && s[i] <= 0x9F;
     if (c1) {
-        if (fix_c1_controls(t, out, err)) return -1;
+        fix_c1_controls(t, out);
         return !same(t, out);
     }
     return 0;
@@ -871,34 +857,27 @@ static int fix_encoding_step(const textfix_buf *t, textfix_buf *out, struct fixe
 
 #define FTFY_MAX_ENCODING_STEPS 64 /* ftfy loops to a fixed point; we bound it */
 
-static int fix_encoding_full(textfix_buf *t, int depth, mm_error *err)
+static void fix_encoding_full(textfix_buf *t, int depth)
 {
     struct fixenc_work w = {{0}, {0}};
     textfix_buf out = {0};
-    int rc = 0;
-    for (int step = 0; step < FTFY_MAX_ENCODING_STEPS; step++) {
-        int r = fix_encoding_step(t, &out, &w, depth, err);
-        if (r < 0) { rc = -1; break; }
-        if (r == 0) break;
+    for (int step = 0; step < FTFY_MAX_ENCODING_STEPS && fix_encoding_step(t, &out, &w, depth); step++)
         swap_buf(t, &out);
-    }
-    free(w.a.b);
-    free(w.b.b);
+    mm_buf_free(&w.a);
+    mm_buf_free(&w.b);
     textfix_buf_free(&out);
-    return rc;
 }
 
 /* ---- the simple ftfy fixers (one pass each, in -> out) ------------------- */
 
-static int fix_c1_controls(const textfix_buf *in, textfix_buf *out, mm_error *err)
+static void fix_c1_controls(const textfix_buf *in, textfix_buf *out)
 {
     out->len = 0;
-    if (textfix_reserve(out, in->len, err)) return -1;
+    textfix_reserve(out, in->len);
     for (size_t i = 0; i < in->len; i++) {
         uint32_t c = in->cp[i];
         out->cp[out->len++] = (c >= 0x80 && c <= 0x9F) ? cp1252_c1[c - 0x80] : c;
     }
-    return 0;
 }
 
 static const struct { uint32_t c; uint32_t to[3]; } ligatures[] = {
@@ -913,37 +892,40 @@ static const struct { uint32_t c; uint32_t to[3]; } ligatures[] = {
 };
 
 /* NFKC of one code point (used for U+FF01..U+FFEF). */
-static int nfkc_char(uint32_t c, textfix_buf *out, mm_error *err)
+static void nfkc_char(uint32_t c, textfix_buf *out)
 {
     unsigned char u[4];
     int k = textfix_utf8_put(c, u);
     utf8proc_uint8_t *m = NULL;
     utf8proc_ssize_t r =
         utf8proc_map(u, k, &m, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT);
-    if (r < 0) { free(m); return put(out, c, err); }
+    if (r < 0) { /* utf8proc's out of memory: the character stays */
+        free(m);
+        put(out, c);
+        return;
+    }
     utf8proc_ssize_t p = 0;
     while (p < r) {
         utf8proc_int32_t d;
         utf8proc_ssize_t step = utf8proc_iterate(m + p, r - p, &d);
         if (step <= 0) break;
-        if (put(out, (uint32_t)d, err)) { free(m); return -1; }
+        put(out, (uint32_t)d);
         p += step;
     }
     free(m);
-    return 0;
 }
 
 /* fix_latin_ligatures, fix_character_width, uncurl_quotes, fix_line_breaks
  * in ftfy's order: each is a per-character map except CRLF, and none of the
  * later ones undoes an earlier one, so they run in one pass. */
-static int fix_chars(const textfix_buf *in, textfix_buf *out, mm_error *err)
+static void fix_chars(const textfix_buf *in, textfix_buf *out)
 {
     out->len = 0;
-    if (textfix_reserve(out, in->len, err)) return -1;
+    textfix_reserve(out, in->len);
     for (size_t i = 0; i < in->len; i++) {
         uint32_t c = in->cp[i];
         if (c < 0x80 && c != '\r') {
-            if (put(out, c, err)) return -1;
+            put(out, c);
             continue;
         }
         size_t start = out->len;
@@ -952,19 +934,19 @@ static int fix_chars(const textfix_buf *in, textfix_buf *out, mm_error *err)
             for (size_t k = 0; k < sizeof ligatures / sizeof ligatures[0]; k++)
                 if (ligatures[k].c == c) {
                     for (int m = 0; m < 3 && ligatures[k].to[m]; m++)
-                        if (put(out, ligatures[k].to[m], err)) return -1;
+                        put(out, ligatures[k].to[m]);
                     done = 1;
                     break;
                 }
         }
         if (!done && c == 0x3000) {
-            if (put(out, ' ', err)) return -1;
+            put(out, ' ');
             done = 1;
         } else if (!done && c >= 0xFF01 && c <= 0xFFEF) {
-            if (nfkc_char(c, out, err)) return -1;
+            nfkc_char(c, out);
             done = 1;
         }
-        if (!done && put(out, c, err)) return -1;
+        if (!done) put(out, c);
         /* uncurl_quotes and fix_line_breaks on what was just written */
         for (size_t k = start; k < out->len; k++) {
             uint32_t d = out->cp[k];
@@ -977,7 +959,6 @@ static int fix_chars(const textfix_buf *in, textfix_buf *out, mm_error *err)
             }
         }
     }
-    return 0;
 }
 
 /* remove_terminal_escapes (ESC '[' (\d|;)* [A-Za-z], \d being any Unicode
@@ -988,11 +969,11 @@ static int is_removed_control(uint32_t c)
            c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFC);
 }
 
-static int remove_escapes_and_controls(const textfix_buf *in, textfix_buf *out, mm_error *err)
+static void remove_escapes_and_controls(const textfix_buf *in, textfix_buf *out)
 {
     /* first the escapes (a whole pass, as ftfy), then the controls */
     textfix_buf mid = {0};
-    if (textfix_reserve(&mid, in->len + 1, err)) return -1;
+    textfix_reserve(&mid, in->len + 1);
     for (size_t i = 0; i < in->len; i++) {
         if (in->cp[i] == 0x1B && i + 1 < in->len && in->cp[i + 1] == '[') {
             size_t j = i + 2;
@@ -1007,11 +988,10 @@ static int remove_escapes_and_controls(const textfix_buf *in, textfix_buf *out, 
         mid.cp[mid.len++] = in->cp[i];
     }
     out->len = 0;
-    if (textfix_reserve(out, mid.len, err)) { textfix_buf_free(&mid); return -1; }
+    textfix_reserve(out, mid.len);
     for (size_t i = 0; i < mid.len; i++)
         if (!is_removed_control(mid.cp[i])) out->cp[out->len++] = mid.cp[i];
     textfix_buf_free(&mid);
-    return 0;
 }
 
 int textfix_nfc(textfix_buf *t, mm_error *err)
@@ -1021,8 +1001,7 @@ int textfix_nfc(textfix_buf *t, mm_error *err)
     if (simple) return 0; /* nothing below U+0300 composes or decomposes under NFC */
     size_t nbytes = 0;
     for (size_t i = 0; i < t->len; i++) nbytes += t->cp[i] < 0x80 ? 1 : t->cp[i] < 0x800 ? 2 : t->cp[i] < 0x10000 ? 3 : 4;
-    unsigned char *u = malloc(nbytes + 1);
-    if (!u) return mm_fail(err, MM_ERR_NOMEM, "out of memory (NFC of %zu characters)", t->len);
+    unsigned char *u = xmalloc(nbytes + 1);
     size_t p = 0;
     for (size_t i = 0; i < t->len; i++) p += (size_t)textfix_utf8_put(t->cp[i], u + p);
     utf8proc_uint8_t *m = NULL;
@@ -1048,17 +1027,17 @@ static int fix_segment(textfix_buf *seg, int unescape, textfix_buf *a, textfix_b
 {
     for (int round = 0; round < FTFY_MAX_ROUNDS; round++) {
         a->len = 0;
-        if (put_n(a, seg->cp, seg->len, err)) return -1; /* a = this round's input */
+        put_n(a, seg->cp, seg->len); /* a = this round's input */
         if (unescape) {
-            if (ftfy_unescape_html(seg->cp, seg->len, b, err)) return -1;
+            ftfy_unescape_html(seg->cp, seg->len, b);
             swap_buf(seg, b);
         }
-        if (fix_encoding_full(seg, 0, err)) return -1;
-        if (fix_c1_controls(seg, b, err)) return -1;
+        fix_encoding_full(seg, 0);
+        fix_c1_controls(seg, b);
         swap_buf(seg, b);
-        if (fix_chars(seg, b, err)) return -1;
+        fix_chars(seg, b);
         swap_buf(seg, b);
-        if (remove_escapes_and_controls(seg, b, err)) return -1;
+        remove_escapes_and_controls(seg, b);
         swap_buf(seg, b);
         if (textfix_nfc(seg, err)) return -1;
         if (same(seg, a)) return 0;
@@ -1117,7 +1096,7 @@ int textfix_fix_text(textfix_buf *text, mm_error *err)
         for (size_t i = 0; i < text->len && simple; i++) simple = text->cp[i] < 0x300;
         if (simple) return 0; /* nothing below U+0300 composes or decomposes */
         textfix_buf orig = {0};
-        if (put_n(&orig, text->cp, text->len, err)) return -1;
+        put_n(&orig, text->cp, text->len);
         if (textfix_nfc(text, err)) { textfix_buf_free(&orig); return -1; }
         int unchanged = same(text, &orig);
         swap_buf(text, &orig); /* NFC changed it: run every fixer on the original */
@@ -1127,18 +1106,18 @@ int textfix_fix_text(textfix_buf *text, mm_error *err)
     textfix_buf out = {0}, seg = {0}, work[3] = {{0}};
     int rc = -1, unescape = 1;
     size_t pos = 0;
-    if (textfix_reserve(&out, text->len + 1, err)) goto done;
+    textfix_reserve(&out, text->len + 1);
     while (pos < text->len) {
         size_t brk = pos;
         while (brk < text->len && text->cp[brk] != '\n') brk++;
         brk = brk < text->len ? brk + 1 : text->len;
         if (brk - pos > FTFY_MAX_DECODE_LENGTH) brk = pos + FTFY_MAX_DECODE_LENGTH;
         seg.len = 0;
-        if (put_n(&seg, text->cp + pos, brk - pos, err)) goto done;
+        put_n(&seg, text->cp + pos, brk - pos);
         for (size_t i = 0; i < seg.len && unescape; i++)
             if (seg.cp[i] == '<') unescape = 0; /* ftfy "auto": off from here on */
         if (fix_segment(&seg, unescape, &work[0], &work[1], err)) goto done;
-        if (put_n(&out, seg.cp, seg.len, err)) goto done;
+        put_n(&out, seg.cp, seg.len);
         pos = brk;
     }
     swap_buf(text, &out);

@@ -58,9 +58,13 @@
  *   - the explanations (fix_and_explain's steps) and the non-default
  *     TextFixerConfig options are not offered.
  *
- * All functions work on textfix_buf (a growable array of code points) and
- * return 0 on success, -1 on allocation failure (error kind MM_ERR_NOMEM)
- * or, for strict UTF-8 decoding, on invalid input (MM_ERR_MALFORMED).
+ * All functions work on textfix_buf, a growable array of code points (core's
+ * mm_buf holds bytes: the codecs' byte strings use it, code points keep a
+ * typed array). Memory comes from core/xalloc.h (dies on out of memory):
+ * every buffer is sized by a text already in memory. The functions that
+ * return int fail (-1) only on strict UTF-8 decoding of invalid input
+ * (MM_ERR_MALFORMED) and when utf8proc's NFC fails (MM_ERR_MALFORMED, or
+ * MM_ERR_NOMEM from utf8proc's own allocation).
  * They are reentrant; they keep no global state.
  */
 #ifndef MM_TEXTFIX_H
@@ -77,8 +81,9 @@ typedef struct textfix_buf {
     size_t cap;
 } textfix_buf;
 
-/* Makes room for at least n code points. */
-int textfix_reserve(textfix_buf *b, size_t n, mm_error *err);
+/* Makes room for at least n code points (core/xalloc.h: dies on out of
+ * memory; every size here is that of a text already in memory). */
+void textfix_reserve(textfix_buf *b, size_t n);
 void textfix_buf_free(textfix_buf *b);
 
 /* How invalid UTF-8 is handled by textfix_decode_utf8. */
@@ -102,7 +107,7 @@ size_t textfix_utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t 
 int textfix_utf8_put(uint32_t cp, unsigned char *dst);
 
 /* Python html.unescape(in) into out (out is replaced; in and out must differ). */
-int textfix_html_unescape(const uint32_t *in, size_t n, textfix_buf *out, mm_error *err);
+void textfix_html_unescape(const uint32_t *in, size_t n, textfix_buf *out);
 
 /* ftfy.fix_text() (see above), in place. */
 int textfix_fix_text(textfix_buf *text, mm_error *err);

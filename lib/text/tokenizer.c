@@ -3,6 +3,7 @@
 
 #include "core/buf.h"
 #include "core/hash.h"
+#include "core/xalloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -117,11 +118,10 @@ static int is_case_ignorable(uint32_t c)
 
 /* ---- normalisation (steps 1-5) ------------------------------------------- */
 
-static int push(textfix_buf *b, uint32_t c, mm_error *err)
+static void push(textfix_buf *b, uint32_t c)
 {
-    if (b->len == b->cap && textfix_reserve(b, b->len + 1, err)) return -1;
+    if (b->len == b->cap) textfix_reserve(b, b->len + 1);
     b->cp[b->len++] = c;
-    return 0;
 }
 
 /* Python's handle_capital_sigma: U+03A3 at i lowercases to final sigma when
@@ -147,33 +147,33 @@ static int final_sigma(const uint32_t *s, size_t n, size_t i)
 /* Python str.lower(): the simple mappings of UnicodeData plus the only
  * unconditional multi-character lowercase of SpecialCasing (U+0130) and the
  * Final_Sigma rule. */
-static int py_lower(const uint32_t *s, size_t n, textfix_buf *out, mm_error *err)
+static void py_lower(const uint32_t *s, size_t n, textfix_buf *out)
 {
     out->len = 0;
-    if (textfix_reserve(out, n + 1, err)) return -1;
+    textfix_reserve(out, n + 1);
     for (size_t i = 0; i < n; i++) {
         uint32_t c = s[i];
         if (c < 0x80) {
-            if (push(out, (c >= 'A' && c <= 'Z') ? c + 32 : c, err)) return -1;
+            push(out, (c >= 'A' && c <= 'Z') ? c + 32 : c);
         } else if (c == 0x130) {
-            if (push(out, 'i', err) || push(out, 0x307, err)) return -1;
+            push(out, 'i');
+            push(out, 0x307);
         } else if (c == 0x3A3) {
-            if (push(out, final_sigma(s, n, i) ? 0x3C2 : 0x3C3, err)) return -1;
+            push(out, final_sigma(s, n, i) ? 0x3C2 : 0x3C3);
         } else {
-            if (push(out, (uint32_t)utf8proc_tolower((utf8proc_int32_t)c), err)) return -1;
+            push(out, (uint32_t)utf8proc_tolower((utf8proc_int32_t)c));
         }
     }
-    return 0;
 }
 
 /* strip (isspace), collapse White_Space runs to ' ', strip. */
-static int clean_whitespace(const uint32_t *s, size_t n, textfix_buf *out, mm_error *err)
+static void clean_whitespace(const uint32_t *s, size_t n, textfix_buf *out)
 {
     size_t a = 0, b = n;
     while (a < b && is_py_space(s[a])) a++;
     while (b > a && is_py_space(s[b - 1])) b--;
     out->len = 0;
-    if (textfix_reserve(out, b - a + 1, err)) return -1;
+    textfix_reserve(out, b - a + 1);
     for (size_t i = a; i < b;) {
         if (is_white_space(s[i])) {
             while (i < b && is_white_space(s[i])) i++;
@@ -187,7 +187,6 @@ static int clean_whitespace(const uint32_t *s, size_t n, textfix_buf *out, mm_er
     while (y > x && is_py_space(out->cp[y - 1])) y--;
     if (x > 0) memmove(out->cp, out->cp + x, (y - x) * sizeof *out->cp);
     out->len = y - x;
-    return 0;
 }
 
 static int contains(const uint32_t *s, size_t n, uint32_t c)
@@ -205,11 +204,11 @@ static int normalize(const char *text, size_t len, unsigned flags, textfix_buf *
     if (!(flags & CLIP_TOKENIZE_NO_FIX_TEXT) && textfix_fix_text(a, err)) return -1;
     for (int k = 0; k < 2; k++) { /* html.unescape(html.unescape(text)) */
         if (!contains(a->cp, a->len, '&')) break;
-        if (textfix_html_unescape(a->cp, a->len, b, err)) return -1;
+        textfix_html_unescape(a->cp, a->len, b);
         textfix_buf t = *a; *a = *b; *b = t;
     }
-    if (clean_whitespace(a->cp, a->len, b, err)) return -1;
-    if (py_lower(b->cp, b->len, a, err)) return -1;
+    clean_whitespace(a->cp, a->len, b);
+    py_lower(b->cp, b->len, a);
     return 0;
 }
 
@@ -474,15 +473,12 @@ static int load_vocab(clip_tokenizer *t, const char *path, mm_error *err)
     int rc = -1;
     size_t count = 0; /* upper bound of entries: the number of ':' */
     for (size_t i = 0; i < size; i++) count += data[i] == ':';
-    t->token = calloc(count + 1, sizeof *t->token);
-    t->token_len = calloc(count + 1, sizeof *t->token_len);
-    t->token_pool = malloc(size + 1); /* decoded keys are never longer than the file */
-    int32_t *ids = malloc((count + 1) * sizeof *ids);
-    size_t *offs = malloc((count + 1) * sizeof *offs);
-    if (!t->token || !t->token_len || !t->token_pool || !ids || !offs) {
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
+    /* sized by the file, already in memory */
+    t->token = xcalloc(count + 1, sizeof *t->token);
+    t->token_len = xcalloc(count + 1, sizeof *t->token_len);
+    t->token_pool = xmalloc(size + 1); /* decoded keys are never longer than the file */
+    int32_t *ids = xmalloc((count + 1) * sizeof *ids);
+    size_t *offs = xmalloc((count + 1) * sizeof *offs);
     size_t pool = 0, n = 0;
     char key[1024];
     json_ws(&c);
@@ -551,8 +547,7 @@ static int load_vocab(clip_tokenizer *t, const char *path, mm_error *err)
         goto done;
     }
     /* place every entry at its id; ids must be a permutation of 0..n-1 */
-    uint32_t *lens = malloc(n * sizeof *lens);
-    if (!lens) { mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path); goto done; }
+    uint32_t *lens = xmalloc(n * sizeof *lens);
     for (size_t i = 0; i < n; i++) t->token[i] = NULL;
     for (size_t i = 0; i < n; i++) {
         if (ids[i] < 0 || (size_t)ids[i] >= n) {
@@ -620,8 +615,7 @@ static int load_merges(clip_tokenizer *t, const char *path, mm_error *err)
     for (size_t i = 0; i < size; i++) lines += data[i] == '\n';
     size_t cap = 1;
     while (cap < 2 * lines) cap <<= 1;
-    t->merges = malloc(cap * sizeof *t->merges);
-    if (!t->merges) { free(data); return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path); }
+    t->merges = xmalloc(cap * sizeof *t->merges); /* sized by the file, already in memory */
     for (size_t i = 0; i < cap; i++) t->merges[i].key = MERGE_EMPTY;
     t->merge_mask = cap - 1;
 
@@ -700,35 +694,24 @@ done:
 
 clip_tokenizer *clip_tokenizer_load_files(const char *vocab_json, const char *merges_txt, mm_error *err)
 {
-    clip_tokenizer *t = calloc(1, sizeof *t);
-    if (!t) { mm_fail(err, MM_ERR_NOMEM, "out of memory"); return NULL; }
+    clip_tokenizer *t = xcalloc(1, sizeof *t);
     if (load_vocab(t, vocab_json, err) || load_merges(t, merges_txt, err)) {
         clip_tokenizer_free(t);
         return NULL;
     }
-    t->cache = calloc(CACHE_SLOTS, sizeof *t->cache);
-    t->cache_keys = malloc(CACHE_KEY_POOL);
-    t->cache_ids = malloc(CACHE_ID_POOL * sizeof *t->cache_ids);
-    if (!t->cache || !t->cache_keys || !t->cache_ids) {
-        clip_tokenizer_free(t);
-        mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
+    t->cache = xcalloc(CACHE_SLOTS, sizeof *t->cache);
+    t->cache_keys = xmalloc(CACHE_KEY_POOL);
+    t->cache_ids = xmalloc(CACHE_ID_POOL * sizeof *t->cache_ids);
     return t;
 }
 
 clip_tokenizer *clip_tokenizer_load(const char *model_dir, mm_error *err)
 {
     size_t n = strlen(model_dir);
-    char *v = malloc(n + 16), *m = malloc(n + 16);
-    clip_tokenizer *t = NULL;
-    if (!v || !m) {
-        mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    } else {
-        snprintf(v, n + 16, "%s/vocab.json", model_dir);
-        snprintf(m, n + 16, "%s/merges.txt", model_dir);
-        t = clip_tokenizer_load_files(v, m, err);
-    }
+    char *v = xmalloc(n + 16), *m = xmalloc(n + 16);
+    snprintf(v, n + 16, "%s/vocab.json", model_dir);
+    snprintf(m, n + 16, "%s/merges.txt", model_dir);
+    clip_tokenizer *t = clip_tokenizer_load_files(v, m, err);
     free(v);
     free(m);
     return t;
@@ -745,30 +728,22 @@ const char *clip_tokenizer_token(const clip_tokenizer *t, int32_t id)
 
 /* ---- BPE ------------------------------------------------------------------ */
 
-static int grow_work(clip_tokenizer *t, size_t n, mm_error *err)
+/* Work arrays for a word of n bytes (of a text already in memory). */
+static void grow_work(clip_tokenizer *t, size_t n)
 {
-    if (n <= t->work_cap) return 0;
+    if (n <= t->work_cap) return;
     size_t cap = t->work_cap ? t->work_cap : 64;
     while (cap < n) cap *= 2;
-    int32_t *sym = realloc(t->sym, cap * sizeof *sym);
-    if (sym) t->sym = sym;
-    int32_t *next = realloc(t->next, cap * sizeof *next);
-    if (next) t->next = next;
-    int32_t *prev = realloc(t->prev, cap * sizeof *prev);
-    if (prev) t->prev = prev;
-    uint32_t *stamp = realloc(t->stamp, cap * sizeof *stamp);
-    if (stamp) t->stamp = stamp;
-    int32_t *merged = realloc(t->merged, cap * sizeof *merged);
-    if (merged) t->merged = merged;
+    t->sym = xrealloc(t->sym, cap * sizeof *t->sym);
+    t->next = xrealloc(t->next, cap * sizeof *t->next);
+    t->prev = xrealloc(t->prev, cap * sizeof *t->prev);
+    t->stamp = xrealloc(t->stamp, cap * sizeof *t->stamp);
+    t->merged = xrealloc(t->merged, cap * sizeof *t->merged);
     /* each merge adds at most two pairs; the heap never holds more than 3n */
-    struct heap_item *heap = realloc(t->heap, 3 * cap * sizeof *heap);
-    if (heap) t->heap = heap;
-    if (!sym || !next || !prev || !stamp || !merged || !heap)
-        return mm_fail(err, MM_ERR_NOMEM, "out of memory (word of %zu bytes)", n);
+    t->heap = xrealloc(t->heap, 3 * cap * sizeof *t->heap);
     memset(t->stamp, 0, cap * sizeof *t->stamp);
     t->stamp_now = 0;
     t->work_cap = cap;
-    return 0;
 }
 
 static inline int heap_less(struct heap_item a, struct heap_item b)
@@ -818,9 +793,9 @@ static void push_pair(clip_tokenizer *t, size_t *hn, int32_t pos)
  * The heap pops a rank's occurrences in position order; the pairs the
  * merges create are pushed only after that rank's sweep, so a lower-ranked
  * new pair cannot cut into it. O(n log n). */
-static int bpe(clip_tokenizer *t, const unsigned char *piece, size_t n, mm_error *err)
+static void bpe(clip_tokenizer *t, const unsigned char *piece, size_t n)
 {
-    if (grow_work(t, n, err)) return -1;
+    grow_work(t, n);
     for (size_t i = 0; i < n; i++) {
         t->sym[i] = i + 1 < n ? t->byte_id[piece[i]] : t->byte_end_id[piece[i]];
         t->next[i] = i + 1 < n ? (int32_t)(i + 1) : -1;
@@ -862,7 +837,6 @@ static int bpe(clip_tokenizer *t, const unsigned char *piece, size_t n, mm_error
             push_pair(t, &hn, pos);
         }
     }
-    return 0;
 }
 
 /* ---- the BPE cache ------------------------------------------------------- */
@@ -925,16 +899,13 @@ static size_t match_literal(const uint32_t *s, size_t n, size_t i, const char *l
 }
 
 /* Appends the ids of piece s[a..b) to t->content (at most `room` more). */
-static int emit_piece(clip_tokenizer *t, const uint32_t *s, size_t a, size_t b, size_t *n_content, size_t room,
-                      mm_error *err)
+static void emit_piece(clip_tokenizer *t, const uint32_t *s, size_t a, size_t b, size_t *n_content, size_t room)
 {
     size_t need = (b - a) * 4;
     if (need > t->piece_cap) {
         size_t cap = t->piece_cap ? t->piece_cap : 256;
         while (cap < need) cap *= 2;
-        unsigned char *p = realloc(t->piece, cap);
-        if (!p) return mm_fail(err, MM_ERR_NOMEM, "out of memory (piece of %zu characters)", b - a);
-        t->piece = p;
+        t->piece = xrealloc(t->piece, cap);
         t->piece_cap = cap;
     }
     size_t n = 0;
@@ -943,16 +914,15 @@ static int emit_piece(clip_tokenizer *t, const uint32_t *s, size_t a, size_t b, 
     const struct cache_slot *c = n <= CACHE_MAX_KEY ? cache_get(t, t->piece, n, h) : NULL;
     if (c) {
         for (size_t k = 0; k < c->n_ids && *n_content < room; k++) t->content[(*n_content)++] = t->cache_ids[c->id_off + k];
-        return 0;
+        return;
     }
-    if (bpe(t, t->piece, n, err)) return -1;
+    bpe(t, t->piece, n);
     size_t start = *n_content, total = 0;
     for (int32_t p = 0; p >= 0; p = t->next[p]) {
         total++;
         if (*n_content < room) t->content[(*n_content)++] = t->sym[p];
     }
     if (*n_content - start == total) cache_put(t, t->piece, n, h, t->content + start, total);
-    return 0;
 }
 
 int clip_tokenize(clip_tokenizer *t, const char *text, size_t len, int32_t *ids, int context_len, int *n_ids,
@@ -968,9 +938,7 @@ int clip_tokenize(clip_tokenizer *t, const char *text, size_t len, int32_t *ids,
     /* content ids: one more than fit, to know whether we truncate */
     size_t room = (size_t)context_len - 1, n_content = 0;
     if (room > t->content_cap) {
-        int32_t *c = realloc(t->content, room * sizeof *c);
-        if (!c) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        t->content = c;
+        t->content = xrealloc(t->content, room * sizeof *t->content);
         t->content_cap = room;
     }
     static const char *const contractions[] = {"'s", "'t", "'re", "'ve", "'m", "'ll", "'d"};
@@ -983,8 +951,8 @@ int clip_tokenize(clip_tokenizer *t, const char *text, size_t len, int32_t *ids,
             for (size_t q = 0; q < k; q++) exact &= s[i + q] < 0x80;
             if (exact) {
                 t->content[n_content++] = k == 15 ? t->sot : t->eot;
-            } else if (emit_piece(t, s, i, i + k, &n_content, room, err)) {
-                return -1; /* "<|ſtartoftext|>": matched, but not the cached special */
+            } else { /* "<|ſtartoftext|>": matched, but not the cached special */
+                emit_piece(t, s, i, i + k, &n_content, room);
             }
             i += k;
             continue;
@@ -994,7 +962,7 @@ int clip_tokenize(clip_tokenizer *t, const char *text, size_t len, int32_t *ids,
             for (size_t q = 0; q < sizeof contractions / sizeof contractions[0] && !k; q++)
                 k = match_literal(s, n, i, contractions[q]);
             if (k) {
-                if (emit_piece(t, s, i, i + k, &n_content, room, err)) return -1;
+                emit_piece(t, s, i, i + k, &n_content, room);
                 i += k;
                 continue;
             }
@@ -1010,7 +978,7 @@ int clip_tokenize(clip_tokenizer *t, const char *text, size_t len, int32_t *ids,
         } else {
             while (j < n && !is_dropped(s[j]) && !is_letter(s[j]) && !is_number(s[j])) j++;
         }
-        if (emit_piece(t, s, i, j, &n_content, room, err)) return -1;
+        emit_piece(t, s, i, j, &n_content, room);
         i = j;
     }
 
