@@ -160,6 +160,12 @@ void mm_calc_precision_at(const mm_measure *m, const mm_eval_opts *o, const mm_q
                           double *v);
 void mm_calc_Rprec_mult(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q,
                         double *v);
+/* A per-query calculation run against each judgment group of q (-R
+ * qrels_jg) and averaged over the groups (map_avgjg, P_avgjg,
+ * Rprec_mult_avgjg; lib/eval/measures/avgjg.c). */
+typedef void mm_calc_fn(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v);
+void mm_calc_over_jgs(mm_calc_fn *base, const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q,
+                      double *v);
 
 /* Adds "-m SPEC": a measure name with optional ".params" (only the first
  * request for a measure keeps its parameters, as in trec_eval), a nickname,
