@@ -75,7 +75,7 @@ Image.new('RGB', (50, 80), (0, 0, 255)).save('imgs/c.png')"
     assert_status 0
     # 3 charts (R@K, PR, first-rank bars), 2 lines in each line chart; 2+1 summary rows,
     # 3+1 per-query rows; gallery 3 queries: r1 shows 2+2+1, r2 1+1+1 results
-    assert_output_contains "svg=3 polyline=4 imgs=9 scripts=1"
+    assert_output_contains "svg=3 polyline=4 imgs=9 distinct=3 scripts=1"   # a, b, c once each
     assert_output_contains "per-query-table:4"
     assert_output_contains "summary-table:3"
     assert_output_contains "first caption"
@@ -107,6 +107,43 @@ print('%.4f</span>' % 0 if False else '%.4f<br><span class=\"note\">[%.4f, %.4f]
     run check report.html
     assert_status 0
     assert_output_contains "imgs=0"
+}
+
+@test "mm-report: 200 queries x 10 distinct noisy thumbnails stay under 3 MB; repeats are embedded once" {
+    # the worst case for the size: 2,000 different high-entropy images, no repeats
+    "$MM_PYTHON" - <<'PY'
+import os, random
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(7); r = random.Random(7)
+os.mkdir("imgs")
+x = np.linspace(0, 255, 192, dtype=np.float32)[None, :, None]
+y = np.linspace(0, 255, 144, dtype=np.float32)[:, None, None]
+for i in range(2000):
+    base = (x * rng.random(3) + y * rng.random(3)) / 2
+    px = np.clip(base + rng.normal(0, 40, (144, 192, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(px).save("imgs/i%04d.jpg" % i, quality=90)
+with open("sq", "w") as q, open("sr.trec", "w") as run, open("st.tsv", "w") as t, \
+     open("rep.trec", "w") as rep:
+    for i in range(200):
+        q.write("c%03d 0 i%04d 1\n" % (i, 10 * i + r.randrange(12)))
+        t.write("c%03d\ta caption for query number %d\n" % (i, i))
+        for k in range(10):
+            run.write("c%03d Q0 i%04d %d %.3f run\n" % (i, 10 * i + k, k + 1, 1 - k / 20))
+            rep.write("c%03d Q0 i%04d %d %.3f rep\n" % (i, k, k + 1, 1 - k / 20))
+PY
+    run mm-report --qrels sq --texts st.tsv --images imgs --gallery-size 200 -o s.html sr.trec
+    assert_status 0
+    size=$(stat -c %s s.html)
+    echo "page: $size bytes" >&3
+    [ "$size" -lt 3000000 ]
+    run check s.html
+    assert_output_contains "imgs=2000 distinct=2000"
+    # the same 10 images for every query: each is in the page once
+    run mm-report --qrels sq --texts st.tsv --images imgs --gallery-size 200 -o rep.html rep.trec
+    run check rep.html
+    assert_output_contains "imgs=2000 distinct=10"
+    [ "$(stat -c %s rep.html)" -lt 600000 ]
 }
 
 @test "mm-report: image→image and image→text runs show the query's own thumbnail" {
@@ -243,14 +280,36 @@ assert len(colors) > 50 and white < 0.97 * im.size[0] * im.size[1], (len(colors)
     run check dom.html --extract-jpegs jpegs
     assert_status 0
     # 244 queries: 244 per-query rows + header; 20 gallery queries x 10 results
-    assert_output_contains "svg=3 polyline=2 imgs=200 scripts=1"
+    assert_output_contains "svg=3 polyline=2 imgs=200 distinct="
     assert_output_contains "per-query-table:245"
-    # each <img> is a JPEG that mmkit decodes back
+    distinct=$(sed -n 's/.* distinct=\([0-9]*\) .*/\1/p' <<< "$output")
+    [ "$distinct" -ge 1 ] && [ "$distinct" -le 200 ]
+    # each embedded image is a JPEG that mmkit decodes back
     mm-embed-image --model "$MM_REPO/models/default" -t 2 --quiet --list jpegs/list.tsv -o back.mmf
-    [ "$(mm-info -j back.mmf | sed 's/.*"records":\([0-9]*\).*/\1/')" -eq 200 ]
+    [ "$(mm-info -j back.mmf | sed 's/.*"records":\([0-9]*\).*/\1/')" -eq "$distinct" ]
     [ "$(stat -c %s shot.png)" -le 204800 ]     # small enough for the README
     # MM_REPORT_SCREENSHOT=docs/mm-report.png bats tests/cli/mm-report.bats refreshes the README's
     if [ -n "${MM_REPORT_SCREENSHOT:-}" ]; then cp shot.png "$MM_REPORT_SCREENSHOT"; fi
+}
+
+@test "chromium: thumbnails shown by <use> of the one embedded copy are drawn" {
+    have_chromium || skip "chromium not installed (scripts/install-deps)"
+    mkdir imgs
+    "$MM_PYTHON" -c "
+from PIL import Image
+Image.new('RGB', (300, 200), (255, 0, 0)).save('imgs/a.jpg')
+Image.new('RGB', (300, 200), (0, 0, 255)).save('imgs/b.jpg')"
+    mm-report --qrels qrels --images imgs -o u.html r1.trec
+    grep -c '<image id=' u.html | grep -qx 2
+    chromium_run --screenshot="$BATS_TEST_TMPDIR/u.png" --window-size=1000,4000 \
+        --hide-scrollbars "file://$BATS_TEST_TMPDIR/u.html"
+    # a is shown 3 times (q1, q2, q3 of r1), b twice: 96x64 pixels each
+    "$MM_PYTHON" -c "
+from PIL import Image
+px = Image.open('u.png').convert('RGB').getdata()
+red = sum(1 for r, g, b in px if r > 200 and g < 60 and b < 60)
+blue = sum(1 for r, g, b in px if b > 200 and r < 60 and g < 60)
+assert red >= 3 * 96 * 60 and blue >= 2 * 96 * 60, (red, blue)"
 }
 
 @test "chromium: hostile inputs are not interpreted as markup; the CSP blocks remote loads" {
