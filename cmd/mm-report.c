@@ -24,6 +24,8 @@ static const char USAGE[] =
     "      --images=DIR          item ID is DIR/ID.jpg, DIR/ID.png or DIR/ID (repeatable)\n"
     "      --confusion=FILE      mm-eval --confusion matrix: heat map + recall (repeatable)\n"
     "      --train-log=FILE      mm-train --log JSON lines: training curves (repeatable)\n"
+    "      --eval-json=FILE      mm-eval --format json output (one run, or a comparison\n"
+    "                            of two): shown under the summary (repeatable)\n"
     "Measures:\n"
     "  -m, --measure=NAME        summary measure, as mm-eval -m (repeatable; default\n"
     "                            R@1 R@5 R@10 MRR map ndcg medr)\n"
@@ -55,7 +57,7 @@ static const char USAGE[] =
     "See mm-report(1).\n";
 
 enum {
-    OPT_QRELS = 256, OPT_TEXTS, OPT_IMAGES, OPT_CONFUSION, OPT_TRAINLOG, OPT_SORT, OPT_CI,
+    OPT_QRELS = 256, OPT_TEXTS, OPT_IMAGES, OPT_CONFUSION, OPT_TRAINLOG, OPT_EVALJSON, OPT_SORT, OPT_CI,
     OPT_BOOT, OPT_PERM, OPT_SEED, OPT_GALLERY, OPT_GSIZE, OPT_ROWS, OPT_DIFF, OPT_TSIZE,
     OPT_TQUAL, OPT_TBUDGET, OPT_TITLE,
 };
@@ -66,6 +68,7 @@ static const struct option LONG[] = {
     {"images", required_argument, NULL, OPT_IMAGES},
     {"confusion", required_argument, NULL, OPT_CONFUSION},
     {"train-log", required_argument, NULL, OPT_TRAINLOG},
+    {"eval-json", required_argument, NULL, OPT_EVALJSON},
     {"measure", required_argument, NULL, 'm'},
     {"sort-measure", required_argument, NULL, OPT_SORT},
     {"ci", required_argument, NULL, OPT_CI},
@@ -101,7 +104,7 @@ int main(int argc, char **argv)
     cli_init("mm-report");
     report_params p;
     report_params_default(&p);
-    const char **images = NULL, **measures = NULL, **conf = NULL, **logs = NULL;
+    const char **images = NULL, **measures = NULL, **conf = NULL, **logs = NULL, **ejs = NULL;
     const char *out_path = NULL;
     int threads = cli_default_threads(16);
     int c;
@@ -112,6 +115,7 @@ int main(int argc, char **argv)
         case OPT_IMAGES: push(&images, &p.nimages, optarg); break;
         case OPT_CONFUSION: push(&conf, &p.nconfusion, optarg); break;
         case OPT_TRAINLOG: push(&logs, &p.ntrainlogs, optarg); break;
+        case OPT_EVALJSON: push(&ejs, &p.nevaljson, optarg); break;
         case 'm': push(&measures, &p.nmeasures, optarg); break;
         case OPT_SORT: p.measure = optarg; break;
         case OPT_CI: p.ci = cli_parse_double("--ci", optarg, 1e-9, 1 - 1e-9); break;
@@ -157,6 +161,7 @@ int main(int argc, char **argv)
     p.measures = measures;
     p.confusion = conf;
     p.trainlogs = logs;
+    p.evaljson = ejs;
     p.pool = mm_pool_create(threads);
     cli_output *out = cli_output_open(out_path);
     mm_error err = {0};
@@ -171,5 +176,6 @@ int main(int argc, char **argv)
     free(measures);
     free(conf);
     free(logs);
+    free(ejs);
     return 0;
 }

@@ -13,6 +13,7 @@
 #include "eval/measures.h"
 #include "io/trec.h"
 #include "report/classify.h"
+#include "report/evaljson.h"
 #include "report/html.h"
 #include "report/svg.h"
 #include "report/texts.h"
@@ -88,6 +89,8 @@ typedef struct ctx {
     long main_row; /* row of p->measure in sum, -1 if absent */
     size_t *gallery;
     size_t ngallery;
+    report_evaljson *evaljson;
+    size_t nevaljson;
 } ctx;
 
 /* ---- items: texts and images ------------------------------------------------ */
@@ -316,6 +319,7 @@ static void write_summary(ctx *c)
     free(a);
     free(b);
     fputs("</tbody></table>\n", fp);
+    report_evaljson_write(fp, c->evaljson, c->nevaljson);
 }
 
 static void write_curves(ctx *c)
@@ -690,6 +694,12 @@ int report_write(FILE *fp, const report_params *p, mm_error *err, int *status)
         *status = 1; /* mm-eval's 2/4/7 are all bad input here */
         goto out;
     }
+    if (p->nevaljson) {
+        c.evaljson = xcalloc(p->nevaljson, sizeof *c.evaljson);
+        for (; c.nevaljson < p->nevaljson; c.nevaljson++)
+            if (report_evaljson_load(&c.evaljson[c.nevaljson], p->evaljson[c.nevaljson], err) < 0)
+                goto out;
+    }
     report_classes *cls = NULL;
     size_t ncls = p->nconfusion;
     if (ncls) {
@@ -747,6 +757,8 @@ out:
     }
     free(c.runs);
     free(c.gallery);
+    for (size_t i = 0; i < c.nevaljson; i++) report_evaljson_free(&c.evaljson[i]);
+    free(c.evaljson);
     mm_measure_set_free(&c.sum);
     mm_measure_set_free(&c.curve);
     report_thumbs_free(&c.thumbs);

@@ -51,6 +51,8 @@ typedef struct report_params {
     size_t thumb_budget;          /* 2,400,000 base64 bytes for all thumbnails (thumb.h); 0: none */
     const char *const *confusion; /* mm-eval --confusion TSV files */
     size_t nconfusion;
+    const char *const *evaljson;  /* mm-eval --format json outputs */
+    size_t nevaljson;
     const char *const *trainlogs; /* mm-train --log JSON-lines files */
     size_t ntrainlogs;
     const char *title;            /* "mmkit report" */

@@ -31,8 +31,9 @@ chromium_run() { # the flags a container needs; no network is used by the page
     run --separate-stderr mm-report --help
     assert_status 0
     [ -z "$stderr" ]
-    for s in "--qrels" "--texts" "--images" "--confusion" "--train-log" "--gallery=HOW" \
+    for s in "--qrels" "--texts" "--images" "--confusion" "--train-log" "--eval-json" "--gallery=HOW" \
              "default 20" "default 10" "default 0.95" "default 1000" "default 10000" "default 96" \
+             "default 75" "default 2400000" "--threads" \
              "Exit status: 0 ok, 1 bad or unreadable input, 2 usage error"; do
         assert_output_contains "$s"
     done
@@ -95,6 +96,40 @@ import json; d = json.load(open('e.json'))
 lo, hi = d['ci']['intervals']['MRR']
 print('%.4f</span>' % 0 if False else '%.4f<br><span class=\"note\">[%.4f, %.4f]' % (d['summary']['MRR'], lo, hi))")
     grep -qF "$want" report.html
+}
+
+@test "mm-report --eval-json: mm-eval's json (one run, and --compare) under the summary; bad ones fail with file:position" {
+    mm-eval -m MRR -m R.1 --ci 0.9 --bootstrap 100 -c --format json qrels r1.trec > one.json
+    mm-eval --compare -m MRR --ci 0.9 --bootstrap 100 -c --format json qrels r1.trec r2.trec > cmp.json
+    run mm-report --qrels qrels --eval-json one.json --eval-json cmp.json -o r.html r1.trec
+    assert_status 0
+    run check r.html
+    assert_status 0
+    assert_output_contains "evaljson:5"        # header + MRR + R@1, header + MRR
+    want=$("$MM_PYTHON" -c "
+import json; d = json.load(open('one.json')); lo, hi = d['ci']['intervals']['MRR']
+print('<td class=\"t\">MRR</td><td>%.4f</td><td>[%.4f, %.4f]</td>' % (d['summary']['MRR'], lo, hi))")
+    grep -qF "$want" r.html
+    grep -qF '90% interval' r.html
+    want=$("$MM_PYTHON" -c "
+import json; m = json.load(open('cmp.json'))['summary']['MRR']
+print('<td>%.4f</td><td>%.4f</td><td>%+.4f</td>' % (m['mean_a'], m['mean_b'], m['diff']))")
+    grep -qF "$want" r.html
+    grep -qF 'r2.trec against r1.trec' r.html
+    echo keep > out.html
+    printf '{"summary": {"MRR": 0.5,\n "x": }\n' > bad.json
+    run mm-report --qrels qrels --eval-json bad.json -o out.html r1.trec
+    assert_status 1
+    assert_output_contains "mm-report: bad.json:2:"
+    printf '{"summary": {"MRR": [1]}}' > shape.json
+    run mm-report --qrels qrels --eval-json shape.json -o out.html r1.trec
+    assert_status 1
+    assert_output_contains "mm-report: shape.json: summary.MRR: expected a number"
+    printf '[1]' > arr.json
+    run mm-report --qrels qrels --eval-json arr.json -o out.html r1.trec
+    assert_status 1
+    assert_output_contains "arr.json: expected mm-eval --format json output"
+    [ "$(cat out.html)" = keep ]
 }
 
 @test "mm-report: images that are missing or broken become a placeholder naming the path" {
@@ -220,6 +255,32 @@ PY
     grep -q 'cls: loss' r.html
     run check r.html
     assert_status 0
+}
+
+@test "mm-report: a real mm-train --log, mm-predict run and mm-eval --confusion (classification end to end)" {
+    "$MM_PYTHON" - << 'PY'
+import random
+random.seed(3)
+with open("img.tsv", "w") as f, open("labels.tsv", "w") as l:
+    for i in range(60):
+        c = i % 3
+        f.write("it%02d\t" % i + " ".join("%.4f" % ((2 if j == c else 0) + random.gauss(0, 0.5)) for j in range(6)) + "\n")
+        l.write("it%02d\t%s\n" % (i, "abc"[c]))
+PY
+    mm-convert img.tsv -o img.mmf
+    awk '{print $1, 0, $2, 1}' labels.tsv > labels.qrels
+    mm-train --fusion none --labels labels.tsv --val-split 0.25 --epochs 5 --log log.jsonl -o head img.mmf
+    mm-predict --head head -k 3 img.mmf > pred.trec
+    mm-eval -m acc --confusion conf.tsv labels.qrels pred.trec > /dev/null
+    run mm-report --qrels labels.qrels --confusion conf.tsv --train-log log.jsonl -o c.html pred.trec
+    assert_status 0
+    run check c.html
+    assert_status 0
+    grep -q 'class="heatmap"' c.html
+    grep -q 'classification: loss' c.html
+    grep -q 'classification: validation' c.html
+    grep -q '>val_loss<' c.html      # the legends name the log's fields
+    grep -q '>val_acc<' c.html
 }
 
 @test "mm-report: bad inputs exit 1 with file:line, and -o is left untouched" {
