@@ -343,6 +343,7 @@ assert len(colors) > 50 and white < 0.97 * im.size[0] * im.size[1], (len(colors)
     # 244 queries: 244 per-query rows + header; 20 gallery queries x 10 results
     assert_output_contains "svg=3 polyline=2 imgs=200 distinct="
     assert_output_contains "per-query-table:245"
+    assert_output_contains "evaljson:"          # the demo's t2i.json and i2t.json
     distinct=$(sed -n 's/.* distinct=\([0-9]*\) .*/\1/p' <<< "$output")
     [ "$distinct" -ge 1 ] && [ "$distinct" -le 200 ]
     # each embedded image is a JPEG that mmkit decodes back
