@@ -147,8 +147,9 @@ int report_evaljson_load(report_evaljson *e, const char *path, mm_error *err)
 static void cell(FILE *fp, double v, const char *fmt)
 {
     fputs("<td>", fp);
-    if (isfinite(v)) fprintf(fp, fmt, v);
-    else fputs("–", fp);
+    if (!isfinite(v)) fputs("–", fp);
+    else if (fmt[1] == '.' && v == floor(v) && fabs(v) < 1e15) fprintf(fp, "%.0f", v); /* counts */
+    else fprintf(fp, fmt, v);
     fputs("</td>", fp);
 }
 
@@ -158,21 +159,21 @@ void report_evaljson_write(FILE *fp, const report_evaljson *files, size_t n)
     fputs("<h3 id=\"mm-eval\">From mm-eval --format json</h3>\n", fp);
     for (size_t i = 0; i < n; i++) {
         const report_evaljson *e = &files[i];
-        fputs("<table class=\"evaljson\"><caption class=\"note\">", fp);
+        fputs("<p class=\"note\">", fp);
         html_text(fp, e->path);
         if (e->compare) {
             fputs(": ", fp);
             html_text(fp, e->run_b);
             fputs(" against ", fp);
             html_text(fp, e->run);
-            fputs("</caption><thead><tr><th class=\"t\">measure</th><th>mean (a)</th>"
+            fputs("</p>\n<table class=\"evaljson\"><thead><tr><th class=\"t\">measure</th><th>mean (a)</th>"
                   "<th>mean (b)</th><th>b − a</th><th>interval</th><th>p (randomisation)</th>"
                   "<th>p (t-test)</th></tr></thead><tbody>\n",
                   fp);
         } else {
             fputs(": ", fp);
             html_text(fp, e->run);
-            fputs("</caption><thead><tr><th class=\"t\">measure</th><th>value</th>", fp);
+            fputs("</p>\n<table class=\"evaljson\"><thead><tr><th class=\"t\">measure</th><th>value</th>", fp);
             if (isfinite(e->ci_level)) fprintf(fp, "<th>%.0f%% interval</th>", e->ci_level * 100);
             fputs("</tr></thead><tbody>\n", fp);
         }
