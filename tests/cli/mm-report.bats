@@ -172,6 +172,7 @@ PY
     size=$(stat -c %s s.html)
     echo "page: $size bytes" >&3
     [ "$size" -lt 3000000 ]
+    grep -q 'stepped down from 96 px, quality 75 to fit --thumb-budget' s.html   # the budget held it
     run check s.html
     assert_output_contains "imgs=2000 distinct=2000"
     # the same 10 images for every query: each is in the page once
@@ -179,6 +180,10 @@ PY
     run check rep.html
     assert_output_contains "imgs=2000 distinct=10"
     [ "$(stat -c %s rep.html)" -lt 600000 ]
+    ! grep -q 'stepped down' rep.html
+    # without the budget the same 2,000 images pass 3 MB: the test can fail
+    mm-report --qrels sq --texts st.tsv --images imgs --gallery-size 200 --thumb-budget 0 -o big.html sr.trec
+    [ "$(stat -c %s big.html)" -gt 3000000 ]
 }
 
 @test "mm-report: image→image and image→text runs show the query's own thumbnail" {
