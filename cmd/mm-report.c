@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/pool.h"
 #include "core/xalloc.h"
 #include "report/report.h"
 
@@ -23,6 +24,8 @@ static const char USAGE[] =
     "      --images=DIR          item ID is DIR/ID.jpg, DIR/ID.png or DIR/ID (repeatable)\n"
     "      --confusion=FILE      mm-eval --confusion matrix: heat map + recall (repeatable)\n"
     "      --train-log=FILE      mm-train --log JSON lines: training curves (repeatable)\n"
+    "      --eval-json=FILE      mm-eval --format json output (one run, or a comparison\n"
+    "                            of two): shown under the summary (repeatable)\n"
     "Measures:\n"
     "  -m, --measure=NAME        summary measure, as mm-eval -m (repeatable; default\n"
     "                            R@1 R@5 R@10 MRR map ndcg medr)\n"
@@ -39,7 +42,11 @@ static const char USAGE[] =
     "                            lowest --sort-measure first when there are more)\n"
     "      --differences=N       largest per-query differences per run (default 10)\n"
     "      --thumb-size=PX       longest thumbnail side (default 96)\n"
-    "      --thumb-quality=Q     JPEG quality (default 80)\n"
+    "      --thumb-quality=Q     JPEG quality (default 75)\n"
+    "      --thumb-budget=BYTES  all thumbnails together (base64) at most this: past it,\n"
+    "                            lower quality, then smaller (default 2400000; 0 none)\n"
+    "  -t, --threads=N           threads decoding thumbnails (default: online CPUs,\n"
+    "                            at most 16)\n"
     "      --title=TEXT          page title (default \"mmkit report\")\n"
     "  -o, --output=FILE         write atomically to FILE (default stdout)\n"
     "  -q, --quiet               no progress or warnings\n"
@@ -50,9 +57,9 @@ static const char USAGE[] =
     "See mm-report(1).\n";
 
 enum {
-    OPT_QRELS = 256, OPT_TEXTS, OPT_IMAGES, OPT_CONFUSION, OPT_TRAINLOG, OPT_SORT, OPT_CI,
+    OPT_QRELS = 256, OPT_TEXTS, OPT_IMAGES, OPT_CONFUSION, OPT_TRAINLOG, OPT_EVALJSON, OPT_SORT, OPT_CI,
     OPT_BOOT, OPT_PERM, OPT_SEED, OPT_GALLERY, OPT_GSIZE, OPT_ROWS, OPT_DIFF, OPT_TSIZE,
-    OPT_TQUAL, OPT_TITLE,
+    OPT_TQUAL, OPT_TBUDGET, OPT_TITLE,
 };
 
 static const struct option LONG[] = {
@@ -61,6 +68,7 @@ static const struct option LONG[] = {
     {"images", required_argument, NULL, OPT_IMAGES},
     {"confusion", required_argument, NULL, OPT_CONFUSION},
     {"train-log", required_argument, NULL, OPT_TRAINLOG},
+    {"eval-json", required_argument, NULL, OPT_EVALJSON},
     {"measure", required_argument, NULL, 'm'},
     {"sort-measure", required_argument, NULL, OPT_SORT},
     {"ci", required_argument, NULL, OPT_CI},
@@ -74,7 +82,9 @@ static const struct option LONG[] = {
     {"differences", required_argument, NULL, OPT_DIFF},
     {"thumb-size", required_argument, NULL, OPT_TSIZE},
     {"thumb-quality", required_argument, NULL, OPT_TQUAL},
+    {"thumb-budget", required_argument, NULL, OPT_TBUDGET},
     {"title", required_argument, NULL, OPT_TITLE},
+    {"threads", required_argument, NULL, 't'},
     {"output", required_argument, NULL, 'o'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -94,16 +104,18 @@ int main(int argc, char **argv)
     cli_init("mm-report");
     report_params p;
     report_params_default(&p);
-    const char **images = NULL, **measures = NULL, **conf = NULL, **logs = NULL;
+    const char **images = NULL, **measures = NULL, **conf = NULL, **logs = NULL, **ejs = NULL;
     const char *out_path = NULL;
+    int threads = cli_default_threads(16);
     int c;
-    while ((c = getopt_long(argc, argv, "m:k:o:qhvV", LONG, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:k:t:o:qhvV", LONG, NULL)) != -1) {
         switch (c) {
         case OPT_QRELS: p.qrels = optarg; break;
         case OPT_TEXTS: p.texts = optarg; break;
         case OPT_IMAGES: push(&images, &p.nimages, optarg); break;
         case OPT_CONFUSION: push(&conf, &p.nconfusion, optarg); break;
         case OPT_TRAINLOG: push(&logs, &p.ntrainlogs, optarg); break;
+        case OPT_EVALJSON: push(&ejs, &p.nevaljson, optarg); break;
         case 'm': push(&measures, &p.nmeasures, optarg); break;
         case OPT_SORT: p.measure = optarg; break;
         case OPT_CI: p.ci = cli_parse_double("--ci", optarg, 1e-9, 1 - 1e-9); break;
@@ -128,7 +140,11 @@ int main(int argc, char **argv)
         case OPT_DIFF: p.ndiff = (size_t)cli_parse_long("--differences", optarg, 0, 100000); break;
         case OPT_TSIZE: p.thumb_size = (int)cli_parse_long("--thumb-size", optarg, 8, 1024); break;
         case OPT_TQUAL: p.thumb_quality = (int)cli_parse_long("--thumb-quality", optarg, 1, 100); break;
+        case OPT_TBUDGET:
+            p.thumb_budget = (size_t)cli_parse_long("--thumb-budget", optarg, 0, 1L << 40);
+            break;
         case OPT_TITLE: p.title = optarg; break;
+        case 't': threads = (int)cli_parse_long("--threads", optarg, 1, 256); break;
         case 'o': out_path = optarg; break;
         case 'q': cli_quiet = true; cli_progress_set(0); break;
         case 'h': fputs(USAGE, stdout); return 0;
@@ -145,6 +161,8 @@ int main(int argc, char **argv)
     p.measures = measures;
     p.confusion = conf;
     p.trainlogs = logs;
+    p.evaljson = ejs;
+    p.pool = mm_pool_create(threads);
     cli_output *out = cli_output_open(out_path);
     mm_error err = {0};
     int status = 0;
@@ -153,9 +171,11 @@ int main(int argc, char **argv)
         cli_fatal_status(1, "%s", err.msg);
     }
     cli_output_commit(out);
+    mm_pool_free(p.pool);
     free(images);
     free(measures);
     free(conf);
     free(logs);
+    free(ejs);
     return 0;
 }

@@ -288,11 +288,12 @@ static int decode_jpeg(const uint8_t *data, size_t size, const char *name,
         }
     }
     if (o->jpeg_scale_min_side > 0) {
-        /* Largest power-of-two reduction that keeps both sides >= the target. */
-        unsigned short_side = cinfo.image_width < cinfo.image_height ? cinfo.image_width
-                                                                     : cinfo.image_height;
+        /* Largest power-of-two reduction that keeps both sides (or the
+         * longer one) >= the target; libjpeg rounds the scaled size up. */
+        unsigned w = cinfo.image_width, h = cinfo.image_height;
+        unsigned side = o->jpeg_scale_long_side ? (w > h ? w : h) : (w < h ? w : h);
         unsigned denom = 1;
-        while (denom < 8 && (short_side + denom * 2 - 1) / (denom * 2) >=
+        while (denom < 8 && (side + denom * 2 - 1) / (denom * 2) >=
                                 (unsigned)o->jpeg_scale_min_side)
             denom *= 2;
         cinfo.scale_num = 1;

@@ -61,6 +61,9 @@ typedef struct image_decode_opts {
      * DCT-domain scaling (1/2, 1/4, 1/8) as long as both sides stay >= this
      * many pixels, e.g. the model's resize size. Changes the pixels. */
     int jpeg_scale_min_side;
+    /* With the fast path: the bound applies to the longer side only (a
+     * thumbnail whose longer side is jpeg_scale_min_side needs no more). */
+    bool jpeg_scale_long_side;
 } image_decode_opts;
 
 /* Fills the defaults: 100 MP limit, strict, no rotation, no fast path. */

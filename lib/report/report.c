@@ -13,6 +13,7 @@
 #include "eval/measures.h"
 #include "io/trec.h"
 #include "report/classify.h"
+#include "report/evaljson.h"
 #include "report/html.h"
 #include "report/svg.h"
 #include "report/texts.h"
@@ -41,7 +42,7 @@ static const char page_style[] =
     ".items{display:flex;flex-wrap:wrap;gap:4px}"
     ".it{width:104px;font-size:11px;border:3px solid #eee;padding:2px;overflow-wrap:anywhere}"
     ".it.rel{border-color:#2ca02c}"
-    ".it img{display:block;max-width:96px;max-height:96px}"
+    ".it svg.th,.q>svg.th{display:block}svg.defs{position:absolute}"
     ".ph{width:96px;height:72px;background:#eee;font-size:10px;overflow:hidden}"
     ".cap{font-size:11px;max-height:6em;overflow:hidden}"
     ".note{color:#666;font-size:12px}"
@@ -61,7 +62,8 @@ void report_params_default(report_params *p)
     p->ci = 0.95;
     p->permutations = 10000;
     p->thumb_size = 96;
-    p->thumb_quality = 80;
+    p->thumb_quality = 75;
+    p->thumb_budget = 2400000;
     p->title = "mmkit report";
 }
 
@@ -87,6 +89,8 @@ typedef struct ctx {
     long main_row; /* row of p->measure in sum, -1 if absent */
     size_t *gallery;
     size_t ngallery;
+    report_evaljson *evaljson;
+    size_t nevaljson;
 } ctx;
 
 /* ---- items: texts and images ------------------------------------------------ */
@@ -134,11 +138,13 @@ static void write_item_body(ctx *c, const char *id)
     char *tried, *path = resolve_image(c->p, id, &tried);
     const report_thumb *t = path ? report_thumbs_find(&c->thumbs, path) : NULL;
     if (t && t->jpeg) {
-        fprintf(c->fp, "<img width=\"%d\" height=\"%d\" alt=\"", t->width, t->height);
+        /* a reference to the one copy in the gallery's image block */
+        fprintf(c->fp, "<svg class=\"th\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"",
+                t->width, t->height);
         html_text(c->fp, id);
-        fputs("\" src=\"data:image/jpeg;base64,", c->fp);
-        html_base64(c->fp, t->jpeg, t->jpeg_len);
-        fputs("\">", c->fp);
+        fputs("\"><title>", c->fp);
+        html_text(c->fp, id);
+        fprintf(c->fp, "</title><use href=\"#t%zu\"/></svg>", (size_t)(t - c->thumbs.t));
     } else {
         fputs("<div class=\"ph\">", c->fp);
         if (t && t->why) {
@@ -313,6 +319,7 @@ static void write_summary(ctx *c)
     free(a);
     free(b);
     fputs("</tbody></table>\n", fp);
+    report_evaljson_write(fp, c->evaljson, c->nevaljson);
 }
 
 static void write_curves(ctx *c)
@@ -551,7 +558,7 @@ static void collect_thumbs(ctx *c)
                 add_item_thumb(c, Q->items[j].docno);
         }
     }
-    report_thumbs_build(&c->thumbs);
+    report_thumbs_build(&c->thumbs, c->p->pool);
 }
 
 static bool is_relevant(const ctx *c, size_t q, const char *docno)
@@ -560,17 +567,51 @@ static bool is_relevant(const ctx *c, size_t q, const char *docno)
     return ji >= 0 && c->qrels.rel[ji] >= c->opts.relevance_level;
 }
 
+/* Every thumbnail the gallery shows, once: an SVG <image> with a JPEG data
+ * URI that each place the image appears references with <use> (in a
+ * text->image gallery the same images come back for many queries). */
+static void write_thumb_block(ctx *c)
+{
+    FILE *fp = c->fp;
+    size_t n = 0;
+    for (size_t i = 0; i < c->thumbs.count; i++) n += c->thumbs.t[i].jpeg != NULL;
+    if (n == 0) return;
+    fputs("<svg class=\"defs\" xmlns=\"http://www.w3.org/2000/svg\" width=\"0\" height=\"0\" "
+          "aria-hidden=\"true\"><defs>\n", fp);
+    for (size_t i = 0; i < c->thumbs.count; i++) {
+        const report_thumb *t = &c->thumbs.t[i];
+        if (!t->jpeg) continue;
+        fprintf(fp, "<image id=\"t%zu\" width=\"%d\" height=\"%d\" href=\"data:image/jpeg;base64,", i,
+                t->width, t->height);
+        html_base64(fp, t->jpeg, t->jpeg_len);
+        fputs("\"/>\n", fp);
+    }
+    fputs("</defs></svg>\n", fp);
+}
+
 static void write_gallery(ctx *c)
 {
     FILE *fp = c->fp;
     const report_params *p = c->p;
+    write_thumb_block(c);
     fputs("<h2 id=\"gallery\">Gallery</h2>\n<p class=\"note\">", fp);
     if (p->gallery_mode == REPORT_GALLERY_LIST) fputs("queries from ", fp), html_text(fp, p->gallery_list);
     else if (p->gallery_mode == REPORT_GALLERY_RANDOM)
         fprintf(fp, "%zu random queries (seed %llu)", c->ngallery, (unsigned long long)p->seed);
     else fprintf(fp, "the %zu queries with the lowest ", c->ngallery), html_text(fp, p->measure),
          fputs(" in the first run", fp);
-    fprintf(fp, "; top %zu per run, relevant items framed in green and marked ✓.</p>\n", p->topk);
+    fprintf(fp, "; top %zu per run, relevant items framed in green and marked ✓.", p->topk);
+    const report_thumbs *ts = &c->thumbs;
+    if (ts->total_b64 > 0) {
+        fprintf(fp, " %zu distinct thumbnails, each embedded once (%.2f MB), longest side %d px, "
+                    "JPEG quality %d",
+                ts->count, (double)ts->total_b64 / 1e6, ts->used_size, ts->used_quality);
+        if (ts->used_size != ts->size || ts->used_quality != ts->quality)
+            fprintf(fp, " (stepped down from %d px, quality %d to fit --thumb-budget)", ts->size,
+                    ts->quality);
+        fputs(".", fp);
+    }
+    fputs("</p>\n", fp);
     for (size_t g = 0; g < c->ngallery; g++) {
         size_t q = c->gallery[g];
         const char *qid = c->qrels.queries[q].qid;
@@ -639,7 +680,7 @@ int report_write(FILE *fp, const report_params *p, mm_error *err, int *status)
     mm_eval_opts o = MM_EVAL_OPTS_DEFAULT;
     o.complete_rel_info = true;
     c.opts = o;
-    report_thumbs_init(&c.thumbs, p->thumb_size, p->thumb_quality);
+    report_thumbs_init(&c.thumbs, p->thumb_size, p->thumb_quality, p->thumb_budget);
     int rc = -1;
     *status = 1;
     if (trec_qrels_load(&c.qrels, p->qrels, err) < 0) goto out;
@@ -652,6 +693,12 @@ int report_write(FILE *fp, const report_params *p, mm_error *err, int *status)
     if (load_runs(&c, err, status) < 0) {
         *status = 1; /* mm-eval's 2/4/7 are all bad input here */
         goto out;
+    }
+    if (p->nevaljson) {
+        c.evaljson = xcalloc(p->nevaljson, sizeof *c.evaljson);
+        for (; c.nevaljson < p->nevaljson; c.nevaljson++)
+            if (report_evaljson_load(&c.evaljson[c.nevaljson], p->evaljson[c.nevaljson], err) < 0)
+                goto out;
     }
     report_classes *cls = NULL;
     size_t ncls = p->nconfusion;
@@ -710,6 +757,8 @@ out:
     }
     free(c.runs);
     free(c.gallery);
+    for (size_t i = 0; i < c.nevaljson; i++) report_evaljson_free(&c.evaljson[i]);
+    free(c.evaljson);
     mm_measure_set_free(&c.sum);
     mm_measure_set_free(&c.curve);
     report_thumbs_free(&c.thumbs);

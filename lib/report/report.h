@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "core/error.h"
+#include "core/pool.h"
 
 enum report_gallery_mode {
     REPORT_GALLERY_WORST, /* the N queries with the lowest --measure in the first run */
@@ -46,12 +47,16 @@ typedef struct report_params {
     double ci;                    /* 0.95 */
     uint64_t permutations;        /* 10000 */
     int thumb_size;               /* 96 */
-    int thumb_quality;            /* 80 */
+    int thumb_quality;            /* 75 */
+    size_t thumb_budget;          /* 2,400,000 base64 bytes for all thumbnails (thumb.h); 0: none */
     const char *const *confusion; /* mm-eval --confusion TSV files */
     size_t nconfusion;
+    const char *const *evaljson;  /* mm-eval --format json outputs */
+    size_t nevaljson;
     const char *const *trainlogs; /* mm-train --log JSON-lines files */
     size_t ntrainlogs;
     const char *title;            /* "mmkit report" */
+    mm_pool *pool;                /* -t threads for the thumbnails; NULL: one */
 } report_params;
 
 void report_params_default(report_params *p);

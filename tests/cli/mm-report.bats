@@ -31,8 +31,9 @@ chromium_run() { # the flags a container needs; no network is used by the page
     run --separate-stderr mm-report --help
     assert_status 0
     [ -z "$stderr" ]
-    for s in "--qrels" "--texts" "--images" "--confusion" "--train-log" "--gallery=HOW" \
+    for s in "--qrels" "--texts" "--images" "--confusion" "--train-log" "--eval-json" "--gallery=HOW" \
              "default 20" "default 10" "default 0.95" "default 1000" "default 10000" "default 96" \
+             "default 75" "default 2400000" "--threads" \
              "Exit status: 0 ok, 1 bad or unreadable input, 2 usage error"; do
         assert_output_contains "$s"
     done
@@ -75,7 +76,7 @@ Image.new('RGB', (50, 80), (0, 0, 255)).save('imgs/c.png')"
     assert_status 0
     # 3 charts (R@K, PR, first-rank bars), 2 lines in each line chart; 2+1 summary rows,
     # 3+1 per-query rows; gallery 3 queries: r1 shows 2+2+1, r2 1+1+1 results
-    assert_output_contains "svg=3 polyline=4 imgs=9 scripts=1"
+    assert_output_contains "svg=3 polyline=4 imgs=9 distinct=3 scripts=1"   # a, b, c once each
     assert_output_contains "per-query-table:4"
     assert_output_contains "summary-table:3"
     assert_output_contains "first caption"
@@ -97,6 +98,40 @@ print('%.4f</span>' % 0 if False else '%.4f<br><span class=\"note\">[%.4f, %.4f]
     grep -qF "$want" report.html
 }
 
+@test "mm-report --eval-json: mm-eval's json (one run, and --compare) under the summary; bad ones fail with file:position" {
+    mm-eval -m MRR -m R.1 --ci 0.9 --bootstrap 100 -c --format json qrels r1.trec > one.json
+    mm-eval --compare -m MRR --ci 0.9 --bootstrap 100 -c --format json qrels r1.trec r2.trec > cmp.json
+    run mm-report --qrels qrels --eval-json one.json --eval-json cmp.json -o r.html r1.trec
+    assert_status 0
+    run check r.html
+    assert_status 0
+    assert_output_contains "evaljson:5"        # header + MRR + R@1, header + MRR
+    want=$("$MM_PYTHON" -c "
+import json; d = json.load(open('one.json')); lo, hi = d['ci']['intervals']['MRR']
+print('<td class=\"t\">MRR</td><td>%.4f</td><td>[%.4f, %.4f]</td>' % (d['summary']['MRR'], lo, hi))")
+    grep -qF "$want" r.html
+    grep -qF '90% interval' r.html
+    want=$("$MM_PYTHON" -c "
+import json; m = json.load(open('cmp.json'))['summary']['MRR']
+print('<td>%.4f</td><td>%.4f</td><td>%+.4f</td>' % (m['mean_a'], m['mean_b'], m['diff']))")
+    grep -qF "$want" r.html
+    grep -qF 'r2.trec against r1.trec' r.html
+    echo keep > out.html
+    printf '{"summary": {"MRR": 0.5,\n "x": }\n' > bad.json
+    run mm-report --qrels qrels --eval-json bad.json -o out.html r1.trec
+    assert_status 1
+    assert_output_contains "mm-report: bad.json:2:"
+    printf '{"summary": {"MRR": [1]}}' > shape.json
+    run mm-report --qrels qrels --eval-json shape.json -o out.html r1.trec
+    assert_status 1
+    assert_output_contains "mm-report: shape.json: summary.MRR: expected a number"
+    printf '[1]' > arr.json
+    run mm-report --qrels qrels --eval-json arr.json -o out.html r1.trec
+    assert_status 1
+    assert_output_contains "arr.json: expected mm-eval --format json output"
+    [ "$(cat out.html)" = keep ]
+}
+
 @test "mm-report: images that are missing or broken become a placeholder naming the path" {
     mkdir imgs
     echo "not an image" > imgs/b.jpg
@@ -107,6 +142,48 @@ print('%.4f</span>' % 0 if False else '%.4f<br><span class=\"note\">[%.4f, %.4f]
     run check report.html
     assert_status 0
     assert_output_contains "imgs=0"
+}
+
+@test "mm-report: 200 queries x 10 distinct noisy thumbnails stay under 3 MB; repeats are embedded once" {
+    # the worst case for the size: 2,000 different high-entropy images, no repeats
+    "$MM_PYTHON" - <<'PY'
+import os, random
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(7); r = random.Random(7)
+os.mkdir("imgs")
+x = np.linspace(0, 255, 192, dtype=np.float32)[None, :, None]
+y = np.linspace(0, 255, 144, dtype=np.float32)[:, None, None]
+for i in range(2000):
+    base = (x * rng.random(3) + y * rng.random(3)) / 2
+    px = np.clip(base + rng.normal(0, 40, (144, 192, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(px).save("imgs/i%04d.jpg" % i, quality=90)
+with open("sq", "w") as q, open("sr.trec", "w") as run, open("st.tsv", "w") as t, \
+     open("rep.trec", "w") as rep:
+    for i in range(200):
+        q.write("c%03d 0 i%04d 1\n" % (i, 10 * i + r.randrange(12)))
+        t.write("c%03d\ta caption for query number %d\n" % (i, i))
+        for k in range(10):
+            run.write("c%03d Q0 i%04d %d %.3f run\n" % (i, 10 * i + k, k + 1, 1 - k / 20))
+            rep.write("c%03d Q0 i%04d %d %.3f rep\n" % (i, k, k + 1, 1 - k / 20))
+PY
+    run mm-report --qrels sq --texts st.tsv --images imgs --gallery-size 200 -o s.html sr.trec
+    assert_status 0
+    size=$(stat -c %s s.html)
+    echo "page: $size bytes" >&3
+    [ "$size" -lt 3000000 ]
+    grep -q 'stepped down from 96 px, quality 75 to fit --thumb-budget' s.html   # the budget held it
+    run check s.html
+    assert_output_contains "imgs=2000 distinct=2000"
+    # the same 10 images for every query: each is in the page once
+    run mm-report --qrels sq --texts st.tsv --images imgs --gallery-size 200 -o rep.html rep.trec
+    run check rep.html
+    assert_output_contains "imgs=2000 distinct=10"
+    [ "$(stat -c %s rep.html)" -lt 600000 ]
+    ! grep -q 'stepped down' rep.html
+    # without the budget the same 2,000 images pass 3 MB: the test can fail
+    mm-report --qrels sq --texts st.tsv --images imgs --gallery-size 200 --thumb-budget 0 -o big.html sr.trec
+    [ "$(stat -c %s big.html)" -gt 3000000 ]
 }
 
 @test "mm-report: image→image and image→text runs show the query's own thumbnail" {
@@ -185,6 +262,32 @@ PY
     assert_status 0
 }
 
+@test "mm-report: a real mm-train --log, mm-predict run and mm-eval --confusion (classification end to end)" {
+    "$MM_PYTHON" - << 'PY'
+import random
+random.seed(3)
+with open("img.tsv", "w") as f, open("labels.tsv", "w") as l:
+    for i in range(60):
+        c = i % 3
+        f.write("it%02d\t" % i + " ".join("%.4f" % ((2 if j == c else 0) + random.gauss(0, 0.5)) for j in range(6)) + "\n")
+        l.write("it%02d\t%s\n" % (i, "abc"[c]))
+PY
+    mm-convert img.tsv -o img.mmf
+    awk '{print $1, 0, $2, 1}' labels.tsv > labels.qrels
+    mm-train --fusion none --labels labels.tsv --val-split 0.25 --epochs 5 --log log.jsonl -o head img.mmf
+    mm-predict --head head -k 3 img.mmf > pred.trec
+    mm-eval -m acc --confusion conf.tsv labels.qrels pred.trec > /dev/null
+    run mm-report --qrels labels.qrels --confusion conf.tsv --train-log log.jsonl -o c.html pred.trec
+    assert_status 0
+    run check c.html
+    assert_status 0
+    grep -q 'class="heatmap"' c.html
+    grep -q 'classification: loss' c.html
+    grep -q 'classification: validation' c.html
+    grep -q '>val_loss<' c.html      # the legends name the log's fields
+    grep -q '>val_acc<' c.html
+}
+
 @test "mm-report: bad inputs exit 1 with file:line, and -o is left untouched" {
     echo keep > out.html
     printf 'q1 Q0 a 1\n' > bad.trec
@@ -243,14 +346,37 @@ assert len(colors) > 50 and white < 0.97 * im.size[0] * im.size[1], (len(colors)
     run check dom.html --extract-jpegs jpegs
     assert_status 0
     # 244 queries: 244 per-query rows + header; 20 gallery queries x 10 results
-    assert_output_contains "svg=3 polyline=2 imgs=200 scripts=1"
+    assert_output_contains "svg=3 polyline=2 imgs=200 distinct="
     assert_output_contains "per-query-table:245"
-    # each <img> is a JPEG that mmkit decodes back
+    assert_output_contains "evaljson:"          # the demo's t2i.json and i2t.json
+    distinct=$(sed -n 's/.* distinct=\([0-9]*\) .*/\1/p' <<< "$output")
+    [ "$distinct" -ge 1 ] && [ "$distinct" -le 200 ]
+    # each embedded image is a JPEG that mmkit decodes back
     mm-embed-image --model "$MM_REPO/models/default" -t 2 --quiet --list jpegs/list.tsv -o back.mmf
-    [ "$(mm-info -j back.mmf | sed 's/.*"records":\([0-9]*\).*/\1/')" -eq 200 ]
+    [ "$(mm-info -j back.mmf | sed 's/.*"records":\([0-9]*\).*/\1/')" -eq "$distinct" ]
     [ "$(stat -c %s shot.png)" -le 204800 ]     # small enough for the README
     # MM_REPORT_SCREENSHOT=docs/mm-report.png bats tests/cli/mm-report.bats refreshes the README's
     if [ -n "${MM_REPORT_SCREENSHOT:-}" ]; then cp shot.png "$MM_REPORT_SCREENSHOT"; fi
+}
+
+@test "chromium: thumbnails shown by <use> of the one embedded copy are drawn" {
+    have_chromium || skip "chromium not installed (scripts/install-deps)"
+    mkdir imgs
+    "$MM_PYTHON" -c "
+from PIL import Image
+Image.new('RGB', (300, 200), (255, 0, 0)).save('imgs/a.jpg')
+Image.new('RGB', (300, 200), (0, 0, 255)).save('imgs/b.jpg')"
+    mm-report --qrels qrels --images imgs -o u.html r1.trec
+    grep -c '<image id=' u.html | grep -qx 2
+    chromium_run --screenshot="$BATS_TEST_TMPDIR/u.png" --window-size=1000,4000 \
+        --hide-scrollbars "file://$BATS_TEST_TMPDIR/u.html"
+    # a is shown 3 times (q1, q2, q3 of r1), b twice: 96x64 pixels each
+    "$MM_PYTHON" -c "
+from PIL import Image
+px = Image.open('u.png').convert('RGB').getdata()
+red = sum(1 for r, g, b in px if r > 200 and g < 60 and b < 60)
+blue = sum(1 for r, g, b in px if b > 200 and r < 60 and g < 60)
+assert red >= 3 * 96 * 60 and blue >= 2 * 96 * 60, (red, blue)"
 }
 
 @test "chromium: hostile inputs are not interpreted as markup; the CSP blocks remote loads" {
