@@ -5,6 +5,7 @@
  * Rprec_mult. */
 #include <stdlib.h>
 
+#include "core/xalloc.h"
 #include "eval/measures.h"
 
 typedef void calc_fn(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q,
@@ -16,8 +17,7 @@ static void over_groups(calc_fn *base, const mm_measure *m, const mm_eval_opts *
                         const mm_query_rels *q, double *v)
 {
     double one[64];
-    double *tmp = m->nvalues <= 64 ? one : calloc(m->nvalues, sizeof *tmp);
-    if (!tmp) return;
+    double *tmp = m->nvalues <= 64 ? one : xcalloc(m->nvalues, sizeof *tmp);
     for (size_t g = 0; g < q->num_jgs; g++) {
         for (size_t r = 0; r < m->nvalues; r++) tmp[r] = 0.0;
         base(m, o, &q->jgs[g], tmp);
