@@ -13,6 +13,7 @@
 /* ---- merging partial runs ------------------------------------------------------ */
 typedef struct merge_query {
     const char *qid;
+    size_t qid_len;
     topk_entry *e;
     size_t n, cap;
 } merge_query;
@@ -22,17 +23,24 @@ typedef struct merge_state {
     size_t nq, cap;
     mm_strmap index;     /* qid -> query index (entries in the same order as q) */
     mm_strstore strings; /* qids and docnos */
+    size_t last;         /* query of the previous line + 1 (0: none) */
 } merge_state;
 
 static merge_query *merge_find(merge_state *M, const trec_run_line *line, const char *path,
                                mm_error *err)
 {
+    /* a run's lines come query by query: most lines are the last one's */
+    if (M->last) {
+        merge_query *q = &M->q[M->last - 1];
+        if (q->qid_len == line->qid_len && memcmp(q->qid, line->qid, line->qid_len) == 0) return q;
+    }
     bool added;
     long i = mm_strmap_intern(&M->index, &M->strings, line->qid, line->qid_len, &added);
     if (i < 0)
         return mm_fail(err, MM_ERR_LIMIT, "%s:%ld: more than %u queries", path, line->lineno,
                        UINT32_MAX - 2),
                NULL;
+    M->last = (size_t)i + 1;
     if (!added) return &M->q[i];
     if (M->nq == M->cap) {
         M->cap = M->cap ? 2 * M->cap : 256;
@@ -41,6 +49,7 @@ static merge_query *merge_find(merge_state *M, const trec_run_line *line, const 
     merge_query *q = &M->q[M->nq++];
     memset(q, 0, sizeof *q);
     q->qid = M->index.key[i];
+    q->qid_len = line->qid_len;
     return q;
 }
 
