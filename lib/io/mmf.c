@@ -509,12 +509,14 @@ static int read_header(mmf_reader *r, mm_error *err)
         return reader_fail(r, err, MM_ERR_MALFORMED, "unknown element type code %d", dtype);
     if (flags & ~MMF_FLAG_NORMALIZED)
         return reader_fail(r, err, MM_ERR_MALFORMED, "unknown flag bits 0x%02x", flags);
-    if (dim == 0 || dim > MMF_MAX_DIM)
-        return reader_fail(r, err, MM_ERR_LIMIT, "dimension %" PRIu32 " outside 1..%u", dim,
-                           MMF_MAX_DIM);
+    if (dim == 0) return reader_fail(r, err, MM_ERR_MALFORMED, "dimension 0");
+    if (dim > MMF_MAX_DIM)
+        return reader_fail(r, err, MM_ERR_LIMIT, "dimension %" PRIu32 " exceeds the limit of %u",
+                           dim, MMF_MAX_DIM);
     if (meta_len > MMF_MAX_META_LEN)
-        return reader_fail(r, err, MM_ERR_LIMIT, "metadata length %" PRIu32 " exceeds %u",
-                           meta_len, MMF_MAX_META_LEN);
+        return reader_fail(r, err, MM_ERR_LIMIT,
+                           "metadata length %" PRIu32 " exceeds the limit of %u bytes", meta_len,
+                           MMF_MAX_META_LEN);
     consume(r, FIXED_HEADER_LEN + 4);
     if (require(r, (size_t)meta_len + 4, "the segment metadata", err)) return -1;
     p = r->buf + r->buf_start;
