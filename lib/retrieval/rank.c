@@ -618,7 +618,8 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
         ok = ok && E.buf[i].vec && E.buf[i].id_off && E.buf[i].ids && E.buf[i].id_hash;
     }
     if (!ok) {
-        mm_fail(err, MM_ERR_NOMEM, "out of memory for %zu-row gallery blocks", block);
+        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for %d gallery blocks of %zu rows of dimension %zu (--block)",
+                mmf_name(gallery), RANK_BUFFERS, block, dim);
         goto out;
     }
     if (early && (load(load_ctx, queries, err) || check_queries(queries, queries_name, p, err))) goto out;
@@ -637,8 +638,8 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
         goto out;
     }
     if (!block_ok) {
-        mm_fail(err, MM_ERR_LIMIT, "a block of %zu rows of dimension %zu is too large (at most %zu rows)",
-                block, dim, ((size_t)1 << 28) / dim);
+        mm_fail(err, MM_ERR_LIMIT, "%s: a block of %zu rows of dimension %zu exceeds the limit of 1 GiB (at most %zu rows)",
+                mmf_name(gallery), block, dim, ((size_t)1 << 28) / dim);
         goto out;
     }
     if (queries->rows > (size_t)INT_MAX - SCAN8_MR) {
