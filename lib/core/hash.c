@@ -6,7 +6,11 @@
 
 #include "core/xalloc.h"
 
-uint64_t mm_hash_bytes(const void *data, size_t len)
+/* The hash and the lookup are inlined into the public calls below, so that
+ * mm_strmap_find costs one call, as it did when the hash was its own. */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE uint64_t hash_bytes(const void *data, size_t len)
 {
     const unsigned char *p = data;
     const uint64_t prime = 1099511628211ULL;
@@ -27,6 +31,8 @@ uint64_t mm_hash_bytes(const void *data, size_t len)
     h ^= h >> 32;
     return h;
 }
+
+uint64_t mm_hash_bytes(const void *data, size_t len) { return hash_bytes(data, len); }
 
 static size_t pow2_at_least(size_t n)
 {
@@ -70,7 +76,7 @@ static inline bool entry_is(const mm_strmap *m, uint32_t e, const char *key, siz
     return m->hash[e] == hash && m->len[e] == len && memcmp(m->key[e], key, len) == 0;
 }
 
-long mm_strmap_find_hashed(const mm_strmap *m, const char *key, size_t len, uint64_t hash)
+ALWAYS_INLINE long find(const mm_strmap *m, const char *key, size_t len, uint64_t hash)
 {
     if (!m->slot) return -1;
     for (size_t h = (size_t)hash & m->mask;; h = (h + 1) & m->mask) {
@@ -80,9 +86,14 @@ long mm_strmap_find_hashed(const mm_strmap *m, const char *key, size_t len, uint
     }
 }
 
+long mm_strmap_find_hashed(const mm_strmap *m, const char *key, size_t len, uint64_t hash)
+{
+    return find(m, key, len, hash);
+}
+
 long mm_strmap_find(const mm_strmap *m, const char *key, size_t len)
 {
-    return mm_strmap_find_hashed(m, key, len, mm_hash_bytes(key, len));
+    return find(m, key, len, hash_bytes(key, len));
 }
 
 /* Doubles the slot array and re-inserts every entry (entry numbers stay). */
@@ -136,13 +147,13 @@ long mm_strmap_add_slow(mm_strmap *m, mm_strstore *store, const char *key, size_
 
 long mm_strmap_add(mm_strmap *m, const char *key, size_t len, bool *added)
 {
-    return mm_strmap_add_hashed(m, key, len, mm_hash_bytes(key, len), added);
+    return mm_strmap_add_hashed(m, key, len, hash_bytes(key, len), added);
 }
 
 long mm_strmap_intern(mm_strmap *m, mm_strstore *store, const char *key, size_t len,
                       bool *added)
 {
-    return mm_strmap_add_slow(m, store, key, len, mm_hash_bytes(key, len), added);
+    return mm_strmap_add_slow(m, store, key, len, hash_bytes(key, len), added);
 }
 
 bool mm_hashset_add(mm_hashset *s, uint64_t h)
