@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/xalloc.h"
 #include "eval/bootstrap.h"
 #include "eval/evalstats.h"
 #include "eval/measures.h"
@@ -358,8 +359,7 @@ static void write_confusion(const char *path, const mm_eval_result *res)
 {
     static const char *none = "(none)";
     size_t nq = res->query_count, n = 0;
-    const char **classes = malloc((2 * nq + 1) * sizeof *classes);
-    if (!classes) cli_fatal("out of memory");
+    const char **classes = xmalloc((2 * nq + 1) * sizeof *classes);
     for (size_t q = 0; q < nq; q++) {
         if (!res->label[q]) continue;
         classes[n++] = res->label[q];
@@ -369,8 +369,7 @@ static void write_confusion(const char *path, const mm_eval_result *res)
     size_t u = 0;
     for (size_t i = 0; i < n; i++)
         if (u == 0 || strcmp(classes[i], classes[u - 1]) != 0) classes[u++] = classes[i];
-    long *counts = calloc(u * u + 1, sizeof *counts);
-    if (!counts) cli_fatal("out of memory");
+    long *counts = xcalloc(u * u + 1, sizeof *counts);
     for (size_t q = 0; q < nq; q++) {
         if (!res->label[q]) continue;
         size_t t = find_class(classes, u, res->label[q]);
@@ -406,12 +405,11 @@ static void compare_runs(FILE *fp, const mm_measure_set *set, const mm_eval_resu
                          const char *path_a, const char *path_b)
 {
     size_t n = ra->query_count;
-    double *a = malloc((n ? n : 1) * sizeof *a), *b = malloc((n ? n : 1) * sizeof *b);
-    double *diffs = malloc((n ? n : 1) * sizeof *diffs);
-    cmp_row *rows = calloc(set->nvalues, sizeof *rows);
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    double *boot = p->ci > 0 ? malloc(p->bootstrap * sizeof *boot) : NULL;
-    if (!a || !b || !diffs || !rows || !idx || (p->ci > 0 && !boot)) cli_fatal("out of memory");
+    double *a = xmalloc((n ? n : 1) * sizeof *a), *b = xmalloc((n ? n : 1) * sizeof *b);
+    double *diffs = xmalloc((n ? n : 1) * sizeof *diffs);
+    cmp_row *rows = xcalloc(set->nvalues, sizeof *rows);
+    size_t *idx = xmalloc((n ? n : 1) * sizeof *idx);
+    double *boot = p->ci > 0 ? xmalloc(p->bootstrap * sizeof *boot) : NULL;
     size_t nrows = 0;
     for (size_t k = 0; k < set->count; k++) {
         const mm_measure *m = &set->m[k];
@@ -717,9 +715,8 @@ int main(int argc, char **argv)
         evaluate(&qrels, run_path, &p, &set, &res);
         double *lo = NULL, *hi = NULL;
         if (p.ci > 0 && p.summary) {
-            lo = malloc(set.nvalues * sizeof *lo);
-            hi = malloc(set.nvalues * sizeof *hi);
-            if (!lo || !hi) cli_fatal("out of memory");
+            lo = xmalloc(set.nvalues * sizeof *lo);
+            hi = xmalloc(set.nvalues * sizeof *hi);
             bootstrap(&set, &res, &p, lo, hi);
         }
         if (p.confusion) write_confusion(p.confusion, &res);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/xalloc.h"
 #include "fuse/fuse.h"
 #include "fuse/fuse_optimize.h"
 #include "eval/measures.h"
@@ -201,8 +202,7 @@ static int run_runs(params *p, const char *const *inputs, size_t n, const double
     else snprintf(tag, sizeof tag, "mm-fuse-%s", fuse_method_name(method));
 
     mm_error err;
-    trec_run *runs = calloc(n, sizeof *runs);
-    if (!runs) cli_fatal("out of memory");
+    trec_run *runs = xcalloc(n, sizeof *runs);
     cli_output *out = cli_output_open(p->output);
     for (size_t i = 0; i < n; i++)
         if (trec_run_load(&runs[i], inputs[i], &err)) cli_fatal("%s", err.msg);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/xalloc.h"
 #include "io/mmf.h"
 #include "kernels/cpu.h"
 
@@ -40,9 +41,7 @@ typedef struct segment_list {
 static void remember_segment(const mmf_segment_info *info, void *ctx)
 {
     segment_list *l = ctx;
-    mmf_segment_info *n = realloc(l->items, (l->count + 1) * sizeof *n);
-    if (!n) cli_fatal("out of memory");
-    l->items = n;
+    l->items = xrealloc(l->items, (l->count + 1) * sizeof *l->items);
     l->items[l->count] = *info;
     mmf_header_copy(&l->items[l->count].header, &info->header);
     l->count++;

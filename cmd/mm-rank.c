@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/cli.h"
+#include "core/xalloc.h"
 #include "io/mmf.h"
 #include "retrieval/rank.h"
 #include "kernels/scan8.h"
@@ -72,8 +73,7 @@ static int cmp_id(const void *a, const void *b)
  * query with every document twice: say so (once). */
 static void warn_duplicate_queries(const mmf_matrix *q, const char *name)
 {
-    char **ids = malloc(q->rows * sizeof *ids);
-    if (!ids) cli_fatal("out of memory");
+    char **ids = xmalloc((q->rows ? q->rows : 1) * sizeof *ids);
     memcpy(ids, q->ids, q->rows * sizeof *ids);
     qsort(ids, q->rows, sizeof *ids, cmp_id);
     size_t repeated = 0;

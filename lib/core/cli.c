@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/mapguard.h"
+#include "core/xalloc.h"
 #include "kernels/cpu.h"
 
 const char *cli_prog = "mmkit";
@@ -227,9 +228,9 @@ static int is_stdio_path(const char *path)
 static char *dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    if (!slash) return strdup(".");
-    if (slash == path) return strdup("/");
-    return strndup(path, (size_t)(slash - path));
+    if (!slash) return xstrdup(".");
+    if (slash == path) return xstrdup("/");
+    return xstrndup(path, (size_t)(slash - path));
 }
 
 static int reserve_slot(void)
@@ -241,8 +242,7 @@ static int reserve_slot(void)
 
 cli_output *cli_output_open(const char *path)
 {
-    cli_output *out = calloc(1, sizeof *out);
-    if (!out) cli_fatal("out of memory");
+    cli_output *out = xcalloc(1, sizeof *out);
     out->slot = -1;
     if (is_stdio_path(path)) {
         out->fp = stdout;
@@ -260,16 +260,14 @@ cli_output *cli_output_open(const char *path)
     }
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         if (S_ISDIR(st.st_mode)) cli_fatal("%s: is a directory", path);
-        out->path = strdup(path);
-        if (!out->path) cli_fatal("out of memory");
+        out->path = xstrdup(path);
         free(resolved);
         out->direct = true;
         out->fp = fopen(out->path, "wb");
         if (!out->fp) cli_fatal("%s: cannot open for writing: %s", out->path, strerror(errno));
         return out;
     }
-    out->path = strdup(path);
-    if (!out->path) cli_fatal("out of memory");
+    out->path = xstrdup(path);
     free(resolved);
     path = out->path;
     int fd = -1;
@@ -281,7 +279,6 @@ cli_output *cli_output_open(const char *path)
     const char *no_tmpfile = getenv("MM_NO_O_TMPFILE");
     if (!no_tmpfile || !*no_tmpfile) {
         char *dir = dir_of(path);
-        if (!dir) cli_fatal("out of memory");
         fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666); /* umask applies */
         free(dir);
     }
@@ -291,8 +288,7 @@ cli_output *cli_output_open(const char *path)
     } else {
         int slot = reserve_slot();
         size_t len = strlen(path) + 16;
-        out->tmp_path = malloc(len);
-        if (!out->tmp_path) cli_fatal("out of memory");
+        out->tmp_path = xmalloc(len);
         snprintf(out->tmp_path, len, "%s.tmp.XXXXXX", path);
         fd = mkstemp(out->tmp_path);
         if (fd < 0) cli_fatal("%s: cannot create output file: %s", path, strerror(errno));
@@ -351,8 +347,7 @@ static void commit_unnamed(cli_output *out, int fd)
         cli_fatal("%s: cannot link the output file into place: %s", out->path, strerror(errno));
     int slot = reserve_slot();
     size_t len = strlen(out->path) + 32;
-    out->tmp_path = malloc(len);
-    if (!out->tmp_path) cli_fatal("out of memory");
+    out->tmp_path = xmalloc(len);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     unsigned long seed = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16);

@@ -1,6 +1,7 @@
 /* xalloc.c — see xalloc.h. */
 #include "core/xalloc.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 
 #include "core/cli.h"
 
-static void die(size_t size)
+_Noreturn void xalloc_die(size_t size)
 {
     /* No stdio buffer: the allocation that failed may have been its own. */
     char msg[160];
@@ -25,21 +26,29 @@ static void die(size_t size)
 void *xmalloc(size_t size)
 {
     void *p = malloc(size ? size : 1);
-    if (!p) die(size);
+    if (!p) xalloc_die(size);
     return p;
 }
 
 void *xcalloc(size_t count, size_t size)
 {
     void *p = calloc(count ? count : 1, size ? size : 1);
-    if (!p) die(count * size);
+    /* an overflowing product is reported as SIZE_MAX bytes */
+    if (!p) xalloc_die(size && count > SIZE_MAX / size ? SIZE_MAX : count * size);
     return p;
 }
 
 void *xrealloc(void *ptr, size_t size)
 {
     void *p = realloc(ptr, size ? size : 1);
-    if (!p) die(size);
+    if (!p) xalloc_die(size);
+    return p;
+}
+
+void *xmemalign(size_t align, size_t size)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, align, size ? size : 1)) xalloc_die(size);
     return p;
 }
 

@@ -18,5 +18,12 @@ void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 /* The first n bytes of s (or fewer, up to a NUL), NUL-terminated. */
 char *xstrndup(const char *s, size_t n);
+/* size bytes aligned to align (a power of two, a multiple of sizeof(void *));
+ * free with free(). */
+void *xmemalign(size_t align, size_t size);
+/* Ends the process as the calls above do when size bytes cannot be had:
+ * for an allocator of one's own (aligned, huge-page) whose NULL means the
+ * same thing. */
+_Noreturn void xalloc_die(size_t size);
 
 #endif

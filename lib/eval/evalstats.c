@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/xalloc.h"
+
 /* ---- random numbers ------------------------------------------------------------ */
 
 static uint64_t splitmix64(uint64_t *x)
@@ -82,8 +84,7 @@ double mm_paired_permutation_test(const double *a, const double *b, size_t n,
 {
     if (exact) *exact = false;
     if (n == 0) return 1.0;
-    double *d = malloc(n * sizeof *d);
-    if (!d) return NAN;
+    double *d = xmalloc(n * sizeof *d);
     double observed = 0.0;
     for (size_t i = 0; i < n; i++) {
         d[i] = a[i] - b[i];

@@ -6,22 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
 #include "io/trec.h"
+
+/* A query's preference matrices have (judged documents)^2 cells, one set
+ * per judgment group: a count the input chooses, so it is bounded (2^30
+ * cells: 2 GiB of counts) before anything is allocated. */
+#define PREFS_MAX_CELLS ((size_t)1 << 30)
 
 /* ---- loading ------------------------------------------------------------------ */
 
-static char *keep(mm_prefs *p, const char *s, size_t *cap)
+static const char *keep(mm_prefs *p, const char *s)
 {
-    if (p->nstrings == *cap) {
-        size_t nc = *cap ? *cap * 2 : 256;
-        char **ns = realloc(p->strings, nc * sizeof *ns);
-        if (!ns) return NULL;
-        p->strings = ns;
-        *cap = nc;
-    }
-    char *c = strdup(s);
-    if (c) p->strings[p->nstrings++] = c;
-    return c;
+    return mm_strstore_add(&p->strings, s, strlen(s));
 }
 
 typedef struct pref_tmp {
@@ -39,8 +36,7 @@ static int cmp_qid_docno(const void *pa, const void *pb)
 void mm_prefs_free(mm_prefs *p)
 {
     if (!p) return;
-    for (size_t i = 0; i < p->nstrings; i++) free(p->strings[i]);
-    free(p->strings);
+    mm_strstore_free(&p->strings);
     free(p->queries);
     free(p->prefs);
     free(p->name);
@@ -60,25 +56,22 @@ int mm_prefs_load(mm_prefs *p, const char *path, bool from_qrels, mm_error *err)
 int mm_prefs_load_reader(mm_prefs *p, trec_reader *r, bool from_qrels, mm_error *err)
 {
     memset(p, 0, sizeof *p);
-    p->name = strdup(trec_reader_name(r));
+    p->name = xstrdup(trec_reader_name(r));
     pref_tmp *tmp = NULL;
-    size_t n = 0, cap = 0, scap = 0;
+    size_t n = 0, cap = 0;
     trec_pref_line line;
     int rc;
     const char *last_qid = NULL, *last_jg = NULL, *last_jsg = NULL;
     while ((rc = trec_read_pref_line(r, from_qrels, &line, err)) == 1) {
         if (n == cap) {
             cap = cap ? cap * 2 : 256;
-            pref_tmp *nt = realloc(tmp, cap * sizeof *tmp);
-            if (!nt) goto nomem;
-            tmp = nt;
+            tmp = xrealloc(tmp, cap * sizeof *tmp);
         }
         /* consecutive lines usually share qid, jg and jsg: keep one copy */
-        if (!last_qid || strcmp(last_qid, line.qid)) last_qid = keep(p, line.qid, &scap);
-        if (!last_jg || strcmp(last_jg, line.jg)) last_jg = keep(p, line.jg, &scap);
-        if (!last_jsg || strcmp(last_jsg, line.jsg)) last_jsg = keep(p, line.jsg, &scap);
-        const char *d = keep(p, line.docno, &scap);
-        if (!last_qid || !last_jg || !last_jsg || !d || !p->name) goto nomem;
+        if (!last_qid || strcmp(last_qid, line.qid)) last_qid = keep(p, line.qid);
+        if (!last_jg || strcmp(last_jg, line.jg)) last_jg = keep(p, line.jg);
+        if (!last_jsg || strcmp(last_jsg, line.jsg)) last_jsg = keep(p, line.jsg);
+        const char *d = keep(p, line.docno);
         tmp[n++] = (pref_tmp){{last_jg, last_jsg, d, line.rel_level}, last_qid};
     }
     if (rc < 0) goto fail;
@@ -89,9 +82,8 @@ int mm_prefs_load_reader(mm_prefs *p, trec_reader *r, bool from_qrels, mm_error 
     qsort(tmp, n, sizeof *tmp, cmp_qid_docno);
     size_t nq = 0;
     for (size_t i = 0; i < n; i++) nq += i == 0 || strcmp(tmp[i].qid, tmp[i - 1].qid) != 0;
-    p->queries = calloc(nq, sizeof *p->queries);
-    p->prefs = malloc(n * sizeof *p->prefs);
-    if (!p->queries || !p->prefs) goto nomem;
+    p->queries = xcalloc(nq, sizeof *p->queries);
+    p->prefs = xmalloc(n * sizeof *p->prefs);
     size_t qi = (size_t)-1;
     for (size_t i = 0; i < n; i++) {
         if (i == 0 || strcmp(tmp[i].qid, tmp[i - 1].qid) != 0) {
@@ -106,8 +98,6 @@ int mm_prefs_load_reader(mm_prefs *p, trec_reader *r, bool from_qrels, mm_error 
     p->count = n;
     free(tmp);
     return 0;
-nomem:
-    mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", trec_reader_name(r));
 fail:
     free(tmp);
     mm_prefs_free(p);
@@ -280,12 +270,10 @@ static int form_counts(const mm_prefs *p, size_t qi, const char *const *docnos, 
     memset(b, 0, sizeof *b);
     /* distinct judged docnos (prefs are sorted by docno) */
     long nd = 0;
-    long *doc_of = malloc(np * sizeof *doc_of); /* pref -> distinct doc index */
-    long *rank_of = malloc(np * sizeof *rank_of);
-    b->rp = malloc(np * sizeof *b->rp);
-    if (!doc_of || !rank_of || !b->rp) goto nomem;
-    long *first_pref = malloc(np * sizeof *first_pref);
-    if (!first_pref) goto nomem;
+    long *doc_of = xmalloc(np * sizeof *doc_of); /* pref -> distinct doc index */
+    long *rank_of = xmalloc(np * sizeof *rank_of);
+    b->rp = xmalloc(np * sizeof *b->rp);
+    long *first_pref = xmalloc(np * sizeof *first_pref);
     for (size_t i = 0; i < np; i++) {
         if (i == 0 || strcmp(pr[i].docno, pr[i - 1].docno) != 0) first_pref[nd++] = (long)i;
         doc_of[i] = nd - 1;
@@ -323,12 +311,19 @@ static int form_counts(const mm_prefs *p, size_t qi, const char *const *docnos, 
 
     size_t njg = 0;
     for (size_t i = 0; i < np; i++) njg += i == 0 || strcmp(b->rp[i].p->jg, b->rp[i - 1].p->jg);
-    size_t nj = (size_t)nd;
-    b->c.jgs = calloc(njg, sizeof *b->c.jgs);
+    size_t nj = (size_t)nd; /* <= np: the squares below are input-sized */
+    if (nj * nj > PREFS_MAX_CELLS) {
+        mm_fail(err, MM_ERR_LIMIT,
+                "%s: query '%s': %zu judged documents need %zu preference cells, above the "
+                "limit of %zu",
+                p->name, pq->qid, nj, nj * nj, PREFS_MAX_CELLS);
+        goto fail;
+    }
+    b->c.jgs = xcalloc(njg, sizeof *b->c.jgs);
+    b->ecs = xcalloc(np, sizeof *b->ecs);
+    b->ranks = xmalloc(np * sizeof *b->ranks);
     b->c.ca = calloc(nj ? nj * nj : 1, sizeof *b->c.ca);
-    b->ecs = calloc(np, sizeof *b->ecs);
-    b->ranks = malloc(np * sizeof *b->ranks);
-    if (!b->c.jgs || !b->c.ca || !b->ecs || !b->ranks) goto nomem;
+    if (!b->c.ca) goto nomem;
     b->c.num_jgs = njg;
     size_t start = 0, g = 0, ec_used = 0;
     while (start < np) {
@@ -340,9 +335,16 @@ static int form_counts(const mm_prefs *p, size_t qi, const char *const *docnos, 
         mm_prefs_jg *jg = &b->c.jgs[g++];
         if (nsub > 1) {
             if (!b->pa) {
+                if (nj * nj > PREFS_MAX_CELLS / njg) {
+                    mm_fail(err, MM_ERR_LIMIT,
+                            "%s: query '%s': %zu judgment groups of %zu judged documents need "
+                            "more than %zu preference cells",
+                            p->name, pq->qid, njg, nj, PREFS_MAX_CELLS);
+                    goto fail;
+                }
                 b->pa = malloc(njg * nj * nj);
-                b->rel = malloc(njg * nj * sizeof *b->rel);
-                if (!b->pa || !b->rel) goto nomem;
+                if (!b->pa) goto nomem;
+                b->rel = xmalloc(njg * nj * sizeof *b->rel);
             }
             jg->pa = b->pa + (g - 1) * nj * nj;
             jg->rel_array = b->rel + (g - 1) * nj;
@@ -368,7 +370,8 @@ static int form_counts(const mm_prefs *p, size_t qi, const char *const *docnos, 
     }
     return 0;
 nomem:
-    mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    mm_fail(err, MM_ERR_NOMEM, "%s: query '%s': out of memory for the preference matrices of %zu "
+            "judged documents", p->name, pq->qid, (size_t)nd);
 fail:
     free(doc_of);
     free(rank_of);
@@ -430,22 +433,17 @@ static int evaluate_loaded(const mm_prefs *p, trec_run run, const mm_eval_opts *
     }
     size_t nq = p->query_count;
     res->query_count = nq;
-    res->qid = calloc(nq, sizeof *res->qid);
-    res->values = calloc(nq * set->nvalues + 1, sizeof *res->values);
-    res->missing = calloc(nq, sizeof *res->missing);
-    res->label = calloc(nq, sizeof *res->label);
-    res->top1 = calloc(nq, sizeof *res->top1);
-    res->num_rel_any = calloc(nq, sizeof *res->num_rel_any);
-    res->runid = run.tag ? strdup(run.tag) : NULL;
-    const char **docs = malloc((run.line_count + 1) * sizeof *docs);
-    trec_ranked *items = malloc((run.line_count + 1) * sizeof *items);
+    res->qid = xcalloc(nq, sizeof *res->qid);
+    res->values = xcalloc(nq * set->nvalues + 1, sizeof *res->values);
+    res->missing = xcalloc(nq, sizeof *res->missing);
+    res->label = xcalloc(nq, sizeof *res->label);
+    res->top1 = xcalloc(nq, sizeof *res->top1);
+    res->num_rel_any = xcalloc(nq, sizeof *res->num_rel_any);
+    res->runid = run.tag ? xstrdup(run.tag) : NULL;
+    const char **docs = xmalloc((run.line_count + 1) * sizeof *docs);
+    trec_ranked *items = xmalloc((run.line_count + 1) * sizeof *items);
     int rc = -1;
     *exit_status = MM_EVAL_EXIT_INPUT;
-    if (!res->qid || !res->values || !res->missing || !res->label || !res->top1 ||
-        !res->num_rel_any || !docs || !items) {
-        mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        goto done;
-    }
     size_t scored = 0;
     for (size_t qi = 0; qi < nq; qi++) {
         res->qid[qi] = p->queries[qi].qid;

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "core/strstore.h"
 #include "eval/measures.h"
 #include "io/trec.h"
 
@@ -41,8 +42,7 @@ typedef struct mm_prefs {
     mm_prefs_query *queries;
     size_t count;
     mm_pref *prefs;
-    char **strings; /* owned copies */
-    size_t nstrings;
+    mm_strstore strings; /* the qids, judgment groups and docnos */
 } mm_prefs;
 
 /* from_qrels: -R qrels_prefs. Errors name file:line; kind MM_ERR_MALFORMED. */

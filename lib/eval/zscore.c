@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
+
 static int cmp_entry(const void *a, const void *b)
 {
     const mm_zscore_entry *x = a, *y = b;
@@ -47,13 +49,7 @@ int mm_zscores_load(mm_zscores *z, const char *path, mm_error *err)
     for (;;) {
         if (len + 4096 + 2 > cap) {
             cap = cap ? cap * 2 : 65536;
-            char *nb = realloc(z->buf, cap);
-            if (!nb) {
-                fclose(fp);
-                mm_zscores_free(z);
-                return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-            }
-            z->buf = nb;
+            z->buf = xrealloc(z->buf, cap); /* grows with what is read */
         }
         size_t got = fread(z->buf + len, 1, cap - len - 2, fp);
         len += got;
@@ -73,11 +69,7 @@ int mm_zscores_load(mm_zscores *z, const char *path, mm_error *err)
     z->buf[len] = '\0';
     size_t lines = 0;
     for (size_t i = 0; i < len; i++) lines += z->buf[i] == '\n';
-    z->e = calloc(lines, sizeof *z->e);
-    if (!z->e) {
-        mm_zscores_free(z);
-        return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    }
+    z->e = xcalloc(lines, sizeof *z->e);
     char *p = z->buf, *end = z->buf + len;
     for (size_t ln = 1; ln <= lines; ln++) {
         char *nl = memchr(p, '\n', (size_t)(end - p));

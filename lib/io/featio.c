@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/xalloc.h"
 #include "kernels/half.h"
 #include "io/npy.h"
 
@@ -53,12 +54,9 @@ struct tsv_feature_reader {
 
 tsv_feature_reader *tsv_feature_open(FILE *fp, const char *name, mm_error *err)
 {
-    tsv_feature_reader *r = calloc(1, sizeof *r);
-    if (!r || !(r->name = strdup(name))) {
-        free(r);
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-        return NULL;
-    }
+    (void)err; /* cannot fail; the parameter keeps the readers' one shape */
+    tsv_feature_reader *r = xcalloc(1, sizeof *r);
+    r->name = xstrdup(name);
     r->fp = fp;
     return r;
 }
@@ -116,12 +114,9 @@ int tsv_feature_next(tsv_feature_reader *r, const char **id, const float **vec, 
             if (n >= MMF_MAX_DIM)
                 return mm_fail(err, MM_ERR_LIMIT, "%s:%ld: more than %u values", r->name,
                                r->lineno, MMF_MAX_DIM);
-            if (n == r->cap) {
-                size_t nc = r->cap ? r->cap * 2 : 256;
-                float *nv = realloc(r->vec, nc * sizeof *nv);
-                if (!nv) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", r->name);
-                r->vec = nv;
-                r->cap = nc;
+            if (n == r->cap) { /* n < MMF_MAX_DIM */
+                r->cap = r->cap ? r->cap * 2 : 256;
+                r->vec = xrealloc(r->vec, r->cap * sizeof *r->vec);
             }
             r->vec[n++] = v;
             p = end;
@@ -176,17 +171,9 @@ char **feat_read_ids(const char *path, size_t *count, mm_error *err)
         }
         if (n + 1 >= ncap) {
             ncap = ncap ? ncap * 2 : 1024;
-            char **ni = realloc(ids, ncap * sizeof *ni);
-            if (!ni) {
-                mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path);
-                goto fail;
-            }
-            ids = ni;
+            ids = xrealloc(ids, ncap * sizeof *ids);
         }
-        if (!(ids[n++] = strdup(line))) {
-            mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path);
-            goto fail;
-        }
+        ids[n++] = xstrdup(line);
         ids[n] = NULL;
     }
     if (ferror(fp)) {
@@ -195,7 +182,7 @@ char **feat_read_ids(const char *path, size_t *count, mm_error *err)
     }
     free(line);
     if (fp != stdin) fclose(fp);
-    if (!ids) ids = calloc(1, sizeof *ids);
+    if (!ids) ids = xcalloc(1, sizeof *ids);
     *count = n;
     return ids;
 fail:
@@ -206,21 +193,14 @@ fail:
     return NULL;
 }
 
-/* Builds a matrix from rows of floats and ids (copies both). */
-static int matrix_from(mmf_matrix *m, size_t rows, uint32_t dim, float *data_owned,
-                       char **ids, const char *name, mm_error *err)
+/* Builds a matrix from rows of floats (taken over) and ids (copied). */
+static void matrix_from(mmf_matrix *m, size_t rows, uint32_t dim, float *data_owned, char **ids)
 {
     memset(m, 0, sizeof *m);
     size_t arena = 0;
     for (size_t i = 0; i < rows; i++) arena += strlen(ids[i]) + 1;
-    m->id_arena = malloc(arena ? arena : 1);
-    m->ids = malloc((rows ? rows : 1) * sizeof *m->ids);
-    if (!m->id_arena || !m->ids) {
-        free(m->id_arena);
-        free(m->ids);
-        free(data_owned);
-        return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-    }
+    m->id_arena = xmalloc(arena ? arena : 1);
+    m->ids = xmalloc((rows ? rows : 1) * sizeof *m->ids);
     size_t off = 0;
     for (size_t i = 0; i < rows; i++) {
         size_t l = strlen(ids[i]) + 1;
@@ -233,7 +213,6 @@ static int matrix_from(mmf_matrix *m, size_t rows, uint32_t dim, float *data_own
     m->data = data_owned;
     mmf_header_init(&m->header, dim, MMF_F32, 0);
     m->all_normalized = false;
-    return 0;
 }
 
 static void free_ids(char **ids)
@@ -260,11 +239,8 @@ static int load_npy(const char *path, const char *ids_path, mmf_matrix *m, mm_er
                        name, npy_dtype_descr(dtype));
     }
     size_t rows = a.shape[0], dim = a.shape[1];
-    float *data = malloc((rows ? rows * dim : 1) * sizeof(float));
-    if (!data) {
-        npy_free(&a);
-        return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-    }
+    /* as many values as the array npy_read has already read (and limited) */
+    float *data = xmalloc((rows ? rows * dim : 1) * sizeof(float));
     if (a.dtype == NPY_F32) memcpy(data, a.data, rows * dim * sizeof(float));
     else if (a.dtype == NPY_F16) mm_f16_to_f32_n(a.data, data, rows * dim);
     else
@@ -286,23 +262,16 @@ static int load_npy(const char *path, const char *ids_path, mmf_matrix *m, mm_er
                            rows, name);
         }
     } else {
-        ids = calloc(rows + 1, sizeof *ids);
-        for (size_t i = 0; ids && i < rows; i++) {
+        ids = xcalloc(rows + 1, sizeof *ids);
+        for (size_t i = 0; i < rows; i++) {
             char buf[32];
             snprintf(buf, sizeof buf, "%zu", i);
-            if (!(ids[i] = strdup(buf))) {
-                free_ids(ids);
-                ids = NULL;
-            }
-        }
-        if (!ids) {
-            free(data);
-            return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
+            ids[i] = xstrdup(buf);
         }
     }
-    int rc = matrix_from(m, rows, (uint32_t)dim, data, ids, name, err);
+    matrix_from(m, rows, (uint32_t)dim, data, ids);
     free_ids(ids);
-    return rc;
+    return 0;
 }
 
 static int load_tsv(FILE *fp, const char *name, mmf_matrix *m, mm_error *err)
@@ -320,18 +289,14 @@ static int load_tsv(FILE *fp, const char *name, mmf_matrix *m, mm_error *err)
         dim = d;
         if (rows == cap) {
             cap = cap ? cap * 2 : 1024;
-            float *nd = realloc(data, cap * dim * sizeof(float));
-            if (!nd) { rc = mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name); break; }
-            data = nd;
+            data = xrealloc(data, cap * dim * sizeof(float));
         }
         if (rows + 1 >= icap) {
             icap = icap ? icap * 2 : 1024;
-            char **ni = realloc(ids, icap * sizeof *ni);
-            if (!ni) { rc = mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name); break; }
-            ids = ni;
+            ids = xrealloc(ids, icap * sizeof *ids);
         }
         memcpy(data + rows * dim, vec, dim * sizeof(float));
-        if (!(ids[rows] = strdup(id))) { rc = mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name); break; }
+        ids[rows] = xstrdup(id);
         ids[++rows] = NULL;
     }
     tsv_feature_close(r);
@@ -341,9 +306,9 @@ static int load_tsv(FILE *fp, const char *name, mmf_matrix *m, mm_error *err)
         if (rc < 0) return -1;
         return mm_fail(err, MM_ERR_MALFORMED, "%s: no vectors in TSV input", name);
     }
-    rc = matrix_from(m, rows, (uint32_t)dim, data, ids, name, err);
+    matrix_from(m, rows, (uint32_t)dim, data, ids);
     free_ids(ids);
-    return rc;
+    return 0;
 }
 
 int feat_load(const char *path, int format, const char *ids_path, mmf_matrix *m, mm_error *err)

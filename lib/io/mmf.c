@@ -509,12 +509,14 @@ static int read_header(mmf_reader *r, mm_error *err)
         return reader_fail(r, err, MM_ERR_MALFORMED, "unknown element type code %d", dtype);
     if (flags & ~MMF_FLAG_NORMALIZED)
         return reader_fail(r, err, MM_ERR_MALFORMED, "unknown flag bits 0x%02x", flags);
-    if (dim == 0 || dim > MMF_MAX_DIM)
-        return reader_fail(r, err, MM_ERR_LIMIT, "dimension %" PRIu32 " outside 1..%u", dim,
-                           MMF_MAX_DIM);
+    if (dim == 0) return reader_fail(r, err, MM_ERR_MALFORMED, "dimension 0");
+    if (dim > MMF_MAX_DIM)
+        return reader_fail(r, err, MM_ERR_LIMIT, "dimension %" PRIu32 " exceeds the limit of %u",
+                           dim, MMF_MAX_DIM);
     if (meta_len > MMF_MAX_META_LEN)
-        return reader_fail(r, err, MM_ERR_LIMIT, "metadata length %" PRIu32 " exceeds %u",
-                           meta_len, MMF_MAX_META_LEN);
+        return reader_fail(r, err, MM_ERR_LIMIT,
+                           "metadata length %" PRIu32 " exceeds the limit of %u bytes", meta_len,
+                           MMF_MAX_META_LEN);
     consume(r, FIXED_HEADER_LEN + 4);
     if (require(r, (size_t)meta_len + 4, "the segment metadata", err)) return -1;
     p = r->buf + r->buf_start;
@@ -743,6 +745,9 @@ int mmf_load_reader(mmf_reader *r, mmf_matrix *m, mm_error *err)
                 size_t most = (r->buf_end - r->buf_start) / (6 + (size_t)m->dim * 2) + 1;
                 if (most > nc) nc = most;
             }
+            /* the row array: sized by the file (a mapped one) or doubling
+             * with what is read; the one input-sized allocation here, so
+             * running out is reported */
             float *nd = grow_rows(m->data, m->rows, nc, m->dim);
             size_t *no = nd ? realloc(id_offsets, nc * sizeof *no) : NULL;
             if (nd) m->data = nd;
@@ -764,15 +769,7 @@ int mmf_load_reader(mmf_reader *r, mmf_matrix *m, mm_error *err)
         if (arena_len + rec.id_len + 1 > arena_cap) {
             size_t nc = arena_cap ? arena_cap * 2 : 65536;
             while (nc < arena_len + rec.id_len + 1) nc *= 2;
-            char *na = realloc(m->id_arena, nc);
-            if (!na) {
-                free(m->data);
-                free(id_offsets);
-                free(m->id_arena);
-                mmf_header_free(&m->header);
-                return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", mmf_name(r));
-            }
-            m->id_arena = na;
+            m->id_arena = xrealloc(m->id_arena, nc); /* grows with the ids read */
             arena_cap = nc;
         }
         memcpy(m->id_arena + arena_len, rec.id, rec.id_len + 1);
@@ -788,12 +785,7 @@ int mmf_load_reader(mmf_reader *r, mmf_matrix *m, mm_error *err)
         memset(m, 0, sizeof *m);
         return -1;
     }
-    m->ids = malloc((m->rows ? m->rows : 1) * sizeof *m->ids);
-    if (!m->ids) {
-        free(id_offsets);
-        mmf_matrix_free(m);
-        return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", mmf_name(r));
-    }
+    m->ids = xmalloc((m->rows ? m->rows : 1) * sizeof *m->ids);
     for (size_t i = 0; i < m->rows; i++) m->ids[i] = m->id_arena + id_offsets[i];
     free(id_offsets);
     return 0;

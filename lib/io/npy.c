@@ -9,10 +9,13 @@
 #include "io/npy.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include "core/xalloc.h"
 
 #define NPY_MAX_HEADER (1u << 20)
 /* Refuse arrays above 16 GiB: a corrupt shape must not trigger a huge malloc. */
@@ -83,8 +86,9 @@ static int parse_str(cursor *c, char *out, size_t cap)
     return 0;
 }
 
-static int parse_header(const char *name, const char *h, size_t len, npy_array *a, int *swap,
-                        int *fortran, mm_error *err)
+/* h is the header text, which starts at byte base of the file. */
+static int parse_header(const char *name, const char *h, size_t len, size_t base, npy_array *a,
+                        int *swap, int *fortran, mm_error *err)
 {
     cursor c = {h, h + len};
     int have_descr = 0, have_order = 0, have_shape = 0;
@@ -133,15 +137,20 @@ static int parse_header(const char *name, const char *h, size_t len, npy_array *
                 skip_ws(&c);
                 if (c.p >= c.end || *c.p < '0' || *c.p > '9')
                     return mm_fail(err, MM_ERR_MALFORMED, "%s: npy header: bad shape", name);
-                size_t v = 0;
+                size_t v = 0, at = base + (size_t)(c.p - h);
                 while (c.p < c.end && *c.p >= '0' && *c.p <= '9') {
                     if (v > NPY_MAX_BYTES)
-                        return mm_fail(err, MM_ERR_LIMIT, "%s: npy shape too large", name);
+                        return mm_fail(err, MM_ERR_LIMIT,
+                                       "%s: byte %zu: npy shape: a dimension exceeds the limit of "
+                                       "%zu",
+                                       name, at, NPY_MAX_BYTES);
                     v = v * 10 + (size_t)(*c.p++ - '0');
                 }
                 if (a->ndim >= NPY_MAX_DIMS)
-                    return mm_fail(err, MM_ERR_LIMIT, "%s: npy array has more than %d dimensions",
-                                   name, NPY_MAX_DIMS);
+                    return mm_fail(err, MM_ERR_LIMIT,
+                                   "%s: byte %zu: npy shape: more than %d dimensions exceeds the "
+                                   "limit",
+                                   name, at, NPY_MAX_DIMS);
                 a->shape[a->ndim++] = v;
                 comma = accept(&c, ',');
                 if (!comma) {
@@ -210,16 +219,18 @@ int npy_read_fp(FILE *fp, const char *name, npy_array *a, mm_error *err)
                        major);
     }
     if (hlen > NPY_MAX_HEADER)
-        return mm_fail(err, MM_ERR_LIMIT, "%s: .npy header of %zu bytes is too large", name, hlen);
-    char *h = malloc(hlen + 1);
-    if (!h) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
+        return mm_fail(err, MM_ERR_LIMIT,
+                       "%s: byte 8: .npy header length %zu exceeds the limit of %u bytes", name,
+                       hlen, NPY_MAX_HEADER);
+    size_t base = major == 1 ? 10 : 12;
+    char *h = xmalloc(hlen + 1); /* hlen <= NPY_MAX_HEADER */
     if (fread(h, 1, hlen, fp) != hlen) {
         free(h);
         return mm_fail(err, MM_ERR_TRUNCATED, "%s: truncated .npy header", name);
     }
     h[hlen] = 0;
     int swap = 0, fortran = 0;
-    int rc = parse_header(name, h, hlen, a, &swap, &fortran, err);
+    int rc = parse_header(name, h, hlen, base, a, &swap, &fortran, err);
     free(h);
     if (rc) return -1;
     if (fortran)
@@ -227,13 +238,21 @@ int npy_read_fp(FILE *fp, const char *name, npy_array *a, mm_error *err)
                        "%s: Fortran-order arrays are not supported (save with np.ascontiguousarray)",
                        name);
     size_t count = 1, esize = npy_dtype_size(a->dtype);
+    bool too_big = false;
     for (int i = 0; i < a->ndim; i++) {
-        if (a->shape[i] && count > NPY_MAX_BYTES / a->shape[i])
-            return mm_fail(err, MM_ERR_LIMIT, "%s: .npy array too large", name);
+        if (a->shape[i] && count > NPY_MAX_BYTES / a->shape[i]) too_big = true;
         count *= a->shape[i];
     }
-    if (count > NPY_MAX_BYTES / esize)
-        return mm_fail(err, MM_ERR_LIMIT, "%s: .npy array too large", name);
+    if (too_big || count > NPY_MAX_BYTES / esize) {
+        char shape[NPY_MAX_DIMS * 22 + 4];
+        size_t sl = 0;
+        for (int i = 0; i < a->ndim; i++)
+            sl += (size_t)snprintf(shape + sl, sizeof shape - sl, "%s%zu", i ? ", " : "", a->shape[i]);
+        return mm_fail(err, MM_ERR_LIMIT,
+                       "%s: byte %zu: .npy shape (%s) of %zu-byte elements exceeds the limit of "
+                       "%zu bytes",
+                       name, base, shape, esize, NPY_MAX_BYTES);
+    }
     a->count = count;
     /* Never trust the header's size for the allocation: for a regular file,
      * compare it with what is left of the file; for a pipe, grow the buffer
@@ -254,10 +273,14 @@ int npy_read_fp(FILE *fp, const char *name, npy_array *a, mm_error *err)
             size_t ncap = cap ? cap * 2 : step;
             if (ncap < have + step) ncap = have + step;
             if (ncap > want) ncap = want;
+            /* the header's size, limited above (NPY_MAX_BYTES): the input's
+             * to ask for, so running out of memory is reported, not fatal */
             unsigned char *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
-                return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
+                return mm_fail(err, MM_ERR_NOMEM,
+                               "%s: byte %zu: out of memory for the %zu-byte .npy array", name,
+                               base + hlen, want);
             }
             buf = nb;
             cap = ncap;
@@ -271,8 +294,7 @@ int npy_read_fp(FILE *fp, const char *name, npy_array *a, mm_error *err)
         return mm_fail(err, MM_ERR_TRUNCATED, "%s: truncated .npy data: %zu of %zu elements", name,
                        have / esize, count);
     }
-    a->data = buf ? buf : malloc(1);
-    if (!a->data) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
+    a->data = buf ? buf : xmalloc(1);
     if (fgetc(fp) != EOF) {
         npy_free(a);
         return mm_fail(err, MM_ERR_MALFORMED, "%s: trailing bytes after the .npy data", name);

@@ -13,6 +13,7 @@
 
 #include "kernels/half.h"
 #include "core/mapguard.h"
+#include "core/xalloc.h"
 
 typedef struct st_file {
     char *path;
@@ -111,18 +112,14 @@ static int get_uint(const json_t *v, uint64_t *out)
     return 0;
 }
 
-static int add_file(safetensors *st, const char *path, void *map, size_t map_size)
+static void add_file(safetensors *st, const char *path, void *map, size_t map_size)
 {
-    st_file *f = realloc(st->files, (st->nfiles + 1) * sizeof *f);
-    if (!f) return -1;
-    st->files = f;
-    f[st->nfiles].path = strdup(path);
-    if (!f[st->nfiles].path) return -1;
+    st_file *f = st->files = xrealloc(st->files, (st->nfiles + 1) * sizeof *f);
+    f[st->nfiles].path = xstrdup(path);
     f[st->nfiles].map = map;
     f[st->nfiles].map_size = map_size;
     f[st->nfiles].guard = map ? mapguard_add(map, map_size, path) : -1;
     st->nfiles++;
-    return 0;
 }
 
 static int cmp_offset(const void *a, const void *b)
@@ -147,14 +144,11 @@ static int parse_metadata(safetensors *st, json_t *m, const char *name, mm_error
     }
     if (st->nfiles > 1) return 0; /* only the first file's metadata is kept */
     size_t n = json_object_size(m);
-    st->meta = calloc(n ? n : 1, sizeof *st->meta);
-    if (!st->meta) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
+    st->meta = xcalloc(n ? n : 1, sizeof *st->meta); /* n: items of a header <= ST_MAX_HEADER */
     json_object_foreach(m, k, v) {
-        st->meta[st->nmeta].key = strdup(k);
-        st->meta[st->nmeta].value = strdup(json_string_value(v));
+        st->meta[st->nmeta].key = xstrdup(k);
+        st->meta[st->nmeta].value = xstrdup(json_string_value(v));
         st->nmeta++;
-        if (!st->meta[st->nmeta - 1].key || !st->meta[st->nmeta - 1].value)
-            return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
     }
     return 0;
 }
@@ -281,20 +275,10 @@ static int parse_into(safetensors *st, const unsigned char *buf, size_t size, co
         t.data = data + begin;
         t.file = st->files[st->nfiles - 1].path;
         if (st->ntensors == st->cap) {
-            size_t cap = st->cap ? 2 * st->cap : 64;
-            st_tensor *nt = realloc(st->tensors, cap * sizeof *nt);
-            if (!nt) {
-                mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-                goto out;
-            }
-            st->tensors = nt;
-            st->cap = cap;
+            st->cap = st->cap ? 2 * st->cap : 64;
+            st->tensors = xrealloc(st->tensors, st->cap * sizeof *st->tensors);
         }
-        t.name = strdup(key);
-        if (!t.name) {
-            mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-            goto out;
-        }
+        t.name = xstrdup(key);
         st->tensors[st->ntensors++] = t;
     }
 
@@ -342,12 +326,8 @@ static int sort_and_check_unique(safetensors *st, mm_error *err)
 
 safetensors *st_parse(const void *buf, size_t size, const char *name, mm_error *err)
 {
-    safetensors *st = calloc(1, sizeof *st);
-    if (!st || add_file(st, name, NULL, 0) < 0) {
-        st_close(st);
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-        return NULL;
-    }
+    safetensors *st = xcalloc(1, sizeof *st);
+    add_file(st, name, NULL, 0);
     if (parse_into(st, buf, size, name, 0, err) < 0 || sort_and_check_unique(st, err) < 0) {
         st_close(st);
         return NULL;
@@ -381,21 +361,14 @@ static int open_into(safetensors *st, const char *path, mm_error *err)
         }
     }
     close(fd);
-    if (add_file(st, path, map, size) < 0) {
-        if (map) munmap(map, size);
-        return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path);
-    }
+    add_file(st, path, map, size);
     static const unsigned char empty[1];
     return parse_into(st, map ? map : empty, size, path, map != NULL, err);
 }
 
 safetensors *st_open(const char *path, mm_error *err)
 {
-    safetensors *st = calloc(1, sizeof *st);
-    if (!st) {
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path);
-        return NULL;
-    }
+    safetensors *st = xcalloc(1, sizeof *st);
     if (open_into(st, path, err) < 0 || sort_and_check_unique(st, err) < 0) {
         st_close(st);
         return NULL;
@@ -406,8 +379,8 @@ safetensors *st_open(const char *path, mm_error *err)
 static char *join_path(const char *dir, const char *file)
 {
     size_t n = strlen(dir) + strlen(file) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, file);
+    char *p = xmalloc(n);
+    snprintf(p, n, "%s/%s", dir, file);
     return p;
 }
 
@@ -422,14 +395,10 @@ static safetensors *open_sharded(const char *dir, const char *index_path, mm_err
             mm_fail(err, MM_ERR_MALFORMED, "%s:%d: invalid JSON: %s", index_path, jerr.line, jerr.text);
         return NULL;
     }
-    safetensors *st = calloc(1, sizeof *st);
+    safetensors *st = xcalloc(1, sizeof *st);
     json_t *map = json_object_get(root, "weight_map");
     const char *key;
     json_t *val;
-    if (!st) {
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", index_path);
-        goto fail;
-    }
     if (!json_is_object(map) || json_object_size(map) == 0) {
         mm_fail(err, MM_ERR_MALFORMED, "%s: no \"weight_map\" object", index_path);
         goto fail;
@@ -442,10 +411,6 @@ static safetensors *open_sharded(const char *dir, const char *index_path, mm_err
             goto fail;
         }
         char *path = join_path(dir, shard);
-        if (!path) {
-            mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", index_path);
-            goto fail;
-        }
         int seen = 0;
         for (size_t i = 0; i < st->nfiles; i++)
             if (strcmp(st->files[i].path, path) == 0) seen = 1;
@@ -482,9 +447,7 @@ safetensors *st_open_dir(const char *dir, mm_error *err)
     char *index = join_path(dir, "model.safetensors.index.json");
     safetensors *st = NULL;
     struct stat sb;
-    if (!single || !index)
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", dir);
-    else if (stat(single, &sb) == 0)
+    if (stat(single, &sb) == 0)
         st = st_open(single, err);
     else if (stat(index, &sb) == 0)
         st = open_sharded(dir, index, err);

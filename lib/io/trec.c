@@ -1,5 +1,4 @@
 /* trec.c — see trec.h. */
-#include "core/hash.h"
 #include "io/trec.h"
 
 #include <errno.h>
@@ -10,6 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "core/hash.h"
+#include "core/strstore.h"
+#include "core/xalloc.h"
 
 /* Qrels relevance values beyond this are rejected: trec_eval allocates one
  * counter per level up to the maximum, so a stray "1000000000" would ask for
@@ -88,8 +91,7 @@ static bool parse_score_slow(const char *s, size_t len, double *out)
         s[0] == '\f' || s[0] == '\r')
         return false; /* strtod would skip leading white space */
     char small[256];
-    char *buf = len < sizeof small ? small : malloc(len + 1);
-    if (!buf) return false;
+    char *buf = len < sizeof small ? small : xmalloc(len + 1);
     memcpy(buf, s, len);
     buf[len] = '\0';
     char *end;
@@ -198,15 +200,10 @@ struct trec_reader {
     size_t mem_len;
 };
 
-static trec_reader *reader_new(const char *name, mm_error *err)
+static trec_reader *reader_new(const char *name)
 {
-    trec_reader *r = calloc(1, sizeof *r);
-    if (r) r->name = strdup(name ? name : "(stdin)");
-    if (!r || !r->name) {
-        free(r);
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name ? name : "(stdin)");
-        return NULL;
-    }
+    trec_reader *r = xcalloc(1, sizeof *r);
+    r->name = xstrdup(name ? name : "(stdin)");
     r->fd = -1;
     r->spool_fd = -1;
     return r;
@@ -214,18 +211,13 @@ static trec_reader *reader_new(const char *name, mm_error *err)
 
 trec_reader *trec_reader_open_fd(int fd, const char *display_name, mm_error *err)
 {
-    trec_reader *r = reader_new(display_name, err);
-    if (!r) return NULL;
+    (void)err; /* cannot fail: kept for the callers' one convention */
+    trec_reader *r = reader_new(display_name);
     r->fd = fd;
     struct stat st;
     r->can_rewind = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0;
     r->cap = TREC_CHUNK + 1;
-    r->buf = malloc(r->cap);
-    if (!r->buf) {
-        trec_reader_close(r);
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", display_name);
-        return NULL;
-    }
+    r->buf = xmalloc(r->cap);
     return r;
 }
 
@@ -244,10 +236,6 @@ trec_reader *trec_reader_open(const char *path, mm_error *err)
         return NULL;
     }
     trec_reader *r = trec_reader_open_fd(fd, path, err);
-    if (!r) {
-        close(fd);
-        return NULL;
-    }
     r->own_fd = true;
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     return r;
@@ -256,17 +244,12 @@ trec_reader *trec_reader_open(const char *path, mm_error *err)
 trec_reader *trec_reader_open_mem(const void *data, size_t len, const char *display_name,
                                   mm_error *err)
 {
-    trec_reader *r = reader_new(display_name, err);
-    if (!r) return NULL;
+    (void)err;
+    trec_reader *r = reader_new(display_name);
     r->is_mem = true;
     r->can_rewind = true;
-    r->mem = malloc(len + 1);
-    r->buf = malloc(len + 1);
-    if (!r->mem || !r->buf) {
-        trec_reader_close(r);
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", display_name);
-        return NULL;
-    }
+    r->mem = xmalloc(len + 1);
+    r->buf = xmalloc(len + 1);
     if (len) memcpy(r->mem, data, len);
     r->mem_len = len;
     memcpy(r->buf, r->mem, len);
@@ -299,8 +282,7 @@ int trec_reader_spool(trec_reader *r, mm_error *err)
     const char *dir = getenv("TMPDIR");
     if (!dir || !*dir) dir = "/tmp";
     size_t n = strlen(dir) + 32;
-    char *path = malloc(n);
-    if (!path) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", r->name);
+    char *path = xmalloc(n);
     snprintf(path, n, "%s/mm-trec-spool-XXXXXX", dir);
     int fd = mkstemp(path);
     if (fd < 0) {
@@ -387,11 +369,8 @@ static int next_line(trec_reader *r, char **line, size_t *len, mm_error *err)
             r->end = avail;
         }
         if (r->cap - 1 - r->end < TREC_CHUNK / 2) {
-            size_t ncap = r->cap + TREC_CHUNK;
-            char *nb = realloc(r->buf, ncap);
-            if (!nb) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", r->name);
-            r->buf = nb;
-            r->cap = ncap;
+            r->cap += TREC_CHUNK; /* at most TREC_MAX_LINE + 2 chunks */
+            r->buf = xrealloc(r->buf, r->cap);
         }
         ssize_t n = read(r->fd, r->buf + r->end, r->cap - 1 - r->end);
         if (n < 0) {
@@ -576,9 +555,7 @@ static int64_t arena_add(arena *a, const char *s, size_t n)
     if (a->len + n + 1 > a->cap) {
         size_t ncap = a->cap ? a->cap : 4096;
         while (a->len + n + 1 > ncap) ncap *= 2;
-        char *nd = realloc(a->data, ncap);
-        if (!nd) return -1;
-        a->data = nd;
+        a->data = xrealloc(a->data, ncap);
         a->cap = ncap;
     }
     int64_t off = (int64_t)a->len;
@@ -586,13 +563,6 @@ static int64_t arena_add(arena *a, const char *s, size_t n)
     a->data[a->len + n] = '\0';
     a->len += n + 1;
     return off;
-}
-
-static size_t pow2_at_least(size_t n)
-{
-    size_t p = 16;
-    while (p < n) p <<= 1;
-    return p;
 }
 
 /* ---- qrels ------------------------------------------------------------------------ */
@@ -646,7 +616,7 @@ void trec_qrels_free(trec_qrels *q)
     free(q->arena);
     free(q->doc_hash);
     free(q->doc_order);
-    free(q->qid_index);
+    mm_strmap_free(&q->qid_map);
     free(q->name);
     memset(q, 0, sizeof *q);
 }
@@ -716,21 +686,17 @@ static int load_qrels(trec_qrels *q, trec_reader *r, bool jg, mm_error *err)
     size_t last_qid_len = 0;
     trec_qrel_line line;
     int rc;
-    q->name = strdup(trec_reader_name(r));
-    if (!q->name) goto nomem;
+    q->name = xstrdup(trec_reader_name(r));
     while ((rc = trec_read_qrel_line(r, &line, err)) == 1) {
         if (n == cap) {
             cap = cap ? cap * 2 : 1024;
-            qrel_tmp *nt = realloc(tmp, cap * sizeof *tmp);
-            if (!nt) goto nomem;
-            tmp = nt;
+            tmp = xrealloc(tmp, cap * sizeof *tmp);
         }
         /* qids usually come in runs: share the string with the previous line */
         if (last_qid < 0 || last_qid_len != line.qid_len ||
             memcmp(a.data + last_qid, line.qid, line.qid_len) != 0) {
             last_qid = arena_add(&a, line.qid, line.qid_len);
             last_qid_len = line.qid_len;
-            if (last_qid < 0) goto nomem;
         }
         int64_t jo = -1;
         if (jg) {
@@ -738,14 +704,13 @@ static int load_qrels(trec_qrels *q, trec_reader *r, bool jg, mm_error *err)
             if (last_jg < 0 || last_jg_len != jl || memcmp(a.data + last_jg, line.iter, jl) != 0) {
                 last_jg = arena_add(&a, line.iter, jl);
                 last_jg_len = jl;
-                if (last_jg < 0) goto nomem;
             }
             jo = last_jg;
         }
         int64_t d = arena_add(&a, line.docno, line.docno_len);
-        if (d < 0) goto nomem;
         if (n >= UINT32_MAX - 1) {
-            mm_fail(err, MM_ERR_LIMIT, "%s: more than %u judgments", q->name, UINT32_MAX - 2);
+            mm_fail(err, MM_ERR_LIMIT, "%s:%ld: more than %u judgments", q->name, line.lineno,
+                    UINT32_MAX - 2);
             goto fail;
         }
         tmp[n++] = (qrel_tmp){last_qid, d, jo, line.rel, line.lineno};
@@ -760,68 +725,69 @@ static int load_qrels(trec_qrels *q, trec_reader *r, bool jg, mm_error *err)
     }
     qsort_r(tmp, n, sizeof *tmp, cmp_qrel_tmp, a.data); /* GNU qsort_r: reentrant */
 
-    q->judgment_count = n;
-    q->docno = malloc(n * sizeof *q->docno);
-    q->rel = malloc(n * sizeof *q->rel);
-    if (!q->docno || !q->rel) goto nomem;
     size_t nq = 0;
     for (size_t i = 0; i < n; i++)
         if (i == 0 || strcmp(a.data + tmp[i].qid_off, a.data + tmp[i - 1].qid_off) != 0) nq++;
-    q->queries = calloc(nq, sizeof *q->queries);
-    if (!q->queries) goto nomem;
-    q->query_count = nq;
-    size_t qi = (size_t)-1;
-    for (size_t i = 0; i < n; i++) {
-        if (i == 0 || strcmp(a.data + tmp[i].qid_off, a.data + tmp[i - 1].qid_off) != 0) {
-            qi++;
-            q->queries[qi].qid = (const char *)(intptr_t)tmp[i].qid_off; /* fixed below */
-            q->queries[qi].first = i;
-            q->queries[qi].max_rel = tmp[i].rel;
-        } else if ((!jg || strcmp(a.data + tmp[i].jg_off, a.data + tmp[i - 1].jg_off) == 0) &&
-                   strcmp(a.data + tmp[i].doc_off, a.data + tmp[i - 1].doc_off) == 0) {
-            if (jg)
-                mm_fail(err, MM_ERR_MISMATCH,
-                        "%s:%ld: duplicate docs: query '%s' group '%s' judges '%s' again (first "
-                        "at line %ld)",
-                        q->name, tmp[i].lineno, a.data + tmp[i].qid_off, a.data + tmp[i].jg_off,
-                        a.data + tmp[i].doc_off, tmp[i - 1].lineno);
-            else
-                mm_fail(err, MM_ERR_MISMATCH,
-                        "%s:%ld: duplicate docs: query '%s' judges '%s' again (first at line %ld)",
-                        q->name, tmp[i].lineno, a.data + tmp[i].qid_off, a.data + tmp[i].doc_off,
-                        tmp[i - 1].lineno);
-            goto fail;
-        }
-        if (jg && (q->queries[qi].count == 0 ||
-                   strcmp(a.data + tmp[i].jg_off, a.data + tmp[i - 1].jg_off) != 0))
-            q->queries[qi].num_groups++;
-        trec_qrels_query *qq = &q->queries[qi];
-        qq->count++;
-        if (tmp[i].rel > qq->max_rel) qq->max_rel = tmp[i].rel;
-        q->rel[i] = tmp[i].rel;
-        q->docno[i] = (const char *)(intptr_t)tmp[i].doc_off;
+    /* duplicates first, so that a failure frees only the temporaries */
+    for (size_t i = 1; i < n; i++) {
+        const qrel_tmp *t = &tmp[i], *p = &tmp[i - 1];
+        if (strcmp(a.data + t->qid_off, a.data + p->qid_off) != 0 ||
+            (jg && strcmp(a.data + t->jg_off, a.data + p->jg_off) != 0) ||
+            strcmp(a.data + t->doc_off, a.data + p->doc_off) != 0)
+            continue;
+        if (jg)
+            mm_fail(err, MM_ERR_MISMATCH,
+                    "%s:%ld: duplicate docs: query '%s' group '%s' judges '%s' again (first "
+                    "at line %ld)",
+                    q->name, t->lineno, a.data + t->qid_off, a.data + t->jg_off,
+                    a.data + t->doc_off, p->lineno);
+        else
+            mm_fail(err, MM_ERR_MISMATCH,
+                    "%s:%ld: duplicate docs: query '%s' judges '%s' again (first at line %ld)",
+                    q->name, t->lineno, a.data + t->qid_off, a.data + t->doc_off, p->lineno);
+        goto fail;
     }
-    /* the arena no longer grows: turn offsets into pointers */
+
+    /* the arena no longer grows: strings are addressed by pointer from here */
     q->arena = a.data;
     q->arena_len = a.len;
     a.data = NULL;
-    for (size_t i = 0; i < n; i++) q->docno[i] = q->arena + (intptr_t)q->docno[i];
+    const char *A = q->arena;
+    q->judgment_count = n;
+    q->docno = xmalloc(n * sizeof *q->docno);
+    q->rel = xmalloc(n * sizeof *q->rel);
+    q->queries = xcalloc(nq, sizeof *q->queries);
+    q->query_count = nq;
+    size_t qi = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        bool new_query = i == 0 || strcmp(A + tmp[i].qid_off, A + tmp[i - 1].qid_off) != 0;
+        if (new_query) {
+            qi++;
+            q->queries[qi].qid = A + tmp[i].qid_off;
+            q->queries[qi].first = i;
+            q->queries[qi].max_rel = tmp[i].rel;
+        }
+        trec_qrels_query *qq = &q->queries[qi];
+        if (jg && (new_query || strcmp(A + tmp[i].jg_off, A + tmp[i - 1].jg_off) != 0))
+            qq->num_groups++;
+        qq->count++;
+        if (tmp[i].rel > qq->max_rel) qq->max_rel = tmp[i].rel;
+        q->rel[i] = tmp[i].rel;
+        q->docno[i] = A + tmp[i].doc_off;
+    }
     for (size_t k = 0; k < nq; k++) {
         trec_qrels_query *qq = &q->queries[k];
-        qq->qid = q->arena + (intptr_t)qq->qid;
-        qq->num_rel_levels = qq->max_rel >= 0 ? qq->max_rel + 1 : 0;
-        qq->rel_levels = calloc((size_t)(qq->num_rel_levels ? qq->num_rel_levels : 1), sizeof(long));
-        if (!qq->rel_levels) goto nomem;
+        qq->num_rel_levels = qq->max_rel >= 0 ? qq->max_rel + 1 : 0; /* <= TREC_MAX_REL + 1 */
+        qq->rel_levels = xcalloc((size_t)(qq->num_rel_levels ? qq->num_rel_levels : 1), sizeof(long));
         for (size_t j = qq->first; j < qq->first + qq->count; j++)
             if (q->rel[j] >= 0) qq->rel_levels[q->rel[j]]++;
         if (!jg) continue;
-        qq->groups = calloc(qq->num_groups, sizeof *qq->groups);
-        if (!qq->groups) goto nomem;
+        qq->groups = xcalloc(qq->num_groups, sizeof *qq->groups);
         size_t g = (size_t)-1;
         for (size_t j = qq->first; j < qq->first + qq->count; j++) {
-            if (j == qq->first || strcmp(q->arena + tmp[j].jg_off, q->arena + tmp[j - 1].jg_off)) {
+            if (j == qq->first || strcmp(A + tmp[j].jg_off, A + tmp[j - 1].jg_off)) {
                 g++;
-                qq->groups[g].name = q->arena + tmp[j].jg_off;
+                qq->groups[g].name = A + tmp[j].jg_off;
                 qq->groups[g].first = j;
             }
             trec_qrels_group *gr = &qq->groups[g];
@@ -830,33 +796,27 @@ static int load_qrels(trec_qrels *q, trec_reader *r, bool jg, mm_error *err)
         }
         for (g = 0; g < qq->num_groups; g++) {
             trec_qrels_group *gr = &qq->groups[g];
-            gr->rel_levels = calloc((size_t)(gr->num_rel_levels ? gr->num_rel_levels : 1),
-                                    sizeof(long));
-            if (!gr->rel_levels) goto nomem;
+            gr->rel_levels = xcalloc((size_t)(gr->num_rel_levels ? gr->num_rel_levels : 1),
+                                     sizeof(long));
             for (size_t j = gr->first; j < gr->first + gr->count; j++)
                 if (q->rel[j] >= 0) gr->rel_levels[q->rel[j]]++;
         }
     }
     free(tmp);
-    tmp = NULL;
 
     /* hash indexes */
-    q->qid_index_mask = pow2_at_least(2 * nq) - 1;
-    q->qid_index = calloc(q->qid_index_mask + 1, sizeof *q->qid_index);
-    q->doc_hash = malloc(n * sizeof *q->doc_hash);
-    q->doc_order = malloc(n * sizeof *q->doc_order);
-    if (!q->qid_index || !q->doc_hash || !q->doc_order) goto nomem;
+    mm_strmap_init(&q->qid_map, nq);
     for (size_t k = 0; k < nq; k++) {
+        bool added;
         const char *s = q->queries[k].qid;
-        size_t h = (size_t)mm_hash_bytes(s, strlen(s)) & q->qid_index_mask;
-        while (q->qid_index[h]) h = (h + 1) & q->qid_index_mask;
-        q->qid_index[h] = (uint32_t)(k + 1);
+        mm_strmap_add(&q->qid_map, s, strlen(s), &added); /* entry k: qids are distinct */
     }
     /* Lookups of a query's documents binary-search its own small sorted hash
      * array: it stays in cache while the query's ranking is scored, unlike
      * one big table. */
-    hash_pair *pairs = malloc(n * sizeof *pairs);
-    if (!pairs) goto nomem;
+    q->doc_hash = xmalloc(n * sizeof *q->doc_hash);
+    q->doc_order = xmalloc(n * sizeof *q->doc_order);
+    hash_pair *pairs = xmalloc(n * sizeof *pairs);
     for (size_t j = 0; j < n; j++)
         pairs[j] = (hash_pair){mm_hash_bytes(q->docno[j], strlen(q->docno[j])), (uint32_t)j};
     for (size_t k = 0; k < nq; k++)
@@ -868,28 +828,16 @@ static int load_qrels(trec_qrels *q, trec_reader *r, bool jg, mm_error *err)
     free(pairs);
     return 0;
 
-nomem:
-    mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", trec_reader_name(r));
 fail:
     free(tmp);
     free(a.data);
-    if (q->queries && !q->arena) {
-        /* qid/docno still hold offsets; only the arrays need freeing */
-        for (size_t i = 0; i < q->query_count; i++) q->queries[i].rel_levels = NULL;
-    }
     trec_qrels_free(q);
     return -1;
 }
 
 long trec_qrels_find_query(const trec_qrels *q, const char *qid, size_t qid_len)
 {
-    if (!q->qid_index) return -1;
-    size_t h = (size_t)mm_hash_bytes(qid, qid_len) & q->qid_index_mask;
-    for (uint32_t v; (v = q->qid_index[h]) != 0; h = (h + 1) & q->qid_index_mask) {
-        const char *s = q->queries[v - 1].qid;
-        if (strncmp(s, qid, qid_len) == 0 && s[qid_len] == '\0') return (long)v - 1;
-    }
-    return -1;
+    return mm_strmap_find(&q->qid_map, qid, qid_len);
 }
 
 long trec_qrels_find_doc_hashed(const trec_qrels *q, size_t qi, const char *docno,
@@ -927,14 +875,12 @@ typedef struct run_item_tmp {
 } run_item_tmp;
 
 typedef struct run_query_tmp {
-    int64_t qid_off;
     run_item_tmp *items;
     size_t count, cap;
 } run_query_tmp;
 
 typedef struct run_impl {
-    char *arena;
-    const char **docs; /* interned docno pointers by id */
+    mm_strstore strings; /* qids and docnos, each once */
     trec_ranked *items;
 } run_impl;
 
@@ -949,8 +895,7 @@ void trec_run_free(trec_run *run)
     if (!run) return;
     run_impl *im = run->impl;
     if (im) {
-        free(im->arena);
-        free(im->docs);
+        mm_strstore_free(&im->strings);
         free(im->items);
         free(im);
     }
@@ -972,194 +917,97 @@ int trec_run_load(trec_run *run, const char *path, mm_error *err)
     return rc;
 }
 
-/* Open-addressing table of arena offsets keyed by string content. */
-typedef struct str_table {
-    int64_t *slot; /* offset + 1; 0 = empty */
-    uint32_t *id;
-    size_t mask, count;
-} str_table;
-
-static int str_table_grow(str_table *t, const arena *a)
-{
-    size_t ncap = t->slot ? (t->mask + 1) * 2 : 1024;
-    int64_t *ns = calloc(ncap, sizeof *ns);
-    uint32_t *ni = calloc(ncap, sizeof *ni);
-    if (!ns || !ni) {
-        free(ns);
-        free(ni);
-        return -1;
-    }
-    if (t->slot)
-        for (size_t i = 0; i <= t->mask; i++) {
-            if (!t->slot[i]) continue;
-            const char *s = a->data + t->slot[i] - 1;
-            size_t h = (size_t)mm_hash_bytes(s, strlen(s)) & (ncap - 1);
-            while (ns[h]) h = (h + 1) & (ncap - 1);
-            ns[h] = t->slot[i];
-            ni[h] = t->id[i];
-        }
-    free(t->slot);
-    free(t->id);
-    t->slot = ns;
-    t->id = ni;
-    t->mask = ncap - 1;
-    return 0;
-}
-
-/* Returns the id of s (adding it), or -1 on allocation failure. */
-static int64_t str_table_intern(str_table *t, arena *a, const char *s, size_t n, bool *added)
-{
-    if ((t->count + 1) * 2 > (t->slot ? t->mask + 1 : 0) && str_table_grow(t, a) < 0) return -1;
-    size_t h = (size_t)mm_hash_bytes(s, n) & t->mask;
-    for (; t->slot[h]; h = (h + 1) & t->mask) {
-        const char *e = a->data + t->slot[h] - 1;
-        if (memcmp(e, s, n) == 0 && e[n] == '\0') {
-            *added = false;
-            return t->id[h];
-        }
-    }
-    int64_t off = arena_add(a, s, n);
-    if (off < 0) return -1;
-    t->slot[h] = off + 1;
-    t->id[h] = (uint32_t)t->count;
-    *added = true;
-    return (int64_t)t->count++;
-}
-
 int trec_run_load_reader(trec_run *run, trec_reader *r, mm_error *err)
 {
     memset(run, 0, sizeof *run);
-    arena a = {0};
-    str_table docs = {0}, qids = {0};
-    int64_t *doc_off = NULL;
-    size_t doc_cap = 0;
+    run_impl *im = xcalloc(1, sizeof *im);
+    run->impl = im;
+    run->name = xstrdup(trec_reader_name(r));
+    mm_strmap docs = {0}, qids = {0}; /* interned into im->strings */
     run_query_tmp *qs = NULL;
-    size_t qcap = 0;
+    size_t qcap = 0, tag_cap = 0;
     uint32_t *stamp = NULL;
-    run_impl *im = NULL;
     long cur_q = -1;
-    const char *cur_qid = NULL; /* last qid seen, for a fast same-query check */
+    const char *cur_qid = NULL; /* last qid seen (interned), for a fast same-query check */
     size_t cur_qid_len = 0;
-    char *cur_qid_buf = NULL;
     trec_run_line line;
     int rc;
 
-    run->name = strdup(trec_reader_name(r));
-    if (!run->name) goto nomem;
     while ((rc = trec_read_run_line(r, &line, err)) == 1) {
         bool added;
         if (!cur_qid || cur_qid_len != line.qid_len || memcmp(cur_qid, line.qid, line.qid_len)) {
-            int64_t id = str_table_intern(&qids, &a, line.qid, line.qid_len, &added);
-            if (id < 0) goto nomem;
+            long id = mm_strmap_intern(&qids, &im->strings, line.qid, line.qid_len, &added);
+            if (id < 0) goto too_many;
             if (added) {
                 if ((size_t)id >= qcap) {
                     qcap = qcap ? qcap * 2 : 64;
-                    run_query_tmp *nq = realloc(qs, qcap * sizeof *qs);
-                    if (!nq) goto nomem;
-                    qs = nq;
+                    qs = xrealloc(qs, qcap * sizeof *qs);
                 }
                 qs[id] = (run_query_tmp){0};
-                /* the offset of the interned qid: the last string added */
-                qs[id].qid_off = (int64_t)a.len - (int64_t)line.qid_len - 1;
             }
-            cur_q = (long)id;
-            char *nb = realloc(cur_qid_buf, line.qid_len + 1);
-            if (!nb) goto nomem;
-            cur_qid_buf = nb;
-            memcpy(cur_qid_buf, line.qid, line.qid_len + 1);
-            cur_qid = cur_qid_buf;
+            cur_q = id;
+            cur_qid = qids.key[id];
             cur_qid_len = line.qid_len;
         }
-        int64_t d = str_table_intern(&docs, &a, line.docno, line.docno_len, &added);
-        if (d < 0) goto nomem;
-        if (added) {
-            if ((size_t)d >= doc_cap) {
-                doc_cap = doc_cap ? doc_cap * 2 : 1024;
-                int64_t *nd = realloc(doc_off, doc_cap * sizeof *doc_off);
-                if (!nd) goto nomem;
-                doc_off = nd;
-            }
-            doc_off[d] = (int64_t)a.len - (int64_t)line.docno_len - 1;
-        }
+        long d = mm_strmap_intern(&docs, &im->strings, line.docno, line.docno_len, &added);
+        if (d < 0) goto too_many;
         run_query_tmp *qq = &qs[cur_q];
         if (qq->count == qq->cap) {
             qq->cap = qq->cap ? qq->cap * 2 : 16;
-            run_item_tmp *ni = realloc(qq->items, qq->cap * sizeof *ni);
-            if (!ni) goto nomem;
-            qq->items = ni;
+            qq->items = xrealloc(qq->items, qq->cap * sizeof *qq->items);
         }
         qq->items[qq->count++] = (run_item_tmp){line.score, (uint32_t)d};
-        if (run->tag == NULL || strlen(run->tag) < line.tag_len) {
-            free(run->tag);
-            run->tag = malloc(line.tag_len + 1);
-            if (!run->tag) goto nomem;
+        if (line.tag_len + 1 > tag_cap) {
+            tag_cap = line.tag_len + 1;
+            run->tag = xrealloc(run->tag, tag_cap);
         }
         memcpy(run->tag, line.tag, line.tag_len + 1);
         run->line_count++;
     }
     if (rc < 0) goto fail;
 
-    im = calloc(1, sizeof *im);
-    if (!im) goto nomem;
-    run->impl = im;
     size_t nq = qids.count, nd = docs.count;
-    im->docs = malloc((nd ? nd : 1) * sizeof *im->docs);
-    im->items = malloc((run->line_count ? run->line_count : 1) * sizeof *im->items);
-    run->queries = calloc(nq ? nq : 1, sizeof *run->queries);
-    stamp = calloc(nd ? nd : 1, sizeof *stamp);
-    if (!im->docs || !im->items || !run->queries || !stamp) goto nomem;
-    im->arena = a.data;
-    a.data = NULL;
-    for (size_t i = 0; i < nd; i++) im->docs[i] = im->arena + doc_off[i];
+    im->items = xmalloc((run->line_count ? run->line_count : 1) * sizeof *im->items);
+    run->queries = xcalloc(nq ? nq : 1, sizeof *run->queries);
+    stamp = xcalloc(nd ? nd : 1, sizeof *stamp);
     size_t at = 0;
     for (size_t k = 0; k < nq; k++) {
         run_query_tmp *qq = &qs[k];
         trec_run_query *rq = &run->queries[k];
-        rq->qid = im->arena + qq->qid_off;
+        rq->qid = qids.key[k];
         rq->items = im->items + at;
         rq->count = qq->count;
         for (size_t j = 0; j < qq->count; j++) {
-            uint32_t d = qq->items[j].doc;
-            if (stamp[d] == k + 1) {
+            uint32_t dj = qq->items[j].doc;
+            if (stamp[dj] == k + 1) {
                 mm_fail(err, MM_ERR_MISMATCH, "%s: duplicate docs: query '%s' lists '%s' twice",
-                        run->name, rq->qid, im->docs[d]);
+                        run->name, rq->qid, docs.key[dj]);
                 goto fail;
             }
-            stamp[d] = (uint32_t)(k + 1);
-            rq->items[j] = (trec_ranked){qq->items[j].score, im->docs[d]};
+            stamp[dj] = (uint32_t)(k + 1);
+            rq->items[j] = (trec_ranked){qq->items[j].score, docs.key[dj]};
         }
         at += qq->count;
         trec_sort_ranked(rq->items, rq->count);
     }
     run->query_count = nq;
     qsort(run->queries, nq, sizeof *run->queries, cmp_run_query);
-    for (size_t k = 0; k < nq; k++) free(qs[k].items);
-    free(qs);
-    free(stamp);
-    free(doc_off);
-    free(docs.slot);
-    free(docs.id);
-    free(qids.slot);
-    free(qids.id);
-    free(cur_qid_buf);
-    return 0;
+    rc = 0;
+    goto done;
 
-nomem:
-    mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", trec_reader_name(r));
+too_many:
+    mm_fail(err, MM_ERR_LIMIT, "%s:%ld: more than %u distinct qids or docnos", run->name,
+            line.lineno, UINT32_MAX - 2);
 fail:
-    if (qs)
-        for (size_t k = 0; k < qids.count; k++) free(qs[k].items);
+    rc = -1;
+done:
+    for (size_t k = 0; k < qids.count; k++) free(qs[k].items);
     free(qs);
     free(stamp);
-    free(doc_off);
-    free(docs.slot);
-    free(docs.id);
-    free(qids.slot);
-    free(qids.id);
-    free(cur_qid_buf);
-    free(a.data);
-    trec_run_free(run);
-    return -1;
+    mm_strmap_free(&docs);
+    mm_strmap_free(&qids);
+    if (rc < 0) trec_run_free(run);
+    return rc;
 }
 
 long trec_run_find_query(const trec_run *run, const char *qid)

@@ -33,6 +33,7 @@
 #include <stdio.h>
 
 #include "core/error.h"
+#include "core/hash.h"
 
 #define TREC_MAX_LINE (1 << 20) /* bytes; longer lines are rejected */
 
@@ -171,8 +172,7 @@ typedef struct trec_qrels {
     size_t arena_len;
     uint64_t *doc_hash;  /* per query, the docno hashes in increasing order... */
     uint32_t *doc_order; /* ...and the judgment each belongs to */
-    uint32_t *qid_index; /* open addressing over qid */
-    size_t qid_index_mask;
+    mm_strmap qid_map; /* qid -> query index */
     bool saw_crlf, saw_bom;
     long crlf_line; /* first CRLF line, 0 if none */
     bool judgment_groups; /* loaded by trec_qrels_load_jg */

@@ -13,6 +13,7 @@
 
 #include "core/hash.h"
 #include "core/vec.h"
+#include "core/xalloc.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
 #include "kernels/scan8.h"
@@ -110,7 +111,7 @@ struct engine {
     rank_result *res;
 };
 
-static int finish_chunk(engine *E, size_t c, mm_error *err);
+static void finish_chunk(engine *E, size_t c);
 
 static int emit_chunk(engine *E, size_t c);
 static void free_chunk_text(rank_result *res);
@@ -194,9 +195,7 @@ static int fill_block(engine *E, gallery_block *g, mm_error *err)
         if (g->arena_len + rec.id_len + 1 > g->arena_cap) {
             size_t cap = g->arena_cap ? g->arena_cap * 2 : 65536;
             while (cap < g->arena_len + rec.id_len + 1) cap *= 2;
-            char *a = realloc(g->arena, cap);
-            if (!a) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for ids", mmf_name(E->gallery));
-            g->arena = a;
+            g->arena = xrealloc(g->arena, cap); /* ids of rows read: at most block * MMF_MAX_ID */
             g->arena_cap = cap;
         }
         memcpy(g->arena + g->arena_len, rec.id, rec.id_len + 1);
@@ -216,19 +215,15 @@ static int fill_block(engine *E, gallery_block *g, mm_error *err)
 
 /* Adds a filled block's ids to the duplicate check. The table is much larger
  * than the caches, so the slots are prefetched a few ids ahead. */
-static int check_duplicates(engine *E, const gallery_block *g, mm_error *err)
+static void check_duplicates(engine *E, const gallery_block *g)
 {
     enum { AHEAD = 8 };
     for (size_t i = 0; i < g->rows; i++) {
         if (i + AHEAD < g->rows && E->seen.slot)
             __builtin_prefetch(&E->seen.slot[g->id_hash[i + AHEAD] & E->seen.mask]);
         bool fresh = mm_hashset_add(&E->seen, g->id_hash[i]);
-        if (!fresh && E->dup_count++ == 0) {
-            E->first_dup = strdup(g->arena + g->id_off[i]);
-            if (!E->first_dup) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        }
+        if (!fresh && E->dup_count++ == 0) E->first_dup = xstrdup(g->arena + g->id_off[i]);
     }
-    return 0;
 }
 
 static void *reader_main(void *arg)
@@ -244,7 +239,7 @@ static void *reader_main(void *arg)
         gallery_block *g = &E->buf[b % RANK_BUFFERS];
         mm_error err = {0};
         int rc = fill_block(E, g, &err);
-        if (rc >= 0 && g->rows > 0 && E->p->check_duplicates && check_duplicates(E, g, &err)) rc = -1;
+        if (rc >= 0 && g->rows > 0 && E->p->check_duplicates) check_duplicates(E, g);
         if (rc >= 0 && g->rows > 0)
             for (size_t i = 0; i < g->rows; i++) g->ids[i] = g->arena + g->id_off[i];
         pthread_mutex_lock(&E->mu);
@@ -305,8 +300,7 @@ static int offer_hit(void *ctx, int row, int col, float score, float *thr)
     const char *id = u->g->ids[u->col0 + col];
     if (u->E->p->exclude_self && strcmp(id, u->E->qids[q]) == 0) return 0;
     const char *ev;
-    int r = topk_offer(&u->W->top, q, score, id, &ev, u->err);
-    if (r < 0) return -1;
+    int r = topk_offer(&u->W->top, q, score, id, &ev);
     if (ev && !(ev >= u->g->arena && ev < u->g->arena + u->g->arena_cap)) free((void *)ev);
     if (r) {
         *thr = (float)topk_threshold(&u->W->top, q); /* exact: kept scores are floats */
@@ -401,11 +395,7 @@ static int process_unit(worker *W, size_t c, uint64_t b, uint64_t seen, mm_error
         topk_heap *h = &W->top.heaps[q0 + i];
         for (size_t e = 0; e < h->count; e++) {
             const char *id = h->e[e].id;
-            if (id >= g->arena && id < arena_end) {
-                char *copy = strdup(id);
-                if (!copy) return mm_fail(err, MM_ERR_NOMEM, "out of memory for result ids");
-                h->e[e].id = copy;
-            }
+            if (id >= g->arena && id < arena_end) h->e[e].id = xstrdup(id);
         }
     }
     return 0;
@@ -478,10 +468,8 @@ static void *worker_main(void *arg)
             if (fin != SIZE_MAX) {
                 E->chunk_final[fin] = true;
                 pthread_mutex_unlock(&E->mu);
-                mm_error err = {0};
-                int rc = finish_chunk(E, fin, &err);
+                finish_chunk(E, fin);
                 pthread_mutex_lock(&E->mu);
-                if (rc < 0) fail_locked(E, &err);
                 pthread_cond_broadcast(&E->cv);
                 continue;
             }
@@ -502,7 +490,10 @@ static void free_owned_ids(engine *E, topk_set *T)
 
 /* Gallery blocks are megabytes: on 2 MiB boundaries and marked for
  * transparent huge pages (where the kernel allows them on request), so that
- * packing and scoring them do not miss the TLB on every few rows. */
+ * packing and scoring them do not miss the TLB on every few rows. NULL when
+ * out of memory: a block's size comes from -b and the gallery's dimension,
+ * so that is the input's doing (MM_ERR_NOMEM); internal users call
+ * aligned_floats_x, which dies as xmalloc does. */
 static void *aligned_floats(size_t n)
 {
     void *p = NULL;
@@ -517,6 +508,13 @@ static void *aligned_floats(size_t n)
         return p;
     }
     if (posix_memalign(&p, 64, bytes)) return NULL;
+    return p;
+}
+
+static void *aligned_floats_x(size_t n)
+{
+    void *p = aligned_floats(n);
+    if (!p) xalloc_die(n * sizeof(float));
     return p;
 }
 
@@ -620,7 +618,8 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
         ok = ok && E.buf[i].vec && E.buf[i].id_off && E.buf[i].ids && E.buf[i].id_hash;
     }
     if (!ok) {
-        mm_fail(err, MM_ERR_NOMEM, "out of memory for %zu-row gallery blocks", block);
+        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for %d gallery blocks of %zu rows of dimension %zu (--block)",
+                mmf_name(gallery), RANK_BUFFERS, block, dim);
         goto out;
     }
     if (early && (load(load_ctx, queries, err) || check_queries(queries, queries_name, p, err))) goto out;
@@ -639,8 +638,8 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
         goto out;
     }
     if (!block_ok) {
-        mm_fail(err, MM_ERR_LIMIT, "a block of %zu rows of dimension %zu is too large (at most %zu rows)",
-                block, dim, ((size_t)1 << 28) / dim);
+        mm_fail(err, MM_ERR_LIMIT, "%s: a block of %zu rows of dimension %zu exceeds the limit of 1 GiB (at most %zu rows)",
+                mmf_name(gallery), block, dim, ((size_t)1 << 28) / dim);
         goto out;
     }
     if (queries->rows > (size_t)INT_MAX - SCAN8_MR) {
@@ -649,15 +648,8 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
         goto out;
     }
     /* Room for a whole last tile: the queries are packed in place. */
-    {
-        size_t tiles_rows = (queries->rows + SCAN8_MR - 1) / SCAN8_MR * SCAN8_MR;
-        float *d = realloc(queries->data, tiles_rows * dim * sizeof(float));
-        if (!d) {
-            mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for %zu queries", queries_name, queries->rows);
-            goto out;
-        }
-        queries->data = d;
-    }
+    size_t tiles_rows = (queries->rows + SCAN8_MR - 1) / SCAN8_MR * SCAN8_MR;
+    queries->data = xrealloc(queries->data, tiles_rows * dim * sizeof(float));
     /* The int8 pre-filter pays for quantising the gallery only with enough
      * queries (a chunk whose queries it cannot bound, non-finite or huge,
      * is scored without it). */
@@ -668,9 +660,9 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     size_t esize = mmf_dtype_size(mmf_header_of(gallery)->dtype);
     bool big_gallery = gsize == 0 || gsize / (dim * esize + 6) >= RANK_Q8_MIN_GALLERY;
     if (scan8_available() && E.buf[0].vec8 && queries->rows >= RANK_Q8_MIN_QUERIES && big_gallery) {
-        queries8 = aligned_floats(scan8_rows_bytes((int)queries->rows, (int)dim) / sizeof(float) + 1);
-        queries8_st = malloc(queries->rows * sizeof *queries8_st);
-        E.use_q8 = queries8 && queries8_st;
+        queries8 = aligned_floats_x(scan8_rows_bytes((int)queries->rows, (int)dim) / sizeof(float) + 1);
+        queries8_st = xmalloc(queries->rows * sizeof *queries8_st);
+        E.use_q8 = true;
     }
     E.dots = !E.use_q8 && queries->rows <= GEMM_MR;
     /* The reader packs the blocks when the int8 pass needs them packed or
@@ -701,45 +693,39 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     E.group_rows = ((size_t)(512 << 10) / (dim * sizeof(float)) / GEMM_NR) * GEMM_NR;
     if (E.group_rows < GEMM_NR) E.group_rows = GEMM_NR;
 
-    W = calloc((size_t)threads, sizeof *W);
+    /* Sized by the queries in memory and the thread count: xalloc. */
+    W = xcalloc((size_t)threads, sizeof *W);
     E.W = W;
     E.threads = threads;
-    E.chunk_next = calloc(E.nchunks, sizeof *E.chunk_next);
-    E.chunk_active = calloc(E.nchunks, sizeof *E.chunk_active);
-    E.chunk_final = calloc(E.nchunks, sizeof *E.chunk_final);
-    E.chunk_state = calloc(E.nchunks, sizeof *E.chunk_state);
-    E.chunk_q8 = calloc(E.nchunks, sizeof *E.chunk_q8);
-    E.chunk_seen = calloc(E.nchunks, sizeof *E.chunk_seen);
-    E.shared_thr = malloc(E.nq * sizeof *E.shared_thr);
-    if (E.shared_thr) {
-        const float minus_inf = -INFINITY;
-        uint32_t bits;
-        memcpy(&bits, &minus_inf, sizeof bits);
-        for (size_t q = 0; q < E.nq; q++) E.shared_thr[q] = bits;
-    }
+    E.chunk_next = xcalloc(E.nchunks, sizeof *E.chunk_next);
+    E.chunk_active = xcalloc(E.nchunks, sizeof *E.chunk_active);
+    E.chunk_final = xcalloc(E.nchunks, sizeof *E.chunk_final);
+    E.chunk_state = xcalloc(E.nchunks, sizeof *E.chunk_state);
+    E.chunk_q8 = xcalloc(E.nchunks, sizeof *E.chunk_q8);
+    E.chunk_seen = xcalloc(E.nchunks, sizeof *E.chunk_seen);
+    E.shared_thr = xmalloc(E.nq * sizeof *E.shared_thr);
+    const float minus_inf = -INFINITY;
+    uint32_t minus_inf_bits;
+    memcpy(&minus_inf_bits, &minus_inf, sizeof minus_inf_bits);
+    for (size_t q = 0; q < E.nq; q++) E.shared_thr[q] = minus_inf_bits;
     res->chunks = E.nchunks;
     res->chunk_rows = E.chunk_rows;
-    ok = W && E.chunk_next && E.chunk_active && E.chunk_final && E.chunk_state && E.chunk_q8 && E.chunk_seen && E.shared_thr;
-    if (ok && p->emit_tag) {
-        res->chunk_text = calloc(E.nchunks, sizeof *res->chunk_text);
-        res->chunk_len = calloc(E.nchunks, sizeof *res->chunk_len);
+    if (p->emit_tag) {
+        res->chunk_text = xcalloc(E.nchunks, sizeof *res->chunk_text);
+        res->chunk_len = xcalloc(E.nchunks, sizeof *res->chunk_len);
         res->emit_format = p->emit_format;
         res->emit_tag = p->emit_tag;
-        ok = res->chunk_text && res->chunk_len;
     }
-    for (int i = 0; ok && i < threads; i++) {
+    /* k >= 1 was checked above: topk_set_init cannot fail here */
+    for (int i = 0; i < threads; i++) {
         W[i].E = &E;
-        W[i].thr = malloc(E.nq * sizeof *W[i].thr);
-        W[i].panel = aligned_floats(gemm_packed_count((int)dim, (int)E.group_rows));
-        W[i].work = aligned_floats(SCAN8_WORK_FLOATS); /* enough for gemm_scan too (scan8.h) */
-        ok = W[i].thr && W[i].panel && W[i].work && topk_set_init(&W[i].top, E.nq, p->k, err) == 0;
-        for (size_t q = 0; ok && q < E.nq; q++) W[i].thr[q] = -INFINITY;
+        W[i].thr = xmalloc(E.nq * sizeof *W[i].thr);
+        W[i].panel = aligned_floats_x(gemm_packed_count((int)dim, (int)E.group_rows));
+        W[i].work = aligned_floats_x(SCAN8_WORK_FLOATS); /* enough for gemm_scan too (scan8.h) */
+        topk_set_init(&W[i].top, E.nq, p->k, err);
+        for (size_t q = 0; q < E.nq; q++) W[i].thr[q] = -INFINITY;
     }
-    if (!ok) {
-        mm_fail(err, MM_ERR_NOMEM, "out of memory for %zu-row gallery blocks", block);
-        goto out;
-    }
-    if (topk_set_init(&res->top, E.nq, p->k, err)) goto out;
+    topk_set_init(&res->top, E.nq, p->k, err);
 
     /* The reader starts only now, when how it stores blocks is known. */
     reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
@@ -748,7 +734,7 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
         stop_reader(&E, reader);
         reader_started = false;
     } else {
-        mm_fail(&E.error, MM_ERR_NOMEM, "cannot start the reader thread");
+        mm_fail(&E.error, MM_ERR_IO, "cannot start the reader thread");
         E.failed = true;
     }
 
@@ -835,7 +821,7 @@ static int emit_chunk(engine *E, size_t c)
     chunk_queries(E, c, &q0, &q1);
     for (size_t q = q0; q < q1; q++) topk_finish(T, q);
     outbuf o;
-    if (ob_init(&o, NULL, 64 * (q1 - q0) * (E->p->k < 64 ? E->p->k : 64) + 256)) return -1;
+    ob_init(&o, NULL, 64 * (q1 - q0) * (E->p->k < 64 ? E->p->k : 64) + 256);
     mm_error err;
     for (size_t q = q0; q < q1; q++)
         if (write_query(&o, E->qids[q], T->heaps[q].e, T->heaps[q].count, res->emit_format, res->emit_tag,
@@ -854,7 +840,7 @@ static int emit_chunk(engine *E, size_t c)
 
 /* Merges the workers' heaps of chunk c's queries into the result (their
  * kept ids move over or are freed) and, if asked for, writes the chunk. */
-static int finish_chunk(engine *E, size_t c, mm_error *err)
+static void finish_chunk(engine *E, size_t c)
 {
     topk_set *T = &E->res->top;
     size_t q0, q1;
@@ -864,19 +850,13 @@ static int finish_chunk(engine *E, size_t c, mm_error *err)
             topk_heap *h = &E->W[w].top.heaps[q];
             for (size_t e = 0; e < h->count; e++) {
                 const char *ev = NULL;
-                int r = topk_offer(T, q, h->e[e].score, h->e[e].id, &ev, err);
-                if (r < 0) { /* entries e.. stay with the worker, to be freed */
-                    memmove(h->e, h->e + e, (h->count - e) * sizeof *h->e);
-                    h->count -= e;
-                    return -1;
-                }
+                int r = topk_offer(T, q, h->e[e].score, h->e[e].id, &ev);
                 if (r == 0) free((void *)h->e[e].id); /* not kept (also NaN: never ranked) */
                 free((void *)ev);
             }
             h->count = 0;
         }
     if (E->res->chunk_text) emit_chunk(E, c);
-    return 0;
 }
 
 static void free_chunk_text(rank_result *res)

@@ -6,11 +6,14 @@
 #include <string.h>
 
 #include "core/hash.h"
+#include "core/strstore.h"
+#include "core/xalloc.h"
 #include "io/trec.h"
 
 /* ---- merging partial runs ------------------------------------------------------ */
 typedef struct merge_query {
-    char *qid;
+    const char *qid;
+    size_t qid_len;
     topk_entry *e;
     size_t n, cap;
 } merge_query;
@@ -18,50 +21,35 @@ typedef struct merge_query {
 typedef struct merge_state {
     merge_query *q;
     size_t nq, cap;
-    mm_strmap index; /* qid -> query index (entries in the same order as q) */
-    char **chunks; /* string storage */
-    size_t nchunks;
-    char *cur;
-    size_t cur_left;
+    mm_strmap index;     /* qid -> query index (entries in the same order as q) */
+    mm_strstore strings; /* qids and docnos */
+    size_t last;         /* query of the previous line + 1 (0: none) */
 } merge_state;
 
-static char *merge_strdup(merge_state *M, const char *s, size_t n)
+static merge_query *merge_find(merge_state *M, const trec_run_line *line, const char *path,
+                               mm_error *err)
 {
-    if (n + 1 > M->cur_left) {
-        size_t size = n + 1 > 1u << 20 ? n + 1 : 1u << 20;
-        char **c = realloc(M->chunks, (M->nchunks + 1) * sizeof *c);
-        if (!c) return NULL;
-        M->chunks = c;
-        if (!(M->cur = malloc(size))) return NULL;
-        M->chunks[M->nchunks++] = M->cur;
-        M->cur_left = size;
+    /* a run's lines come query by query: most lines are the last one's */
+    if (M->last) {
+        merge_query *q = &M->q[M->last - 1];
+        if (q->qid_len == line->qid_len && memcmp(q->qid, line->qid, line->qid_len) == 0) return q;
     }
-    char *d = M->cur;
-    memcpy(d, s, n);
-    d[n] = 0;
-    M->cur += n + 1;
-    M->cur_left -= n + 1;
-    return d;
-}
-
-static merge_query *merge_find(merge_state *M, const char *qid, size_t len, mm_error *err)
-{
-    long i = mm_strmap_find(&M->index, qid, len);
-    if (i >= 0) return &M->q[i];
-    if (M->nq == M->cap) {
-        size_t cap = M->cap ? 2 * M->cap : 256;
-        merge_query *nqv = realloc(M->q, cap * sizeof *nqv);
-        if (!nqv) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
-        M->q = nqv;
-        M->cap = cap;
-    }
-    merge_query *q = &M->q[M->nq];
-    memset(q, 0, sizeof *q);
-    if (!(q->qid = merge_strdup(M, qid, len))) return mm_fail(err, MM_ERR_NOMEM, "out of memory"), NULL;
     bool added;
-    if (mm_strmap_add(&M->index, q->qid, len, &added) < 0)
-        return mm_fail(err, MM_ERR_LIMIT, "more than %u queries", UINT32_MAX - 2), NULL;
-    M->nq++;
+    long i = mm_strmap_intern(&M->index, &M->strings, line->qid, line->qid_len, &added);
+    if (i < 0)
+        return mm_fail(err, MM_ERR_LIMIT, "%s:%ld: more than %u queries", path, line->lineno,
+                       UINT32_MAX - 2),
+               NULL;
+    M->last = (size_t)i + 1;
+    if (!added) return &M->q[i];
+    if (M->nq == M->cap) {
+        M->cap = M->cap ? 2 * M->cap : 256;
+        M->q = xrealloc(M->q, M->cap * sizeof *M->q);
+    }
+    merge_query *q = &M->q[M->nq++];
+    memset(q, 0, sizeof *q);
+    q->qid = M->index.key[i];
+    q->qid_len = line->qid_len;
     return q;
 }
 
@@ -97,33 +85,20 @@ int rank_merge(const char *const *paths, size_t npaths, size_t k, FILE *out, int
         trec_run_line line;
         int lr;
         while ((lr = trec_read_run_line(r, &line, err)) == 1) {
-            merge_query *q = merge_find(&M, line.qid, line.qid_len, err);
-            if (!q) break;
-            if (!first_tag && !tag && !(first_tag = strndup(line.tag, line.tag_len))) {
-                mm_fail(err, MM_ERR_NOMEM, "out of memory");
+            merge_query *q = merge_find(&M, &line, paths[f], err);
+            if (!q) {
                 lr = -1;
                 break;
             }
+            if (!first_tag && !tag) first_tag = xstrndup(line.tag, line.tag_len);
             if (q->n == q->cap) {
                 if (q->n >= 2 * k) merge_trim(q, k);
                 if (q->n == q->cap) {
-                    size_t cap = q->cap ? 2 * q->cap : (k < 16 ? 2 * k : 32);
-                    topk_entry *e = realloc(q->e, cap * sizeof *e);
-                    if (!e) {
-                        mm_fail(err, MM_ERR_NOMEM, "out of memory");
-                        lr = -1;
-                        break;
-                    }
-                    q->e = e;
-                    q->cap = cap;
+                    q->cap = q->cap ? 2 * q->cap : (k < 16 ? 2 * k : 32);
+                    q->e = xrealloc(q->e, q->cap * sizeof *q->e);
                 }
             }
-            char *doc = merge_strdup(&M, line.docno, line.docno_len);
-            if (!doc) {
-                mm_fail(err, MM_ERR_NOMEM, "out of memory");
-                lr = -1;
-                break;
-            }
+            const char *doc = mm_strstore_add(&M.strings, line.docno, line.docno_len);
             q->e[q->n++] = (topk_entry){line.score, doc};
         }
         trec_reader_close(r);
@@ -133,20 +108,13 @@ int rank_merge(const char *const *paths, size_t npaths, size_t k, FILE *out, int
         mm_fail(err, MM_ERR_MALFORMED, "no run lines in the input%s", npaths > 1 ? "s" : "");
         goto done;
     }
-    if (ob_init(&o, out, OUTBUF_SIZE)) {
-        mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    ob_init(&o, out, OUTBUF_SIZE);
     for (size_t i = 0; i < M.nq; i++) {
         merge_query *q = &M.q[i];
         merge_trim(q, k);
         /* Disjoint shards cannot give a docid twice for one query, and
          * trec_eval refuses a run that does. */
-        const char **ids = malloc((q->n ? q->n : 1) * sizeof *ids);
-        if (!ids) {
-            mm_fail(err, MM_ERR_NOMEM, "out of memory");
-            goto done;
-        }
+        const char **ids = xmalloc((q->n ? q->n : 1) * sizeof *ids);
         for (size_t a = 0; a < q->n; a++) ids[a] = q->e[a].id;
         qsort(ids, q->n, sizeof *ids, cmp_str);
         for (size_t a = 1; a < q->n; a++)
@@ -172,8 +140,7 @@ done:
     for (size_t i = 0; i < M.nq; i++) free(M.q[i].e);
     free(M.q);
     mm_strmap_free(&M.index);
-    for (size_t i = 0; i < M.nchunks; i++) free(M.chunks[i]);
-    free(M.chunks);
+    mm_strstore_free(&M.strings);
     free(first_tag);
     return rc;
 }

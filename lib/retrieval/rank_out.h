@@ -27,14 +27,15 @@ typedef struct outbuf {
 
 enum { OUTBUF_SIZE = 1 << 18 };
 
-/* fp NULL: the buffer collects everything in memory, starting at cap bytes. */
-int ob_init(outbuf *o, FILE *fp, size_t cap);
+/* fp NULL: the buffer collects everything in memory, starting at cap bytes.
+ * Memory from core/xalloc.h. */
+void ob_init(outbuf *o, FILE *fp, size_t cap);
 void ob_flush(outbuf *o);
-/* Makes room for n more bytes; -1 only if out of memory. */
-int ob_reserve(outbuf *o, size_t n);
+/* Makes room for n more bytes. */
+void ob_reserve(outbuf *o, size_t n);
 int ob_done(outbuf *o, mm_error *err);
 /* Appends query qid's n entries (sorted) in format; -1 with err set if an id
- * cannot be written in it or out of memory. */
+ * cannot be written in it. */
 int write_query(outbuf *o, const char *qid, const topk_entry *e, size_t n, int format,
                 const char *tag, int score_digits, mm_error *err);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/fmtfloat.h"
+#include "core/xalloc.h"
 
 /* ---- writing ------------------------------------------------------------------- */
 int rank_check_id(const char *id, int format, const char *what, mm_error *err)
@@ -27,14 +28,13 @@ int rank_check_id(const char *id, int format, const char *what, mm_error *err)
 
 
 /* fp NULL: the buffer collects everything in memory, starting at cap bytes. */
-int ob_init(outbuf *o, FILE *fp, size_t cap)
+void ob_init(outbuf *o, FILE *fp, size_t cap)
 {
     o->fp = fp;
     o->len = 0;
     o->cap = cap;
     o->failed = false;
-    o->p = malloc(o->cap);
-    return o->p ? 0 : -1;
+    o->p = xmalloc(o->cap);
 }
 
 void ob_flush(outbuf *o)
@@ -43,21 +43,18 @@ void ob_flush(outbuf *o)
     o->len = 0;
 }
 
-/* Makes room for n more bytes; -1 only if out of memory. An outbuf without
- * a FILE collects everything in memory. */
-int ob_reserve(outbuf *o, size_t n)
+/* Makes room for n more bytes. An outbuf without a FILE collects
+ * everything in memory. */
+void ob_reserve(outbuf *o, size_t n)
 {
-    if (o->len + n <= o->cap) return 0;
+    if (o->len + n <= o->cap) return;
     if (o->fp) {
         ob_flush(o);
-        if (n <= o->cap) return 0;
+        if (n <= o->cap) return;
     }
     size_t cap = o->fp ? n : (o->len + n > 2 * o->cap ? o->len + n : 2 * o->cap);
-    char *p = realloc(o->p, cap);
-    if (!p) return -1;
-    o->p = p;
+    o->p = xrealloc(o->p, cap);
     o->cap = cap;
-    return 0;
 }
 
 int ob_done(outbuf *o, mm_error *err)
@@ -138,7 +135,7 @@ int write_query(outbuf *o, const char *qid, const topk_entry *e, size_t n, int f
         size_t ilen = strlen(e[i].id);
         size_t need = format == RANK_JSONL ? 6 * (qlen + ilen) + slen + rlen + 64
                                            : qlen + ilen + tlen + slen + rlen + 16;
-        if (ob_reserve(o, need)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+        ob_reserve(o, need);
         char *d = o->p + o->len;
         switch (format) {
         case RANK_TSV:
@@ -190,7 +187,7 @@ int rank_write_query(FILE *fp, const char *qid, const topk_entry *e, size_t n, i
                      const char *tag, int score_digits, mm_error *err)
 {
     outbuf o;
-    if (ob_init(&o, fp, OUTBUF_SIZE)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    ob_init(&o, fp, OUTBUF_SIZE);
     if (write_query(&o, qid, e, n, format, tag, score_digits, err)) {
         mm_error ignored;
         ob_done(&o, &ignored);
@@ -205,7 +202,7 @@ int rank_write(FILE *fp, const mmf_matrix *queries, const rank_result *res, int 
     if (res->chunk_text && (format != res->emit_format || strcmp(tag, res->emit_tag) != 0))
         return mm_fail(err, MM_ERR_MISMATCH, "the run was prepared for another format or tag");
     outbuf o;
-    if (ob_init(&o, fp, OUTBUF_SIZE)) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    ob_init(&o, fp, OUTBUF_SIZE);
     for (size_t q = 0; q < res->top.queries; q++) {
         size_t c = res->chunk_rows ? q / res->chunk_rows : 0;
         if (res->chunk_text && res->chunk_text[c]) {

@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "core/xalloc.h"
+
 int topk_entry_cmp(const void *a, const void *b)
 {
     const topk_entry *x = a, *y = b;
@@ -18,11 +20,7 @@ int topk_set_init(topk_set *s, size_t queries, size_t k, mm_error *err)
     s->k = k;
     s->heaps = NULL;
     if (k == 0) return mm_fail(err, MM_ERR_LIMIT, "top-k: k must be at least 1");
-    if (queries > 0) {
-        s->heaps = calloc(queries, sizeof *s->heaps);
-        if (!s->heaps)
-            return mm_fail(err, MM_ERR_NOMEM, "top-k: out of memory for %zu queries", queries);
-    }
+    if (queries > 0) s->heaps = xcalloc(queries, sizeof *s->heaps); /* queries are in memory */
     return 0;
 }
 
@@ -64,22 +62,18 @@ static void sift_down(topk_entry *e, size_t n, size_t i)
     e[i] = x;
 }
 
-int topk_offer(topk_set *s, size_t q, double score, const char *id, const char **evicted,
-               mm_error *err)
+int topk_offer(topk_set *s, size_t q, double score, const char *id, const char **evicted)
 {
     topk_heap *h = &s->heaps[q];
     if (evicted) *evicted = NULL;
     if (score != score) return 0; /* NaN */
     if (h->count < s->k) {
         if (h->count == h->cap) {
+            /* grows with the entries kept, not with k: a huge -k costs
+             * only what is found */
             size_t cap = h->cap ? h->cap * 2 : 16;
             if (cap > s->k) cap = s->k;
-            if (cap > SIZE_MAX / sizeof *h->e)
-                return mm_fail(err, MM_ERR_NOMEM, "top-k: k = %zu is too large", s->k);
-            topk_entry *e = realloc(h->e, cap * sizeof *e);
-            if (!e)
-                return mm_fail(err, MM_ERR_NOMEM, "top-k: out of memory for k = %zu", s->k);
-            h->e = e;
+            h->e = xrealloc(h->e, cap * sizeof *h->e);
             h->cap = cap;
         }
         h->e[h->count] = (topk_entry){score, id};

@@ -58,6 +58,7 @@ typedef struct topk_set {
     topk_heap *heaps;
 } topk_set;
 
+/* -1 (MM_ERR_LIMIT) only for k = 0. */
 int topk_set_init(topk_set *s, size_t queries, size_t k, mm_error *err);
 void topk_set_free(topk_set *s); /* frees the heaps, not the id strings */
 
@@ -71,11 +72,10 @@ static inline double topk_threshold(const topk_set *s, size_t q)
 }
 
 /* Offers (score, id) to query q. Returns 1 if it was kept, 0 if not (also for
- * NaN), -1 if growing the heap failed (err filled). When keeping it pushed an
- * older entry out, *evicted receives that entry's id (else NULL). Safe to call
- * concurrently for different queries. */
-int topk_offer(topk_set *s, size_t q, double score, const char *id, const char **evicted,
-               mm_error *err);
+ * NaN). When keeping it pushed an older entry out, *evicted receives that
+ * entry's id (else NULL). Safe to call concurrently for different queries.
+ * The heap's memory comes from core/xalloc.h (grows with what is kept). */
+int topk_offer(topk_set *s, size_t q, double score, const char *id, const char **evicted);
 
 /* Sorts query q's entries into rank order (best first). Afterwards the row is
  * no longer a heap: call it once, when no more offers will come. */

@@ -289,6 +289,21 @@ open('$T/crc.png','wb').write(d)"
     assert_status 0
 }
 
+@test "an image within --max-pixels that does not fit in memory is reported with its size, not fatal" {
+    # 10000x10000 is the default limit exactly (allowed): 300 MB of RGB, more
+    # than 250 MB of address space leave. The size is the input's, so this
+    # is an error naming the file (status 1), not xalloc's death.
+    [ "${MM_SAN:-0}" = 1 ] && skip "ulimit -v under ASan"
+    png_header "$T/big.png" 10000 10000
+    jpeg_header "$T/big.jpg" 10000 10000
+    run bash -c "ulimit -v 250000; mm-embed-image -t 1 --check '$T/big.png'"
+    assert_status 1
+    assert_output_contains "mm-embed-image: $T/big.png: out of memory for a 10000x10000 image"
+    run bash -c "ulimit -v 250000; mm-embed-image -t 1 --check '$T/big.jpg'"
+    assert_status 1
+    assert_output_contains "mm-embed-image: $T/big.jpg: out of memory for a 10000x10000 image"
+}
+
 @test "--skip-bad warns and goes on" {
     "$MM_PYTHON" -c "
 from PIL import Image

@@ -480,3 +480,13 @@ EOF
     [[ "${lines[1]}" == R@5*1.0000 ]]
     [[ "${lines[2]}" == R@10*1.0000 ]]
 }
+
+@test "-R prefs: a query whose judged documents would need more than 2^30 preference cells is refused, naming it" {
+    # 32769 judged documents: 32769^2 cells, just past the limit; the counts
+    # would take 2 GiB, so the refusal must come before any allocation
+    awk 'BEGIN { for (i = 0; i < 32769; i++) printf "q1 g s d%d %d\n", i, i % 3 }' > "$T/p"
+    printf 'q1 Q0 d1 1 1.0 r\n' > "$T/r"
+    run mm-eval -R prefs -m prefs_simp "$T/p" "$T/r"
+    assert_status 4
+    assert_output_contains "mm-eval: $T/p: query 'q1': 32769 judged documents need 1073807361 preference cells, above the limit of 1073741824"
+}

@@ -569,3 +569,21 @@ for l in open("r.jsonl"):
     run --separate-stderr mm-rank --help
     assert_output_contains "0 = all"
 }
+
+@test "mm-rank --block: a block past 1 GiB is refused naming the gallery; one that does not fit in memory is reported, -o untouched" {
+    make_exact 2 3 2048
+    echo keep > out.trec
+    run mm-rank -q q.mmf -g g.mmf --block 262144 -o out.trec
+    assert_status 1
+    assert_output_contains "mm-rank: g.mmf: a block of 262144 rows of dimension 2048 exceeds the limit of 1 GiB (at most 131072 rows)"
+    [ "$(cat out.trec)" = keep ]
+    # 2^17 rows of dimension 2048 is exactly 1 GiB a block: allowed, but not
+    # in 1.5 GB of address space. (ASan needs terabytes of address space for
+    # its shadow memory: no ulimit there.)
+    [ "${MM_SAN:-0}" = 1 ] && skip "ulimit -v under ASan"
+    run bash -c "ulimit -v 1500000; mm-rank -q q.mmf -g g.mmf --block 131072 -o out.trec"
+    assert_status 1
+    assert_output_contains "mm-rank: g.mmf: out of memory for"
+    assert_output_contains "gallery blocks of 131072 rows of dimension 2048 (--block)"
+    [ "$(cat out.trec)" = keep ]
+}

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "core/hash.h"
+#include "core/xalloc.h"
 #include "eval/measures.h"
 
 /* ---- one query's documents as read ----------------------------------------- */
@@ -41,27 +42,21 @@ typedef struct doc_list {
     size_t alen, acap;
 } doc_list;
 
-static int doc_list_add(doc_list *l, double score, const char *docno, size_t len)
+static void doc_list_add(doc_list *l, double score, const char *docno, size_t len)
 {
     if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 256;
-        doc_entry *ne = realloc(l->e, ncap * sizeof *ne);
-        if (!ne) return -1;
-        l->e = ne;
-        l->cap = ncap;
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->e = xrealloc(l->e, l->cap * sizeof *l->e);
     }
     if (l->alen + len + 1 > l->acap) {
         size_t ncap = l->acap ? l->acap : 4096;
         while (l->alen + len + 1 > ncap) ncap *= 2;
-        char *na = realloc(l->arena, ncap);
-        if (!na) return -1;
-        l->arena = na;
+        l->arena = xrealloc(l->arena, ncap);
         l->acap = ncap;
     }
     memcpy(l->arena + l->alen, docno, len + 1);
     l->e[l->n++] = (doc_entry){score, l->alen, len};
     l->alen += len + 1;
-    return 0;
 }
 
 static void doc_list_clear(doc_list *l) { l->n = l->alen = 0; }
@@ -78,54 +73,35 @@ static void doc_list_free(doc_list *l)
 
 typedef struct scratch {
     trec_ranked *items;
-    size_t items_cap;
     uint64_t *hash;
+    size_t *len;
     long *rel;
     const char **docno;
     size_t cap;
-    uint32_t *set; /* duplicate detection: open addressing over rank + 1 */
-    size_t set_cap;
+    mm_strmap seen; /* duplicate detection: the kept docnos of one query */
 } scratch;
 
-static int scratch_reserve(scratch *s, size_t n)
+/* Room for a ranking of n documents (n is data already in memory). */
+static void scratch_reserve(scratch *s, size_t n)
 {
-    if (n > s->items_cap) {
-        trec_ranked *ni = realloc(s->items, n * sizeof *ni);
-        if (!ni) return -1;
-        s->items = ni;
-        s->items_cap = n;
-    }
     if (n > s->cap) {
-        uint64_t *nh = realloc(s->hash, n * sizeof *nh);
-        if (nh) s->hash = nh;
-        long *nr = realloc(s->rel, n * sizeof *nr);
-        if (nr) s->rel = nr;
-        const char **nd = realloc(s->docno, n * sizeof *nd);
-        if (nd) s->docno = nd;
-        if (!nh || !nr || !nd) return -1;
+        s->items = xrealloc(s->items, n * sizeof *s->items);
+        s->hash = xrealloc(s->hash, n * sizeof *s->hash);
+        s->len = xrealloc(s->len, n * sizeof *s->len);
+        s->rel = xrealloc(s->rel, n * sizeof *s->rel);
+        s->docno = xrealloc(s->docno, n * sizeof *s->docno);
         s->cap = n;
     }
-    size_t want = 16;
-    while (want < 2 * n) want <<= 1;
-    if (want > s->set_cap) {
-        free(s->set);
-        s->set = malloc(want * sizeof *s->set);
-        if (!s->set) {
-            s->set_cap = 0;
-            return -1;
-        }
-        s->set_cap = want;
-    }
-    return 0;
 }
 
 static void scratch_free(scratch *s)
 {
     free(s->items);
     free(s->hash);
+    free(s->len);
     free(s->rel);
     free(s->docno);
-    free(s->set);
+    mm_strmap_free(&s->seen);
 }
 
 /* ---- the evaluation of one ranking ------------------------------------------- */
@@ -154,8 +130,8 @@ static void fill_judgments(const trec_qrels *qrels, size_t qi, const mm_eval_opt
 /* -R qrels_jg: the ranking docnos[0..n) as judged by each judgment group of
  * query qi (trec_eval form_res_rels_jg.c: -J drops, per group, the documents
  * that group did not judge). Returns the groups (malloc'd, with their rel and
- * docno arrays in *bufs) or NULL when the qrels have no groups or memory runs
- * out (then the query is its own single group). */
+ * docno arrays in *bufs) or NULL when the qrels have no groups (then the
+ * query is its own single group). */
 static mm_query_rels *judgment_groups(const trec_qrels *qrels, size_t qi,
                                       const char *const *docnos, size_t n,
                                       const mm_eval_opts *opts, const mm_query_rels *base,
@@ -165,13 +141,8 @@ static mm_query_rels *judgment_groups(const trec_qrels *qrels, size_t qi,
     *bufs = NULL;
     if (!qrels->judgment_groups || qq->num_groups == 0) return NULL;
     size_t ng = qq->num_groups, nn = n ? n : 1;
-    mm_query_rels *g = calloc(ng, sizeof *g);
-    char *buf = malloc(ng * nn * (sizeof(long) + sizeof(char *)));
-    if (!g || !buf) {
-        free(g);
-        free(buf);
-        return NULL;
-    }
+    mm_query_rels *g = xcalloc(ng, sizeof *g);
+    char *buf = xmalloc(ng * nn * (sizeof(long) + sizeof(char *)));
     long *rels = (long *)buf;
     const char **docs = (const char **)(buf + ng * nn * sizeof(long));
     for (size_t k = 0; k < ng; k++) {
@@ -239,12 +210,14 @@ static void run_measures(const mm_measure_set *set, const mm_eval_opts *opts,
     }
     if (top1) {
         free(*top1);
-        *top1 = !q->missing && q->num_ret > 0 ? strdup(q->docno[0]) : NULL;
+        *top1 = !q->missing && q->num_ret > 0 ? xstrdup(q->docno[0]) : NULL;
     }
 }
 
+/* hashes and lens: each docno's mm_hash_bytes and strlen, or NULL. */
 static void evaluate_ranked(const trec_qrels *qrels, size_t qi, const char *const *docnos,
-                            const uint64_t *hashes, size_t n, const mm_eval_opts *opts,
+                            const uint64_t *hashes, const size_t *lens, size_t n,
+                            const mm_eval_opts *opts,
                             const mm_measure_set *set, bool missing, double *values,
                             char **strings, char **top1, long *rel_buf, const char **doc_buf)
 {
@@ -254,7 +227,7 @@ static void evaluate_ranked(const trec_qrels *qrels, size_t qi, const char *cons
     q.missing = missing;
     long num_ret = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(docnos[i]);
+        size_t len = lens ? lens[i] : strlen(docnos[i]);
         long j = hashes ? trec_qrels_find_doc_hashed(qrels, qi, docnos[i], len, hashes[i])
                         : trec_qrels_find_doc(qrels, qi, docnos[i], len);
         long v = j < 0 ? MM_RELVALUE_NONPOOL : qrels->rel[j] < 0 ? MM_RELVALUE_UNJUDGED : qrels->rel[j];
@@ -290,11 +263,9 @@ void mm_evaluate_query(const trec_qrels *qrels, size_t qi, const char *const *do
                        const mm_eval_opts *opts, const mm_measure_set *set, bool missing,
                        double *values, char **strings, char **top1)
 {
-    long *rel = malloc((n ? n : 1) * sizeof *rel);
-    const char **doc = malloc((n ? n : 1) * sizeof *doc);
-    if (rel && doc)
-        evaluate_ranked(qrels, qi, docnos, NULL, n, opts, set, missing, values, strings, top1, rel,
-                        doc);
+    long *rel = xmalloc((n ? n : 1) * sizeof *rel);
+    const char **doc = xmalloc((n ? n : 1) * sizeof *doc);
+    evaluate_ranked(qrels, qi, docnos, NULL, NULL, n, opts, set, missing, values, strings, top1, rel, doc);
     free(rel);
     free(doc);
 }
@@ -318,10 +289,7 @@ static int score_list(evaluator *ev, size_t qi, doc_list *l, const char *run_nam
                       int *exit_status)
 {
     scratch *s = &ev->s;
-    if (scratch_reserve(s, l->n ? l->n : 1) < 0) {
-        *exit_status = MM_EVAL_EXIT_INPUT;
-        return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", run_name);
-    }
+    scratch_reserve(s, l->n ? l->n : 1);
     for (size_t i = 0; i < l->n; i++)
         s->items[i] = (trec_ranked){l->e[i].score, l->arena + l->e[i].off};
     trec_sort_ranked(s->items, l->n);
@@ -330,24 +298,22 @@ static int score_list(evaluator *ev, size_t qi, doc_list *l, const char *run_nam
 
     /* duplicates among the kept documents; report the smallest, as trec_eval
      * (it sorts by docno and stops at the first adjacent pair) */
-    size_t mask = s->set_cap - 1;
-    memset(s->set, 0, s->set_cap * sizeof *s->set);
+    mm_strmap_clear(&s->seen);
     const char *dup = NULL;
     for (size_t i = 0; i < n; i++) {
         const char *d = s->items[i].docno;
         size_t len = strlen(d);
-        uint64_t h = mm_hash_bytes(d, len);
+        uint64_t h = mm_hash_bytes(d, len); /* also the qrels lookup's */
+        s->len[i] = len;
         s->hash[i] = h;
         s->docno[i] = d;
-        size_t p = (size_t)h & mask;
-        for (; s->set[p]; p = (p + 1) & mask) {
-            size_t j = s->set[p] - 1;
-            if (s->hash[j] == h && strcmp(s->docno[j], d) == 0) {
-                if (!dup || strcmp(d, dup) < 0) dup = d;
-                break;
-            }
+        bool added;
+        if (mm_strmap_add_hashed(&s->seen, d, len, h, &added) < 0) {
+            *exit_status = MM_EVAL_EXIT_INPUT;
+            return mm_fail(err, MM_ERR_LIMIT, "%s: query '%s' has more than %u documents",
+                           run_name, ev->qrels->queries[qi].qid, UINT32_MAX - 2);
         }
-        if (!s->set[p]) s->set[p] = (uint32_t)(i + 1);
+        if (!added && (!dup || strcmp(d, dup) < 0)) dup = d;
     }
     if (dup) {
         *exit_status = MM_EVAL_EXIT_MEASURE;
@@ -358,7 +324,7 @@ static int score_list(evaluator *ev, size_t qi, doc_list *l, const char *run_nam
     const mm_measure_set *set = ev->set;
     /* evaluate_ranked filters (-J) s->docno in place: it writes entry k only
      * after reading entry i >= k */
-    evaluate_ranked(ev->qrels, qi, s->docno, s->hash, n, ev->opts, set, false,
+    evaluate_ranked(ev->qrels, qi, s->docno, s->hash, s->len, n, ev->opts, set, false,
                     res->values + qi * set->nvalues,
                     res->strings ? res->strings + qi * set->count : NULL, &res->top1[qi], s->rel,
                     s->docno);
@@ -400,17 +366,13 @@ int mm_evaluate_run(const trec_qrels *qrels, const char *run_path, const mm_eval
     return rc;
 }
 
-static int set_tag(mm_eval_result *res, size_t *cap, const char *tag, size_t len)
+static void set_tag(mm_eval_result *res, size_t *cap, const char *tag, size_t len)
 {
     if (len + 1 > *cap) {
-        size_t ncap = len + 64;
-        char *n = realloc(res->runid, ncap);
-        if (!n) return -1;
-        res->runid = n;
-        *cap = ncap;
+        *cap = len + 64;
+        res->runid = xrealloc(res->runid, *cap);
     }
     memcpy(res->runid, tag, len + 1);
-    return 0;
 }
 
 int mm_evaluate_reader(const trec_qrels *qrels, trec_reader *r, const mm_eval_opts *opts,
@@ -440,22 +402,17 @@ int mm_evaluate_reader(const trec_qrels *qrels, trec_reader *r, const mm_eval_op
     *exit_status = MM_EVAL_EXIT_INPUT;
 
     res->query_count = nq;
-    res->qid = malloc(nq * sizeof *res->qid);
-    res->values = calloc(nq * (set->nvalues ? set->nvalues : 1), sizeof *res->values);
-    res->missing = calloc(nq, sizeof *res->missing);
-    res->label = calloc(nq, sizeof *res->label);
-    res->top1 = calloc(nq, sizeof *res->top1);
-    res->num_rel_any = calloc(nq, sizeof *res->num_rel_any);
-    ev.status = calloc(nq, 1);
+    res->qid = xmalloc((nq ? nq : 1) * sizeof *res->qid);
+    res->values = xcalloc(nq * (set->nvalues ? set->nvalues : 1), sizeof *res->values);
+    res->missing = xcalloc(nq, sizeof *res->missing);
+    res->label = xcalloc(nq, sizeof *res->label);
+    res->top1 = xcalloc(nq, sizeof *res->top1);
+    res->num_rel_any = xcalloc(nq, sizeof *res->num_rel_any);
+    ev.status = xcalloc(nq, 1);
     bool has_strings = false;
     for (size_t k = 0; k < set->count; k++) has_strings |= set->m[k].def->calc_string != NULL;
-    if (has_strings) res->strings = calloc(nq * set->count, sizeof *res->strings);
-    if (retain) kept = calloc(nq, sizeof *kept);
-    if (!res->qid || !res->values || !res->missing || !res->label || !res->top1 ||
-        !res->num_rel_any || !ev.status || (has_strings && !res->strings) || (retain && !kept)) {
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-        goto done;
-    }
+    if (has_strings) res->strings = xcalloc(nq * set->count, sizeof *res->strings);
+    if (retain) kept = xcalloc(nq, sizeof *kept);
     for (size_t i = 0; i < nq; i++) {
         const trec_qrels_query *qq = &qrels->queries[i];
         res->qid[i] = qq->qid;
@@ -496,19 +453,11 @@ int mm_evaluate_reader(const trec_qrels *qrels, trec_reader *r, const mm_eval_op
         }
         if (got == 0) break;
         lines++;
-        if (set_tag(res, &tag_cap, line.tag, line.tag_len) < 0) {
-            mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-            goto done;
-        }
+        set_tag(res, &tag_cap, line.tag, line.tag_len);
         if (!same) {
             if (line.qid_len + 1 > cur_qid_cap) {
                 cur_qid_cap = line.qid_len + 64;
-                char *nb = realloc(cur_qid, cur_qid_cap);
-                if (!nb) {
-                    mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-                    goto done;
-                }
-                cur_qid = nb;
+                cur_qid = xrealloc(cur_qid, cur_qid_cap);
             }
             memcpy(cur_qid, line.qid, line.qid_len + 1);
             cur_qid_len = line.qid_len;
@@ -518,10 +467,7 @@ int mm_evaluate_reader(const trec_qrels *qrels, trec_reader *r, const mm_eval_op
         }
         if (cur_qi < 0) continue; /* run query without judgments: ignored */
         doc_list *dst = retain ? &kept[cur_qi] : &block;
-        if (doc_list_add(dst, line.score, line.docno, line.docno_len) < 0) {
-            mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-            goto done;
-        }
+        doc_list_add(dst, line.score, line.docno, line.docno_len);
     }
     if (deferred) {
         *err = deferred_err;
@@ -538,19 +484,12 @@ int mm_evaluate_reader(const trec_qrels *qrels, trec_reader *r, const mm_eval_op
 
     /* pass 2: the queries whose lines were not contiguous */
     if (any_split) {
-        kept = calloc(nq, sizeof *kept);
-        if (!kept) {
-            mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-            goto done;
-        }
+        kept = xcalloc(nq, sizeof *kept);
         if (trec_reader_rewind(r, err) < 0) goto done;
         while ((got = trec_read_run_line(r, &line, err)) == 1) {
             long qi = trec_qrels_find_query(qrels, line.qid, line.qid_len);
             if (qi < 0 || ev.status[qi] != Q_SPLIT) continue;
-            if (doc_list_add(&kept[qi], line.score, line.docno, line.docno_len) < 0) {
-                mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", name);
-                goto done;
-            }
+            doc_list_add(&kept[qi], line.score, line.docno, line.docno_len);
         }
         if (got < 0) goto done;
     }
@@ -674,8 +613,7 @@ double mm_summary_value(const mm_measure_set *set, const mm_eval_result *res,
         return n ? exp(sum / (double)n) : 0.0;
     case MM_AGG_MEDIAN: {
         if (n == 0) return 0.0;
-        double *tmp = malloc(n * sizeof *tmp);
-        if (!tmp) return NAN;
+        double *tmp = xmalloc(n * sizeof *tmp);
         for (size_t i = 0; i < n; i++) tmp[i] = V(i);
         qsort(tmp, n, sizeof *tmp, cmp_dbl);
         double med = n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2.0;
@@ -683,8 +621,7 @@ double mm_summary_value(const mm_measure_set *set, const mm_eval_result *res,
         return med;
     }
     case MM_AGG_BALANCED: {
-        size_t *ix = malloc((n ? n : 1) * sizeof *ix);
-        if (!ix) return NAN;
+        size_t *ix = xmalloc((n ? n : 1) * sizeof *ix);
         size_t k = 0;
         for (size_t i = 0; i < n; i++)
             if (res->label[Q(i)]) ix[k++] = Q(i);

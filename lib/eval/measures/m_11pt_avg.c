@@ -2,6 +2,7 @@
  * (trec_eval 10.0 m_11pt_avg.c). */
 #include <stdlib.h>
 
+#include "core/xalloc.h"
 #include "eval/measures.h"
 
 void mm_iprec_at_recall_values(const mm_eval_opts *o, const mm_query_rels *q,
@@ -10,8 +11,7 @@ void mm_iprec_at_recall_values(const mm_eval_opts *o, const mm_query_rels *q,
 static void calc(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
 {
     double buf[64];
-    double *p = m->nparams <= 64 ? buf : calloc(m->nparams, sizeof *p);
-    if (!p) return;
+    double *p = m->nparams <= 64 ? buf : xcalloc(m->nparams, sizeof *p);
     for (size_t i = 0; i < m->nparams; i++) p[i] = 0.0;
     mm_iprec_at_recall_values(o, q, m->fparams, m->nparams, p);
     double sum = 0.0;

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/xalloc.h"
 #include "eval/measures.h"
 
 static void calc(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
@@ -9,8 +10,7 @@ static void calc(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels
     (void)o;
     mm_gain_level buf[32];
     size_t cap = m->ngains + (size_t)q->num_rel_levels;
-    mm_gain_level *g = cap <= 32 ? buf : malloc(cap * sizeof *g);
-    if (!g) return;
+    mm_gain_level *g = cap <= 32 ? buf : xmalloc(cap * sizeof *g);
     size_t ng = mm_setup_gains(m, q, g);
     mm_ideal_walk w;
     mm_ideal_init(&w, g, ng);

@@ -1,14 +1,14 @@
 /* m_Rprec_mult.c — precision at multiples of R (trec_eval m_Rprec_mult.c). */
 #include <stdlib.h>
 
+#include "core/xalloc.h"
 #include "eval/measures.h"
 
 void mm_calc_Rprec_mult(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
 {
     long cut[64];
     size_t n = m->nparams;
-    long *cutoffs = n <= 64 ? cut : malloc(n * sizeof *cutoffs);
-    if (!cutoffs) return;
+    long *cutoffs = n <= 64 ? cut : xmalloc(n * sizeof *cutoffs);
     /* trec_eval keeps the 9.0 rounding here in 10.0: (long)(x * R + 0.9) */
     for (size_t i = 0; i < n; i++) cutoffs[i] = (long)(m->fparams[i] * (double)q->num_rel + 0.9);
     long cur = (long)n - 1;

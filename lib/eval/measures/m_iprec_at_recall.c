@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/xalloc.h"
 #include "eval/measures.h"
 
 void mm_iprec_at_recall_values(const mm_eval_opts *o, const mm_query_rels *q,
@@ -14,8 +15,7 @@ void mm_iprec_at_recall_values(const mm_eval_opts *o, const mm_query_rels *q,
     /* A recall fraction x becomes a number of relevant documents: 10.0 rounds
      * (lround(x * R)); 9.0.x computed (long)(x * R + 0.9). */
     long cut[64];
-    long *cutoffs = n <= 64 ? cut : malloc(n * sizeof *cutoffs);
-    if (!cutoffs) return;
+    long *cutoffs = n <= 64 ? cut : xmalloc(n * sizeof *cutoffs);
     for (size_t i = 0; i < n; i++) cutoffs[i] = lround(fractions[i] * (double)q->num_rel);
     long cur = (long)n - 1;
     while (cur >= 0 && cutoffs[cur] > q->num_rel_ret) cur--;

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/xalloc.h"
 #include "eval/measures.h"
 
 /* dcg and ideal dcg with trec_eval's gains: DCG over all retrieved documents,
@@ -11,9 +12,8 @@ static void dcg_pair(const mm_measure *m, const mm_query_rels *q, double *dcg, d
 {
     mm_gain_level buf[32];
     size_t cap = m->ngains + (size_t)q->num_rel_levels;
-    mm_gain_level *g = cap <= 32 ? buf : malloc(cap * sizeof *g);
+    mm_gain_level *g = cap <= 32 ? buf : xmalloc(cap * sizeof *g);
     *dcg = *idcg = 0.0;
-    if (!g) return;
     size_t ng = mm_setup_gains(m, q, g);
     mm_ideal_walk w;
     mm_ideal_init(&w, g, ng);

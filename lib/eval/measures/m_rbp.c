@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
 #include "eval/measures.h"
 
 static void calc(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q, double *v)
@@ -17,8 +18,7 @@ static void calc(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels
         if (strcmp(m->gains[i].name, "p") == 0) p = m->gains[i].gain;
     mm_gain_level buf[32];
     size_t cap = m->ngains + (size_t)q->num_rel_levels;
-    mm_gain_level *g = cap <= 32 ? buf : malloc(cap * sizeof *g);
-    if (!g) return;
+    mm_gain_level *g = cap <= 32 ? buf : xmalloc(cap * sizeof *g);
     size_t ng = mm_setup_gains(m, q, g);
     if (ng > 0) {
         double min = g[0].gain, max = g[0].gain;

@@ -2,6 +2,7 @@
  * (trec_eval m_relstring.c). */
 #include <stdlib.h>
 
+#include "core/xalloc.h"
 #include "eval/measures.h"
 
 static char *calc_string(const mm_measure *m, const mm_eval_opts *o, const mm_query_rels *q)
@@ -10,8 +11,7 @@ static char *calc_string(const mm_measure *m, const mm_eval_opts *o, const mm_qu
     long len = m->nparams ? (long)m->fparams[0] : 10;
     if (len > q->num_ret) len = q->num_ret;
     if (len < 0 || q->missing) len = 0;
-    char *s = malloc((size_t)len + 1);
-    if (!s) return NULL;
+    char *s = xmalloc((size_t)len + 1);
     for (long i = 0; i < len; i++) {
         long r = q->rel[i];
         s[i] = r > 9                        ? '>'

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xalloc.h"
 #include "eval/measures.h"
 
 extern const mm_measure_def mm_measure_runid, mm_measure_num_q, mm_measure_num_ret,
@@ -140,13 +141,11 @@ const mm_measure_def *mm_measure_lookup(const char *name)
     return i < 0 ? NULL : mm_measure_table[i];
 }
 
-static int ensure_requests(mm_measure_set *set, mm_error *err)
+static void ensure_requests(mm_measure_set *set)
 {
-    if (set->requested) return 0;
-    set->requested = calloc(mm_measure_table_count, sizeof *set->requested);
-    set->request = calloc(mm_measure_table_count, sizeof *set->request);
-    if (!set->requested || !set->request) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    return 0;
+    if (set->requested) return;
+    set->requested = xcalloc(mm_measure_table_count, sizeof *set->requested);
+    set->request = xcalloc(mm_measure_table_count, sizeof *set->request);
 }
 
 /* The first request with parameters keeps them, as in trec_eval 10.0, whose
@@ -157,35 +156,33 @@ static void request(mm_measure_set *set, long i, const char *params)
 {
     set->requested[i] = true;
     if (set->request[i] || !params) return;
-    set->request[i] = strdup(params);
+    set->request[i] = xstrdup(params);
 }
 
 /* "-m R@1 -m R@5 -m R@10": mmkit's '@' shorthand accumulates cutoffs (as
  * "R.1,5,10" would), where a repeated trec_eval-style "-m P.5 -m P.10"
  * keeps the first request's parameters. */
-static int add_cutoff(mm_measure_set *set, long i, const char *cutoff, mm_error *err)
+static void add_cutoff(mm_measure_set *set, long i, const char *cutoff)
 {
     const char *old = set->request[i];
     size_t clen = strlen(cutoff);
     for (const char *p = old; *p;) { /* already listed: nothing to add */
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == clen && memcmp(p, cutoff, len) == 0) return 0;
+        if (len == clen && memcmp(p, cutoff, len) == 0) return;
         if (!comma) break;
         p = comma + 1;
     }
     size_t n = strlen(old) + 1 + clen + 1;
-    char *merged = malloc(n);
-    if (!merged) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    char *merged = xmalloc(n);
     snprintf(merged, n, "%s,%s", old, cutoff);
     free(set->request[i]);
     set->request[i] = merged;
-    return 0;
 }
 
 int mm_measure_set_add(mm_measure_set *set, const char *spec, mm_error *err)
 {
-    if (ensure_requests(set, err) < 0) return -1;
+    ensure_requests(set);
     const char *const *nick = mm_measure_nickname(spec);
     if (nick) {
         for (; *nick; nick++) request(set, table_index(*nick, strlen(*nick)), NULL);
@@ -203,8 +200,9 @@ int mm_measure_set_add(mm_measure_set *set, const char *spec, mm_error *err)
         return mm_fail(err, MM_ERR_MALFORMED, "measure '%.*s' takes no parameters",
                        (int)len, spec);
     if (sep && sep[0] == '@' && set->requested[i] && set->request[i])
-        return add_cutoff(set, i, sep + 1, err);
-    request(set, i, sep ? sep + 1 : NULL);
+        add_cutoff(set, i, sep + 1);
+    else
+        request(set, i, sep ? sep + 1 : NULL);
     return 0;
 }
 
@@ -232,15 +230,10 @@ static int parse_params(mm_measure *m, const char *text, mm_error *err)
     const mm_measure_def *d = m->def;
     if (d->params == MM_PARAM_NONE || !text) return 0;
     size_t n = count_items(text);
-    char *copy = strdup(text);
-    if (!copy) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    if (d->params == MM_PARAM_CUTOFFS) m->cutoffs = calloc(n, sizeof *m->cutoffs);
-    else if (d->params == MM_PARAM_GAINS) m->gains = calloc(n, sizeof *m->gains);
-    else m->fparams = calloc(n, sizeof *m->fparams);
-    if (!m->cutoffs && !m->gains && !m->fparams) {
-        free(copy);
-        return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    }
+    char *copy = xstrdup(text);
+    if (d->params == MM_PARAM_CUTOFFS) m->cutoffs = xcalloc(n, sizeof *m->cutoffs);
+    else if (d->params == MM_PARAM_GAINS) m->gains = xcalloc(n, sizeof *m->gains);
+    else m->fparams = xcalloc(n, sizeof *m->fparams);
     size_t k = 0;
     char *save = NULL;
     int rc = 0;
@@ -267,7 +260,7 @@ static int parse_params(mm_measure *m, const char *text, mm_error *err)
             }
             *eq = '\0';
             long level;
-            m->gains[k].name = strdup(tok);
+            m->gains[k].name = xstrdup(tok);
             /* a non-numeric key (rbp's "p") is not a gain level */
             m->gains[k].level = trec_parse_long(tok, strlen(tok), &level) ? level : LONG_MIN;
             m->gains[k].gain = g;
@@ -314,18 +307,17 @@ static int parse_params(mm_measure *m, const char *text, mm_error *err)
  * any other measure given parameters on the command line is named after the
  * parameter text exactly as written ("relstring_20", "ndcg_1=3,2=9",
  * "11pt_avg_.25,.5,.75"); with its default parameters, after the measure. */
-static int make_names(mm_measure *m, const char *given, mm_error *err)
+static void make_names(mm_measure *m, const char *given)
 {
     const mm_measure_def *d = m->def;
     bool rows = (d->params == MM_PARAM_CUTOFFS || d->params == MM_PARAM_FRACTIONS) && d->row_format;
     m->nvalues = rows ? m->nparams : 1;
-    m->names = calloc(m->nvalues, sizeof *m->names);
-    if (!m->names) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    m->names = xcalloc(m->nvalues, sizeof *m->names);
     for (size_t i = 0; i < m->nvalues; i++) {
         char buf[256];
         if (!rows && given) { /* the parameter text has no length limit */
             size_t n = strlen(d->name) + 1 + strlen(given) + 1;
-            if (!(m->names[i] = malloc(n))) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+            m->names[i] = xmalloc(n);
             snprintf(m->names[i], n, "%s_%s", d->name, given);
             continue;
         }
@@ -335,22 +327,19 @@ static int make_names(mm_measure *m, const char *given, mm_error *err)
             snprintf(buf, sizeof buf, d->row_format, d->name, m->cutoffs[i]);
         else
             snprintf(buf, sizeof buf, d->row_format, d->name, m->fparams[i]);
-        m->names[i] = strdup(buf);
-        if (!m->names[i]) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+        m->names[i] = xstrdup(buf);
     }
-    return 0;
 }
 
 int mm_measure_set_finalize(mm_measure_set *set, mm_error *err)
 {
-    if (ensure_requests(set, err) < 0) return -1;
+    ensure_requests(set);
     bool any = false;
     for (size_t i = 0; i < mm_measure_table_count; i++) any |= set->requested[i];
     if (!any && mm_measure_set_add(set, "official", err) < 0) return -1;
     size_t n = 0;
     for (size_t i = 0; i < mm_measure_table_count; i++) n += set->requested[i];
-    set->m = calloc(n, sizeof *set->m);
-    if (!set->m) return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+    set->m = xcalloc(n, sizeof *set->m);
     set->count = 0;
     set->nvalues = 0;
     for (size_t i = 0; i < mm_measure_table_count; i++) {
@@ -358,7 +347,8 @@ int mm_measure_set_finalize(mm_measure_set *set, mm_error *err)
         mm_measure *m = &set->m[set->count++];
         m->def = mm_measure_table[i];
         const char *text = set->request[i] ? set->request[i] : m->def->default_params;
-        if (parse_params(m, text, err) < 0 || make_names(m, set->request[i], err) < 0) return -1;
+        if (parse_params(m, text, err) < 0) return -1;
+        make_names(m, set->request[i]);
         m->offset = set->nvalues;
         set->nvalues += m->nvalues;
     }

@@ -1,5 +1,7 @@
 /* test_xalloc.c — lib/core/xalloc.c: an allocation that cannot be met ends
- * the process with status 1 and "PROG: out of memory (N bytes)" on stderr.
+ * the process with status 1 and "PROG: out of memory (N bytes)" on stderr
+ * (xmalloc, xcalloc, whose overflowing product is reported as SIZE_MAX
+ * bytes, xrealloc, xmemalign, xalloc_die).
  * Each case runs in a child (re-executed, so that under ASan the allocator
  * may return NULL instead of reporting the size itself). */
 #include <stdint.h>
@@ -19,6 +21,9 @@ static int child(const char *which)
     if (strcmp(which, "malloc") == 0) p = xmalloc(HUGE_SIZE);
     else if (strcmp(which, "calloc") == 0) p = xcalloc(HUGE_SIZE / 8, 8);
     else if (strcmp(which, "realloc") == 0) p = xrealloc(xmalloc(16), HUGE_SIZE);
+    else if (strcmp(which, "memalign") == 0) p = xmemalign(64, HUGE_SIZE);
+    else if (strcmp(which, "calloc-overflow") == 0) p = xcalloc(SIZE_MAX / 2, 3);
+    else if (strcmp(which, "die") == 0) xalloc_die(HUGE_SIZE);
     free(p);
     return 0; /* not reached when xalloc works */
 }
@@ -54,10 +59,13 @@ static int run_child(const char *which, char *out, size_t cap)
 
 static void test_dies(void)
 {
-    static const char *const cases[] = {"malloc", "calloc", "realloc"};
-    char want[128];
-    snprintf(want, sizeof want, "test_xalloc: out of memory (%zu bytes)\n", HUGE_SIZE);
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const cases[] = {"malloc", "calloc", "realloc", "memalign", "die",
+                                        "calloc-overflow"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char want[128];
+        /* a product that overflows is reported as SIZE_MAX bytes, not wrapped */
+        snprintf(want, sizeof want, "test_xalloc: out of memory (%zu bytes)\n",
+                 strcmp(cases[i], "calloc-overflow") == 0 ? SIZE_MAX : HUGE_SIZE);
         char out[4096];
         int rc = run_child(cases[i], out, sizeof out);
         CHECK_MSG(rc == 1, "%s: exit status %d", cases[i], rc);
@@ -78,6 +86,15 @@ static void test_works(void)
     CHECK(z[0] == 0 && z[9] == 0);
     free(z);
     free(xmalloc(0)); /* size 0 gives a pointer, not NULL */
+    char *n = xstrndup("abcdef", 3);
+    CHECK_EQ_STR(n, "abc");
+    free(n);
+    n = xstrndup("ab", 10); /* stops at the NUL */
+    CHECK_EQ_STR(n, "ab");
+    free(n);
+    void *a = xmemalign(64, 100);
+    CHECK(((uintptr_t)a & 63) == 0);
+    free(a);
 }
 
 int main(int argc, char **argv)

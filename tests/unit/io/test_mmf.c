@@ -242,6 +242,15 @@ static void test_absurd_lengths_rejected(void)
         uint64_t count;
         mm_error err;
         CHECK_EQ_INT(read_all(c, len, &count, &err), MM_ERR_LIMIT);
+        /* the file, the offset of the header and the limit */
+        char want[200];
+        if (field == 12)
+            snprintf(want, sizeof want, ": byte 0: limit exceeded: dimension 2147483648 exceeds the "
+                                        "limit of %u", MMF_MAX_DIM);
+        else
+            snprintf(want, sizeof want, ": byte 0: limit exceeded: metadata length 2147483648 "
+                                        "exceeds the limit of %u bytes", (unsigned)MMF_MAX_META_LEN);
+        CHECK_MSG(strstr(err.msg, want) != NULL, "message '%s'", err.msg);
         free(c);
     }
     free(s);

@@ -460,6 +460,85 @@ static void test_short_file_claiming_big_shape(void)
 #endif
 }
 
+/* Sizes the input declares are refused before anything is allocated, with
+ * the file, the byte offset of what is wrong and the limit. */
+static void test_limit_messages(void)
+{
+    unsigned char file[512];
+    float v[2] = {1, 2};
+    mm_error err = {0};
+    npy_array a;
+    const char *dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
+    size_t n = make_npy(file, 2, dict, v, 8);
+    file[8] = file[9] = file[10] = 0xff;
+    file[11] = 0x7f;
+    CHECK(read_mem(file, n, &a, &err) == -1 && err.kind == MM_ERR_LIMIT);
+    CHECK_EQ_STR(err.msg, "mem.npy: byte 8: .npy header length 2147483647 exceeds the limit of "
+                          "1048576 bytes");
+
+    dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (8589934592,), }"; /* 32 GiB */
+    n = make_npy(file, 1, dict, v, sizeof v);
+    CHECK(read_mem(file, n, &a, &err) == -1 && err.kind == MM_ERR_LIMIT);
+    CHECK_EQ_STR(err.msg, "mem.npy: byte 10: .npy shape (8589934592) of 4-byte elements exceeds "
+                          "the limit of 17179869184 bytes");
+
+    dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 99999999999999999999999), }";
+    n = make_npy(file, 3, dict, v, sizeof v);
+    CHECK(read_mem(file, n, &a, &err) == -1 && err.kind == MM_ERR_LIMIT);
+    char want[160];
+    snprintf(want, sizeof want,
+             "mem.npy: byte %zu: npy shape: a dimension exceeds the limit of 17179869184",
+             12 + (size_t)(strstr(dict, "9999") - dict));
+    CHECK_EQ_STR(err.msg, want);
+}
+
+/* An array within the limit that does not fit in memory is reported
+ * (MM_ERR_NOMEM, file and offset), not fatal: the size is the input's. A
+ * sparse 1 GiB file read under a 256 MiB address-space limit, in a child. */
+static void test_big_array_out_of_memory(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    fprintf(stderr, "  (skipped under AddressSanitizer: it needs the address space)\n");
+#else
+    const char *tmp = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/test_npy_big_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    unsigned char head[128];
+    size_t hn = make_npy(head, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (268435456,), }",
+                         NULL, 0);
+    CHECK(write(fd, head, hn) == (ssize_t)hn && ftruncate(fd, (off_t)hn + ((off_t)1 << 30)) == 0);
+    close(fd);
+    int pipefd[2];
+    CHECK(pipe(pipefd) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {256u << 20, 256u << 20};
+        setrlimit(RLIMIT_AS, &rl);
+        npy_array a;
+        mm_error err = {0};
+        int rc = npy_read(path, &a, &err);
+        if (write(pipefd[1], err.msg, strlen(err.msg)) < 0) _exit(12);
+        _exit(rc == 0 ? 10 : err.kind == MM_ERR_NOMEM ? 0 : 11);
+    }
+    close(pipefd[1]);
+    char msg[MM_ERROR_MAX + 1];
+    ssize_t got = read(pipefd[0], msg, MM_ERROR_MAX);
+    msg[got > 0 ? got : 0] = '\0';
+    close(pipefd[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    unlink(path);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d: %s", status, msg);
+    char want[600];
+    snprintf(want, sizeof want, "%s: byte %zu: out of memory for the 1073741824-byte .npy array",
+             path, hn);
+    CHECK_EQ_STR(msg, want);
+#endif
+}
+
 static void test_dtype_helpers(void)
 {
     CHECK_EQ_INT(npy_dtype_size(NPY_F32), 4);
@@ -487,6 +566,8 @@ int main(void)
     RUN(test_bad_headers);
     RUN(test_absurd_shapes);
     RUN(test_short_file_claiming_big_shape);
+    RUN(test_limit_messages);
+    RUN(test_big_array_out_of_memory);
     RUN(test_dtype_helpers);
     return test_summary();
 }

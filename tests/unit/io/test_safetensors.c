@@ -136,6 +136,11 @@ static void test_truncated_header(void)
     mm_error e4 = {0};
     CHECK(st_parse(big, sizeof big, "x.safetensors", &e4) == NULL);
     CHECK_EQ_INT(e4.kind, MM_ERR_LIMIT);
+    char want[160];
+    snprintf(want, sizeof want,
+             "x.safetensors: byte 0: header length 72057594037927936 exceeds the %u-byte limit",
+             (unsigned)ST_MAX_HEADER);
+    CHECK_EQ_STR(e4.msg, want);
     free(b.buf);
 }
 

@@ -589,7 +589,7 @@ static void test_run_loading(void)
     loader_ctx lc4 = {&q4, 0};
     r = mmf_open(path, &err);
     CHECK(rank_run_loading(test_loader, &lc4, &m, "queries", r, &big, &res, &err) == -1);
-    CHECK(strstr(err.msg, "a block of 134217728 rows of dimension 4 is too large") != NULL);
+    CHECK(strstr(err.msg, "a block of 134217728 rows of dimension 4 exceeds the limit of 1 GiB") != NULL);
     mmf_matrix_free(&m);
     mmf_close(r);
     free_data(&q4);

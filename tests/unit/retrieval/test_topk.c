@@ -51,12 +51,12 @@ static void test_random_vs_brute_force(void)
             double score = (double)(test_rand_u64(&rng) % (unsigned)levels) / 4.0 - 0.5;
             all[i] = (topk_entry){score, idbuf[i]};
             const char *ev = NULL;
-            int kept = topk_offer(&s, 0, score, idbuf[i], &ev, &err);
+            int kept = topk_offer(&s, 0, score, idbuf[i], &ev);
             CHECK(kept == 0 || kept == 1);
             if (ev) CHECK(kept == 1);
             /* query 1 sees the same candidates in reverse below */
         }
-        for (size_t i = n; i-- > 0;) topk_offer(&s, 1, all[i].score, all[i].id, NULL, &err);
+        for (size_t i = n; i-- > 0;) topk_offer(&s, 1, all[i].score, all[i].id, NULL);
         qsort(all, n, sizeof *all, ref_cmp);
         size_t want = n < k ? n : k;
         topk_finish_all(&s);
@@ -82,16 +82,16 @@ static void test_evicted_and_threshold(void)
     CHECK(topk_set_init(&s, 1, 3, &err) == 0);
     const char *ev;
     CHECK(isinf(topk_threshold(&s, 0)) && topk_threshold(&s, 0) < 0);
-    CHECK(topk_offer(&s, 0, 1.0, "a", &ev, &err) == 1 && ev == NULL);
-    CHECK(topk_offer(&s, 0, 2.0, "b", &ev, &err) == 1 && ev == NULL);
-    CHECK(topk_offer(&s, 0, 3.0, "c", &ev, &err) == 1 && ev == NULL);
+    CHECK(topk_offer(&s, 0, 1.0, "a", &ev) == 1 && ev == NULL);
+    CHECK(topk_offer(&s, 0, 2.0, "b", &ev) == 1 && ev == NULL);
+    CHECK(topk_offer(&s, 0, 3.0, "c", &ev) == 1 && ev == NULL);
     CHECK(topk_threshold(&s, 0) == 1.0);
-    CHECK(topk_offer(&s, 0, 0.5, "z", &ev, &err) == 0 && ev == NULL);
-    CHECK(topk_offer(&s, 0, 1.0, "0", &ev, &err) == 0); /* tie, "0" < "a": stays out */
-    CHECK(topk_offer(&s, 0, 1.0, "b2", &ev, &err) == 1); /* tie, "b2" > "a": enters */
+    CHECK(topk_offer(&s, 0, 0.5, "z", &ev) == 0 && ev == NULL);
+    CHECK(topk_offer(&s, 0, 1.0, "0", &ev) == 0); /* tie, "0" < "a": stays out */
+    CHECK(topk_offer(&s, 0, 1.0, "b2", &ev) == 1); /* tie, "b2" > "a": enters */
     CHECK_EQ_STR(ev, "a");
-    CHECK(topk_offer(&s, 0, NAN, "n", &ev, &err) == 0);
-    CHECK(topk_offer(&s, 0, INFINITY, "i", &ev, &err) == 1);
+    CHECK(topk_offer(&s, 0, NAN, "n", &ev) == 0);
+    CHECK(topk_offer(&s, 0, INFINITY, "i", &ev) == 1);
     CHECK_EQ_STR(ev, "b2");
     topk_finish(&s, 0);
     CHECK_EQ_STR(s.heaps[0].e[0].id, "i");
@@ -118,13 +118,13 @@ static void test_shard_merge_identity(void)
         for (size_t i = 0; i < n; i++) {
             snprintf(ids[i], sizeof ids[i], "g%zu", i);
             double sc = (double)(test_rand_u64(&rng) % 20);
-            topk_offer(&whole, 0, sc, ids[i], NULL, &err);
-            topk_offer(test_rand_u64(&rng) & 1 ? &a : &b, 0, sc, ids[i], NULL, &err);
+            topk_offer(&whole, 0, sc, ids[i], NULL);
+            topk_offer(test_rand_u64(&rng) & 1 ? &a : &b, 0, sc, ids[i], NULL);
         }
         for (size_t i = 0; i < a.heaps[0].count; i++)
-            topk_offer(&merged, 0, a.heaps[0].e[i].score, a.heaps[0].e[i].id, NULL, &err);
+            topk_offer(&merged, 0, a.heaps[0].e[i].score, a.heaps[0].e[i].id, NULL);
         for (size_t i = 0; i < b.heaps[0].count; i++)
-            topk_offer(&merged, 0, b.heaps[0].e[i].score, b.heaps[0].e[i].id, NULL, &err);
+            topk_offer(&merged, 0, b.heaps[0].e[i].score, b.heaps[0].e[i].id, NULL);
         topk_finish(&whole, 0);
         topk_finish(&merged, 0);
         CHECK_EQ_INT(whole.heaps[0].count, merged.heaps[0].count);
