@@ -405,8 +405,6 @@ int main(int argc, char **argv)
                 for (size_t i = 0; i < sets[f]->n; i++, k++)
                     both.ids[k] = sets[f]->ids[i], both.labels[k] = sets[f]->labels[i],
                     both.lines[k] = sets[f]->lines[i];
-            match_targets(task, &both, &td, argv[optind], 1, &y, &t, &has, &classes, &nclasses, &u2, &unlabelled);
-            free(both.ids), free(both.labels), free(both.lines);
             hasv = xcalloc(td.rows ? td.rows : 1, 1);
             mark_rows(&lsv, &td, hasv);
             unsigned char *hast = xcalloc(td.rows ? td.rows : 1, 1);
@@ -414,6 +412,8 @@ int main(int argc, char **argv)
             for (size_t r = 0; r < td.rows; r++)
                 if (hasv[r] && hast[r]) cli_fatal("%s: id %s is in both %s and %s", argv[optind], td.ids[r], labels_path, val_path);
             free(hast);
+            match_targets(task, &both, &td, argv[optind], 1, &y, &t, &has, &classes, &nclasses, &u2, &unlabelled);
+            free(both.ids), free(both.labels), free(both.lines);
             for (size_t r = 0; r < td.rows; r++)
                 if (!has[r] && !missing_skip)
                     cli_fatal("%s: id %s has no label in %s or %s (--missing skip ignores it)", argv[optind],

@@ -142,6 +142,12 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
     long warmup = (long)(o->warmup * (float)steps_per_epoch), step = 0;
     int m = o->measure, higher = task_measure_higher_better(h->task, m);
     double best_measure = NAN;
+    /* A softmax over each query's candidates does not change when every
+     * score moves by the same amount, so the output bias of a pair head has
+     * no gradient but rounding noise, which Adam would turn into full-size
+     * steps: it stays at its initial value. So do, for the same reason, the
+     * weights of a linear (none) pair head on the query's own features. */
+    const head_tensor *pair_bias = h->task == TASK_PAIR ? head_tensor_find(h, "out.bias") : NULL;
     int since_best = 0;
     memcpy(best, h->params, h->nparams * sizeof(float));
     for (int ep = 1; ep <= o->epochs; ep++) {
@@ -165,6 +171,11 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
             if (o->step_fn) o->step_fn(o->step_ctx, step, loss);
             memset(w.grads, 0, h->nparams * sizeof(float));
             head_backward(h, &w, rows);
+            if (pair_bias) { /* see below */
+                memset(w.grads + pair_bias->off, 0, pair_bias->count * sizeof(float));
+                if (h->fusion == HEAD_NONE) /* the query's columns: 1 row [1, D] */
+                    memset(w.grads + head_tensor_find(h, "out.weight")->off, 0, (size_t)h->dims[0] * sizeof(float));
+            }
             adamw_step(&opt, h->params, w.grads, decay, lr_schedule(o->lr, step, warmup, total));
             step++;
         }
