@@ -86,7 +86,7 @@ static void rerank(const head *h, const char *head_dir, const char *run, const c
 {
     mm_error err = {0};
     pairdata p;
-    if (pairdata_load(&p, q, g, run, NULL, h->product, 0, h->norm == HEAD_NORM_L2, &err) < 0) cli_fatal("%s", err.msg);
+    if (pairdata_load(&p, q, g, run, NULL, h->product, 0, h->norm == HEAD_NORM_L2, 0, &err) < 0) cli_fatal("%s", err.msg);
     if (p.qdim != h->dims[0] || p.gdim != h->dims[1])
         cli_fatal("%s: dim %d, %s: dim %d, but the head %s/config.json takes queries of dim %d and documents of dim %d",
                   q, p.qdim, g, p.gdim, head_dir, h->dims[0], h->dims[1]);

@@ -39,6 +39,8 @@ static const char USAGE[] =
     "                        documents are each query's negatives\n"
     "      --depth K         pair: only the first K candidates of each query (default all)\n"
     "      --no-product      pair: inputs [q; d] instead of [q; d; q*d]\n"
+    "      --only-candidates pair: do not add the relevant documents RUN missed; a\n"
+    "                        query without a relevant candidate is skipped\n"
     "  -o, --output HEAD     the head directory to write (replaced atomically)\n"
     "  -f, --fusion F        none (linear probe on one input), concat (default),\n"
     "                        gated (per-modality projections mixed by softmax gates)\n"
@@ -88,7 +90,7 @@ static const char USAGE[] =
 
 enum { OPT_HIDDEN = 256, OPT_DROPOUT, OPT_EPOCHS, OPT_LR, OPT_WD, OPT_BETAS, OPT_EPS, OPT_WARMUP, OPT_VALSPLIT,
        OPT_PATIENCE, OPT_SEED, OPT_MISSING, OPT_LOG, OPT_PROGRESS, OPT_STEPLOG, OPT_INIT, OPT_NOSHUFFLE, OPT_TASK,
-       OPT_MULTILABEL, OPT_CANDIDATES, OPT_DEPTH, OPT_NOPRODUCT, OPT_VAL, OPT_SELECT, OPT_SHOTS };
+       OPT_MULTILABEL, OPT_CANDIDATES, OPT_DEPTH, OPT_NOPRODUCT, OPT_VAL, OPT_SELECT, OPT_SHOTS, OPT_ONLYCAND };
 
 typedef struct log_ctx {
     FILE *log;
@@ -274,7 +276,7 @@ int main(int argc, char **argv)
     cli_init("mm-train");
     const char *labels_path = NULL, *out = NULL, *log_path = NULL, *steplog_path = NULL, *init_path = NULL;
     const char *cand_path = NULL, *val_path = NULL, *measure_name = NULL;
-    int fusion = HEAD_CONCAT, hidden = 512, missing_skip = 0, task = TASK_CLASSIFY, product = 1, depth = 0, shots = 0;
+    int fusion = HEAD_CONCAT, hidden = 512, missing_skip = 0, task = TASK_CLASSIFY, product = 1, depth = 0, shots = 0, add_missing = 1;
     float dropout = 0.1f, val_split = 0;
     train_opts o = {.epochs = 10, .batch = 256, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
                     .weight_decay = 0, .warmup = 0, .seed = 0, .patience = 0};
@@ -294,6 +296,7 @@ int main(int argc, char **argv)
         {"candidates", required_argument, 0, OPT_CANDIDATES}, {"depth", required_argument, 0, OPT_DEPTH},
         {"no-product", no_argument, 0, OPT_NOPRODUCT}, {"val", required_argument, 0, OPT_VAL},
         {"select", required_argument, 0, OPT_SELECT}, {"shots", required_argument, 0, OPT_SHOTS},
+        {"only-candidates", no_argument, 0, OPT_ONLYCAND},
         {"help", no_argument, 0, 'h'},              {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
     int c;
@@ -341,6 +344,7 @@ int main(int argc, char **argv)
         case OPT_CANDIDATES: cand_path = optarg; break;
         case OPT_DEPTH: depth = (int)cli_parse_long("--depth", optarg, 1, 1000000); break;
         case OPT_NOPRODUCT: product = 0; break;
+        case OPT_ONLYCAND: add_missing = 0; break;
         case OPT_VAL: val_path = optarg; break;
         case OPT_SELECT: measure_name = optarg; break;
         case OPT_SHOTS: shots = (int)cli_parse_long("--shots", optarg, 1, 1000000); break;
@@ -380,13 +384,13 @@ int main(int argc, char **argv)
     char **classes = NULL;
     size_t nall = 0, *all = NULL, *vidx = NULL, nvfile = 0;
     if (task == TASK_PAIR) {
-        if (pairdata_load(&pd, argv[optind], argv[optind + 1], cand_path, labels_path, product, depth, 1, &err) < 0)
+        if (pairdata_load(&pd, argv[optind], argv[optind + 1], cand_path, labels_path, product, depth, 1, add_missing, &err) < 0)
             cli_fatal("%s", err.msg);
         if (pd.skipped_queries && !cli_quiet)
-            cli_warn("%s: %zu quer%s without a relevant document in %s: skipped", cand_path, pd.skipped_queries,
-                     pd.skipped_queries == 1 ? "y" : "ies", labels_path);
+            cli_warn("%s: %zu quer%s without a relevant %s in %s: skipped", cand_path, pd.skipped_queries,
+                     pd.skipped_queries == 1 ? "y" : "ies", add_missing ? "document" : "candidate", labels_path);
         if (val_path && pairdata_load(&pdv, argv[optind], argv[optind + 1], cand_path, val_path, product, depth, 1,
-                                      &err) < 0)
+                                      add_missing, &err) < 0)
             cli_fatal("%s", err.msg);
         nall = pd.nq;
         all = xmalloc(nall * sizeof *all);

@@ -360,7 +360,7 @@ fail:
 
 /* ---- pairs ------------------------------------------------------------------- */
 int pairdata_load(pairdata *p, const char *q_path, const char *g_path, const char *run_path, const char *qrels_path,
-                  int product, int k, int normalize, mm_error *err)
+                  int product, int k, int normalize, int add_missing, mm_error *err)
 {
     memset(p, 0, sizeof *p);
     size_t skipped;
@@ -422,7 +422,7 @@ int pairdata_load(pairdata *p, const char *q_path, const char *g_path, const cha
             npos += (size_t)rel;
         }
         /* relevant documents the run did not retrieve (within k) */
-        for (size_t e = 0; jq >= 0 && e < qrels.queries[jq].count; e++) {
+        for (size_t e = 0; add_missing && jq >= 0 && e < qrels.queries[jq].count; e++) {
             size_t ji = qrels.queries[jq].first + e;
             if (qrels.rel[ji] <= 0) continue;
             long grow = find_id(gix, p->g.rows, qrels.docno[ji]);

@@ -73,9 +73,10 @@ int values_match(const labelset *ls, const traindata *td, const char *feature_na
 /* ---- pairs --------------------------------------------------------------------
  * Each query of the candidate run that has features and at least one
  * relevant document (qrels rel > 0) with features becomes one example: its
- * candidates are the run's documents (in the run's order) plus, at the end,
- * every relevant document the run missed, so that each example has a
- * positive; a candidate's target is 1/|relevant| if relevant, else 0. A
+ * candidates are the run's documents (in the run's order) plus, at the end
+ * and when add_missing is set, every relevant document the run missed, so
+ * that each example has a positive (without add_missing, a query with no
+ * relevant candidate is skipped); a candidate's target is 1/|relevant| if relevant, else 0. A
  * pair's row is [q; d] or, with product, [q; d; q ⊙ d] (q, d normalised as
  * loaded). Without qrels (mm-predict --rerank) every query of the run with
  * features is kept and the targets are 0. */
@@ -94,7 +95,7 @@ typedef struct pairdata {
 /* qrels_path NULL: no targets. product: add q ⊙ d (needs qdim == gdim).
  * k > 0 keeps only each query's first k candidates of the run. */
 int pairdata_load(pairdata *p, const char *q_path, const char *g_path, const char *run_path, const char *qrels_path,
-                  int product, int k, int normalize, mm_error *err);
+                  int product, int k, int normalize, int add_missing, mm_error *err);
 void pairdata_free(pairdata *p);
 /* The row of candidate c of query i into dst[D]. */
 void pair_fill(const pairdata *p, size_t i, size_t c, float *dst);
