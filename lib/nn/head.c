@@ -551,7 +551,10 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
             }
     }
     if ((v = json_object_get(c, "recipe"))) h->recipe = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (alloc_params(h, err) < 0) goto out;
+    /* the shapes first, the memory after: a config that claims huge dims
+     * fails on the tensors the file does (not) hold, before any allocation
+     * its size would need */
+    layout(h);
     if (!(s = st_parse(st, st_len, st_name, err))) goto out;
     if (st_count(s) != (size_t)h->ntensors) {
         mm_fail(err, MM_ERR_MISMATCH, "%s: %zu tensors, the %s head of %s has %d", st_name, st_count(s),
@@ -576,6 +579,11 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
                         t->shape[0], config_name);
             goto out;
         }
+    }
+    if (alloc_params(h, err) < 0) goto out;
+    for (int i = 0; i < h->ntensors; i++) {
+        const head_tensor *t = &h->t[i];
+        const st_tensor *x = st_find(s, t->name);
         if (st_to_f32(x, h->params + t->off, err) < 0) goto out;
         for (size_t k = 0; k < t->count; k++)
             if (!isfinite(h->params[t->off + k])) {

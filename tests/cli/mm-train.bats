@@ -466,3 +466,13 @@ assert not rows[-1]["best"] and not rows[-2]["best"]
     golden pair concat pair.qrels 50 12 "--candidates cand.trec" "q.tsv img.tsv" q.mmf img.mmf
     golden pair none pair.qrels 50 12 "--candidates cand.trec" "q.tsv img.tsv" q.mmf img.mmf
 }
+
+@test "mm-predict: a config claiming huge shapes fails on the tensors, before allocating for them" {
+    mm-train --labels labels.tsv --epochs 1 -o head img.mmf txt.mmf
+    cp -r head hb && sed -i 's/"hidden": 512/"hidden": 65536/; 0,/"dim": 6/s//"dim": 65536/' hb/config.json
+    grep -q '"dim": 65536' hb/config.json
+    # fc.weight would be 65536 x 65540 floats (16 GiB): refused under a 1 GiB address-space limit
+    run --separate-stderr bash -c 'ulimit -v 1048576; mm-predict --head hb img.mmf txt.mmf'
+    assert_status 1
+    [[ "$stderr" == *"hb/model.safetensors: tensor \"fc.weight\": expected F32 [65536, 65540] (from hb/config.json)"* ]]
+}
