@@ -48,7 +48,7 @@ static const char USAGE[] =
     "      --missing P       an item absent from a later input: error (default), skip\n"
     "  -o, --output FILE     write FILE atomically (default standard output)\n"
     "  -t, --threads N       accepted for the common interface (one thread in this version)\n"
-    "  -q, --quiet           (long form only with --rerank's -q) no notes\n"
+    "      --quiet           no notes (-q is --queries, as in mm-rank)\n"
     "  -h, --help            show this help and exit\n"
     "  -V, --version         show the version and exit\n"
     "\n"
