@@ -11,19 +11,36 @@
 #include <unistd.h>
 
 #include "core/cli.h"
+#include "core/hash.h"
+#include "core/xalloc.h"
 #include "nn/head.h"
 #include "nn/traindata.h"
 #include "nn/train.h"
 
 static const char USAGE[] =
     "Usage: mm-train --labels LABELS -o HEAD [OPTION]... A.mmf [B.mmf ...]\n"
-    "Train a classification head on frozen features: the inputs (one MMF file per\n"
-    "modality) are joined by id, each L2-normalised, concatenated, and passed through\n"
-    "a fusion module and a softmax output layer trained with AdamW and cross-entropy.\n"
+    "       mm-train --task pair --labels QRELS --candidates RUN -o HEAD [OPTION]... Q.mmf G.mmf\n"
+    "Train a head on frozen features: the inputs (one MMF file per modality) are\n"
+    "joined by id, each L2-normalised, concatenated, and passed through a fusion\n"
+    "module and an output layer trained with AdamW on the task's loss:\n"
+    "  classification  softmax cross-entropy, one label per id (default)\n"
+    "  multilabel      sigmoid binary cross-entropy, any number of labels per id\n"
+    "  regression      mean squared error on 'id<TAB>value'\n"
+    "  pair            per query of RUN, a softmax cross-entropy over its candidates\n"
+    "                  (the relevant ones of QRELS as targets): a reranker\n"
     "The head directory HEAD (config.json + model.safetensors) is what mm-predict reads.\n"
-    "See mm-train(1) for the networks' equations and the head format.\n"
+    "See mm-train(1) for the networks' and losses' equations and the head format.\n"
     "\n"
-    "  -l, --labels FILE     id<TAB>label lines, or qrels 'id 0 label rel' (rel > 0)\n"
+    "  -l, --labels FILE     id<TAB>label lines, or qrels 'id 0 label rel' (rel > 0);\n"
+    "                        regression: id<TAB>value; pair: qrels query -> documents\n"
+    "      --task T          classification (default), multilabel, regression, pair\n"
+    "      --multilabel      the same as --task multilabel\n"
+    "      --candidates RUN  pair: the candidate run (e.g. mm-rank's top-k) whose\n"
+    "                        documents are each query's negatives\n"
+    "      --depth K         pair: only the first K candidates of each query (default all)\n"
+    "      --no-product      pair: inputs [q; d] instead of [q; d; q*d]\n"
+    "      --only-candidates pair: do not add the relevant documents RUN missed; a\n"
+    "                        query without a relevant candidate is skipped\n"
     "  -o, --output HEAD     the head directory to write (replaced atomically)\n"
     "  -f, --fusion F        none (linear probe on one input), concat (default),\n"
     "                        gated (per-modality projections mixed by softmax gates)\n"
@@ -38,13 +55,21 @@ static const char USAGE[] =
     "      --warmup E        epochs of linear warm-up before the cosine (default 0)\n"
     "      --val-split F     hold out a seeded fraction F of the items for validation\n"
     "                        (default 0: none; the last epoch is kept)\n"
+    "      --val FILE        validate on the items FILE labels (same format as --labels;\n"
+    "                        their features come from the same inputs)\n"
+    "      --select M        with validation: the measure that picks the epoch kept:\n"
+    "                        classification loss, acc (default), bacc; multilabel loss,\n"
+    "                        map (default); regression loss (default), mae; pair loss,\n"
+    "                        mrr (default), r1\n"
     "      --patience N      with validation: stop after N epochs without a better\n"
-    "                        accuracy (default 0: run every epoch); the best epoch is kept\n"
+    "                        measure (default 0: run every epoch); the best epoch is kept\n"
+    "      --shots K         classification: K training items per class, a seeded\n"
+    "                        subset (CLIP_benchmark's few-shot protocol; default all)\n"
     "      --seed S          seed of the initial weights, shuffles, split, dropout (default 0)\n"
     "      --missing P       labels without features, features without labels:\n"
     "                        error (default), skip (counted on stderr)\n"
     "      --log FILE        one JSON line per epoch: epoch, task, train_loss,\n"
-    "                        val_loss, val_acc, val_bacc, best\n"
+    "                        val_<measure> for each of the task's measures, best\n"
     "      --step-log FILE   the loss of every step, one 'step loss' line each\n"
     "      --init HEAD       start from HEAD's parameters (same architecture and\n"
     "                        classes) instead of a seeded initialisation\n"
@@ -58,17 +83,20 @@ static const char USAGE[] =
     "\n"
     "Example:\n"
     "  mm-train --fusion concat --labels labels.tsv --val-split 0.1 --seed 1 -o head img.mmf txt.mmf\n"
+    "  mm-train --task pair --labels t2i.qrels --candidates top50.trec -o rr captions.mmf images.mmf\n"
     "\n"
     "Exit status: 0 success, 1 invalid input or I/O error (HEAD is left as it was),\n"
     "2 usage error.\n";
 
 enum { OPT_HIDDEN = 256, OPT_DROPOUT, OPT_EPOCHS, OPT_LR, OPT_WD, OPT_BETAS, OPT_EPS, OPT_WARMUP, OPT_VALSPLIT,
-       OPT_PATIENCE, OPT_SEED, OPT_MISSING, OPT_LOG, OPT_PROGRESS, OPT_STEPLOG, OPT_INIT, OPT_NOSHUFFLE };
+       OPT_PATIENCE, OPT_SEED, OPT_MISSING, OPT_LOG, OPT_PROGRESS, OPT_STEPLOG, OPT_INIT, OPT_NOSHUFFLE, OPT_TASK,
+       OPT_MULTILABEL, OPT_CANDIDATES, OPT_DEPTH, OPT_NOPRODUCT, OPT_VAL, OPT_SELECT, OPT_SHOTS, OPT_ONLYCAND };
 
 typedef struct log_ctx {
     FILE *log;
     const train_opts *o;
     size_t nv;
+    int task;
 } log_ctx;
 
 static void json_num(FILE *fp, const char *key, double v)
@@ -81,16 +109,18 @@ static int on_epoch(void *ctx, const train_epoch *e)
 {
     log_ctx *c = ctx;
     if (c->log) {
-        fprintf(c->log, "{\"epoch\":%d,\"task\":\"classification\"", e->epoch);
+        fprintf(c->log, "{\"epoch\":%d,\"task\":\"%s\"", e->epoch, task_name(c->task));
         json_num(c->log, "train_loss", e->train_loss);
-        if (c->nv) {
-            json_num(c->log, "val_loss", e->val_loss);
-            json_num(c->log, "val_acc", e->val_acc);
-            json_num(c->log, "val_bacc", e->val_bacc);
+        for (int m = 0; c->nv && m < task_measure_count(c->task); m++) {
+            char key[40];
+            snprintf(key, sizeof key, "val_%s", task_measure_name(c->task, m));
+            json_num(c->log, key, e->val[m]);
         }
         fprintf(c->log, ",\"best\":%s}\n", e->best ? "true" : "false");
     }
-    if (c->nv) cli_progress("epoch %d/%d: train loss %.4f, val acc %.4f", e->epoch, c->o->epochs, e->train_loss, e->val_acc);
+    if (c->nv)
+        cli_progress("epoch %d/%d: train loss %.4f, val %s %.4f", e->epoch, c->o->epochs, e->train_loss,
+                     task_measure_name(c->task, c->o->measure), e->val[c->o->measure]);
     else cli_progress("epoch %d/%d: train loss %.4f", e->epoch, c->o->epochs, e->train_loss);
     return 0;
 }
@@ -166,11 +196,87 @@ static void write_head(const head *h, const char *out)
     tmpdir[0] = 0;
 }
 
+static const char *measure_list(int task)
+{
+    static char buf[64];
+    buf[0] = 0;
+    for (int m = 0; m < task_measure_count(task); m++)
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", m ? ", " : "", task_measure_name(task, m));
+    return buf;
+}
+
+/* The task's targets of the rows of td from ls (see traindata.h); has[r]:
+ * row r has a target. Dies on an error. */
+static void match_targets(int task, const labelset *ls, const traindata *td, const char *feature_name, int lenient,
+                          int **y, float **t, unsigned char **has, char ***classes, int *nclasses, size_t *unmatched,
+                          size_t *unlabelled)
+{
+    mm_error err = {0};
+    int rc;
+    if (task == TASK_CLASSIFY) {
+        rc = labels_match(ls, td, feature_name, lenient, y, classes, nclasses, unmatched, unlabelled, &err);
+        if (rc == 0) {
+            *has = xcalloc(td->rows ? td->rows : 1, 1);
+            for (size_t r = 0; r < td->rows; r++) (*has)[r] = (*y)[r] >= 0;
+        }
+    } else if (task == TASK_MULTILABEL) {
+        rc = labels_match_multi(ls, td, feature_name, lenient, t, has, classes, nclasses, unmatched, unlabelled, &err);
+    } else {
+        rc = values_match(ls, td, feature_name, lenient, t, has, unmatched, unlabelled, &err);
+        if (rc == 0) {
+            *classes = xmalloc(sizeof **classes);
+            (*classes)[0] = xstrdup("value");
+            *nclasses = 1;
+        }
+    }
+    if (rc < 0) cli_fatal("%s", err.msg);
+}
+
+/* mark[r] = 1 for the rows of td that ls labels. */
+static void mark_rows(const labelset *ls, const traindata *td, unsigned char *mark)
+{
+    mm_strmap ids;
+    mm_strmap_init(&ids, ls->n);
+    bool added;
+    for (size_t i = 0; i < ls->n; i++) mm_strmap_add(&ids, ls->ids[i], strlen(ls->ids[i]), &added);
+    for (size_t r = 0; r < td->rows; r++) mark[r] = mm_strmap_find(&ids, td->ids[r], strlen(td->ids[r])) >= 0;
+    mm_strmap_free(&ids);
+}
+
+/* --shots K: K training examples per class, CLIP_benchmark's few-shot
+ * protocol: the examples in a seeded random order, the first K of each
+ * class kept (all of a class with fewer, with a note), in their original
+ * order. Returns the new count. */
+static size_t take_shots(size_t *ex, size_t n, const int *y, int nclasses, int k, uint64_t seed, char **classes)
+{
+    size_t *perm = xmalloc((n ? n : 1) * sizeof *perm), *cnt = xcalloc((size_t)nclasses, sizeof *cnt);
+    unsigned char *keep = xcalloc(n ? n : 1, 1);
+    for (size_t i = 0; i < n; i++) perm[i] = i;
+    nn_rng r;
+    nn_rng_seed(&r, seed, 4);
+    for (size_t i = n - 1; n && i > 0; i--) {
+        size_t j = nn_rng_below(&r, (uint32_t)(i + 1)), tmp = perm[i];
+        perm[i] = perm[j], perm[j] = tmp;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int c = y[ex[perm[i]]];
+        if (cnt[c] < (size_t)k) cnt[c]++, keep[perm[i]] = 1;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (keep[i]) ex[m++] = ex[i];
+    for (int c = 0; c < nclasses && !cli_quiet; c++)
+        if (cnt[c] < (size_t)k) cli_warn("--shots %d: class '%s' has %zu training item(s): all used", k, classes[c], cnt[c]);
+    free(perm), free(cnt), free(keep);
+    return m;
+}
+
 int main(int argc, char **argv)
 {
     cli_init("mm-train");
     const char *labels_path = NULL, *out = NULL, *log_path = NULL, *steplog_path = NULL, *init_path = NULL;
-    int fusion = HEAD_CONCAT, hidden = 512, missing_skip = 0;
+    const char *cand_path = NULL, *val_path = NULL, *measure_name = NULL;
+    int fusion = HEAD_CONCAT, hidden = 512, missing_skip = 0, task = TASK_CLASSIFY, product = 1, depth = 0, shots = 0, add_missing = 1;
     float dropout = 0.1f, val_split = 0;
     train_opts o = {.epochs = 10, .batch = 256, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
                     .weight_decay = 0, .warmup = 0, .seed = 0, .patience = 0};
@@ -186,6 +292,11 @@ int main(int argc, char **argv)
         {"log", required_argument, 0, OPT_LOG},     {"step-log", required_argument, 0, OPT_STEPLOG},
         {"init", required_argument, 0, OPT_INIT},   {"no-shuffle", no_argument, 0, OPT_NOSHUFFLE},     {"threads", required_argument, 0, 't'},
         {"quiet", no_argument, 0, 'q'},             {"progress", no_argument, 0, OPT_PROGRESS},
+        {"task", required_argument, 0, OPT_TASK},   {"multilabel", no_argument, 0, OPT_MULTILABEL},
+        {"candidates", required_argument, 0, OPT_CANDIDATES}, {"depth", required_argument, 0, OPT_DEPTH},
+        {"no-product", no_argument, 0, OPT_NOPRODUCT}, {"val", required_argument, 0, OPT_VAL},
+        {"select", required_argument, 0, OPT_SELECT}, {"shots", required_argument, 0, OPT_SHOTS},
+        {"only-candidates", no_argument, 0, OPT_ONLYCAND},
         {"help", no_argument, 0, 'h'},              {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
     int c;
@@ -225,6 +336,18 @@ int main(int argc, char **argv)
         case OPT_STEPLOG: steplog_path = optarg; break;
         case OPT_INIT: init_path = optarg; break;
         case OPT_NOSHUFFLE: o.no_shuffle = 1; break;
+        case OPT_TASK:
+            if ((task = task_parse(optarg)) < 0)
+                cli_usage_error("--task: unknown '%s'; supported: classification, multilabel, regression, pair", optarg);
+            break;
+        case OPT_MULTILABEL: task = TASK_MULTILABEL; break;
+        case OPT_CANDIDATES: cand_path = optarg; break;
+        case OPT_DEPTH: depth = (int)cli_parse_long("--depth", optarg, 1, 1000000); break;
+        case OPT_NOPRODUCT: product = 0; break;
+        case OPT_ONLYCAND: add_missing = 0; break;
+        case OPT_VAL: val_path = optarg; break;
+        case OPT_SELECT: measure_name = optarg; break;
+        case OPT_SHOTS: shots = (int)cli_parse_long("--shots", optarg, 1, 1000000); break;
         case 't': (void)cli_parse_long("--threads", optarg, 1, 1024); break;
         case 'q': cli_quiet = true; cli_progress_set(0); break;
         case OPT_PROGRESS: cli_progress_set(1); break;
@@ -240,84 +363,179 @@ int main(int argc, char **argv)
     if (nin > TD_MAX_INPUTS) cli_usage_error("%d feature files (at most %d)", nin, TD_MAX_INPUTS);
 
     mm_error err = {0};
-    traindata td;
-    size_t skipped;
-    if (traindata_load(&td, (const char *const *)argv + optind, nin, missing_skip, 1, &skipped, &err) < 0)
-        cli_fatal("%s", err.msg);
-    if (skipped && !cli_quiet) cli_warn("%zu item(s) of %s missing from another input: skipped", skipped, argv[optind]);
-    labelset ls;
-    if (labels_load(&ls, labels_path, &err) < 0) cli_fatal("%s", err.msg);
-    int *y, nclasses;
-    char **classes;
-    size_t unmatched, unlabelled;
-    if (labels_match(&ls, &td, argv[optind], missing_skip, &y, &classes, &nclasses, &unmatched, &unlabelled, &err) < 0)
-        cli_fatal("%s", err.msg);
-    if ((unmatched || unlabelled) && !cli_quiet)
-        cli_warn("skipped %zu label(s) without features and %zu item(s) without a label", unmatched, unlabelled);
-    /* the labelled rows, in file order; then the seeded validation split */
-    size_t n = 0;
-    for (size_t r = 0; r < td.rows; r++)
-        if (y[r] >= 0) {
-            if (n != r) memcpy(td.x + n * (size_t)td.D, td.x + r * (size_t)td.D, (size_t)td.D * sizeof(float));
-            y[n++] = y[r];
+    if (task == TASK_PAIR && nin != 2)
+        cli_usage_error("--task pair takes two feature files, the queries' and the documents' (%d given)", nin);
+    if (task == TASK_PAIR && !cand_path) cli_usage_error("--task pair needs --candidates RUN");
+    if (task != TASK_PAIR && cand_path) cli_usage_error("--candidates is for --task pair");
+    if (shots && task != TASK_CLASSIFY) cli_usage_error("--shots is for single-label classification");
+    if (val_path && val_split > 0) cli_usage_error("--val and --val-split exclude each other");
+    if (measure_name && (o.measure = task_measure_parse(task, measure_name)) < 0)
+        cli_usage_error("--select: '%s' is not a measure of %s (%s)", measure_name, task_name(task),
+                        measure_list(task));
+    if (!measure_name) o.measure = task_default_measure(task);
+
+    /* ---- the examples: every item (query for pairs) with features and a target */
+    traindata td = {0};
+    pairdata pd = {0}, pdv = {0};
+    labelset ls = {0}, lsv = {0};
+    int *y = NULL, nclasses = 0;
+    float *t = NULL;
+    unsigned char *has = NULL;
+    char **classes = NULL;
+    size_t nall = 0, *all = NULL, *vidx = NULL, nvfile = 0;
+    if (task == TASK_PAIR) {
+        if (pairdata_load(&pd, argv[optind], argv[optind + 1], cand_path, labels_path, product, depth, 1, add_missing, &err) < 0)
+            cli_fatal("%s", err.msg);
+        if (pd.skipped_queries && !cli_quiet)
+            cli_warn("%s: %zu quer%s without a relevant %s in %s: skipped", cand_path, pd.skipped_queries,
+                     pd.skipped_queries == 1 ? "y" : "ies", add_missing ? "document" : "candidate", labels_path);
+        if (val_path && pairdata_load(&pdv, argv[optind], argv[optind + 1], cand_path, val_path, product, depth, 1,
+                                      add_missing, &err) < 0)
+            cli_fatal("%s", err.msg);
+        nall = pd.nq;
+        all = xmalloc(nall * sizeof *all);
+        for (size_t i = 0; i < nall; i++) all[i] = i;
+        static const char *const score[] = {"score"};
+        classes = xmalloc(sizeof *classes);
+        classes[0] = xstrdup(score[0]);
+        nclasses = 1;
+        if (val_path) {
+            nvfile = pdv.nq;
+            vidx = xmalloc(nvfile * sizeof *vidx);
+            for (size_t i = 0; i < nvfile; i++) vidx[i] = i;
         }
-    if (n == 0) cli_fatal("%s: empty training set: no item has both features and a label in %s", argv[optind], labels_path);
-    if (nclasses < 2)
-        cli_fatal("%s: a single class ('%s'): nothing to learn", labels_path, classes[0]);
-    size_t nv = (size_t)floor((double)val_split * (double)n);
-    float *xv = NULL;
-    int *yv = NULL;
+    } else {
+        size_t skipped;
+        if (traindata_load(&td, (const char *const *)argv + optind, nin, missing_skip, 1, &skipped, &err) < 0)
+            cli_fatal("%s", err.msg);
+        if (skipped && !cli_quiet)
+            cli_warn("%zu item(s) of %s missing from another input: skipped", skipped, argv[optind]);
+        if (labels_load(&ls, labels_path, &err) < 0) cli_fatal("%s", err.msg);
+        if (val_path && labels_load(&lsv, val_path, &err) < 0) cli_fatal("%s", err.msg);
+        /* with --val, a row may be labelled by either file: match both
+         * leniently, then apply --missing to the union */
+        int lenient = missing_skip || val_path;
+        size_t unmatched = 0, unlabelled = 0, u2;
+        if (val_path && (labels_check_ids(&ls, &td, argv[optind], &unmatched, missing_skip, &err) < 0 ||
+                         labels_check_ids(&lsv, &td, argv[optind], &u2, missing_skip, &err) < 0))
+            cli_fatal("%s", err.msg);
+        labelset *sets[2] = {&ls, &lsv};
+        unsigned char *hasv = NULL;
+        if (val_path) { /* one labelset of both files: the classes are their union, the rows' sets apart */
+            labelset both = {0};
+            both.n = ls.n + lsv.n;
+            both.ids = xmalloc(both.n * sizeof *both.ids), both.labels = xmalloc(both.n * sizeof *both.labels);
+            both.lines = xmalloc(both.n * sizeof *both.lines);
+            both.path = labels_path;
+            for (int f = 0, k = 0; f < 2; f++)
+                for (size_t i = 0; i < sets[f]->n; i++, k++)
+                    both.ids[k] = sets[f]->ids[i], both.labels[k] = sets[f]->labels[i],
+                    both.lines[k] = sets[f]->lines[i];
+            hasv = xcalloc(td.rows ? td.rows : 1, 1);
+            mark_rows(&lsv, &td, hasv);
+            unsigned char *hast = xcalloc(td.rows ? td.rows : 1, 1);
+            mark_rows(&ls, &td, hast);
+            for (size_t r = 0; r < td.rows; r++)
+                if (hasv[r] && hast[r]) cli_fatal("%s: id %s is in both %s and %s", argv[optind], td.ids[r], labels_path, val_path);
+            free(hast);
+            match_targets(task, &both, &td, argv[optind], 1, &y, &t, &has, &classes, &nclasses, &u2, &unlabelled);
+            free(both.ids), free(both.labels), free(both.lines);
+            for (size_t r = 0; r < td.rows; r++)
+                if (!has[r] && !missing_skip)
+                    cli_fatal("%s: id %s has no label in %s or %s (--missing skip ignores it)", argv[optind],
+                              td.ids[r], labels_path, val_path);
+        } else
+            match_targets(task, &ls, &td, argv[optind], lenient, &y, &t, &has, &classes, &nclasses, &unmatched,
+                          &unlabelled);
+        if ((unmatched || unlabelled) && !cli_quiet)
+            cli_warn("skipped %zu label(s) without features and %zu item(s) without a label", unmatched, unlabelled);
+        all = xmalloc((td.rows ? td.rows : 1) * sizeof *all);
+        vidx = xmalloc((td.rows ? td.rows : 1) * sizeof *vidx);
+        for (size_t r = 0; r < td.rows; r++)
+            if (has[r]) {
+                if (hasv && hasv[r]) vidx[nvfile++] = r;
+                else all[nall++] = r;
+            }
+        free(hasv);
+        if (nall == 0)
+            cli_fatal("%s: empty training set: no item has both features and a label in %s", argv[optind],
+                      labels_path);
+        if (task == TASK_CLASSIFY && nclasses < 2)
+            cli_fatal("%s: a single class ('%s'): nothing to learn", labels_path, classes[0]);
+        if (task == TASK_CLASSIFY && val_path) { /* every class must be learnt from training items */
+            size_t *cnt = xcalloc((size_t)nclasses, sizeof *cnt);
+            for (size_t i = 0; i < nall; i++) cnt[y[all[i]]]++;
+            for (int k = 0; k < nclasses; k++)
+                if (!cnt[k]) cli_fatal("%s: class '%s' has no training item in %s", val_path, classes[k], labels_path);
+            free(cnt);
+        }
+    }
+    if (nall == 0) cli_fatal("%s: empty training set", labels_path);
+    /* the seeded validation split: a permutation of the examples, the last nv validate */
+    size_t nv = (size_t)floor((double)val_split * (double)nall), n = nall;
     if (nv > 0) {
-        /* a seeded permutation; its last nv rows validate */
         nn_rng r;
         nn_rng_seed(&r, o.seed, 3);
-        float *tmp = malloc((size_t)td.D * sizeof(float));
-        for (size_t i = n - 1; i > 0; i--) {
-            size_t j = nn_rng_below(&r, (uint32_t)(i + 1));
-            memcpy(tmp, td.x + i * (size_t)td.D, (size_t)td.D * sizeof(float));
-            memcpy(td.x + i * (size_t)td.D, td.x + j * (size_t)td.D, (size_t)td.D * sizeof(float));
-            memcpy(td.x + j * (size_t)td.D, tmp, (size_t)td.D * sizeof(float));
-            int t = y[i];
-            y[i] = y[j], y[j] = t;
+        for (size_t i = nall - 1; i > 0; i--) {
+            size_t j = nn_rng_below(&r, (uint32_t)(i + 1)), tmp = all[i];
+            all[i] = all[j], all[j] = tmp;
         }
-        free(tmp);
         n -= nv;
-        xv = td.x + n * (size_t)td.D;
-        yv = y + n;
     }
+    if (shots) n = take_shots(all, n, y, nclasses, shots, o.seed, classes);
     head h;
     nn_rng init;
     nn_rng_seed(&init, o.seed, 0);
-    if (head_init(&h, fusion, td.ninputs, td.dims, hidden, dropout, nclasses, (const char *const *)classes, &init,
-                  &err) < 0)
-        cli_fatal("%s", err.msg);
-    for (int i = 0; i < td.ninputs; i++) {
-        free(h.sources[i]);
-        h.sources[i] = strdup(td.sources[i]);
+    int dims[3], ninputs = nin;
+    const int *dimp = td.dims;
+    if (task == TASK_PAIR) {
+        dims[0] = pd.qdim, dims[1] = pd.gdim, dims[2] = pd.qdim;
+        ninputs = product ? 3 : 2;
+        dimp = dims;
     }
-    char recipe[1024];
+    if (head_init_task(&h, task, task == TASK_PAIR && product, fusion, ninputs, dimp, hidden, dropout, nclasses,
+                       (const char *const *)classes, &init, &err) < 0)
+        cli_fatal("%s", err.msg);
+    for (int i = 0; i < ninputs; i++) {
+        free(h.sources[i]);
+        const char *src = task == TASK_PAIR ? (i == 0 ? pd.q.sources[0] : i == 1 ? pd.g.sources[0] : "") : td.sources[i];
+        h.sources[i] = xstrdup(src);
+    }
+    char recipe[1200];
     snprintf(recipe, sizeof recipe,
-             "{\"optimizer\":\"adamw\",\"lr\":%.9g,\"betas\":[%.9g,%.9g],\"eps\":%.9g,\"weight_decay\":%.9g,"
-             "\"schedule\":\"warmup+cosine\",\"warmup_epochs\":%.9g,\"epochs\":%d,\"batch_size\":%d,"
-             "\"seed\":%llu,\"val_split\":%.9g,\"train_items\":%zu,\"val_items\":%zu}",
-             o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.warmup, o.epochs, o.batch, (unsigned long long)o.seed,
-             val_split, n, nv);
-    h.recipe = strdup(recipe);
+             "{\"task\":\"%s\",\"optimizer\":\"adamw\",\"lr\":%.9g,\"betas\":[%.9g,%.9g],\"eps\":%.9g,"
+             "\"weight_decay\":%.9g,\"schedule\":\"warmup+cosine\",\"warmup_epochs\":%.9g,\"epochs\":%d,"
+             "\"batch_size\":%d,\"seed\":%llu,\"val_split\":%.9g,\"select\":\"%s\",\"shots\":%d,"
+             "\"train_items\":%zu,\"val_items\":%zu}",
+             task_name(task), o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.warmup, o.epochs, o.batch,
+             (unsigned long long)o.seed, val_split, task_measure_name(task, o.measure), shots, n,
+             nv ? nv : nvfile);
+    h.recipe = xstrdup(recipe);
     if (init_path) load_init(&h, init_path);
     cli_output *logout = log_path ? cli_output_open(log_path) : NULL;
     cli_output *steplog = steplog_path ? cli_output_open(steplog_path) : NULL;
     if (steplog) o.step_fn = on_step, o.step_ctx = cli_output_fp(steplog);
-    log_ctx lc = {logout ? cli_output_fp(logout) : NULL, &o, nv};
-    if (train_run(&h, &o, td.x, y, n, xv, yv, nv, on_epoch, &lc, &err) < 0) cli_fatal("%s", err.msg);
-    cli_progress_done("trained %s head: %zu items, %d classes", head_fusion_name(fusion), n, nclasses);
+    train_set tr = {.n = n, .index = all, .x = td.x, .y = y, .t = t, .pairs = task == TASK_PAIR ? &pd : NULL};
+    train_set va = tr;
+    va.n = nv, va.index = all + n;
+    if (val_path) {
+        va.n = nvfile, va.index = vidx;
+        if (task == TASK_PAIR) va.pairs = &pdv;
+    }
+    log_ctx lc = {logout ? cli_output_fp(logout) : NULL, &o, va.n, task};
+    if (train_run(&h, &o, &tr, &va, on_epoch, &lc, &err) < 0) cli_fatal("%s", err.msg);
+    cli_progress_done("trained %s %s head: %zu items, %d output%s", head_fusion_name(fusion), task_name(task), n,
+                      nclasses, nclasses == 1 ? "" : "s");
     write_head(&h, out);
     if (logout) cli_output_commit(logout);
     if (steplog) cli_output_commit(steplog);
     head_free(&h);
     for (int k = 0; k < nclasses; k++) free(classes[k]);
-    free(classes);
-    free(y);
+    free(classes), free(y), free(t), free(has), free(all), free(vidx);
     labels_free(&ls);
+    if (val_path && task != TASK_PAIR) labels_free(&lsv);
     traindata_free(&td);
+    pairdata_free(&pd);
+    pairdata_free(&pdv);
     return 0;
 }

@@ -6,14 +6,17 @@
     probs = model.predict([img, txt])          # inputs: float tensors [N, dim_i]
 
 The module normalises each input as config.json says (L2), concatenates
-them and applies the fusion network:
+them and applies the fusion network (a pair head, task "pair", takes the
+query and the document and adds their elementwise product as a third input
+when config.json lists one with role "product"):
   none:   out(x)
   concat: out(dropout(GELU(fc(x))))
   gated:  z_i = GELU(proj[i](x_i)), a = softmax(gate(x)), out(dropout(sum_i a_i z_i))
 with the tensors of model.safetensors under their own names.
 
     head.py --check RUN HEAD A.tsv [B.tsv ...]
-compares the probabilities of RUN (mm-predict -k 0) with this module's on
+compares the probabilities of RUN (mm-predict -k 0; for regression heads
+its 'item<TAB>value' lines) with this module's on
 the TSV features (id<TAB>v1 v2 ...) and prints max |d|; status 1 if > 1e-5.
 """
 import json
@@ -72,6 +75,8 @@ class Head(nn.Module):
             if spec.get("norm", "l2") == "l2":
                 x = x / x.norm(dim=1, keepdim=True).clamp_min(1e-30)
             xs.append(x)
+        if self.config["inputs"][-1].get("role") == "product" and len(xs) == 2:
+            xs.append(xs[0] * xs[1])
         x = torch.cat(xs, dim=1)
         if self.config["fusion"] == "none":
             return self.out(x)
@@ -83,8 +88,15 @@ class Head(nn.Module):
         return self.out(self.drop(self.act(self.fc(x))))
 
     def predict(self, inputs):
+        """classification: softmax; multilabel: sigmoid; regression, pair: the outputs"""
         with torch.no_grad():
-            return torch.softmax(self.forward(inputs), dim=1)
+            out = self.forward(inputs)
+            task = self.config.get("task", "classification")
+            if task == "classification":
+                return torch.softmax(out, dim=1)
+            if task == "multilabel":
+                return torch.sigmoid(out)
+            return out
 
 
 def load_head(path):
@@ -122,6 +134,12 @@ def main(argv):
     row = {i: k for k, i in enumerate(ids)}
     worst, n = 0.0, 0
     for line in open(run):
+        if config.get("task") == "regression":  # item<TAB>value...
+            f = line.split()
+            for k, v in enumerate(f[1:]):
+                worst = max(worst, abs(float(v) - float(probs[row[f[0]], k])))
+                n += 1
+            continue
         item, _, label, _, p, _ = line.split()
         worst = max(worst, abs(float(p) - float(probs[row[item], cls[label]])))
         n += 1

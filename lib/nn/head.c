@@ -82,7 +82,10 @@ static int check_shape(head *h, mm_error *err, const char *where)
 {
     if (h->ninputs < 1 || h->ninputs > HEAD_MAX_INPUTS)
         return mm_fail(err, MM_ERR_MALFORMED, "%s: %d inputs (1 to %d)", where, h->ninputs, HEAD_MAX_INPUTS);
-    if (h->fusion == HEAD_NONE && h->ninputs != 1)
+    if (h->task < 0 || h->task >= TASK_COUNT) return mm_fail(err, MM_ERR_MALFORMED, "%s: unknown task", where);
+    if (h->product && (h->task != TASK_PAIR || h->ninputs != 3 || h->dims[0] != h->dims[1] || h->dims[2] != h->dims[0]))
+        return mm_fail(err, MM_ERR_MALFORMED, "%s: a product input needs a pair head of 3 inputs of one dim", where);
+    if (h->fusion == HEAD_NONE && h->ninputs != 1 && h->task != TASK_PAIR)
         return mm_fail(err, MM_ERR_MISMATCH,
                        "%s: fusion none is a linear probe on one input, %d given (fuse them first, or use concat)",
                        where, h->ninputs);
@@ -93,9 +96,12 @@ static int check_shape(head *h, mm_error *err, const char *where)
         D += h->dims[i];
     }
     h->D = (int)D;
-    if (h->nclasses < 2)
+    if (h->task == TASK_CLASSIFY && h->nclasses < 2)
         return mm_fail(err, MM_ERR_MALFORMED, "%s: %d class%s: a classifier needs at least 2", where, h->nclasses,
                        h->nclasses == 1 ? "" : "es");
+    if (h->nclasses < 1) return mm_fail(err, MM_ERR_MALFORMED, "%s: no output", where);
+    if (h->task == TASK_PAIR && h->nclasses != 1)
+        return mm_fail(err, MM_ERR_MALFORMED, "%s: a pair head has 1 output, not %d", where, h->nclasses);
     if (h->nclasses > 1000000) return mm_fail(err, MM_ERR_LIMIT, "%s: %d classes (at most 1000000)", where, h->nclasses);
     if (h->fusion != HEAD_NONE && (h->hidden < 1 || h->hidden > 65536))
         return mm_fail(err, MM_ERR_LIMIT, "%s: hidden width %d out of range 1..65536", where, h->hidden);
@@ -115,7 +121,15 @@ static int alloc_params(head *h, mm_error *err)
 int head_init(head *h, int fusion, int ninputs, const int *dims, int hidden, float dropout, int nclasses,
               const char *const *classes, nn_rng *rng, mm_error *err)
 {
+    return head_init_task(h, TASK_CLASSIFY, 0, fusion, ninputs, dims, hidden, dropout, nclasses, classes, rng, err);
+}
+
+int head_init_task(head *h, int task, int product, int fusion, int ninputs, const int *dims, int hidden,
+                   float dropout, int nclasses, const char *const *classes, nn_rng *rng, mm_error *err)
+{
     memset(h, 0, sizeof *h);
+    h->task = task;
+    h->product = product;
     h->fusion = fusion;
     h->ninputs = ninputs;
     for (int i = 0; i < ninputs && i < HEAD_MAX_INPUTS; i++) h->dims[i] = dims[i];
@@ -351,7 +365,7 @@ int head_save(const head *h, const char *dir, mm_error *err)
     json_t *c = json_object(), *inputs = json_array(), *classes = json_array();
     json_object_set_new(c, "format", json_string("mmkit-head"));
     json_object_set_new(c, "version", json_integer(1));
-    json_object_set_new(c, "task", json_string("classification"));
+    json_object_set_new(c, "task", json_string(task_name(h->task)));
     json_object_set_new(c, "fusion", json_string(head_fusion_name(h->fusion)));
     json_object_set_new(c, "hidden", json_integer(h->hidden));
     json_object_set_new(c, "dropout", json_real(h->dropout));
@@ -359,7 +373,10 @@ int head_save(const head *h, const char *dir, mm_error *err)
         json_t *o = json_object();
         json_object_set_new(o, "dim", json_integer(h->dims[i]));
         json_object_set_new(o, "source", json_string(h->sources[i] ? h->sources[i] : ""));
-        json_object_set_new(o, "norm", json_string(h->norm == HEAD_NORM_L2 ? "l2" : "none"));
+        int prod = h->product && i == h->ninputs - 1;
+        json_object_set_new(o, "norm", json_string(h->norm == HEAD_NORM_L2 && !prod ? "l2" : "none"));
+        if (h->task == TASK_PAIR)
+            json_object_set_new(o, "role", json_string(prod ? "product" : i == 0 ? "query" : "document"));
         json_array_append_new(inputs, o);
     }
     json_object_set_new(c, "inputs", inputs);
@@ -461,6 +478,15 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
                 json_string_value(v));
         goto out;
     }
+    /* "task" came with multilabel, regression and pair: a head without it
+     * is a classifier */
+    if ((v = json_object_get(c, "task"))) {
+        if (!json_is_string(v) || (h->task = task_parse(json_string_value(v))) < 0) {
+            mm_fail(err, MM_ERR_UNSUPPORTED, "%s: \"task\": expected one of classification, multilabel, regression, pair",
+                    config_name);
+            goto out;
+        }
+    }
     if (!(v = field(c, "fusion", JSON_STRING, config_name, err))) goto out;
     if ((h->fusion = head_fusion_parse(json_string_value(v))) < 0) {
         mm_fail(err, MM_ERR_UNSUPPORTED, "%s: \"fusion\": unknown \"%s\"", config_name, json_string_value(v));
@@ -495,7 +521,15 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
             mm_fail(err, MM_ERR_MALFORMED, "%s: \"norm\": expected \"l2\" or \"none\"", nb);
             goto out;
         }
-        if (nm && !strcmp(json_string_value(nm), "none")) h->norm = HEAD_NORM_NONE;
+        json_t *role = json_object_get(o, "role");
+        if (role && json_is_string(role) && !strcmp(json_string_value(role), "product")) {
+            if (i + 1 != ni) {
+                mm_fail(err, MM_ERR_MALFORMED, "%s: \"role\": \"product\" is only the last input", nb);
+                goto out;
+            }
+            h->product = 1;
+        } else if (nm && !strcmp(json_string_value(nm), "none"))
+            h->norm = HEAD_NORM_NONE;
     }
     if (check_shape(h, err, config_name) < 0) goto out;
     if (!(h->classes = calloc(nc, sizeof *h->classes))) {
@@ -517,7 +551,10 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
             }
     }
     if ((v = json_object_get(c, "recipe"))) h->recipe = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    if (alloc_params(h, err) < 0) goto out;
+    /* the shapes first, the memory after: a config that claims huge dims
+     * fails on the tensors the file does (not) hold, before any allocation
+     * its size would need */
+    layout(h);
     if (!(s = st_parse(st, st_len, st_name, err))) goto out;
     if (st_count(s) != (size_t)h->ntensors) {
         mm_fail(err, MM_ERR_MISMATCH, "%s: %zu tensors, the %s head of %s has %d", st_name, st_count(s),
@@ -542,6 +579,11 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
                         t->shape[0], config_name);
             goto out;
         }
+    }
+    if (alloc_params(h, err) < 0) goto out;
+    for (int i = 0; i < h->ntensors; i++) {
+        const head_tensor *t = &h->t[i];
+        const st_tensor *x = st_find(s, t->name);
         if (st_to_f32(x, h->params + t->off, err) < 0) goto out;
         for (size_t k = 0; k < t->count; k++)
             if (!isfinite(h->params[t->off + k])) {

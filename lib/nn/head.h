@@ -11,6 +11,11 @@
  *
  * Input x of a batch is the concatenation of the item's inputs, each
  * already normalised as the head says (head_normalize), D = Σ dims floats.
+ * A pair head (task pair) scores (query, document) pairs: its inputs are the
+ * query, the document and, when `product` is set, their elementwise product
+ * (computed, not read: see lib/nn/traindata.h), and it has one output.
+ * The outputs ("classes" in the file) are the classes (classification), the
+ * labels (multilabel), the predicted values' names (regression) or "score".
  */
 #ifndef MM_NN_HEAD_H
 #define MM_NN_HEAD_H
@@ -19,6 +24,7 @@
 
 #include "core/error.h"
 #include "nn/layers.h"
+#include "nn/task.h"
 
 enum head_fusion { HEAD_NONE = 0, HEAD_CONCAT, HEAD_GATED };
 enum head_norm { HEAD_NORM_NONE = 0, HEAD_NORM_L2 };
@@ -35,6 +41,8 @@ typedef struct head_tensor {
 } head_tensor;
 
 typedef struct head {
+    int task; /* enum head_task */
+    int product; /* pair: the last input is input 1 ⊙ input 2 */
     int fusion;
     int ninputs;
     int dims[HEAD_MAX_INPUTS];
@@ -57,9 +65,13 @@ const char *head_fusion_name(int fusion);
 
 /* A new head with parameters initialised as torch.nn.Linear does
  * (uniform in ±1/√fan_in, weights and biases) from rng. classes are copied.
- * Fails on an impossible shape (none with several inputs, no class). */
+ * Fails on an impossible shape (none with several inputs, too few outputs
+ * for the task). head_init_task is the same for any task (head_init:
+ * classification); product: see above. */
 int head_init(head *h, int fusion, int ninputs, const int *dims, int hidden, float dropout, int nclasses,
               const char *const *classes, nn_rng *rng, mm_error *err);
+int head_init_task(head *h, int task, int product, int fusion, int ninputs, const int *dims, int hidden,
+                   float dropout, int nclasses, const char *const *classes, nn_rng *rng, mm_error *err);
 void head_free(head *h);
 const head_tensor *head_tensor_find(const head *h, const char *name);
 

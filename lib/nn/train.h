@@ -1,10 +1,10 @@
 /* train.h — the training loop of mm-train: mini-batches, AdamW, schedule,
- * validation and early stopping, for a softmax-classification head.
+ * validation and early stopping, for a head of any task (lib/nn/task.h).
  *
  * Owns: the order of examples (one seeded shuffle per epoch), the batch
- * loop (forward, softmax cross-entropy, backward, AdamW step at the
- * scheduled rate), the per-epoch validation (accuracy, balanced accuracy)
- * and keeping the parameters of the best validation epoch. Everything
+ * loop (forward, the task's loss, backward, AdamW step at the scheduled
+ * rate), the per-epoch validation (the task's measures) and keeping the
+ * parameters of the epoch best on the chosen measure. Everything
  * random draws from streams of the seed, and every sum runs in a fixed
  * order, so the same seed and data give the same head bit for bit.
  */
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "nn/head.h"
+#include "nn/traindata.h"
 
 typedef struct train_opts {
     int epochs, batch;
@@ -23,6 +24,7 @@ typedef struct train_opts {
     uint64_t seed;
     int patience; /* stop after this many epochs without a better validation measure (0: never) */
     int no_shuffle; /* batches in row order (the PyTorch golden test feeds the same batches) */
+    int measure;    /* the validation measure that picks the epoch kept (task.h index) */
     /* called after every step with the batch's loss (NULL: not called) */
     void (*step_fn)(void *ctx, long step, double loss);
     void *step_ctx;
@@ -30,25 +32,42 @@ typedef struct train_opts {
 
 typedef struct train_epoch {
     int epoch;
-    double train_loss;         /* mean over the epoch's batches */
-    double val_acc, val_bacc;  /* NAN without validation */
-    double val_loss;
-    int best;                  /* this epoch is the best so far (kept) */
+    double train_loss;               /* mean over the epoch's batches */
+    double val[TASK_MAX_MEASURES];   /* the task's measures (task.h); NAN without validation */
+    int best;                        /* this epoch is the best so far (kept) */
 } train_epoch;
+
+/* The examples of one set. Example e (an index into the arrays below) is
+ * row e of x and y[e] / t[e·V ..] (classification, multilabel, regression),
+ * or, with pairs, query e of pairs (its rows are its candidates and the
+ * targets pairs->target). index: the set's examples (NULL: 0..n-1). */
+typedef struct train_set {
+    size_t n;
+    const size_t *index;
+    const float *x;
+    const int *y;
+    const float *t;
+    const pairdata *pairs;
+} train_set;
 
 /* Called after every epoch; a non-zero return stops training. */
 typedef int (*train_epoch_fn)(void *ctx, const train_epoch *e);
 
-/* Trains h on rows x[n, D] with classes y[n] (all >= 0); validation rows
- * xv[nv, D], yv (nv may be 0: the last epoch is kept). */
-int train_run(head *h, const train_opts *o, const float *x, const int *y, size_t n, const float *xv, const int *yv,
-              size_t nv, train_epoch_fn fn, void *ctx, mm_error *err);
+/* Trains h on the set tr (n >= 1); validation on va (NULL or n = 0: the
+ * last epoch is kept). */
+int train_run(head *h, const train_opts *o, const train_set *tr, const train_set *va, train_epoch_fn fn, void *ctx,
+              mm_error *err);
 
-/* Predicted class probabilities of rows x[n, D] into probs[n, nclasses]. */
+/* Predictions (task_activate of the outputs) of rows x[n, D] into
+ * probs[n, nclasses]. */
 int head_predict(const head *h, const float *x, size_t n, float *probs, mm_error *err);
-
-/* Accuracy and balanced accuracy (mean per-class recall over the classes
- * present in y) of probs against y. */
-void train_accuracy(const float *probs, const int *y, size_t n, int V, double *acc, double *bacc);
+/* The raw outputs of rows x[n, D] into out[n, nclasses]; when not NULL,
+ * the fusion output into features[n, head_feature_dim] and (gated) the gate
+ * weights into gates[n, ninputs]. */
+int head_outputs(const head *h, const float *x, size_t n, float *out, float *features, float *gates, mm_error *err);
+/* The outputs of every candidate of pairs (in their order) into out[]. */
+int head_pair_outputs(const head *h, const pairdata *p, float *out, mm_error *err);
+/* The width of the fusion output: D for none, hidden otherwise. */
+int head_feature_dim(const head *h);
 
 #endif

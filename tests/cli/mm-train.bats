@@ -230,3 +230,249 @@ for i, l in enumerate(open("log.jsonl")):
     [[ "$stderr" == *"h16/config.json: --init: its architecture, dims or classes differ"* ]]
     [ ! -e h32 ]
 }
+
+# ---- tasks: multilabel, regression, pair matching ------------------------------
+
+# labels a/b/c plus x (classes a, b) and y (classes b, c), as qrels lines
+multilabels() {
+    awk '{print $1, 0, $2, 1; if ($2 != "c") print $1, 0, "x", 1; if ($2 != "a") print $1, 0, "y", 1}' labels.tsv
+}
+
+@test "--multilabel: sigmoid BCE on qrels labels; mm-predict gives per-label probabilities; mm-eval scores the run" {
+    multilabels > ml.qrels
+    run mm-train --multilabel --labels ml.qrels --epochs 60 --lr 0.01 --seed 1 --log log.jsonl -o hm img.mmf txt.mmf
+    assert_status 0
+    grep -q '"task": "multilabel"' hm/config.json
+    grep -q '"task":"multilabel"' log.jsonl
+    mm-predict --head hm -k 0 img.mmf txt.mmf > ml.trec
+    [ "$(wc -l < ml.trec)" -eq 300 ]
+    # it00 is class a: a and x near 1, the others near 0 (sigmoids, not a softmax)
+    awk '$1 == "it00" && ($3 == "a" || $3 == "x") && $5 < 0.7 { exit 1 }' ml.trec
+    awk '$1 == "it00" && ($3 == "b" || $3 == "c" || $3 == "y") && $5 > 0.3 { exit 1 }' ml.trec
+    map=$(mm-eval -m map ml.qrels ml.trec | awk '$1 == "map" {print $3}')
+    awk -v a="$map" 'BEGIN { exit !(a >= 0.95) }'
+    # TSV lines, several per id, work as well
+    awk '{print $1 "\t" $3}' ml.qrels > ml.tsv
+    mm-train --multilabel --labels ml.tsv --epochs 2 --seed 1 -o hm2 img.mmf txt.mmf
+    grep -q '"x"' hm2/config.json
+}
+
+@test "--multilabel with --val-split: validation map in the log, the best epoch by map" {
+    multilabels > ml.qrels
+    mm-train --multilabel --labels ml.qrels --epochs 4 --val-split 0.25 --log log.jsonl -o hm img.mmf
+    "$MM_PYTHON" -c '
+import json
+for l in open("log.jsonl"):
+    o = json.loads(l)
+    assert 0 <= o["val_map"] <= 1 and o["val_loss"] > 0 and "val_acc" not in o, o
+'
+}
+
+@test "--task regression: id<TAB>value, MSE; mm-predict writes id<TAB>value" {
+    awk '{v = ($2 == "a") ? 0 : ($2 == "b") ? 1 : 2; print $1 "\t" v + 0.5}' labels.tsv > values.tsv
+    run mm-train --task regression --labels values.tsv --epochs 80 --lr 0.01 --seed 1 -o hr img.mmf
+    assert_status 0
+    grep -q '"task": "regression"' hr/config.json
+    mm-predict --head hr img.mmf > pred.tsv
+    [ "$(wc -l < pred.tsv)" -eq 60 ]
+    head -1 pred.tsv | grep -Eq '^it00	[-0-9.e]+$'
+    mae=$(join -t $'\t' <(sort values.tsv) <(sort pred.tsv) | awk -F'\t' '{d = $2 - $3; s += d < 0 ? -d : d} END {print s / NR}')
+    awk -v a="$mae" 'BEGIN { exit !(a < 0.25) }'
+    # bad values are named with file:line
+    printf 'it00\t1\nit01\tabc\n' > badv.tsv
+    run --separate-stderr mm-train --task regression --missing skip --labels badv.tsv -o hb img.mmf
+    assert_status 1
+    [[ "$stderr" == *"badv.tsv:2: value \"abc\" is not a finite number"* ]]
+    [ ! -e hb ]
+}
+
+# queries: noisy copies of the image features; the relevant document of q_i is it_i
+pairdata() {
+    "$MM_PYTHON" - << 'EOF2'
+import random
+random.seed(5)
+with open("q.tsv", "w") as f, open("pair.qrels", "w") as r:
+    for line in open("img.tsv"):
+        i, v = line.rstrip("\n").split("\t")
+        x = [float(t) + random.gauss(0, 0.8) for t in v.split()]
+        f.write("q" + i + "\t" + " ".join("%.4f" % t for t in x) + "\n")
+        r.write("q%s 0 %s 1\n" % (i, i))
+EOF2
+    mm-convert q.tsv -o q.mmf
+    mm-rank -q q.mmf -g img.mmf -k 10 -o cand.trec
+}
+
+@test "--task pair: learns from qrels + candidates; mm-predict --rerank re-sorts a run mm-eval scores" {
+    pairdata
+    run mm-train --task pair --labels pair.qrels --candidates cand.trec --epochs 40 --lr 0.01 -b 10 --seed 1 \
+        -o hp q.mmf img.mmf
+    assert_status 0
+    grep -q '"task": "pair"' hp/config.json
+    grep -q '"role": "product"' hp/config.json
+    run --separate-stderr mm-predict --head hp --rerank cand.trec -q q.mmf -g img.mmf -o rr.trec
+    assert_status 0
+    [ "$(wc -l < rr.trec)" -eq "$(wc -l < cand.trec)" ]
+    # every query's candidates, in trec_eval's order (score descending, then docno descending)
+    "$MM_PYTHON" -c '
+import collections
+runs = collections.defaultdict(list)
+for l in open("rr.trec"):
+    q, _, d, r, s, t = l.split()
+    runs[q].append((float(s), d, int(r)))
+for q, it in runs.items():
+    assert it == sorted(it, key=lambda x: (-x[0], [-ord(c) for c in x[1]])), q
+    assert [r for _, _, r in it] == list(range(1, len(it) + 1)), q
+'
+    mm-eval -m MRR pair.qrels rr.trec > ev.txt
+    grep -q '^MRR' ev.txt
+    # a pair head is not a classifier, and a classifier does not rerank
+    run --separate-stderr mm-predict --head hp q.mmf
+    assert_status 1
+    [[ "$stderr" == *"hp/config.json: a pair head scores candidates: use --rerank"* ]]
+    mm-train --labels labels.tsv --epochs 1 -o hc img.mmf
+    run --separate-stderr mm-predict --head hc --rerank cand.trec -q q.mmf -g img.mmf
+    assert_status 1
+    [[ "$stderr" == *"--rerank needs a pair head (this one is classification)"* ]]
+    run mm-predict --head hp --rerank cand.trec -q q.mmf
+    assert_status 2
+}
+
+@test "--task pair: bad inputs name the run, the query or document, and the file" {
+    pairdata
+    run --separate-stderr mm-train --task pair --labels pair.qrels -o hp q.mmf img.mmf
+    assert_status 2
+    [[ "$stderr" == *"--task pair needs --candidates RUN"* ]]
+    head -n 30 img.tsv | mm-convert --to mmf -o half.mmf
+    run --separate-stderr mm-train --task pair --labels pair.qrels --candidates cand.trec -o hp q.mmf half.mmf
+    assert_status 1
+    [[ "$stderr" == *"cand.trec: query "*": document it"*" has no features in half.mmf"* ]]
+    [ ! -e hp ]
+    run --separate-stderr mm-train --task pair --labels pair.qrels --candidates cand.trec -o hp q.mmf txt.mmf
+    assert_status 1
+    [[ "$stderr" == *"q.mmf: dim 6, txt.mmf: dim 4: the product q*d needs one dim (--no-product)"* ]]
+}
+
+@test "--val FILE: validation items from their own labels; --select names the measure; early stopping" {
+    head -n 45 labels.tsv > tr.tsv
+    tail -n 15 labels.tsv > va.tsv
+    run --separate-stderr mm-train --labels tr.tsv --val va.tsv --select bacc --epochs 30 --patience 2 \
+        --log log.jsonl -o hv img.mmf
+    assert_status 0
+    grep -q '"val_items": 15' hv/config.json
+    grep -q '"select": "bacc"' hv/config.json
+    n=$(wc -l < log.jsonl)
+    [ "$n" -lt 30 ]   # stopped early
+    "$MM_PYTHON" -c '
+import json
+rows = [json.loads(l) for l in open("log.jsonl")]
+best = [r for r in rows if r["best"]]
+# the kept epoch is the one with the highest val_bacc, the last two did not beat it
+assert max(r["val_bacc"] for r in rows) == best[-1]["val_bacc"]
+assert not rows[-1]["best"] and not rows[-2]["best"]
+'
+    run --separate-stderr mm-train --labels tr.tsv --val va.tsv --select map -o hx img.mmf
+    assert_status 2
+    [[ "$stderr" == *"--select: 'map' is not a measure of classification (loss, acc, bacc)"* ]]
+    # an id in both files, and a class only the validation file has
+    run --separate-stderr mm-train --labels labels.tsv --val va.tsv -o hx img.mmf
+    assert_status 1
+    [[ "$stderr" == *"img.mmf: id it45 is in both labels.tsv and va.tsv"* ]]
+    printf 'it45\tzzz\n' > vz.tsv
+    run --separate-stderr mm-train --labels tr.tsv --val vz.tsv --missing skip -o hx img.mmf
+    assert_status 1
+    [[ "$stderr" == *"vz.tsv: class 'zzz' has no training item in tr.tsv"* ]]
+    [ ! -e hx ]
+}
+
+@test "--shots K: K seeded training items per class" {
+    mm-train --fusion none --labels labels.tsv --shots 4 --epochs 2 --seed 3 -o hs img.mmf
+    grep -q '"train_items": 12' hs/config.json
+    grep -q '"shots": 4' hs/config.json
+    mm-train --fusion none --labels labels.tsv --shots 4 --epochs 2 --seed 3 -o hs2 img.mmf
+    cmp hs/model.safetensors hs2/model.safetensors
+    mm-train --fusion none --labels labels.tsv --shots 4 --epochs 2 --seed 4 -o hs3 img.mmf
+    ! cmp -s hs/model.safetensors hs3/model.safetensors
+    run --separate-stderr mm-train --fusion none --labels labels.tsv --shots 30 --epochs 1 -o hs4 img.mmf
+    assert_status 0
+    [[ "$stderr" == *"--shots 30: class 'a' has 20 training item(s): all used"* ]]
+}
+
+# ---- mm-predict: checks, --features, --explain -----------------------------------
+
+@test "mm-predict --labels: a label the head was not trained on is an error naming file:line" {
+    mm-train --labels labels.tsv --epochs 1 -o head img.mmf
+    cp labels.qrels l.qrels && echo "it00 0 dog 1" >> l.qrels
+    run --separate-stderr mm-predict --head head --labels l.qrels -o out.trec img.mmf
+    assert_status 1
+    [[ "$stderr" == *"l.qrels:61: label 'dog' is not a class of the head head/config.json"* ]]
+    [ ! -e out.trec ]
+    run mm-predict --head head --labels labels.qrels -o out.trec img.mmf
+    assert_status 0
+}
+
+@test "mm-predict: NaN/Inf features name file, record and id; nothing written" {
+    mm-train --labels labels.tsv --epochs 1 -o head img.mmf
+    awk 'NR == 3 {$0 = $1 "\t1 2 inf 4 5 6"} {print}' img.tsv | mm-convert --to mmf -o inf.mmf
+    run --separate-stderr mm-predict --head head -o out.trec inf.mmf
+    assert_status 1
+    [[ "$stderr" == *"inf.mmf: record 3 (id it02): value 2 is infinite"* ]]
+    [ ! -e out.trec ]
+}
+
+@test "mm-predict --features: the fusion output as MMF that mm-rank searches; --explain: gate weights" {
+    mm-train --fusion gated --hidden 16 --labels labels.tsv --epochs 20 --lr 0.01 -o hg img.mmf txt.mmf
+    mm-predict --head hg --features f.mmf --explain gates.tsv -o run.trec img.mmf txt.mmf
+    mm-convert --to tsv f.mmf > f.tsv
+    [ "$(wc -l < f.tsv)" -eq 60 ]
+    [ "$(head -1 f.tsv | cut -f2 | wc -w)" -eq 16 ]
+    mm-rank -q f.mmf -g f.mmf -k 2 > nn.trec
+    [ "$(wc -l < nn.trec)" -eq 120 ]
+    head -1 gates.tsv | grep -q $'^#id\timg.mmf\ttxt.mmf$'
+    [ "$(wc -l < gates.tsv)" -eq 61 ]
+    # weights of each item sum to 1
+    awk -F'\t' 'NR > 1 { s = $2 + $3; if (s < 0.999 || s > 1.001) exit 1 }' gates.tsv
+    mm-train --labels labels.tsv --epochs 1 -o hc img.mmf txt.mmf
+    run --separate-stderr mm-predict --head hc --explain g.tsv -o o.trec img.mmf txt.mmf
+    assert_status 1
+    [[ "$stderr" == *"hc/config.json: --explain needs a gated head (this one is concat)"* ]]
+    [ ! -e g.tsv ] && [ ! -e o.trec ]
+}
+
+@test "golden: multilabel (BCE), regression (MSE), pair (listwise CE) against PyTorch: 50 steps to 1e-4" {
+    "$MM_PYTHON" -c 'import torch' 2> /dev/null || skip "python3-torch not installed"
+    multilabels > ml.qrels
+    awk '{v = ($2 == "a") ? 0 : ($2 == "b") ? 1 : 2; print $1 "\t" v + 0.5}' labels.tsv > values.tsv
+    pairdata
+    golden() { # task fusion labels steps batch torch-args -- mm-train inputs
+        local task=$1 f=$2 lab=$3 steps=$4 b=$5 extra=$6; shift 6
+        local tsv=$1; shift
+        mm-train --task "$task" --fusion "$f" --hidden 16 --dropout 0 --lr 0 --epochs 1 --labels "$lab" \
+            $extra -o "init_$task$f" "$@"
+        mm-train --task "$task" --fusion "$f" --hidden 16 --dropout 0 --lr 0.01 --weight-decay 0.01 --warmup 1 \
+            --epochs 10 -b "$b" --no-shuffle --init "init_$task$f" --step-log "steps_$task$f.txt" --labels "$lab" \
+            $extra -o "out_$task$f" "$@"
+        [ "$(wc -l < "steps_$task$f.txt")" -eq "$steps" ]
+        run "$MM_PYTHON" "$MM_REPO/tests/golden/train_torch.py" --task "$task" ${cand:+--run "$cand"} \
+            "init_$task$f" "out_$task$f" "steps_$task$f.txt" "$lab" 0.01 0.01 $((steps / 10)) "$steps" "$b" $tsv
+        echo "$task $f: $output" >&2
+        assert_status 0
+    }
+    cand=
+    golden multilabel concat ml.qrels 50 12 "" "img.tsv txt.tsv" img.mmf txt.mmf
+    golden multilabel gated ml.qrels 50 12 "" "img.tsv txt.tsv" img.mmf txt.mmf
+    golden regression concat values.tsv 50 12 "" "img.tsv txt.tsv" img.mmf txt.mmf
+    golden regression none values.tsv 50 12 "" img.tsv img.mmf
+    cand=cand.trec
+    golden pair concat pair.qrels 50 12 "--candidates cand.trec" "q.tsv img.tsv" q.mmf img.mmf
+    golden pair none pair.qrels 50 12 "--candidates cand.trec" "q.tsv img.tsv" q.mmf img.mmf
+}
+
+@test "mm-predict: a config claiming huge shapes fails on the tensors, before allocating for them" {
+    mm-train --labels labels.tsv --epochs 1 -o head img.mmf txt.mmf
+    cp -r head hb && sed -i 's/"hidden": 512/"hidden": 65536/; 0,/"dim": 6/s//"dim": 65536/' hb/config.json
+    grep -q '"dim": 65536' hb/config.json
+    # fc.weight would be 65536 x 65540 floats (16 GiB): refused under a 1 GiB address-space limit
+    run --separate-stderr bash -c 'ulimit -v 1048576; mm-predict --head hb img.mmf txt.mmf'
+    assert_status 1
+    [[ "$stderr" == *"hb/model.safetensors: tensor \"fc.weight\": expected F32 [65536, 65540] (from hb/config.json)"* ]]
+}

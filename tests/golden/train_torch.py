@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """train_torch.py - the PyTorch reference trainer of mm-train's golden test.
 
-    train_torch.py INIT TRAINED STEPLOG LABELS LR WD WARMUP_STEPS STEPS BATCH A.tsv [B.tsv ...]
+    train_torch.py [--task T [--run RUN]] INIT TRAINED STEPLOG LABELS LR WD WARMUP_STEPS STEPS BATCH A.tsv [B.tsv ...]
 
 Starts from the head INIT (mm-train --lr 0 wrote it), trains the same network
 in PyTorch on the same batches (the items in file order, as mm-train
@@ -9,6 +9,14 @@ in PyTorch on the same batches (the items in file order, as mm-train
 only, as mm-train) and the same warm-up + cosine schedule, for STEPS steps;
 then compares every step's loss with STEPLOG and every parameter with the head
 TRAINED. Prints the largest relative differences; status 1 above 1e-4.
+
+The loss is the task's (mm-train(1)): classification cross_entropy,
+multilabel binary_cross_entropy_with_logits (LABELS: one line per label),
+regression mse_loss (LABELS: id<TAB>value), pair (A.tsv the queries, B.tsv
+the documents, LABELS the qrels, RUN the candidates): per query, the
+cross-entropy of the softmax over its candidates against 1/|relevant| on
+each relevant one; an example is a query, its candidates the run's in
+trec_eval's order, then the relevant documents the run missed.
 """
 import math
 import sys
@@ -19,7 +27,46 @@ sys.path.insert(0, __file__.rsplit("/", 3)[0] + "/scripts")
 from head import load_head, read_tsv  # noqa: E402
 
 
+def read_labels(path):
+    """id -> list of labels (TSV or qrels with rel > 0), in file order"""
+    out = {}
+    for line in open(path):
+        f = line.split()
+        if len(f) == 4:
+            if int(f[3]) > 0:
+                out.setdefault(f[0], []).append(f[2])
+        elif len(f) == 2:
+            out.setdefault(f[0], []).append(f[1])
+    return out
+
+
+def pair_examples(run, qrels):
+    """[(qid, [docs], [targets])] as mm-train builds them"""
+    items = {}
+    for line in open(run):
+        q, _, d, _, score, _ = line.split()
+        items.setdefault(q, []).append((float(score), d))
+    rel = read_labels(qrels)
+    out = []
+    for q in sorted(items):
+        ranked = sorted(items[q], key=lambda sd: sd[1], reverse=True)  # ties: the greater docno first
+        ranked = [d for _, d in sorted(ranked, key=lambda sd: -sd[0])]
+        pos = set(rel.get(q, []))
+        docs = ranked + [d for d in sorted(pos) if d not in ranked]
+        if not pos:
+            continue
+        out.append((q, docs, [1.0 / len(pos) if d in pos else 0.0 for d in docs]))
+    return out
+
+
 def main(argv):
+    task, run = "classification", None
+    while argv and argv[0].startswith("--"):
+        if argv[0] == "--task":
+            task = argv[1]
+        elif argv[0] == "--run":
+            run = argv[1]
+        argv = argv[2:]
     init, trained, steplog, labels = argv[:4]
     lr, wd = float(argv[4]), float(argv[5])
     warmup, steps, batch = int(argv[6]), int(argv[7]), int(argv[8])
@@ -30,12 +77,25 @@ def main(argv):
     loaded = [read_tsv(p) for p in feats]
     ids = loaded[0][0]
     xs = []
-    for fids, x in loaded:
+    for fids, x in loaded if task != "pair" else []:
         pos = {i: k for k, i in enumerate(fids)}
         xs.append(x[[pos[i] for i in ids]])
-    lab = dict(l.rstrip("\n").split("\t") for l in open(labels))
     cls = {c: k for k, c in enumerate(config["classes"])}
-    y = torch.tensor([cls[lab[i]] for i in ids])
+    lab = read_labels(labels)
+    if task == "classification":
+        y = torch.tensor([cls[lab[i][0]] for i in ids])
+    elif task == "multilabel":
+        y = torch.zeros(len(ids), len(cls))
+        for r, i in enumerate(ids):
+            for c in lab[i]:
+                y[r, cls[c]] = 1
+    elif task == "regression":
+        y = torch.tensor([float(lab[i][0]) for i in ids])
+    else:
+        qpos = {i: k for k, i in enumerate(loaded[0][0])}
+        gpos = {i: k for k, i in enumerate(loaded[1][0])}
+        examples = pair_examples(run, labels)
+        ids = examples
     decay = [p for n, p in model.named_parameters() if n.endswith("weight")]
     nodecay = [p for n, p in model.named_parameters() if not n.endswith("weight")]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": nodecay, "weight_decay": 0.0}],
@@ -53,8 +113,26 @@ def main(argv):
         b0 = (s * batch) % n
         sl = slice(b0, min(b0 + batch, n))
         opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model([x[sl] for x in xs]), y[sl])
+        F = torch.nn.functional
+        if task == "classification":
+            loss = F.cross_entropy(model([x[sl] for x in xs]), y[sl])
+        elif task == "multilabel":
+            loss = F.binary_cross_entropy_with_logits(model([x[sl] for x in xs]), y[sl])
+        elif task == "regression":
+            loss = F.mse_loss(model([x[sl] for x in xs])[:, 0], y[sl])
+        else:
+            terms = []
+            for q, docs, t in examples[sl]:
+                qx = loaded[0][1][[qpos[q]] * len(docs)]
+                gx = loaded[1][1][[gpos[d] for d in docs]]
+                s_ = model([qx, gx])[:, 0]
+                terms.append(-(torch.tensor(t) * torch.log_softmax(s_, dim=0)).sum())
+            loss = torch.stack(terms).mean()
         loss.backward()
+        if task == "pair":  # the output bias does not move a softmax over candidates: frozen
+            model.out.bias.grad = None
+            if config["fusion"] == "none":  # nor do a linear head's weights on the query alone
+                model.out.weight.grad[:, :config["inputs"][0]["dim"]] = 0
         opt.step()
         lrs.step()
         losses.append(loss.item())
