@@ -8,7 +8,13 @@
  * Only the products replace generic's: the packed weight is already what
  * SGEMM reads, panel by panel (panel p is a K x GEMM_NR row-major matrix),
  * so each panel is a cblas_sgemm call per k slice writing its GEMM_NR
- * columns of y. F16 weights are widened one slice at a time. The
+ * columns of y. F16 weights are widened one slice at a time. One panel per
+ * call costs speed (OpenBLAS repacks x for every call: on x86 half the
+ * GFLOP/s of one whole-matrix call), but it keeps the engine's bits
+ * independent of the batch and the thread count: copying neighbouring
+ * panels side by side into one call was tried, and OpenBLAS's value for a
+ * column then depends on where it falls among the call's columns, so
+ * test_clip's thread and batch checks failed. The
  * scans (mm-rank), the element-wise ops and the conversions stay generic's:
  * a scan tile is too small a product for a BLAS call to pay.
  *
