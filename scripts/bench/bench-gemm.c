@@ -110,8 +110,13 @@ int main(int argc, char **argv)
     printf("# CPU: %s; levels run: ", cpu_model_name());
     for (int i = 0; i < CPU_ISA_COUNT; i++)
         if (cpu_isa_supported((cpu_isa)i)) printf("%s ", cpu_isa_name((cpu_isa)i));
-    printf("\n# FMA peak, one core, registers only: 256-bit %.1f GFLOP/s, 512-bit ", peak256);
-    if (peak512 > 0)
+    if (peak256 > 0)
+        printf("\n# FMA peak, one core, registers only: 256-bit %.1f GFLOP/s, 512-bit ", peak256);
+    else
+        printf("\n# FMA peak: measured on x86-64 only (%%pk columns 0)");
+    if (peak256 <= 0)
+        printf("\n");
+    else if (peak512 > 0)
         printf("%.1f GFLOP/s\n", peak512);
     else
         printf("(no AVX-512)\n");
