@@ -39,9 +39,18 @@ ISA_FLAGS_x86_avx512 := $(ISA_FLAGS_x86_avx2) -mavx512f -mavx512vl -mavx512bw
 ifeq ($(filter x86_64%,$(shell $(CC) -dumpmachine 2>/dev/null)),)
 ISA_FLAGS_x86_avx2 :=
 ISA_FLAGS_x86_avx512 :=
+# There the products can run on OpenBLAS's SGEMM (the openblas level,
+# lib/kernels/openblas/), when pkg-config finds it; OPENBLAS=0 leaves it out.
+OPENBLAS ?= 1
+ifeq ($(OPENBLAS),1)
+ifeq ($(shell pkg-config --exists openblas 2>/dev/null && echo yes),yes)
+OPENBLAS_CFLAGS := -DMM_OPENBLAS $(shell pkg-config --cflags openblas)
+OPENBLAS_LIBS := $(shell pkg-config --libs openblas)
+endif
+endif
 endif
 WARN := -Wall -Wextra -Werror
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DMM_VERSION='"$(VERSION)"' -Ilib $(WARN) $(PKG_CFLAGS)
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DMM_VERSION='"$(VERSION)"' -Ilib $(WARN) $(PKG_CFLAGS) $(OPENBLAS_CFLAGS)
 
 ifeq ($(SAN),1)
 BUILD := build-san
@@ -59,7 +68,7 @@ endif
 
 CC ?= cc
 ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(ARCH) $(SANFLAGS) $(CFLAGS)
-LDLIBS_ALL := $(PKG_LIBS) -lpthread -lm $(LDLIBS)
+LDLIBS_ALL := $(PKG_LIBS) $(OPENBLAS_LIBS) -lpthread -lm $(LDLIBS)
 # --as-needed: a program records only the libraries it calls.
 ALL_LDFLAGS := -Wl,--as-needed $(SANFLAGS) $(LDFLAGS)
 

@@ -20,7 +20,7 @@ static const char USAGE[] =
     "  -j, --json       one JSON object per file (for scripts)\n"
     "  -q, --quiet      print nothing; the exit status tells whether all files are valid\n"
     "      --cpu        print the CPU, its features and the kernel level in use\n"
-    "                   (MM_ISA=generic|avx2|avx512 forces a level), then exit\n"
+    "                   (MM_ISA=generic|avx2|avx512|openblas forces a level), then exit\n"
     "  -h, --help       show this help and exit\n"
     "  -V, --version    show the version and exit\n"
     "\n"

@@ -27,7 +27,7 @@ static char features[256];
 static char model[64];
 static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
 
-static const char *const names[CPU_ISA_COUNT] = {"generic", "avx2", "avx512"};
+static const char *const names[CPU_ISA_COUNT] = {"generic", "avx2", "avx512", "openblas"};
 
 const char *cpu_isa_name(cpu_isa isa) { return isa >= 0 && isa < CPU_ISA_COUNT ? names[isa] : "?"; }
 
@@ -124,6 +124,13 @@ static void detect(void)
         tables[CPU_ISA_AVX512].isa = CPU_ISA_AVX512;
     }
 #endif
+#ifdef MM_OPENBLAS
+    /* generic's table with OpenBLAS's products (kernels_openblas.c) */
+    supported[CPU_ISA_OPENBLAS] = 1;
+    tables[CPU_ISA_OPENBLAS] = tables[CPU_ISA_GENERIC];
+    kernels_fill_openblas(&tables[CPU_ISA_OPENBLAS]);
+    tables[CPU_ISA_OPENBLAS].isa = CPU_ISA_OPENBLAS;
+#endif
 }
 
 int cpu_isa_supported(cpu_isa isa)
@@ -165,15 +172,21 @@ static int env_isa(cpu_isa *isa, mm_error *err)
                 return 0;
             }
             char runs[64] = "";
-            for (int j = 0; j <= (int)cpu_isa_best(); j++) {
-                if (j) strcat(runs, ", ");
-                strcat(runs, names[j]);
-            }
+            for (int j = 0; j < CPU_ISA_COUNT; j++)
+                if (cpu_isa_supported((cpu_isa)j)) {
+                    if (*runs) strcat(runs, ", ");
+                    strcat(runs, names[j]);
+                }
+            if (i == CPU_ISA_OPENBLAS)
+                return mm_fail(err, MM_ERR_UNSUPPORTED,
+                               "MM_ISA=%s: this build has no OpenBLAS level (only builds for targets other than "
+                               "x86-64 with OpenBLAS have it; this one runs %s)", s, runs);
             return mm_fail(err, MM_ERR_UNSUPPORTED,
                            "MM_ISA=%s: this CPU cannot run it (it runs %s; its features: %s)", s, runs,
                            *features ? features : "none of interest");
         }
-    return mm_fail(err, MM_ERR_MALFORMED, "MM_ISA=%s: unknown instruction set (generic, avx2 or avx512)", s);
+    return mm_fail(err, MM_ERR_MALFORMED,
+                   "MM_ISA=%s: unknown instruction set (generic, avx2, avx512 or openblas)", s);
 }
 
 int cpu_check_env(mm_error *err)

@@ -18,7 +18,11 @@
  *            scans at 512 bits (lib/kernels/x86_avx512/, avx2's bits),
  *            mm-rank's int8 pre-filter (lib/kernels/scan8.c, compiled
  *            with per-function targets)
- * The default is the widest level the CPU runs.
+ *   openblas generic + OpenBLAS's SGEMM for the products (gemm_run;
+ *            lib/kernels/openblas/): built only for targets other than
+ *            x86-64 where the Makefile finds OpenBLAS (MM_OPENBLAS), the
+ *            architectures with no SIMD level of ours (arm64)
+ * The default is the widest level the CPU runs (openblas where built).
  *
  * MM_ISA=generic|avx2|avx512 (environment) forces a level, for tests and for
  * users who compare paths. A level this CPU cannot run, or an unknown name,
@@ -53,7 +57,7 @@
  * CLIP_ACT_* onto them, which have the same values). */
 enum kernel_act { KERNEL_ACT_QUICK_GELU = 1, KERNEL_ACT_GELU, KERNEL_ACT_GELU_TANH };
 
-typedef enum cpu_isa { CPU_ISA_GENERIC, CPU_ISA_AVX2, CPU_ISA_AVX512, CPU_ISA_COUNT } cpu_isa;
+typedef enum cpu_isa { CPU_ISA_GENERIC, CPU_ISA_AVX2, CPU_ISA_AVX512, CPU_ISA_OPENBLAS, CPU_ISA_COUNT } cpu_isa;
 
 /* Contracts: those of the public functions named, in gemm.h, nn/ops.h,
  * half.h, crc32c.h. */
@@ -83,7 +87,7 @@ typedef struct kernel_table {
     size_t (*find_nonfinite)(const float *v, size_t n);
 } kernel_table;
 
-/* "generic", "avx2", "avx512". */
+/* "generic", "avx2", "avx512", "openblas". */
 const char *cpu_isa_name(cpu_isa isa);
 /* 1 if this CPU (and this build) runs the level. */
 int cpu_isa_supported(cpu_isa isa);
@@ -111,5 +115,6 @@ int cpu_use(cpu_isa isa);
 void kernels_fill_generic(kernel_table *t);
 void kernels_fill_avx2(kernel_table *t);
 void kernels_fill_avx512(kernel_table *t);
+void kernels_fill_openblas(kernel_table *t);
 
 #endif

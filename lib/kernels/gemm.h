@@ -73,7 +73,9 @@ void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weigh
  * registers; only a tile with a value at or above its row's threshold is
  * looked at value by value. Every value is one chain of fused multiply-adds
  * in k order, whatever T, N and the value's position, so a (row, column)
- * product has the same bits in every call (mm-rank's shard identity). */
+ * product has the same bits in every call (mm-rank's shard identity), and
+ * gemm_run's bits on every level but openblas (whose gemm_run is OpenBLAS's
+ * and whose scans are generic's). */
 
 /* Floats gemm_pack_rows writes for T rows of K: whole tiles (it writes
  * nothing past the last one). */

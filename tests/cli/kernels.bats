@@ -64,6 +64,23 @@ embed_slice() {
     assert_output_contains "(the widest level this CPU runs)"
 }
 
+@test "MM_ISA=openblas: the default where the build has it, else refused naming why" {
+    if [[ " $(levels) " == *" openblas "* ]]; then
+        # a build for another architecture with OpenBLAS: the widest level
+        run env -u MM_ISA mm-info --cpu
+        assert_status 0
+        assert_output_contains "kernels: openblas (the widest level this CPU runs)"
+        run env MM_ISA=openblas mm-info --cpu
+        assert_status 0
+        assert_output_contains "kernels: openblas (MM_ISA)"
+    else
+        run --separate-stderr env MM_ISA=openblas mm-embed-text -m "$M" captions.tsv
+        assert_status 2
+        [[ "$stderr" == *"MM_ISA=openblas: this build has no OpenBLAS level"* ]]
+        [ -z "$output" ]
+    fi
+}
+
 @test "kernel levels: every level this CPU runs embeds within 1e-5 of generic, ranks and scores the same" {
     MM_ISA=generic embed_slice generic
     MM_ISA=generic mm-rank -q generic.txt.mmf -g generic.img.mmf -k 3 -o generic.run

@@ -245,7 +245,12 @@ static void check_scan(int T, int N, int K)
     gemm_pack_rows(xp, x, (size_t)K, T, K);
     gemm_pack_transposed(wp, g, (size_t)K, N, K);
     gemm_weight W = {wp, K, N, 0};
+    /* the openblas level runs gemm_run on OpenBLAS but keeps generic's
+     * scans (kernels_openblas.c): their bits are generic's products' */
+    cpu_isa was = cpu_isa_active();
+    if (was == CPU_ISA_OPENBLAS) cpu_use(CPU_ISA_GENERIC);
     gemm_run(y, (size_t)N, x, (size_t)K, &W, NULL, T, 0, 0, gemm_panels(N), NULL);
+    cpu_use(was);
     unsigned char *seen = calloc((size_t)T * N, 1);
     for (int raise = 0; raise < 2; raise++) {
         for (int t = 0; t < T; t++) thr[t] = thr0[t] = t % 3 == 0 ? -INFINITY : rnd() * sqrtf((float)K) * 0.3f;
