@@ -49,8 +49,8 @@ static const char USAGE[] =
     "      --init HEAD       start from HEAD's parameters (same architecture and\n"
     "                        classes) instead of a seeded initialisation\n"
     "      --no-shuffle      batches in the first input's order (tests)\n"
-    "  -t, --threads N       accepted for the common interface; training runs on one\n"
-    "                        thread in this version (default 1)\n"
+    "  -t, --threads N       threads in all (default 1); the same seed, data and N\n"
+    "                        give the same head bit for bit (any N gives the same bits)\n"
     "  -q, --quiet           no progress, no notes\n"
     "      --progress        show progress even when stderr is not a terminal\n"
     "  -h, --help            show this help and exit\n"
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 {
     cli_init("mm-train");
     const char *labels_path = NULL, *out = NULL, *log_path = NULL, *steplog_path = NULL, *init_path = NULL;
-    int fusion = HEAD_CONCAT, hidden = 512, missing_skip = 0;
+    int fusion = HEAD_CONCAT, hidden = 512, missing_skip = 0, threads = 1;
     float dropout = 0.1f, val_split = 0;
     train_opts o = {.epochs = 10, .batch = 256, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
                     .weight_decay = 0, .warmup = 0, .seed = 0, .patience = 0};
@@ -225,7 +225,7 @@ int main(int argc, char **argv)
         case OPT_STEPLOG: steplog_path = optarg; break;
         case OPT_INIT: init_path = optarg; break;
         case OPT_NOSHUFFLE: o.no_shuffle = 1; break;
-        case 't': (void)cli_parse_long("--threads", optarg, 1, 1024); break;
+        case 't': threads = (int)cli_parse_long("--threads", optarg, 1, 1024); break;
         case 'q': cli_quiet = true; cli_progress_set(0); break;
         case OPT_PROGRESS: cli_progress_set(1); break;
         case 'h': fputs(USAGE, stdout); return 0;
@@ -308,11 +308,13 @@ int main(int argc, char **argv)
     cli_output *steplog = steplog_path ? cli_output_open(steplog_path) : NULL;
     if (steplog) o.step_fn = on_step, o.step_ctx = cli_output_fp(steplog);
     log_ctx lc = {logout ? cli_output_fp(logout) : NULL, &o, nv};
+    o.pool = threads > 1 ? mm_pool_create(threads) : NULL;
     if (train_run(&h, &o, td.x, y, n, xv, yv, nv, on_epoch, &lc, &err) < 0) cli_fatal("%s", err.msg);
     cli_progress_done("trained %s head: %zu items, %d classes", head_fusion_name(fusion), n, nclasses);
     write_head(&h, out);
     if (logout) cli_output_commit(logout);
     if (steplog) cli_output_commit(steplog);
+    mm_pool_free(o.pool);
     head_free(&h);
     for (int k = 0; k < nclasses; k++) free(classes[k]);
     free(classes);

@@ -163,6 +163,7 @@ int head_work_init(head_work *w, const head *h, int B)
 {
     memset(w, 0, sizeof *w);
     w->B = B;
+    nn_exec_init(&w->ex, NULL);
     size_t H = (size_t)B * (size_t)(h->hidden ? h->hidden : 1), V = (size_t)B * (size_t)h->nclasses;
     float **bufs[] = {&w->h1, &w->a1, &w->mask, &w->d1, &w->dd1, &w->da1, &w->dh1, &w->uniform};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -190,7 +191,14 @@ void head_work_free(head_work *w)
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     for (int i = 0; i < HEAD_MAX_INPUTS; i++) free(w->gx[i]), free(w->gpre[i]), free(w->gz[i]);
     free(w->glogit), free(w->galpha), free(w->gdalpha), free(w->gdlogit), free(w->gdz), free(w->gdpre);
+    nn_exec_free(&w->ex);
     memset(w, 0, sizeof *w);
+}
+
+void head_work_set_pool(head_work *w, mm_pool *pool)
+{
+    nn_exec_free(&w->ex);
+    nn_exec_init(&w->ex, pool);
 }
 
 static float *G(const head *h, head_work *w, const char *name);
@@ -208,10 +216,10 @@ static void gated_forward(const head *h, head_work *w, int B)
         snprintf(name, sizeof name, "proj.%d.weight", i);
         const float *Wp = P(h, name);
         snprintf(name, sizeof name, "proj.%d.bias", i);
-        linear_forward(w->gpre[i], w->gx[i], Wp, P(h, name), B, h->dims[i], H);
+        linear_forward(&w->ex, w->gpre[i], w->gx[i], Wp, P(h, name), B, h->dims[i], H);
         gelu_forward(w->gz[i], w->gpre[i], (size_t)B * (size_t)H);
     }
-    linear_forward(w->glogit, w->x, P(h, "gate.weight"), P(h, "gate.bias"), B, D, M);
+    linear_forward(&w->ex, w->glogit, w->x, P(h, "gate.weight"), P(h, "gate.bias"), B, D, M);
     softmax_forward(w->galpha, w->glogit, B, M);
     for (int b = 0; b < B; b++) {
         float *a = w->a1 + (size_t)b * H;
@@ -240,7 +248,7 @@ static void gated_backward(const head *h, head_work *w, int B)
         }
     memset(w->gdlogit, 0, (size_t)B * (size_t)M * sizeof(float));
     softmax_backward(w->gdlogit, w->galpha, w->gdalpha, B, M);
-    linear_backward(NULL, G(h, w, "gate.weight"), G(h, w, "gate.bias"), w->gdlogit, w->x, P(h, "gate.weight"), B,
+    linear_backward(&w->ex, NULL, G(h, w, "gate.weight"), G(h, w, "gate.bias"), w->gdlogit, w->x, P(h, "gate.weight"), B,
                     D, M);
     for (int i = 0; i < M; i++) {
         for (int b = 0; b < B; b++) {
@@ -253,7 +261,7 @@ static void gated_backward(const head *h, head_work *w, int B)
         float *dW = G(h, w, name);
         const float *Wp = P(h, name);
         snprintf(name, sizeof name, "proj.%d.bias", i);
-        linear_backward(NULL, dW, G(h, w, name), w->gdpre, w->gx[i], Wp, B, h->dims[i], H);
+        linear_backward(&w->ex, NULL, dW, G(h, w, name), w->gdpre, w->gx[i], Wp, B, h->dims[i], H);
     }
 }
 
@@ -262,21 +270,21 @@ void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
     const float *x = w->x;
     int V = h->nclasses, D = h->D, H = h->hidden;
     if (h->fusion == HEAD_NONE) {
-        linear_forward(w->logits, x, P(h, "out.weight"), P(h, "out.bias"), B, D, V);
+        linear_forward(&w->ex, w->logits, x, P(h, "out.weight"), P(h, "out.bias"), B, D, V);
         return;
     }
     size_t n = (size_t)B * (size_t)H;
     if (h->fusion == HEAD_GATED) {
         gated_forward(h, w, B);
     } else {
-        linear_forward(w->h1, x, P(h, "fc.weight"), P(h, "fc.bias"), B, D, H);
+        linear_forward(&w->ex, w->h1, x, P(h, "fc.weight"), P(h, "fc.bias"), B, D, H);
         gelu_forward(w->a1, w->h1, n);
     }
     float p = train ? h->dropout : 0;
     if (p > 0)
         for (size_t i = 0; i < n; i++) w->uniform[i] = nn_rng_uniform(rng);
     dropout_forward(w->d1, w->mask, w->a1, w->uniform, n, p);
-    linear_forward(w->logits, w->d1, P(h, "out.weight"), P(h, "out.bias"), B, H, V);
+    linear_forward(&w->ex, w->logits, w->d1, P(h, "out.weight"), P(h, "out.bias"), B, H, V);
 }
 
 static float *G(const head *h, head_work *w, const char *name) { return w->grads + head_tensor_find(h, name)->off; }
@@ -286,7 +294,7 @@ void head_backward(const head *h, head_work *w, int B)
     int V = h->nclasses, D = h->D, H = h->hidden;
     const float *x = w->x;
     if (h->fusion == HEAD_NONE) {
-        linear_backward(NULL, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, x, P(h, "out.weight"), B, D,
+        linear_backward(&w->ex, NULL, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, x, P(h, "out.weight"), B, D,
                         V);
         return;
     }
@@ -294,7 +302,7 @@ void head_backward(const head *h, head_work *w, int B)
     memset(w->dd1, 0, n * sizeof(float));
     memset(w->da1, 0, n * sizeof(float));
     memset(w->dh1, 0, n * sizeof(float));
-    linear_backward(w->dd1, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, w->d1, P(h, "out.weight"), B,
+    linear_backward(&w->ex, w->dd1, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, w->d1, P(h, "out.weight"), B,
                     H, V);
     dropout_backward(w->da1, w->mask, w->dd1, n);
     if (h->fusion == HEAD_GATED) {
@@ -302,7 +310,7 @@ void head_backward(const head *h, head_work *w, int B)
         return;
     }
     gelu_backward(w->dh1, w->h1, w->da1, n);
-    linear_backward(NULL, G(h, w, "fc.weight"), G(h, w, "fc.bias"), w->dh1, x, P(h, "fc.weight"), B, D, H);
+    linear_backward(&w->ex, NULL, G(h, w, "fc.weight"), G(h, w, "fc.bias"), w->dh1, x, P(h, "fc.weight"), B, D, H);
 }
 
 /* ---- on disk -------------------------------------------------------------- */

@@ -77,9 +77,13 @@ typedef struct head_work {
     float *glogit, *galpha, *gdalpha, *gdlogit, *gdz, *gdpre;
     float *uniform;
     float *grads; /* nparams */
+    nn_exec ex;   /* where the products run: the pool (head_work_set_pool) and GEMM scratch */
 } head_work;
 
+/* Buffers for batches of up to B rows; the products run on the caller
+ * (head_work_set_pool gives them a pool). */
 int head_work_init(head_work *w, const head *h, int B);
+void head_work_set_pool(head_work *w, mm_pool *pool);
 void head_work_free(head_work *w);
 
 /* logits[B, nclasses] of x[B, D] (the caller fills w->x) into w->logits;

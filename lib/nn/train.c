@@ -11,11 +11,17 @@ enum { PREDICT_BATCH = 256 };
 
 int head_predict(const head *h, const float *x, size_t n, float *probs, mm_error *err)
 {
+    return head_predict_pool(h, NULL, x, n, probs, err);
+}
+
+int head_predict_pool(const head *h, mm_pool *pool, const float *x, size_t n, float *probs, mm_error *err)
+{
     head_work w;
     if (head_work_init(&w, h, PREDICT_BATCH) < 0) {
         head_work_free(&w);
         return mm_fail(err, MM_ERR_NOMEM, "head: out of memory for a batch");
     }
+    head_work_set_pool(&w, pool);
     for (size_t b0 = 0; b0 < n; b0 += PREDICT_BATCH) {
         int B = (int)(n - b0 < PREDICT_BATCH ? n - b0 : PREDICT_BATCH);
         memcpy(w.x, x + b0 * (size_t)h->D, (size_t)B * (size_t)h->D * sizeof(float));
@@ -66,6 +72,7 @@ int train_run(head *h, const train_opts *o, const float *x, const int *y, size_t
         mm_fail(err, MM_ERR_NOMEM, "training: out of memory");
         goto out;
     }
+    head_work_set_pool(&w, o->pool);
     for (int i = 0; i < h->ntensors; i++) memset(decay + h->t[i].off, h->t[i].decay, h->t[i].count);
     for (size_t i = 0; i < n; i++) order[i] = i;
     nn_rng shuffle, drop;
@@ -103,7 +110,7 @@ int train_run(head *h, const train_opts *o, const float *x, const int *y, size_t
         train_epoch e = {.epoch = ep, .train_loss = loss_sum / (double)steps_per_epoch, .val_acc = NAN,
                          .val_bacc = NAN, .val_loss = NAN};
         if (nv) {
-            if (head_predict(h, xv, nv, vprobs, err) < 0) goto out;
+            if (head_predict_pool(h, o->pool, xv, nv, vprobs, err) < 0) goto out;
             train_accuracy(vprobs, yv, nv, V, &e.val_acc, &e.val_bacc);
             double l = 0;
             for (size_t i = 0; i < nv; i++) l -= log(fmax(vprobs[i * (size_t)V + (size_t)yv[i]], 1e-30));

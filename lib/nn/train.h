@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pool.h"
 #include "nn/head.h"
 
 typedef struct train_opts {
@@ -23,6 +24,7 @@ typedef struct train_opts {
     uint64_t seed;
     int patience; /* stop after this many epochs without a better validation measure (0: never) */
     int no_shuffle; /* batches in row order (the PyTorch golden test feeds the same batches) */
+    mm_pool *pool;  /* the -t threads the products and element-wise passes run on (NULL: the caller) */
     /* called after every step with the batch's loss (NULL: not called) */
     void (*step_fn)(void *ctx, long step, double loss);
     void *step_ctx;
@@ -44,8 +46,10 @@ typedef int (*train_epoch_fn)(void *ctx, const train_epoch *e);
 int train_run(head *h, const train_opts *o, const float *x, const int *y, size_t n, const float *xv, const int *yv,
               size_t nv, train_epoch_fn fn, void *ctx, mm_error *err);
 
-/* Predicted class probabilities of rows x[n, D] into probs[n, nclasses]. */
+/* Predicted class probabilities of rows x[n, D] into probs[n, nclasses],
+ * the products on pool (NULL: the caller; the same bits either way). */
 int head_predict(const head *h, const float *x, size_t n, float *probs, mm_error *err);
+int head_predict_pool(const head *h, mm_pool *pool, const float *x, size_t n, float *probs, mm_error *err);
 
 /* Accuracy and balanced accuracy (mean per-class recall over the classes
  * present in y) of probs against y. */
