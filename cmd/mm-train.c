@@ -26,9 +26,15 @@ static const char USAGE[] =
     "  -l, --labels FILE     id<TAB>label lines, or qrels 'id 0 label rel' (rel > 0)\n"
     "  -o, --output HEAD     the head directory to write (replaced atomically)\n"
     "  -f, --fusion F        none (linear probe on one input), concat (default),\n"
-    "                        gated (per-modality projections mixed by softmax gates)\n"
+    "                        gated (per-modality projections mixed by softmax gates),\n"
+    "                        attention (a token per modality + [CLS] through a\n"
+    "                        pre-LN transformer encoder)\n"
     "      --hidden N        concat: MLP width; gated: common width (default 512)\n"
-    "      --dropout P       concat, gated: dropout before the output layer (default 0.1)\n"
+    "      --width N         attention: token width (default 256; same as --hidden)\n"
+    "      --layers N        attention: encoder layers (default 2)\n"
+    "      --heads N         attention: attention heads, dividing the width (default 4)\n"
+    "      --dropout P       concat, gated, attention: dropout before the output layer\n"
+    "                        (default 0.1)\n"
     "      --epochs N        passes over the training set (default 10)\n"
     "  -b, --batch-size N    examples per step (default 256)\n"
     "      --lr X            peak learning rate (default 0.001)\n"
@@ -63,7 +69,7 @@ static const char USAGE[] =
     "2 usage error.\n";
 
 enum { OPT_HIDDEN = 256, OPT_DROPOUT, OPT_EPOCHS, OPT_LR, OPT_WD, OPT_BETAS, OPT_EPS, OPT_WARMUP, OPT_VALSPLIT,
-       OPT_PATIENCE, OPT_SEED, OPT_MISSING, OPT_LOG, OPT_PROGRESS, OPT_STEPLOG, OPT_INIT, OPT_NOSHUFFLE };
+       OPT_PATIENCE, OPT_SEED, OPT_MISSING, OPT_LOG, OPT_PROGRESS, OPT_STEPLOG, OPT_INIT, OPT_NOSHUFFLE, OPT_WIDTH, OPT_LAYERS, OPT_HEADS };
 
 typedef struct log_ctx {
     FILE *log;
@@ -104,7 +110,8 @@ static void load_init(head *h, const char *path)
     mm_error err = {0};
     if (head_load(&src, path, &err) < 0) cli_fatal("%s", err.msg);
     int same = src.fusion == h->fusion && src.ninputs == h->ninputs && src.nparams == h->nparams &&
-               src.nclasses == h->nclasses && src.hidden == h->hidden;
+               src.nclasses == h->nclasses && src.hidden == h->hidden &&
+               src.layers == h->layers && src.heads == h->heads;
     for (int i = 0; same && i < h->ninputs; i++) same = src.dims[i] == h->dims[i];
     for (int k = 0; same && k < h->nclasses; k++) same = !strcmp(src.classes[k], h->classes[k]);
     if (!same)
@@ -170,7 +177,7 @@ int main(int argc, char **argv)
 {
     cli_init("mm-train");
     const char *labels_path = NULL, *out = NULL, *log_path = NULL, *steplog_path = NULL, *init_path = NULL;
-    int fusion = HEAD_CONCAT, hidden = 512, missing_skip = 0, threads = 1;
+    int fusion = HEAD_CONCAT, hidden = 0, missing_skip = 0, threads = 1, layers = 2, heads = 4;
     float dropout = 0.1f, val_split = 0;
     train_opts o = {.epochs = 10, .batch = 256, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
                     .weight_decay = 0, .warmup = 0, .seed = 0, .patience = 0};
@@ -185,6 +192,8 @@ int main(int argc, char **argv)
         {"seed", required_argument, 0, OPT_SEED},   {"missing", required_argument, 0, OPT_MISSING},
         {"log", required_argument, 0, OPT_LOG},     {"step-log", required_argument, 0, OPT_STEPLOG},
         {"init", required_argument, 0, OPT_INIT},   {"no-shuffle", no_argument, 0, OPT_NOSHUFFLE},     {"threads", required_argument, 0, 't'},
+        {"width", required_argument, 0, OPT_WIDTH}, {"layers", required_argument, 0, OPT_LAYERS},
+        {"heads", required_argument, 0, OPT_HEADS},
         {"quiet", no_argument, 0, 'q'},             {"progress", no_argument, 0, OPT_PROGRESS},
         {"help", no_argument, 0, 'h'},              {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
@@ -195,9 +204,12 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'f':
             if ((fusion = head_fusion_parse(optarg)) < 0)
-                cli_usage_error("--fusion: unknown '%s'; supported: none, concat, gated", optarg);
+                cli_usage_error("--fusion: unknown '%s'; supported: none, concat, gated, attention", optarg);
             break;
         case OPT_HIDDEN: hidden = (int)cli_parse_long("--hidden", optarg, 1, 65536); break;
+        case OPT_WIDTH: hidden = (int)cli_parse_long("--width", optarg, 1, 16384); break;
+        case OPT_LAYERS: layers = (int)cli_parse_long("--layers", optarg, 1, HEAD_MAX_LAYERS); break;
+        case OPT_HEADS: heads = (int)cli_parse_long("--heads", optarg, 1, 16384); break;
         case OPT_DROPOUT: dropout = (float)cli_parse_double("--dropout", optarg, 0, 0.99); break;
         case OPT_EPOCHS: o.epochs = (int)cli_parse_long("--epochs", optarg, 1, 1000000); break;
         case 'b': o.batch = (int)cli_parse_long("--batch-size", optarg, 1, 1 << 20); break;
@@ -237,6 +249,9 @@ int main(int argc, char **argv)
     if (!out) cli_usage_error("-o HEAD is required");
     int nin = argc - optind;
     if (nin < 1) cli_usage_error("no feature file given");
+    if (!hidden) hidden = fusion == HEAD_ATTENTION ? 256 : 512;
+    if (fusion == HEAD_ATTENTION && hidden % heads)
+        cli_usage_error("--heads %d does not divide the width %d", heads, hidden);
     if (nin > TD_MAX_INPUTS) cli_usage_error("%d feature files (at most %d)", nin, TD_MAX_INPUTS);
 
     mm_error err = {0};
@@ -288,8 +303,8 @@ int main(int argc, char **argv)
     head h;
     nn_rng init;
     nn_rng_seed(&init, o.seed, 0);
-    if (head_init(&h, fusion, td.ninputs, td.dims, hidden, dropout, nclasses, (const char *const *)classes, &init,
-                  &err) < 0)
+    if (head_init_arch(&h, fusion, td.ninputs, td.dims, hidden, layers, heads, dropout, nclasses,
+                       (const char *const *)classes, &init, &err) < 0)
         cli_fatal("%s", err.msg);
     for (int i = 0; i < td.ninputs; i++) {
         free(h.sources[i]);

@@ -20,18 +20,23 @@
 #include "core/error.h"
 #include "nn/layers.h"
 
-enum head_fusion { HEAD_NONE = 0, HEAD_CONCAT, HEAD_GATED };
+enum head_fusion { HEAD_NONE = 0, HEAD_CONCAT, HEAD_GATED, HEAD_ATTENTION };
 enum head_norm { HEAD_NORM_NONE = 0, HEAD_NORM_L2 };
 
 #define HEAD_MAX_INPUTS 8
-#define HEAD_MAX_TENSORS (8 + 2 * HEAD_MAX_INPUTS)
+#define HEAD_MAX_LAYERS 12 /* attention: encoder layers */
+#define HEAD_MAX_TENSORS (8 + 2 * HEAD_MAX_INPUTS + 12 * HEAD_MAX_LAYERS)
+
+/* How head_init fills a tensor. */
+enum head_init_kind { HEAD_INIT_LINEAR = 0, HEAD_INIT_ZERO, HEAD_INIT_ONE, HEAD_INIT_XAVIER, HEAD_INIT_TOKEN };
 
 typedef struct head_tensor {
-    char name[32];
+    char name[64];
     int ndim;
     int shape[2];
     size_t off, count; /* in params */
-    int decay;         /* weight decay applies (weights, not biases) */
+    int decay;         /* weight decay applies (weights, not biases, norms or tokens) */
+    int init, fan_in;  /* head_init_kind; LINEAR: U(±1/√fan_in) */
 } head_tensor;
 
 typedef struct head {
@@ -41,7 +46,8 @@ typedef struct head {
     char *sources[HEAD_MAX_INPUTS]; /* source model id of each input ("" if unknown) */
     int norm;
     int D;      /* Σ dims */
-    int hidden; /* concat: MLP width; gated: the common width */
+    int hidden; /* concat: MLP width; gated: the common width; attention: the token width */
+    int layers, heads; /* attention: encoder layers, attention heads (0 otherwise) */
     float dropout;
     int nclasses;
     char **classes;
@@ -60,6 +66,12 @@ const char *head_fusion_name(int fusion);
  * Fails on an impossible shape (none with several inputs, no class). */
 int head_init(head *h, int fusion, int ninputs, const int *dims, int hidden, float dropout, int nclasses,
               const char *const *classes, nn_rng *rng, mm_error *err);
+/* The same with the attention fusion's shape (layers, heads; head_init uses
+ * 2 and 4). The encoder's tensors start as torch's nn.TransformerEncoderLayer
+ * does (in_proj Xavier-uniform, its and out_proj's bias 0, layer norms 1 and
+ * 0), the [CLS] token U(±0.02). */
+int head_init_arch(head *h, int fusion, int ninputs, const int *dims, int hidden, int layers, int heads,
+                   float dropout, int nclasses, const char *const *classes, nn_rng *rng, mm_error *err);
 void head_free(head *h);
 const head_tensor *head_tensor_find(const head *h, const char *name);
 
@@ -76,6 +88,7 @@ typedef struct head_work {
     float *gx[HEAD_MAX_INPUTS], *gpre[HEAD_MAX_INPUTS], *gz[HEAD_MAX_INPUTS];
     float *glogit, *galpha, *gdalpha, *gdlogit, *gdz, *gdpre;
     float *uniform;
+    struct head_attn_work *attn; /* attention: the encoder's activations (head.c) */
     float *grads; /* nparams */
     nn_exec ex;   /* where the products run: the pool (head_work_set_pool) and GEMM scratch */
 } head_work;
@@ -84,6 +97,12 @@ typedef struct head_work {
  * (head_work_set_pool gives them a pool). */
 int head_work_init(head_work *w, const head *h, int B);
 void head_work_set_pool(head_work *w, mm_pool *pool);
+
+/* attention: the [CLS] row's attention weights over the tokens ([CLS],
+ * input 1, ..., input M), averaged over the heads, of the last layer of the
+ * last head_forward: out[b * (M + 1) + t]. */
+void head_cls_attention(const head *h, const head_work *w, int B, float *out);
+
 void head_work_free(head_work *w);
 
 /* logits[B, nclasses] of x[B, D] (the caller fills w->x) into w->logits;

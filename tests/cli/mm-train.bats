@@ -211,6 +211,69 @@ for i, l in enumerate(open("log.jsonl")):
     done
 }
 
+@test "golden: attention (2 pre-LN layers, 4 heads) against PyTorch's TransformerEncoder: 50 steps, losses and parameters to 1e-4" {
+    "$MM_PYTHON" -c 'import torch' 2> /dev/null || skip "python3-torch not installed"
+    arch="--fusion attention --width 16 --layers 2 --heads 4 --dropout 0"
+    mm-train $arch --lr 0 --epochs 1 --labels labels.tsv -o init_att img.mmf txt.mmf
+    # lr 0.003: at 0.01 the 50 steps overfit the 60 items until some
+    # gradients are rounding noise, which Adam's normalised step amplifies
+    # alike in both trainers (a layer-norm bias then differs by 1.2e-4
+    # relative, 8e-7 absolute)
+    mm-train $arch --lr 0.003 --weight-decay 0.01 --warmup 1 --epochs 10 -b 12 --no-shuffle --init init_att \
+        --step-log steps_att.txt --labels labels.tsv -o out_att img.mmf txt.mmf
+    [ "$(wc -l < steps_att.txt)" -eq 50 ]
+    run "$MM_PYTHON" "$MM_REPO/tests/golden/train_torch.py" init_att out_att steps_att.txt labels.tsv \
+        0.003 0.01 5 50 12 img.tsv txt.tsv
+    echo "$output" >&2
+    assert_status 0
+}
+
+@test "attention: trains, and scripts/head.py gives mm-predict's probabilities" {
+    "$MM_PYTHON" -c 'import torch' 2> /dev/null || skip "python3-torch not installed"
+    mm-train --fusion attention --width 32 --labels labels.tsv --epochs 30 --lr 0.003 --seed 2 -o ha img.mmf txt.mmf
+    grep -q '"fusion": "attention"' ha/config.json
+    grep -q '"layers": 2' ha/config.json
+    mm-predict --head ha -k 0 img.mmf txt.mmf > run.trec
+    run "$MM_PYTHON" "$MM_REPO/scripts/head.py" --check run.trec ha img.tsv txt.tsv
+    assert_status 0
+    mm-predict --head ha -k 1 img.mmf txt.mmf > top1.trec
+    acc=$(mm-eval -m zeroshot labels.qrels top1.trec | awk '$1 == "acc@1" {print $3}')
+    awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }'
+}
+
+@test "attention: --heads must divide the width; a bad layer count is a usage error" {
+    run mm-train --fusion attention --width 30 --heads 4 --labels labels.tsv -o h img.mmf txt.mmf
+    assert_status 2
+    assert_output_contains "--heads 4 does not divide the width 30"
+    run mm-train --fusion attention --layers 0 --labels labels.tsv -o h img.mmf txt.mmf
+    assert_status 2
+    [ ! -e h ]
+}
+
+@test "-t: the same seed and data give the same head bit for bit, 1 vs 1, 2 vs 2, and 1 vs 2 threads" {
+    # large enough that every product is split between the threads
+    # (nn/layers.c runs a product below 2^17 multiply-adds on one thread)
+    "$MM_PYTHON" - << 'EOF2'
+import random
+random.seed(5)
+with open("bi.tsv", "w") as f, open("bt.tsv", "w") as g, open("bl.tsv", "w") as l:
+    for i in range(600):
+        c = i % 5
+        f.write("b%03d\t" % i + " ".join("%.4f" % ((1 if j == c else 0) + random.gauss(0, 1)) for j in range(40)) + "\n")
+        g.write("b%03d\t" % i + " ".join("%.4f" % ((1 if j == c else 0) + random.gauss(0, 1)) for j in range(24)) + "\n")
+        l.write("b%03d\tc%d\n" % (i, c))
+EOF2
+    mm-convert bi.tsv -o bi.mmf; mm-convert bt.tsv -o bt.mmf
+    for f in concat gated attention; do
+        for t in 1 1 2 2; do
+            mm-train -t $t --fusion "$f" --hidden 64 --dropout 0.1 --labels bl.tsv --epochs 2 -b 128 --seed 4 \
+                -o "h_${f}_$t" bi.mmf bt.mmf
+            cat "h_${f}_$t/model.safetensors" | cksum >> "sums_$f"
+        done
+        [ "$(sort -u "sums_$f" | wc -l)" -eq 1 ]
+    done
+}
+
 @test "gated: trains, and scripts/head.py gives mm-predict's probabilities" {
     "$MM_PYTHON" -c 'import torch' 2> /dev/null || skip "python3-torch not installed"
     mm-train --fusion gated --labels labels.tsv --epochs 30 --lr 0.01 --seed 2 -o hg img.mmf txt.mmf

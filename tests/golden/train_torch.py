@@ -36,8 +36,11 @@ def main(argv):
     lab = dict(l.rstrip("\n").split("\t") for l in open(labels))
     cls = {c: k for k, c in enumerate(config["classes"])}
     y = torch.tensor([cls[lab[i]] for i in ids])
-    decay = [p for n, p in model.named_parameters() if n.endswith("weight")]
-    nodecay = [p for n, p in model.named_parameters() if not n.endswith("weight")]
+    # weight decay on weights, not on biases, layer norms or the [CLS] token (as mm-train)
+    def decays(n):
+        return n.endswith("weight") and "norm" not in n
+    decay = [p for n, p in model.named_parameters() if decays(n)]
+    nodecay = [p for n, p in model.named_parameters() if not decays(n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": nodecay, "weight_decay": 0.0}],
                             lr=lr, betas=(0.9, 0.999), eps=1e-8)
 
@@ -63,17 +66,28 @@ def main(argv):
     dl = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(theirs, losses))
     out, _ = load_head(trained)
     mine = dict(model.named_parameters())
-    dp, dabs = 0.0, 0.0
+    dp, dabs, worst = 0.0, 0.0, ""
     for name, p in out.named_parameters():
         ref = mine[name].detach()
-        d = (p.detach() - ref).abs()
+        got = p.detach()
+        if name.endswith("self_attn.in_proj_bias"):
+            # the key bias (the middle third) shifts every score of a query by
+            # the same amount, which the softmax ignores: its true gradient is
+            # 0, both trainers see only rounding noise, and Adam's normalised
+            # step turns noise into lr-sized moves. Compare q and v biases only.
+            W = ref.shape[0] // 3
+            ref = torch.cat([ref[:W], ref[2 * W:]])
+            got = torch.cat([got[:W], got[2 * W:]])
+        d = (got - ref).abs()
         # relative to the value, with the tensor's own scale as the floor
         # (a weight that passes through 0 has no meaningful relative error)
         floor = 1e-2 * ref.abs().max().item()
-        dp = max(dp, (d / ref.abs().clamp_min(floor)).max().item())
+        rel = (d / ref.abs().clamp_min(floor)).max().item()
+        if rel > dp:
+            dp, worst = rel, name
         dabs = max(dabs, d.max().item())
-    print("%s: %d steps, loss max rel %.3g, parameters max rel %.3g (max |d| %.3g)" %
-          (config["fusion"], steps, dl, dp, dabs))
+    print("%s: %d steps, loss max rel %.3g, parameters max rel %.3g in %s (max |d| %.3g)" %
+          (config["fusion"], steps, dl, dp, worst, dabs))
     return 0 if dl <= 1e-4 and dp <= 1e-4 else 1
 
 
