@@ -296,7 +296,7 @@ static void gated_forward(const head *h, head_work *w, int B)
         const float *Wp = P(h, name);
         snprintf(name, sizeof name, "proj.%d.bias", i);
         linear_forward(&w->ex, w->gpre[i], w->gx[i], Wp, P(h, name), B, h->dims[i], H);
-        gelu_forward(w->gz[i], w->gpre[i], (size_t)B * (size_t)H);
+        gelu_forward_ex(&w->ex, w->gz[i], w->gpre[i], (size_t)B * (size_t)H);
     }
     linear_forward(&w->ex, w->glogit, w->x, P(h, "gate.weight"), P(h, "gate.bias"), B, D, M);
     softmax_forward(w->galpha, w->glogit, B, M);
@@ -335,7 +335,7 @@ static void gated_backward(const head *h, head_work *w, int B)
             for (int k = 0; k < H; k++) w->gdz[(size_t)b * H + k] = al * w->da1[(size_t)b * H + k];
         }
         memset(w->gdpre, 0, n * sizeof(float));
-        gelu_backward(w->gdpre, w->gpre[i], w->gdz, n);
+        gelu_backward_ex(&w->ex, w->gdpre, w->gpre[i], w->gdz, n);
         snprintf(name, sizeof name, "proj.%d.weight", i);
         float *dW = G(h, w, name);
         const float *Wp = P(h, name);
@@ -457,7 +457,7 @@ static void attention_forward_head(const head *h, head_work *w, int B)
         layernorm_forward(y->ln2, y->m2, y->r2, y->xm, LP(h, prm, l, "norm2.weight"), LP(h, prm, l, "norm2.bias"), BT,
                           W, 1e-5f);
         linear_forward(&w->ex, y->f1, y->ln2, LP(h, prm, l, "linear1.weight"), LP(h, prm, l, "linear1.bias"), BT, W, F);
-        gelu_forward(y->g1, y->f1, (size_t)BT * F);
+        gelu_forward_ex(&w->ex, y->g1, y->f1, (size_t)BT * F);
         linear_forward(&w->ex, xo, y->g1, LP(h, prm, l, "linear2.weight"), LP(h, prm, l, "linear2.bias"), BT, F, W);
         for (size_t k = 0; k < (size_t)BT * W; k++) xo[k] += y->xm[k];
     }
@@ -486,7 +486,7 @@ static void attention_backward_head(const head *h, head_work *w, int B)
         linear_backward(&w->ex, a->dg, LP(h, grd, l, "linear2.weight"), LP(h, grd, l, "linear2.bias"), a->dx, y->g1,
                         LP(h, prm, l, "linear2.weight"), BT, F, W);
         memset(a->df, 0, (size_t)BT * F * sizeof(float));
-        gelu_backward(a->df, y->f1, a->dg, (size_t)BT * F);
+        gelu_backward_ex(&w->ex, a->df, y->f1, a->dg, (size_t)BT * F);
         memset(a->dt, 0, nBTW);
         linear_backward(&w->ex, a->dt, LP(h, grd, l, "linear1.weight"), LP(h, grd, l, "linear1.bias"), a->df, y->ln2,
                         LP(h, prm, l, "linear1.weight"), BT, W, F);
@@ -549,7 +549,7 @@ void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
         attention_forward_head(h, w, B);
     } else {
         linear_forward(&w->ex, w->h1, x, P(h, "fc.weight"), P(h, "fc.bias"), B, D, H);
-        gelu_forward(w->a1, w->h1, n);
+        gelu_forward_ex(&w->ex, w->a1, w->h1, n);
     }
     float p = train ? h->dropout : 0;
     if (p > 0)
@@ -584,7 +584,7 @@ void head_backward(const head *h, head_work *w, int B)
         attention_backward_head(h, w, B);
         return;
     }
-    gelu_backward(w->dh1, w->h1, w->da1, n);
+    gelu_backward_ex(&w->ex, w->dh1, w->h1, w->da1, n);
     linear_backward(&w->ex, NULL, G(h, w, "fc.weight"), G(h, w, "fc.bias"), w->dh1, x, P(h, "fc.weight"), B, D, H);
 }
 

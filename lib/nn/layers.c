@@ -129,6 +129,45 @@ void linear_backward(nn_exec *ex, float *dinp, float *dweight, float *dbias, con
     mm_pool_for(ex->pool, backward_part, &j, gemm_panels(C), work, LINEAR_MIN_WORK);
 }
 
+/* ---- element-wise layers on the pool -----------------------------------------
+ * Each value takes the same operations whoever computes it, so the bits do
+ * not depend on the thread count. */
+#define ELEM_CHUNK 8192
+
+typedef struct elem_job {
+    float *out;
+    const float *a, *b;
+    size_t n;
+    int op; /* 0 gelu forward, 1 gelu backward */
+} elem_job;
+
+static void elem_part(void *ctx, int thread, int c0, int c1)
+{
+    (void)thread;
+    const elem_job *j = ctx;
+    size_t lo = (size_t)c0 * ELEM_CHUNK, hi = (size_t)c1 * ELEM_CHUNK < j->n ? (size_t)c1 * ELEM_CHUNK : j->n;
+    if (j->op == 0) gelu_forward(j->out + lo, j->a + lo, hi - lo);
+    else gelu_backward(j->out + lo, j->a + lo, j->b + lo, hi - lo);
+}
+
+static void elem_run(nn_exec *ex, elem_job *j)
+{
+    size_t chunks = (j->n + ELEM_CHUNK - 1) / ELEM_CHUNK;
+    mm_pool_for(ex ? ex->pool : NULL, elem_part, j, (int)chunks, (double)j->n, 1 << 15);
+}
+
+void gelu_forward_ex(nn_exec *ex, float *out, const float *inp, size_t n)
+{
+    elem_job j = {out, inp, NULL, n, 0};
+    elem_run(ex, &j);
+}
+
+void gelu_backward_ex(nn_exec *ex, float *dinp, const float *inp, const float *dout, size_t n)
+{
+    elem_job j = {dinp, inp, dout, n, 1};
+    elem_run(ex, &j);
+}
+
 void nn_rng_seed(nn_rng *r, uint64_t seed, uint64_t stream)
 {
     r->s = seed ^ (stream * 0xD1B54A32D192ED03ull);

@@ -56,6 +56,9 @@ void linear_backward_ref(float *dinp, float *dweight, float *dbias, const float 
                          const float *weight, int B, int C, int OC);
 void gelu_forward(float *out, const float *inp, size_t n);
 void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+/* The same on ex's pool (NULL: the caller), the same bits. */
+void gelu_forward_ex(nn_exec *ex, float *out, const float *inp, size_t n);
+void gelu_backward_ex(nn_exec *ex, float *dinp, const float *inp, const float *dout, size_t n);
 void dropout_forward(float *out, float *mask, const float *inp, const float *uniform, size_t n, float p);
 void dropout_backward(float *dinp, const float *mask, const float *dout, size_t n);
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,

@@ -104,7 +104,7 @@ int train_run(head *h, const train_opts *o, const float *x, const int *y, size_t
             crossentropy_backward(w.dlogits, probs, ty, bs, V, 1);
             memset(w.grads, 0, h->nparams * sizeof(float));
             head_backward(h, &w, bs);
-            adamw_step(&opt, h->params, w.grads, decay, lr_schedule(o->lr, step, warmup, total));
+            adamw_step_pool(&opt, o->pool, h->params, w.grads, decay, lr_schedule(o->lr, step, warmup, total));
             step++;
         }
         train_epoch e = {.epoch = ep, .train_loss = loss_sum / (double)steps_per_epoch, .val_acc = NAN,
