@@ -43,7 +43,9 @@ static const char USAGE[] =
     "      --features FILE   also write each item's fusion output, L2-normalised, as\n"
     "                        MMF (an embedding mm-rank can search)\n"
     "      --explain FILE    gated heads: also write each item's gate weights, one\n"
-    "                        TSV line 'item<TAB>w1<TAB>w2...' per item (header: inputs)\n"
+    "                        TSV line 'item<TAB>w1<TAB>w2...' per item (header: inputs);\n"
+    "                        attention heads: the [CLS] token's attention over\n"
+    "                        [CLS] and the inputs' tokens (last layer, mean of heads)\n"
     "      --tag NAME        run tag, the 6th column (default mm-predict)\n"
     "      --missing P       an item absent from a later input: error (default), skip\n"
     "  -o, --output FILE     write FILE atomically (default standard output)\n"
@@ -92,7 +94,7 @@ static void rerank(const head *h, const char *head_dir, const char *run, const c
                   q, p.qdim, g, p.gdim, head_dir, h->dims[0], h->dims[1]);
     size_t total = p.first[p.nq];
     float *score = xmalloc((total ? total : 1) * sizeof *score);
-    if (head_pair_outputs(h, &p, score, &err) < 0) cli_fatal("%s", err.msg);
+    if (head_pair_outputs(h, NULL, &p, score, &err) < 0) cli_fatal("%s", err.msg);
     trec_ranked *items = xmalloc((size_t)(p.maxc ? p.maxc : 1) * sizeof *items);
     for (size_t i = 0; i < p.nq; i++) {
         size_t c0 = p.first[i], n = p.first[i + 1] - c0;
@@ -166,8 +168,9 @@ int main(int argc, char **argv)
         cli_fatal("%s/config.json: a pair head scores candidates: use --rerank RUN -q Q.mmf -g G.mmf", head_dir);
     if (h.task != TASK_PAIR && rerank_path)
         cli_fatal("%s/config.json: --rerank needs a pair head (this one is %s)", head_dir, task_name(h.task));
-    if (explain_path && h.fusion != HEAD_GATED)
-        cli_fatal("%s/config.json: --explain needs a gated head (this one is %s)", head_dir, head_fusion_name(h.fusion));
+    if (explain_path && !head_explain_dim(&h))
+        cli_fatal("%s/config.json: --explain needs a gated or attention head (this one is %s)", head_dir,
+                  head_fusion_name(h.fusion));
     if (labels_path) {
         if (h.task != TASK_CLASSIFY && h.task != TASK_MULTILABEL)
             cli_usage_error("--labels is for classification and multilabel heads");
@@ -202,9 +205,10 @@ int main(int argc, char **argv)
     size_t rows = td.rows ? td.rows : 1;
     float *probs = xmalloc(rows * (size_t)V * sizeof(float));
     float *feats = fout ? xmalloc(rows * (size_t)F * sizeof(float)) : NULL;
-    float *gates = xout ? xmalloc(rows * (size_t)h.ninputs * sizeof(float)) : NULL;
+    int E = head_explain_dim(&h);
+    float *gates = xout ? xmalloc(rows * (size_t)E * sizeof(float)) : NULL;
     int *order = xmalloc((size_t)V * sizeof *order);
-    if (head_outputs(&h, td.x, td.rows, probs, feats, gates, &err) < 0) cli_fatal("%s", err.msg);
+    if (head_outputs(&h, NULL, td.x, td.rows, probs, feats, gates, &err) < 0) cli_fatal("%s", err.msg);
     task_activate(h.task, probs, td.rows, V);
     int kk = k == 0 || k > V ? V : (int)k;
     for (size_t r = 0; r < td.rows; r++) {
@@ -246,12 +250,12 @@ int main(int argc, char **argv)
     }
     if (xout) {
         FILE *xf = cli_output_fp(xout);
-        fprintf(xf, "#id");
+        fprintf(xf, "#id%s", h.fusion == HEAD_ATTENTION ? "\t[CLS]" : "");
         for (int i = 0; i < nin; i++) fprintf(xf, "\t%s", argv[optind + i]);
         fputc('\n', xf);
         for (size_t r = 0; r < td.rows; r++) {
             fprintf(xf, "%s", td.ids[r]);
-            for (int i = 0; i < h.ninputs; i++) fprintf(xf, "\t%.6f", gates[r * (size_t)h.ninputs + (size_t)i]);
+            for (int i = 0; i < E; i++) fprintf(xf, "\t%.6f", gates[r * (size_t)E + (size_t)i]);
             fputc('\n', xf);
         }
     }

@@ -43,9 +43,15 @@ static const char USAGE[] =
     "                        query without a relevant candidate is skipped\n"
     "  -o, --output HEAD     the head directory to write (replaced atomically)\n"
     "  -f, --fusion F        none (linear probe on one input), concat (default),\n"
-    "                        gated (per-modality projections mixed by softmax gates)\n"
+    "                        gated (per-modality projections mixed by softmax gates),\n"
+    "                        attention (a token per modality + [CLS] through a\n"
+    "                        pre-LN transformer encoder)\n"
     "      --hidden N        concat: MLP width; gated: common width (default 512)\n"
-    "      --dropout P       concat, gated: dropout before the output layer (default 0.1)\n"
+    "      --width N         attention: token width (default 256; same as --hidden)\n"
+    "      --layers N        attention: encoder layers (default 2)\n"
+    "      --heads N         attention: attention heads, dividing the width (default 4)\n"
+    "      --dropout P       concat, gated, attention: dropout before the output layer\n"
+    "                        (default 0.1)\n"
     "      --epochs N        passes over the training set (default 10)\n"
     "  -b, --batch-size N    examples per step (default 256)\n"
     "      --lr X            peak learning rate (default 0.001)\n"
@@ -74,8 +80,8 @@ static const char USAGE[] =
     "      --init HEAD       start from HEAD's parameters (same architecture and\n"
     "                        classes) instead of a seeded initialisation\n"
     "      --no-shuffle      batches in the first input's order (tests)\n"
-    "  -t, --threads N       accepted for the common interface; training runs on one\n"
-    "                        thread in this version (default 1)\n"
+    "  -t, --threads N       threads in all (default 1); the same seed, data and N\n"
+    "                        give the same head bit for bit (any N gives the same bits)\n"
     "  -q, --quiet           no progress, no notes\n"
     "      --progress        show progress even when stderr is not a terminal\n"
     "  -h, --help            show this help and exit\n"
@@ -90,7 +96,8 @@ static const char USAGE[] =
 
 enum { OPT_HIDDEN = 256, OPT_DROPOUT, OPT_EPOCHS, OPT_LR, OPT_WD, OPT_BETAS, OPT_EPS, OPT_WARMUP, OPT_VALSPLIT,
        OPT_PATIENCE, OPT_SEED, OPT_MISSING, OPT_LOG, OPT_PROGRESS, OPT_STEPLOG, OPT_INIT, OPT_NOSHUFFLE, OPT_TASK,
-       OPT_MULTILABEL, OPT_CANDIDATES, OPT_DEPTH, OPT_NOPRODUCT, OPT_VAL, OPT_SELECT, OPT_SHOTS, OPT_ONLYCAND };
+       OPT_MULTILABEL, OPT_CANDIDATES, OPT_DEPTH, OPT_NOPRODUCT, OPT_VAL, OPT_SELECT, OPT_SHOTS, OPT_ONLYCAND,
+       OPT_WIDTH, OPT_LAYERS, OPT_HEADS };
 
 typedef struct log_ctx {
     FILE *log;
@@ -133,8 +140,9 @@ static void load_init(head *h, const char *path)
     head src;
     mm_error err = {0};
     if (head_load(&src, path, &err) < 0) cli_fatal("%s", err.msg);
-    int same = src.fusion == h->fusion && src.ninputs == h->ninputs && src.nparams == h->nparams &&
-               src.nclasses == h->nclasses && src.hidden == h->hidden;
+    int same = src.task == h->task && src.product == h->product && src.fusion == h->fusion && src.ninputs == h->ninputs && src.nparams == h->nparams &&
+               src.nclasses == h->nclasses && src.hidden == h->hidden &&
+               src.layers == h->layers && src.heads == h->heads;
     for (int i = 0; same && i < h->ninputs; i++) same = src.dims[i] == h->dims[i];
     for (int k = 0; same && k < h->nclasses; k++) same = !strcmp(src.classes[k], h->classes[k]);
     if (!same)
@@ -276,7 +284,8 @@ int main(int argc, char **argv)
     cli_init("mm-train");
     const char *labels_path = NULL, *out = NULL, *log_path = NULL, *steplog_path = NULL, *init_path = NULL;
     const char *cand_path = NULL, *val_path = NULL, *measure_name = NULL;
-    int fusion = HEAD_CONCAT, hidden = 512, missing_skip = 0, task = TASK_CLASSIFY, product = 1, depth = 0, shots = 0, add_missing = 1;
+    int fusion = HEAD_CONCAT, hidden = 0, missing_skip = 0, task = TASK_CLASSIFY, product = 1, depth = 0, shots = 0,
+        add_missing = 1, threads = 1, layers = 2, heads = 4;
     float dropout = 0.1f, val_split = 0;
     train_opts o = {.epochs = 10, .batch = 256, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
                     .weight_decay = 0, .warmup = 0, .seed = 0, .patience = 0};
@@ -291,6 +300,8 @@ int main(int argc, char **argv)
         {"seed", required_argument, 0, OPT_SEED},   {"missing", required_argument, 0, OPT_MISSING},
         {"log", required_argument, 0, OPT_LOG},     {"step-log", required_argument, 0, OPT_STEPLOG},
         {"init", required_argument, 0, OPT_INIT},   {"no-shuffle", no_argument, 0, OPT_NOSHUFFLE},     {"threads", required_argument, 0, 't'},
+        {"width", required_argument, 0, OPT_WIDTH}, {"layers", required_argument, 0, OPT_LAYERS},
+        {"heads", required_argument, 0, OPT_HEADS},
         {"quiet", no_argument, 0, 'q'},             {"progress", no_argument, 0, OPT_PROGRESS},
         {"task", required_argument, 0, OPT_TASK},   {"multilabel", no_argument, 0, OPT_MULTILABEL},
         {"candidates", required_argument, 0, OPT_CANDIDATES}, {"depth", required_argument, 0, OPT_DEPTH},
@@ -306,9 +317,12 @@ int main(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'f':
             if ((fusion = head_fusion_parse(optarg)) < 0)
-                cli_usage_error("option --fusion: unknown '%s'; supported: none, concat, gated", optarg);
+                cli_usage_error("option --fusion: unknown '%s'; supported: none, concat, gated, attention", optarg);
             break;
         case OPT_HIDDEN: hidden = (int)cli_parse_long("--hidden", optarg, 1, 65536); break;
+        case OPT_WIDTH: hidden = (int)cli_parse_long("--width", optarg, 1, 16384); break;
+        case OPT_LAYERS: layers = (int)cli_parse_long("--layers", optarg, 1, HEAD_MAX_LAYERS); break;
+        case OPT_HEADS: heads = (int)cli_parse_long("--heads", optarg, 1, 16384); break;
         case OPT_DROPOUT: dropout = (float)cli_parse_double("--dropout", optarg, 0, 0.99); break;
         case OPT_EPOCHS: o.epochs = (int)cli_parse_long("--epochs", optarg, 1, 1000000); break;
         case 'b': o.batch = (int)cli_parse_long("--batch-size", optarg, 1, 1 << 20); break;
@@ -348,7 +362,7 @@ int main(int argc, char **argv)
         case OPT_VAL: val_path = optarg; break;
         case OPT_SELECT: measure_name = optarg; break;
         case OPT_SHOTS: shots = (int)cli_parse_long("--shots", optarg, 1, 1000000); break;
-        case 't': (void)cli_parse_long("--threads", optarg, 1, 1024); break;
+        case 't': threads = (int)cli_parse_long("--threads", optarg, 1, 1024); break;
         case 'q': cli_quiet = true; cli_progress_set(0); break;
         case OPT_PROGRESS: cli_progress_set(1); break;
         case 'h': fputs(USAGE, stdout); return 0;
@@ -360,6 +374,9 @@ int main(int argc, char **argv)
     if (!out) cli_usage_error("-o HEAD is required");
     int nin = argc - optind;
     if (nin < 1) cli_usage_error("no feature file given");
+    if (!hidden) hidden = fusion == HEAD_ATTENTION ? 256 : 512;
+    if (fusion == HEAD_ATTENTION && hidden % heads)
+        cli_usage_error("--heads %d does not divide the width %d", heads, hidden);
     if (nin > TD_MAX_INPUTS) cli_usage_error("%d feature files (at most %d)", nin, TD_MAX_INPUTS);
 
     mm_error err = {0};
@@ -493,8 +510,9 @@ int main(int argc, char **argv)
         ninputs = product ? 3 : 2;
         dimp = dims;
     }
-    if (head_init_task(&h, task, task == TASK_PAIR && product, fusion, ninputs, dimp, hidden, dropout, nclasses,
-                       (const char *const *)classes, &init, &err) < 0)
+    head_arch arch = {.task = task, .product = task == TASK_PAIR && product, .fusion = fusion, .ninputs = ninputs,
+                      .dims = dimp, .hidden = hidden, .layers = layers, .heads = heads, .dropout = dropout};
+    if (head_init(&h, &arch, nclasses, (const char *const *)classes, &init, &err) < 0)
         cli_fatal("%s", err.msg);
     for (int i = 0; i < ninputs; i++) {
         free(h.sources[i]);
@@ -523,12 +541,14 @@ int main(int argc, char **argv)
         if (task == TASK_PAIR) va.pairs = &pdv;
     }
     log_ctx lc = {logout ? cli_output_fp(logout) : NULL, &o, va.n, task};
+    o.pool = threads > 1 ? mm_pool_create(threads) : NULL;
     if (train_run(&h, &o, &tr, &va, on_epoch, &lc, &err) < 0) cli_fatal("%s", err.msg);
     cli_progress_done("trained %s %s head: %zu items, %d output%s", head_fusion_name(fusion), task_name(task), n,
                       nclasses, nclasses == 1 ? "" : "s");
     write_head(&h, out);
     if (logout) cli_output_commit(logout);
     if (steplog) cli_output_commit(steplog);
+    mm_pool_free(o.pool);
     head_free(&h);
     for (int k = 0; k < nclasses; k++) free(classes[k]);
     free(classes), free(y), free(t), free(has), free(all), free(vidx);

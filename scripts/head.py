@@ -12,6 +12,9 @@ when config.json lists one with role "product"):
   none:   out(x)
   concat: out(dropout(GELU(fc(x))))
   gated:  z_i = GELU(proj[i](x_i)), a = softmax(gate(x)), out(dropout(sum_i a_i z_i))
+  attention: tokens [cls, proj[0](x_0), ..., proj[M-1](x_{M-1})] through
+          encoder (torch's pre-LN TransformerEncoder, GELU, MLP 4x width),
+          out(dropout(norm(token 0)))
 with the tensors of model.safetensors under their own names.
 
     head.py --check RUN HEAD A.tsv [B.tsv ...]
@@ -66,6 +69,16 @@ class Head(nn.Module):
             self.gate = nn.Linear(D, len(dims))
             self.drop = nn.Dropout(config["dropout"])
             self.out = nn.Linear(H, V)
+        elif config["fusion"] == "attention":
+            W = config["hidden"]
+            self.proj = nn.ModuleList([nn.Linear(d, W) for d in dims])
+            self.cls = nn.Parameter(torch.zeros(W))
+            layer = nn.TransformerEncoderLayer(W, config["heads"], 4 * W, dropout=0.0, activation="gelu",
+                                               batch_first=True, norm_first=True)
+            self.encoder = nn.TransformerEncoder(layer, config["layers"], enable_nested_tensor=False)
+            self.norm = nn.LayerNorm(W)
+            self.drop = nn.Dropout(config["dropout"])
+            self.out = nn.Linear(W, V)
         else:
             raise ValueError("unknown fusion " + config["fusion"])
 
@@ -80,12 +93,35 @@ class Head(nn.Module):
         x = torch.cat(xs, dim=1)
         if self.config["fusion"] == "none":
             return self.out(x)
+        if self.config["fusion"] == "attention":
+            toks = [self.cls.expand(x.shape[0], -1)] + [p(xi) for p, xi in zip(self.proj, xs)]
+            t = self.encoder(torch.stack(toks, dim=1))  # [B, M + 1, W]
+            return self.out(self.drop(self.norm(t[:, 0])))
         if self.config["fusion"] == "gated":
             z = torch.stack([self.act(p(xi)) for p, xi in zip(self.proj, xs)], dim=1)  # [B, M, H]
             a = torch.softmax(self.gate(x), dim=1)  # [B, M]
             self.last_gates = a.detach()
             return self.out(self.drop((a.unsqueeze(2) * z).sum(dim=1)))
         return self.out(self.drop(self.act(self.fc(x))))
+
+    def cls_attention(self, inputs):
+        """attention: the [CLS] row's attention over the tokens ([CLS], input 1, ...)
+        in the last encoder layer, averaged over the heads (mm-predict --explain)"""
+        with torch.no_grad():
+            xs = []
+            for x, spec in zip(inputs, self.config["inputs"]):
+                if spec.get("norm", "l2") == "l2":
+                    x = x / x.norm(dim=1, keepdim=True).clamp_min(1e-30)
+                xs.append(x)
+            if self.config["inputs"][-1].get("role") == "product" and len(xs) == 2:
+                xs.append(xs[0] * xs[1])
+            t = torch.stack([self.cls.expand(xs[0].shape[0], -1)] + [p(xi) for p, xi in zip(self.proj, xs)], dim=1)
+            for layer in self.encoder.layers[:-1]:
+                t = layer(t)
+            last = self.encoder.layers[-1]
+            u = last.norm1(t)
+            _, w = last.self_attn(u, u, u, need_weights=True, average_attn_weights=True)  # [B, T, T]
+            return w[:, 0, :]
 
     def predict(self, inputs):
         """classification: softmax; multilabel: sigmoid; regression, pair: the outputs"""

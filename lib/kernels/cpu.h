@@ -65,6 +65,8 @@ typedef struct kernel_table {
     cpu_isa isa;
     void (*gemm_run)(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weight *w, const float *bias,
                      int T, int accumulate, int p0, int p1, float *work);
+    void (*gemm_run_xt)(float *y, size_t ldy, const float *xt, size_t ldxt, const gemm_weight *w,
+                        const float *bias, int T, int accumulate, int p0, int p1, float *work);
     void (*gemm_pack_rows)(float *dst, const float *x, size_t ldx, int T, int K);
     void (*gemm_pack_transposed)(float *dst, const float *src, size_t lds, int N, int K);
     int (*gemm_scan)(const float *xp, int T, const gemm_weight *W, float *thr, gemm_hit_fn hit, void *ctx,

@@ -64,6 +64,23 @@ void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weigh
     cpu_kernels()->gemm_run(y, ldy, x, ldx, W, bias, T, accumulate, p0, p1, work);
 }
 
+void gemm_run_xt(float *y, size_t ldy, const float *xt, size_t ldxt, const gemm_weight *W, const float *bias, int T,
+                 int accumulate, int p0, int p1, float *work)
+{
+    cpu_kernels()->gemm_run_xt(y, ldy, xt, ldxt, W, bias, T, accumulate, p0, p1, work);
+}
+
+void gemm_pack_cols(float *dst, const float *src, size_t lds, int K, int N, int n0, int n, int transposed)
+{
+    if (n0 >= N || n <= 0) return;
+    if (n > N - n0) n = N - n0;
+    float *d = dst + (size_t)(n0 / GEMM_NR) * (size_t)K * GEMM_NR;
+    if (transposed)
+        gemm_pack_transposed(d, src + (size_t)n0 * lds, lds, n, K);
+    else
+        gemm_pack(d, src + n0, K, n, lds, 0);
+}
+
 void gemm_pack_rows(float *dst, const float *x, size_t ldx, int T, int K)
 {
     cpu_kernels()->gemm_pack_rows(dst, x, ldx, T, K);

@@ -65,6 +65,22 @@ void gemm_pack_clear_padding(void *dst, int K, int N, int f16);
 void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weight *w, const float *bias, int T,
               int accumulate, int p0, int p1, float *work);
 
+/* gemm_run with x given transposed: xt is K x T row-major (leading
+ * dimension ldxt >= T), and x = xt^T (training's weight gradient
+ * dW += dout^T · inp, where dout is stored [rows, outputs]). work is
+ * required (GEMM_WORK_FLOATS, 32-byte aligned). Each output takes the steps
+ * gemm_run takes with x = xt^T given directly, so the two agree bit for bit,
+ * and the result does not depend on how [p0, p1) is cut. */
+void gemm_run_xt(float *y, size_t ldy, const float *xt, size_t ldxt, const gemm_weight *w, const float *bias, int T,
+                 int accumulate, int p0, int p1, float *work);
+
+/* Packs columns [n0, n0 + n) of the K x N row-major src (lds), or with
+ * transposed != 0 of src^T (src then N x K, rows are columns of the weight),
+ * into their panels of the packing of the whole K x N weight at dst (n0 a
+ * multiple of GEMM_NR, n too unless n0 + n reaches N): disjoint column ranges can be packed by different
+ * threads into one weight. Float32 only. */
+void gemm_pack_cols(float *dst, const float *src, size_t lds, int K, int N, int n0, int n, int transposed);
+
 /* ---- Scanning a product against thresholds (exact top-k retrieval) ----------
  * mm-rank wants, of every inner product of a query with a gallery vector,
  * only those that can enter the query's top k: gemm_scan computes the

@@ -405,6 +405,47 @@ void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weigh
     }
 }
 
+/* x given transposed: xt is K x T row-major (ldxt), x = xt^T. A tile's MR
+ * values of one k are then side by side in xt already, so packing is a
+ * short copy per k; the missing rows of the last tile are zero. */
+static void pack_xt(float *xp, const float *xt, size_t ldxt, int i0, int i1, int k0, int kc)
+{
+    for (int t = i0; t < i1; t += MR) {
+        float *dst = xp + (size_t)(t - i0) * kc;
+        int rows = i1 - t < MR ? i1 - t : MR;
+        for (int k = 0; k < kc; k++) {
+            const float *src = xt + (size_t)(k0 + k) * ldxt + t;
+            float *d = dst + (size_t)k * MR;
+            for (int r = 0; r < MR; r++) d[r] = r < rows ? src[r] : 0.0f;
+        }
+    }
+}
+
+/* gemm_run's packed path with x = xt^T: every block of x is packed (from
+ * xt) into work, so each output takes the steps gemm_run takes for the same
+ * x given directly, and gets its bits. */
+void gemm_run_xt(float *y, size_t ldy, const float *xt, size_t ldxt, const gemm_weight *W, const float *bias, int T,
+                 int accumulate, int p0, int p1, float *work)
+{
+    int K = W->K, panels = gemm_panels(W->N);
+    if (p0 < 0) p0 = 0;
+    if (p1 > panels) p1 = panels;
+    if (T <= 0 || p0 >= p1) return;
+    int kend = K > 0 ? K : 1;
+    for (int k0 = 0; k0 < kend; k0 += KC) {
+        int kc = K - k0 < KC ? K - k0 : KC;
+        for (int i0 = 0; i0 < T; i0 += MC) {
+            int i1 = T - i0 < MC ? T : i0 + MC;
+            pack_xt(work, xt, ldxt, i0, i1, k0, kc);
+            for (int p = p0; p < p1; p++) {
+                int two = pair_ok(W, p, p1);
+                (two ? panel_slice2 : panel_slice)(y, ldy, NULL, 0, work, W, bias, accumulate, p, k0, kc, i0, i1);
+                p += two;
+            }
+        }
+    }
+}
+
 /* ---- packing rows, and scanning products against thresholds ------------------- */
 
 void gemm_pack_rows(float *dst, const float *x, size_t ldx, int T, int K)

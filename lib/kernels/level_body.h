@@ -17,6 +17,7 @@
 
 /* The bodies' public names, as this level's. */
 #define gemm_run KERNEL_NAME(gemm_run)
+#define gemm_run_xt KERNEL_NAME(gemm_run_xt)
 #define gemm_pack_rows KERNEL_NAME(gemm_pack_rows)
 #define gemm_pack_transposed KERNEL_NAME(gemm_pack_transposed)
 #define gemm_scan KERNEL_NAME(gemm_scan)
@@ -25,6 +26,7 @@
 #define gemm_scan_dots KERNEL_NAME(gemm_scan_dots)
 #include "kernels/gemm_body.h"
 #undef gemm_run
+#undef gemm_run_xt
 #undef gemm_pack_rows
 #undef gemm_pack_transposed
 #undef gemm_scan
@@ -57,6 +59,7 @@
 void KERNEL_NAME(kernels_fill)(kernel_table *t)
 {
     t->gemm_run = KERNEL_NAME(gemm_run);
+    t->gemm_run_xt = KERNEL_NAME(gemm_run_xt);
     t->gemm_pack_rows = KERNEL_NAME(gemm_pack_rows);
     t->gemm_pack_transposed = KERNEL_NAME(gemm_pack_transposed);
     t->gemm_scan = KERNEL_NAME(gemm_scan);

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "core/pool.h"
+
 typedef struct adamw {
     float beta1, beta2, eps, weight_decay;
     size_t n;     /* parameters */
@@ -25,6 +27,11 @@ void adamw_free(adamw *opt);
  * decay (n flags, or NULL = all) says which parameters weight decay applies
  * to (not biases, norms or tokens, as is usual). */
 void adamw_step(adamw *opt, float *params, const float *grads, const unsigned char *decay, float lr);
+/* The same on pool's threads (NULL: the caller), the same bits: every
+ * parameter takes the same operations whoever updates it. */
+void adamw_step_pool(adamw *opt, mm_pool *pool, float *params, const float *grads, const unsigned char *decay,
+                     float lr);
+#define ADAMW_CHUNK 4096 /* parameters per part of the pool's job */
 /* The learning rate of step `step` (0-based) of `total`. */
 float lr_schedule(float lr, long step, long warmup, long total);
 

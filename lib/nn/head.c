@@ -12,7 +12,7 @@
 #include "core/vec.h"
 #include "io/safetensors.h"
 
-static const char *const fusion_names[] = {"none", "concat", "gated"};
+static const char *const fusion_names[] = {"none", "concat", "gated", "attention"};
 
 int head_fusion_parse(const char *name)
 {
@@ -36,7 +36,55 @@ static void add_tensor(head *h, const char *name, int rows, int cols, int decay)
     t->count = (size_t)rows * (size_t)(cols ? cols : 1);
     t->off = h->nparams;
     t->decay = decay;
+    t->init = HEAD_INIT_LINEAR;
+    /* a bias takes the bound of the weight before it, as torch.nn.Linear */
+    t->fan_in = cols ? cols : (h->ntensors > 1 ? h->t[h->ntensors - 2].shape[1] : 1);
     h->nparams += t->count;
+}
+
+/* The last tensor added starts as kind (ZERO, ONE, XAVIER, TOKEN). */
+static void set_init(head *h, int kind) { h->t[h->ntensors - 1].init = kind; }
+
+/* attention: the encoder, torch's nn.TransformerEncoder(nn.TransformerEncoderLayer(
+ * W, heads, 4W, activation="gelu", batch_first=True, norm_first=True), layers)
+ * under the module name "encoder", so its state dict loads as it is. */
+static void layout_attention(head *h)
+{
+    int W = h->hidden, F = 4 * h->hidden;
+    char name[64];
+    for (int i = 0; i < h->ninputs; i++) {
+        snprintf(name, sizeof name, "proj.%d.weight", i);
+        add_tensor(h, name, W, h->dims[i], 1);
+        snprintf(name, sizeof name, "proj.%d.bias", i);
+        add_tensor(h, name, W, 0, 0);
+    }
+    add_tensor(h, "cls", W, 0, 0);
+    set_init(h, HEAD_INIT_TOKEN);
+    for (int l = 0; l < h->layers; l++) {
+#define LT(suffix, rows, cols, decay, kind)                                   \
+    snprintf(name, sizeof name, "encoder.layers.%d.%s", l, suffix);          \
+    add_tensor(h, name, rows, cols, decay);                                  \
+    if (kind) set_init(h, kind)
+        LT("self_attn.in_proj_weight", 3 * W, W, 1, HEAD_INIT_XAVIER);
+        LT("self_attn.in_proj_bias", 3 * W, 0, 0, HEAD_INIT_ZERO);
+        LT("self_attn.out_proj.weight", W, W, 1, 0);
+        LT("self_attn.out_proj.bias", W, 0, 0, HEAD_INIT_ZERO);
+        LT("linear1.weight", F, W, 1, 0);
+        LT("linear1.bias", F, 0, 0, 0);
+        LT("linear2.weight", W, F, 1, 0);
+        LT("linear2.bias", W, 0, 0, 0);
+        LT("norm1.weight", W, 0, 0, HEAD_INIT_ONE);
+        LT("norm1.bias", W, 0, 0, HEAD_INIT_ZERO);
+        LT("norm2.weight", W, 0, 0, HEAD_INIT_ONE);
+        LT("norm2.bias", W, 0, 0, HEAD_INIT_ZERO);
+#undef LT
+    }
+    add_tensor(h, "norm.weight", W, 0, 0);
+    set_init(h, HEAD_INIT_ONE);
+    add_tensor(h, "norm.bias", W, 0, 0);
+    set_init(h, HEAD_INIT_ZERO);
+    add_tensor(h, "out.weight", h->nclasses, W, 1);
+    add_tensor(h, "out.bias", h->nclasses, 0, 0);
 }
 
 /* The tensors of each network, in a fixed order (the order in the file). */
@@ -45,7 +93,9 @@ static void layout(head *h)
     h->ntensors = 0;
     h->nparams = 0;
     int V = h->nclasses;
-    if (h->fusion == HEAD_NONE) {
+    if (h->fusion == HEAD_ATTENTION) {
+        layout_attention(h);
+    } else if (h->fusion == HEAD_NONE) {
         add_tensor(h, "out.weight", V, h->D, 1);
         add_tensor(h, "out.bias", V, 0, 0);
     } else if (h->fusion == HEAD_GATED) {
@@ -105,6 +155,15 @@ static int check_shape(head *h, mm_error *err, const char *where)
     if (h->nclasses > 1000000) return mm_fail(err, MM_ERR_LIMIT, "%s: %d classes (at most 1000000)", where, h->nclasses);
     if (h->fusion != HEAD_NONE && (h->hidden < 1 || h->hidden > 65536))
         return mm_fail(err, MM_ERR_LIMIT, "%s: hidden width %d out of range 1..65536", where, h->hidden);
+    if (h->fusion == HEAD_ATTENTION) {
+        if (h->layers < 1 || h->layers > HEAD_MAX_LAYERS)
+            return mm_fail(err, MM_ERR_LIMIT, "%s: %d encoder layers (1 to %d)", where, h->layers, HEAD_MAX_LAYERS);
+        if (h->heads < 1 || h->heads > h->hidden || h->hidden % h->heads)
+            return mm_fail(err, MM_ERR_MALFORMED, "%s: %d attention heads do not divide the width %d", where,
+                           h->heads, h->hidden);
+        if (h->hidden > 16384)
+            return mm_fail(err, MM_ERR_LIMIT, "%s: width %d out of range 1..16384", where, h->hidden);
+    }
     if (!(h->dropout >= 0 && h->dropout < 1))
         return mm_fail(err, MM_ERR_MALFORMED, "%s: dropout %g not in [0, 1)", where, (double)h->dropout);
     return 0;
@@ -118,24 +177,19 @@ static int alloc_params(head *h, mm_error *err)
     return 0;
 }
 
-int head_init(head *h, int fusion, int ninputs, const int *dims, int hidden, float dropout, int nclasses,
-              const char *const *classes, nn_rng *rng, mm_error *err)
-{
-    return head_init_task(h, TASK_CLASSIFY, 0, fusion, ninputs, dims, hidden, dropout, nclasses, classes, rng, err);
-}
-
-int head_init_task(head *h, int task, int product, int fusion, int ninputs, const int *dims, int hidden,
-                   float dropout, int nclasses, const char *const *classes, nn_rng *rng, mm_error *err)
+int head_init(head *h, const head_arch *a, int nclasses, const char *const *classes, nn_rng *rng, mm_error *err)
 {
     memset(h, 0, sizeof *h);
-    h->task = task;
-    h->product = product;
+    int fusion = a->fusion, ninputs = a->ninputs;
+    h->task = a->task;
+    h->product = a->product;
     h->fusion = fusion;
+    if (fusion == HEAD_ATTENTION) h->layers = a->layers, h->heads = a->heads;
     h->ninputs = ninputs;
-    for (int i = 0; i < ninputs && i < HEAD_MAX_INPUTS; i++) h->dims[i] = dims[i];
+    for (int i = 0; i < ninputs && i < HEAD_MAX_INPUTS; i++) h->dims[i] = a->dims[i];
     h->norm = HEAD_NORM_L2;
-    h->hidden = fusion == HEAD_NONE ? 0 : hidden;
-    h->dropout = fusion == HEAD_NONE ? 0 : dropout;
+    h->hidden = fusion == HEAD_NONE ? 0 : a->hidden;
+    h->dropout = fusion == HEAD_NONE ? 0 : a->dropout;
     h->nclasses = nclasses;
     if (check_shape(h, err, "head") < 0) return -1;
     for (int i = 0; i < ninputs; i++) h->sources[i] = strdup("");
@@ -147,9 +201,13 @@ int head_init_task(head *h, int task, int product, int fusion, int ninputs, cons
      * bound alike both come to U(-1/√fan_in, 1/√fan_in) */
     for (int i = 0; i < h->ntensors; i++) {
         const head_tensor *t = &h->t[i];
-        int fan_in = t->ndim == 2 ? t->shape[1] : (i > 0 ? h->t[i - 1].shape[1] : 1);
-        float bound = 1.0f / sqrtf((float)fan_in);
-        for (size_t k = 0; k < t->count; k++) h->params[t->off + k] = (2 * nn_rng_uniform(rng) - 1) * bound;
+        float *p = h->params + t->off, bound = 1.0f / sqrtf((float)t->fan_in);
+        if (t->init == HEAD_INIT_XAVIER) bound = sqrtf(6.0f / (float)(t->shape[0] + t->shape[1]));
+        if (t->init == HEAD_INIT_TOKEN) bound = 0.02f;
+        for (size_t k = 0; k < t->count; k++)
+            p[k] = t->init == HEAD_INIT_ZERO  ? 0.0f
+                   : t->init == HEAD_INIT_ONE ? 1.0f
+                                              : (2 * nn_rng_uniform(rng) - 1) * bound;
     }
     return 0;
 }
@@ -173,10 +231,14 @@ void head_normalize(const head *h, float *v, int dim)
 /* ---- forward / backward ------------------------------------------------------
  * none:   logits = x·Wo^T + bo
  * concat: h1 = x·Wfc^T + bfc; a1 = GELU(h1); d1 = dropout(a1); logits = d1·Wo^T + bo */
+static int attn_work_init(head_work *w, const head *h, int B);
+static void attn_work_free(head_work *w);
+
 int head_work_init(head_work *w, const head *h, int B)
 {
     memset(w, 0, sizeof *w);
     w->B = B;
+    nn_exec_init(&w->ex, NULL);
     size_t H = (size_t)B * (size_t)(h->hidden ? h->hidden : 1), V = (size_t)B * (size_t)h->nclasses;
     float **bufs[] = {&w->h1, &w->a1, &w->mask, &w->d1, &w->dd1, &w->da1, &w->dh1, &w->uniform};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -184,6 +246,11 @@ int head_work_init(head_work *w, const head *h, int B)
     if (!(w->x = calloc((size_t)B * (size_t)h->D, sizeof(float)))) return -1;
     if (!(w->logits = calloc(V, sizeof(float))) || !(w->dlogits = calloc(V, sizeof(float)))) return -1;
     if (!(w->grads = calloc(h->nparams, sizeof(float)))) return -1;
+    if (h->fusion == HEAD_ATTENTION) {
+        for (int i = 0; i < h->ninputs; i++)
+            if (!(w->gx[i] = calloc((size_t)B * (size_t)h->dims[i], sizeof(float)))) return -1;
+        if (attn_work_init(w, h, B) < 0) return -1;
+    }
     if (h->fusion == HEAD_GATED) {
         size_t M = (size_t)B * (size_t)h->ninputs;
         for (int i = 0; i < h->ninputs; i++)
@@ -204,7 +271,15 @@ void head_work_free(head_work *w)
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     for (int i = 0; i < HEAD_MAX_INPUTS; i++) free(w->gx[i]), free(w->gpre[i]), free(w->gz[i]);
     free(w->glogit), free(w->galpha), free(w->gdalpha), free(w->gdlogit), free(w->gdz), free(w->gdpre);
+    nn_exec_free(&w->ex);
+    attn_work_free(w);
     memset(w, 0, sizeof *w);
+}
+
+void head_work_set_pool(head_work *w, mm_pool *pool)
+{
+    nn_exec_free(&w->ex);
+    nn_exec_init(&w->ex, pool);
 }
 
 static float *G(const head *h, head_work *w, const char *name);
@@ -222,10 +297,10 @@ static void gated_forward(const head *h, head_work *w, int B)
         snprintf(name, sizeof name, "proj.%d.weight", i);
         const float *Wp = P(h, name);
         snprintf(name, sizeof name, "proj.%d.bias", i);
-        linear_forward(w->gpre[i], w->gx[i], Wp, P(h, name), B, h->dims[i], H);
-        gelu_forward(w->gz[i], w->gpre[i], (size_t)B * (size_t)H);
+        linear_forward(&w->ex, w->gpre[i], w->gx[i], Wp, P(h, name), B, h->dims[i], H);
+        gelu_forward_ex(&w->ex, w->gz[i], w->gpre[i], (size_t)B * (size_t)H);
     }
-    linear_forward(w->glogit, w->x, P(h, "gate.weight"), P(h, "gate.bias"), B, D, M);
+    linear_forward(&w->ex, w->glogit, w->x, P(h, "gate.weight"), P(h, "gate.bias"), B, D, M);
     softmax_forward(w->galpha, w->glogit, B, M);
     for (int b = 0; b < B; b++) {
         float *a = w->a1 + (size_t)b * H;
@@ -254,7 +329,7 @@ static void gated_backward(const head *h, head_work *w, int B)
         }
     memset(w->gdlogit, 0, (size_t)B * (size_t)M * sizeof(float));
     softmax_backward(w->gdlogit, w->galpha, w->gdalpha, B, M);
-    linear_backward(NULL, G(h, w, "gate.weight"), G(h, w, "gate.bias"), w->gdlogit, w->x, P(h, "gate.weight"), B,
+    linear_backward(&w->ex, NULL, G(h, w, "gate.weight"), G(h, w, "gate.bias"), w->gdlogit, w->x, P(h, "gate.weight"), B,
                     D, M);
     for (int i = 0; i < M; i++) {
         for (int b = 0; b < B; b++) {
@@ -262,13 +337,203 @@ static void gated_backward(const head *h, head_work *w, int B)
             for (int k = 0; k < H; k++) w->gdz[(size_t)b * H + k] = al * w->da1[(size_t)b * H + k];
         }
         memset(w->gdpre, 0, n * sizeof(float));
-        gelu_backward(w->gdpre, w->gpre[i], w->gdz, n);
+        gelu_backward_ex(&w->ex, w->gdpre, w->gpre[i], w->gdz, n);
         snprintf(name, sizeof name, "proj.%d.weight", i);
         float *dW = G(h, w, name);
         const float *Wp = P(h, name);
         snprintf(name, sizeof name, "proj.%d.bias", i);
-        linear_backward(NULL, dW, G(h, w, name), w->gdpre, w->gx[i], Wp, B, h->dims[i], H);
+        linear_backward(&w->ex, NULL, dW, G(h, w, name), w->gdpre, w->gx[i], Wp, B, h->dims[i], H);
     }
+}
+
+/* ---- attention ---------------------------------------------------------------
+ * Tokens X[B, T, W], T = M + 1: X[b, 0] = cls, X[b, i] = proj_i(x_i[b]).
+ * Each of the L pre-LN encoder layers:
+ *   X' = X + out_proj(MHA(in_proj(LN1(X))))
+ *   X'' = X' + linear2(GELU(linear1(LN2(X'))))
+ * then z = LN(X[b, 0]) (the [CLS] row), logits = out(dropout(z)).
+ * What the backward needs is kept per layer (the arena below). */
+typedef struct head_attn_layer {
+    float *x;           /* [BT, W] the layer's input */
+    float *ln1, *m1, *r1; /* LN1(x) [BT, W], its mean and rstd [BT] */
+    float *qkv;         /* [BT, 3W] */
+    float *att;         /* [B, NH, T, T] */
+    float *ao;          /* [BT, W] attention output (before out_proj) */
+    float *xm;          /* [BT, W] x + out_proj(ao) */
+    float *ln2, *m2, *r2;
+    float *f1, *g1;     /* [BT, F] linear1's output and its GELU */
+} head_attn_layer;
+
+typedef struct head_attn_work {
+    int T, W, F;
+    head_attn_layer l[HEAD_MAX_LAYERS];
+    float *xout;          /* [BT, W] the last layer's output */
+    float *z0, *zn, *zm, *zr; /* [B, W] the [CLS] rows, LN of them, mean, rstd [B] */
+    float *tok;           /* [B, W] one input's token, forward and backward */
+    float *dx, *dt, *dqkv, *dao, *df, *dg, *dz; /* backward */
+    float *arena;
+} head_attn_work;
+
+static int attn_work_init(head_work *w, const head *h, int B)
+{
+    int T = h->ninputs + 1, W = h->hidden, F = 4 * h->hidden, NH = h->heads, L = h->layers;
+    size_t BT = (size_t)B * T, per = BT * ((size_t)W * 6 + 3 * (size_t)W + 2 * (size_t)F + 4) +
+                                      (size_t)B * NH * T * T;
+    size_t total = (size_t)L * per + BT * (size_t)W * 4 + BT * 3 * (size_t)W + BT * 2 * (size_t)F +
+                   (size_t)B * W * 5 + 2 * (size_t)B;
+    head_attn_work *a = calloc(1, sizeof *a);
+    if (!a) return -1;
+    w->attn = a;
+    if (!(a->arena = calloc(total, sizeof(float)))) return -1;
+    a->T = T, a->W = W, a->F = F;
+    float *p = a->arena;
+#define TAKE(ptr, n) (ptr = p, p += (n))
+    for (int l = 0; l < L; l++) {
+        head_attn_layer *y = &a->l[l];
+        TAKE(y->x, BT * W), TAKE(y->ln1, BT * W), TAKE(y->m1, BT), TAKE(y->r1, BT), TAKE(y->qkv, BT * 3 * W);
+        TAKE(y->att, (size_t)B * NH * T * T), TAKE(y->ao, BT * W), TAKE(y->xm, BT * W), TAKE(y->ln2, BT * W);
+        TAKE(y->m2, BT), TAKE(y->r2, BT), TAKE(y->f1, BT * F), TAKE(y->g1, BT * F);
+    }
+    TAKE(a->xout, BT * W), TAKE(a->z0, (size_t)B * W), TAKE(a->zn, (size_t)B * W), TAKE(a->zm, (size_t)B);
+    TAKE(a->zr, (size_t)B), TAKE(a->tok, (size_t)B * W), TAKE(a->dx, BT * W), TAKE(a->dt, BT * W);
+    TAKE(a->dqkv, BT * 3 * W), TAKE(a->dao, BT * W), TAKE(a->df, BT * F), TAKE(a->dg, BT * F);
+    TAKE(a->dz, (size_t)B * W);
+#undef TAKE
+    return (size_t)(p - a->arena) <= total ? 0 : -1;
+}
+
+static void attn_work_free(head_work *w)
+{
+    if (!w->attn) return;
+    free(w->attn->arena);
+    free(w->attn);
+    w->attn = NULL;
+}
+
+/* The tensor "encoder.layers.L.SUFFIX" of params (or of grads). */
+static float *LP(const head *h, const float *base, int l, const char *suffix)
+{
+    char name[64];
+    snprintf(name, sizeof name, "encoder.layers.%d.%s", l, suffix);
+    return (float *)base + head_tensor_find(h, name)->off;
+}
+
+/* Splits x into the inputs' slices w->gx[i] [B, dims[i]]. */
+static void split_inputs(const head *h, head_work *w, int B)
+{
+    for (int i = 0, off = 0; i < h->ninputs; off += h->dims[i], i++)
+        for (int b = 0; b < B; b++)
+            memcpy(w->gx[i] + (size_t)b * h->dims[i], w->x + (size_t)b * h->D + off, (size_t)h->dims[i] * sizeof(float));
+}
+
+/* Forward up to z = LN(X_L[b, 0]) into w->a1 [B, W]. */
+static void attention_forward_head(const head *h, head_work *w, int B)
+{
+    head_attn_work *a = w->attn;
+    int M = h->ninputs, T = a->T, W = a->W, F = a->F, L = h->layers, BT = B * T;
+    const float *prm = h->params;
+    char name[32];
+    split_inputs(h, w, B);
+    float *x0 = L > 0 ? a->l[0].x : a->xout;
+    const float *cls = P(h, "cls");
+    for (int b = 0; b < B; b++) memcpy(x0 + (size_t)b * T * W, cls, (size_t)W * sizeof(float));
+    for (int i = 0; i < M; i++) {
+        snprintf(name, sizeof name, "proj.%d.weight", i);
+        const float *Wp = P(h, name);
+        snprintf(name, sizeof name, "proj.%d.bias", i);
+        linear_forward(&w->ex, a->tok, w->gx[i], Wp, P(h, name), B, h->dims[i], W);
+        for (int b = 0; b < B; b++)
+            memcpy(x0 + ((size_t)b * T + 1 + i) * W, a->tok + (size_t)b * W, (size_t)W * sizeof(float));
+    }
+    for (int l = 0; l < L; l++) {
+        head_attn_layer *y = &a->l[l];
+        float *xo = l + 1 < L ? a->l[l + 1].x : a->xout;
+        layernorm_forward(y->ln1, y->m1, y->r1, y->x, LP(h, prm, l, "norm1.weight"), LP(h, prm, l, "norm1.bias"), BT,
+                          W, 1e-5f);
+        linear_forward(&w->ex, y->qkv, y->ln1, LP(h, prm, l, "self_attn.in_proj_weight"),
+                       LP(h, prm, l, "self_attn.in_proj_bias"), BT, W, 3 * W);
+        attention_forward(y->ao, y->att, y->qkv, B, T, W, h->heads);
+        linear_forward(&w->ex, y->xm, y->ao, LP(h, prm, l, "self_attn.out_proj.weight"),
+                       LP(h, prm, l, "self_attn.out_proj.bias"), BT, W, W);
+        for (size_t k = 0; k < (size_t)BT * W; k++) y->xm[k] += y->x[k];
+        layernorm_forward(y->ln2, y->m2, y->r2, y->xm, LP(h, prm, l, "norm2.weight"), LP(h, prm, l, "norm2.bias"), BT,
+                          W, 1e-5f);
+        linear_forward(&w->ex, y->f1, y->ln2, LP(h, prm, l, "linear1.weight"), LP(h, prm, l, "linear1.bias"), BT, W, F);
+        gelu_forward_ex(&w->ex, y->g1, y->f1, (size_t)BT * F);
+        linear_forward(&w->ex, xo, y->g1, LP(h, prm, l, "linear2.weight"), LP(h, prm, l, "linear2.bias"), BT, F, W);
+        for (size_t k = 0; k < (size_t)BT * W; k++) xo[k] += y->xm[k];
+    }
+    for (int b = 0; b < B; b++) memcpy(a->z0 + (size_t)b * W, a->xout + (size_t)b * T * W, (size_t)W * sizeof(float));
+    layernorm_forward(w->a1, a->zm, a->zr, a->z0, P(h, "norm.weight"), P(h, "norm.bias"), B, W, 1e-5f);
+}
+
+/* From w->da1 (the gradient of z) down to the parameters. */
+static void attention_backward_head(const head *h, head_work *w, int B)
+{
+    head_attn_work *a = w->attn;
+    int M = h->ninputs, T = a->T, W = a->W, F = a->F, L = h->layers, BT = B * T;
+    const float *prm = h->params;
+    float *grd = w->grads;
+    size_t nBTW = (size_t)BT * W * sizeof(float);
+    char name[32];
+    memset(a->dz, 0, (size_t)B * W * sizeof(float));
+    layernorm_backward(a->dz, G(h, w, "norm.weight"), G(h, w, "norm.bias"), w->da1, a->z0, P(h, "norm.weight"), a->zm,
+                       a->zr, B, W);
+    memset(a->dx, 0, nBTW);
+    for (int b = 0; b < B; b++) memcpy(a->dx + (size_t)b * T * W, a->dz + (size_t)b * W, (size_t)W * sizeof(float));
+    for (int l = L - 1; l >= 0; l--) {
+        head_attn_layer *y = &a->l[l];
+        /* dx is the gradient of the layer's output X'' = X' + MLP(LN2(X')) */
+        memset(a->dg, 0, (size_t)BT * F * sizeof(float));
+        linear_backward(&w->ex, a->dg, LP(h, grd, l, "linear2.weight"), LP(h, grd, l, "linear2.bias"), a->dx, y->g1,
+                        LP(h, prm, l, "linear2.weight"), BT, F, W);
+        memset(a->df, 0, (size_t)BT * F * sizeof(float));
+        gelu_backward_ex(&w->ex, a->df, y->f1, a->dg, (size_t)BT * F);
+        memset(a->dt, 0, nBTW);
+        linear_backward(&w->ex, a->dt, LP(h, grd, l, "linear1.weight"), LP(h, grd, l, "linear1.bias"), a->df, y->ln2,
+                        LP(h, prm, l, "linear1.weight"), BT, W, F);
+        /* adds into dx: now the gradient of X' (residual + LN2 path) */
+        layernorm_backward(a->dx, LP(h, grd, l, "norm2.weight"), LP(h, grd, l, "norm2.bias"), a->dt, y->xm,
+                           LP(h, prm, l, "norm2.weight"), y->m2, y->r2, BT, W);
+        memset(a->dao, 0, nBTW);
+        linear_backward(&w->ex, a->dao, LP(h, grd, l, "self_attn.out_proj.weight"),
+                        LP(h, grd, l, "self_attn.out_proj.bias"), a->dx, y->ao, LP(h, prm, l, "self_attn.out_proj.weight"),
+                        BT, W, W);
+        memset(a->dqkv, 0, nBTW * 3);
+        attention_backward(a->dqkv, a->dao, y->qkv, y->att, B, T, W, h->heads);
+        memset(a->dt, 0, nBTW);
+        linear_backward(&w->ex, a->dt, LP(h, grd, l, "self_attn.in_proj_weight"),
+                        LP(h, grd, l, "self_attn.in_proj_bias"), a->dqkv, y->ln1,
+                        LP(h, prm, l, "self_attn.in_proj_weight"), BT, W, 3 * W);
+        /* now the gradient of X, the layer's input */
+        layernorm_backward(a->dx, LP(h, grd, l, "norm1.weight"), LP(h, grd, l, "norm1.bias"), a->dt, y->x,
+                           LP(h, prm, l, "norm1.weight"), y->m1, y->r1, BT, W);
+    }
+    float *dcls = G(h, w, "cls");
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < W; k++) dcls[k] += a->dx[(size_t)b * T * W + k];
+    for (int i = 0; i < M; i++) {
+        for (int b = 0; b < B; b++)
+            memcpy(a->tok + (size_t)b * W, a->dx + ((size_t)b * T + 1 + i) * W, (size_t)W * sizeof(float));
+        snprintf(name, sizeof name, "proj.%d.weight", i);
+        float *dW = G(h, w, name);
+        const float *Wp = P(h, name);
+        snprintf(name, sizeof name, "proj.%d.bias", i);
+        linear_backward(&w->ex, NULL, dW, G(h, w, name), a->tok, w->gx[i], Wp, B, h->dims[i], W);
+    }
+}
+
+void head_cls_attention(const head *h, const head_work *w, int B, float *out)
+{
+    const head_attn_work *a = w->attn;
+    int T = a->T, NH = h->heads;
+    const float *att = a->l[h->layers - 1].att;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            float s = 0;
+            for (int k = 0; k < NH; k++) s += att[(((size_t)b * NH + k) * T + 0) * T + t];
+            out[(size_t)b * T + t] = s / (float)NH;
+        }
 }
 
 void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
@@ -276,21 +541,23 @@ void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
     const float *x = w->x;
     int V = h->nclasses, D = h->D, H = h->hidden;
     if (h->fusion == HEAD_NONE) {
-        linear_forward(w->logits, x, P(h, "out.weight"), P(h, "out.bias"), B, D, V);
+        linear_forward(&w->ex, w->logits, x, P(h, "out.weight"), P(h, "out.bias"), B, D, V);
         return;
     }
     size_t n = (size_t)B * (size_t)H;
     if (h->fusion == HEAD_GATED) {
         gated_forward(h, w, B);
+    } else if (h->fusion == HEAD_ATTENTION) {
+        attention_forward_head(h, w, B);
     } else {
-        linear_forward(w->h1, x, P(h, "fc.weight"), P(h, "fc.bias"), B, D, H);
-        gelu_forward(w->a1, w->h1, n);
+        linear_forward(&w->ex, w->h1, x, P(h, "fc.weight"), P(h, "fc.bias"), B, D, H);
+        gelu_forward_ex(&w->ex, w->a1, w->h1, n);
     }
     float p = train ? h->dropout : 0;
     if (p > 0)
         for (size_t i = 0; i < n; i++) w->uniform[i] = nn_rng_uniform(rng);
     dropout_forward(w->d1, w->mask, w->a1, w->uniform, n, p);
-    linear_forward(w->logits, w->d1, P(h, "out.weight"), P(h, "out.bias"), B, H, V);
+    linear_forward(&w->ex, w->logits, w->d1, P(h, "out.weight"), P(h, "out.bias"), B, H, V);
 }
 
 static float *G(const head *h, head_work *w, const char *name) { return w->grads + head_tensor_find(h, name)->off; }
@@ -300,7 +567,7 @@ void head_backward(const head *h, head_work *w, int B)
     int V = h->nclasses, D = h->D, H = h->hidden;
     const float *x = w->x;
     if (h->fusion == HEAD_NONE) {
-        linear_backward(NULL, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, x, P(h, "out.weight"), B, D,
+        linear_backward(&w->ex, NULL, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, x, P(h, "out.weight"), B, D,
                         V);
         return;
     }
@@ -308,15 +575,19 @@ void head_backward(const head *h, head_work *w, int B)
     memset(w->dd1, 0, n * sizeof(float));
     memset(w->da1, 0, n * sizeof(float));
     memset(w->dh1, 0, n * sizeof(float));
-    linear_backward(w->dd1, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, w->d1, P(h, "out.weight"), B,
+    linear_backward(&w->ex, w->dd1, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, w->d1, P(h, "out.weight"), B,
                     H, V);
     dropout_backward(w->da1, w->mask, w->dd1, n);
     if (h->fusion == HEAD_GATED) {
         gated_backward(h, w, B);
         return;
     }
-    gelu_backward(w->dh1, w->h1, w->da1, n);
-    linear_backward(NULL, G(h, w, "fc.weight"), G(h, w, "fc.bias"), w->dh1, x, P(h, "fc.weight"), B, D, H);
+    if (h->fusion == HEAD_ATTENTION) {
+        attention_backward_head(h, w, B);
+        return;
+    }
+    gelu_backward_ex(&w->ex, w->dh1, w->h1, w->da1, n);
+    linear_backward(&w->ex, NULL, G(h, w, "fc.weight"), G(h, w, "fc.bias"), w->dh1, x, P(h, "fc.weight"), B, D, H);
 }
 
 /* ---- on disk -------------------------------------------------------------- */
@@ -368,6 +639,10 @@ int head_save(const head *h, const char *dir, mm_error *err)
     json_object_set_new(c, "task", json_string(task_name(h->task)));
     json_object_set_new(c, "fusion", json_string(head_fusion_name(h->fusion)));
     json_object_set_new(c, "hidden", json_integer(h->hidden));
+    if (h->fusion == HEAD_ATTENTION) {
+        json_object_set_new(c, "layers", json_integer(h->layers));
+        json_object_set_new(c, "heads", json_integer(h->heads));
+    }
     json_object_set_new(c, "dropout", json_real(h->dropout));
     for (int i = 0; i < h->ninputs; i++) {
         json_t *o = json_object();
@@ -495,6 +770,12 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
     if (!(v = field(c, "hidden", JSON_INTEGER, config_name, err))) goto out;
     json_int_t hidden = json_integer_value(v);
     h->hidden = hidden < 0 || hidden > 65536 ? -1 : (int)hidden;
+    if (h->fusion == HEAD_ATTENTION) {
+        if (!(v = field(c, "layers", JSON_INTEGER, config_name, err))) goto out;
+        h->layers = json_integer_value(v) < 0 || json_integer_value(v) > 1000 ? -1 : (int)json_integer_value(v);
+        if (!(v = field(c, "heads", JSON_INTEGER, config_name, err))) goto out;
+        h->heads = json_integer_value(v) < 0 || json_integer_value(v) > 65536 ? -1 : (int)json_integer_value(v);
+    }
     if (!(v = field(c, "dropout", JSON_REAL, config_name, err))) goto out;
     h->dropout = (float)json_number_value(v);
     if (!(inputs = field(c, "inputs", JSON_ARRAY, config_name, err))) goto out;

@@ -26,18 +26,23 @@
 #include "nn/layers.h"
 #include "nn/task.h"
 
-enum head_fusion { HEAD_NONE = 0, HEAD_CONCAT, HEAD_GATED };
+enum head_fusion { HEAD_NONE = 0, HEAD_CONCAT, HEAD_GATED, HEAD_ATTENTION };
 enum head_norm { HEAD_NORM_NONE = 0, HEAD_NORM_L2 };
 
 #define HEAD_MAX_INPUTS 8
-#define HEAD_MAX_TENSORS (8 + 2 * HEAD_MAX_INPUTS)
+#define HEAD_MAX_LAYERS 12 /* attention: encoder layers */
+#define HEAD_MAX_TENSORS (8 + 2 * HEAD_MAX_INPUTS + 12 * HEAD_MAX_LAYERS)
+
+/* How head_init fills a tensor. */
+enum head_init_kind { HEAD_INIT_LINEAR = 0, HEAD_INIT_ZERO, HEAD_INIT_ONE, HEAD_INIT_XAVIER, HEAD_INIT_TOKEN };
 
 typedef struct head_tensor {
-    char name[32];
+    char name[64];
     int ndim;
     int shape[2];
     size_t off, count; /* in params */
-    int decay;         /* weight decay applies (weights, not biases) */
+    int decay;         /* weight decay applies (weights, not biases, norms or tokens) */
+    int init, fan_in;  /* head_init_kind; LINEAR: U(±1/√fan_in) */
 } head_tensor;
 
 typedef struct head {
@@ -49,7 +54,8 @@ typedef struct head {
     char *sources[HEAD_MAX_INPUTS]; /* source model id of each input ("" if unknown) */
     int norm;
     int D;      /* Σ dims */
-    int hidden; /* concat: MLP width; gated: the common width */
+    int hidden; /* concat: MLP width; gated: the common width; attention: the token width */
+    int layers, heads; /* attention: encoder layers, attention heads (0 otherwise) */
     float dropout;
     int nclasses;
     char **classes;
@@ -63,15 +69,27 @@ typedef struct head {
 int head_fusion_parse(const char *name); /* -1 if unknown */
 const char *head_fusion_name(int fusion);
 
+/* The shape of a new head: task (classification is 0), product (pair: see
+ * above), fusion, the inputs' dims, the width (concat: MLP width; gated:
+ * common width; attention: token width), attention's encoder layers and
+ * heads (ignored by the other fusions), dropout. */
+typedef struct head_arch {
+    int task, product, fusion;
+    int ninputs;
+    const int *dims;
+    int hidden;
+    int layers, heads;
+    float dropout;
+} head_arch;
+
 /* A new head with parameters initialised as torch.nn.Linear does
- * (uniform in ±1/√fan_in, weights and biases) from rng. classes are copied.
- * Fails on an impossible shape (none with several inputs, too few outputs
- * for the task). head_init_task is the same for any task (head_init:
- * classification); product: see above. */
-int head_init(head *h, int fusion, int ninputs, const int *dims, int hidden, float dropout, int nclasses,
-              const char *const *classes, nn_rng *rng, mm_error *err);
-int head_init_task(head *h, int task, int product, int fusion, int ninputs, const int *dims, int hidden,
-                   float dropout, int nclasses, const char *const *classes, nn_rng *rng, mm_error *err);
+ * (uniform in ±1/√fan_in, weights and biases) from rng; the attention
+ * encoder's tensors as torch's nn.TransformerEncoderLayer does (in_proj
+ * Xavier-uniform, its and out_proj's bias 0, layer norms 1 and 0), the
+ * [CLS] token U(±0.02). classes are copied. Fails on an impossible shape
+ * (none with several inputs, too few outputs for the task, heads not
+ * dividing the width). */
+int head_init(head *h, const head_arch *a, int nclasses, const char *const *classes, nn_rng *rng, mm_error *err);
 void head_free(head *h);
 const head_tensor *head_tensor_find(const head *h, const char *name);
 
@@ -88,10 +106,21 @@ typedef struct head_work {
     float *gx[HEAD_MAX_INPUTS], *gpre[HEAD_MAX_INPUTS], *gz[HEAD_MAX_INPUTS];
     float *glogit, *galpha, *gdalpha, *gdlogit, *gdz, *gdpre;
     float *uniform;
+    struct head_attn_work *attn; /* attention: the encoder's activations (head.c) */
     float *grads; /* nparams */
+    nn_exec ex;   /* where the products run: the pool (head_work_set_pool) and GEMM scratch */
 } head_work;
 
+/* Buffers for batches of up to B rows; the products run on the caller
+ * (head_work_set_pool gives them a pool). */
 int head_work_init(head_work *w, const head *h, int B);
+void head_work_set_pool(head_work *w, mm_pool *pool);
+
+/* attention: the [CLS] row's attention weights over the tokens ([CLS],
+ * input 1, ..., input M), averaged over the heads, of the last layer of the
+ * last head_forward: out[b * (M + 1) + t]. */
+void head_cls_attention(const head *h, const head_work *w, int B, float *out);
+
 void head_work_free(head_work *w);
 
 /* logits[B, nclasses] of x[B, D] (the caller fills w->x) into w->logits;

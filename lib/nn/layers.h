@@ -18,11 +18,47 @@
 #include <stddef.h>
 #include <stdint.h>
 
-void linear_forward(float *out, const float *inp, const float *weight, const float *bias, int B, int C, int OC);
-void linear_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+#include "core/pool.h"
+
+/* ---- where the matrix products run ----
+ * An nn_exec holds the -t pool and the scratch the products need (a packed
+ * weight, a packed activation, gemm_run's per-thread work space), grown on
+ * demand and kept between calls (out of memory dies, as xalloc does: the
+ * sizes are those of tensors already allocated). One exec per network being
+ * trained or applied; not shared between threads. */
+typedef struct nn_exec {
+    mm_pool *pool;
+    int threads;
+    void *wraw, *xraw, *workraw; /* the allocations, 64-byte aligned below */
+    float *wpack, *xpack, *work;
+    size_t wcap, xcap; /* floats */
+} nn_exec;
+
+void nn_exec_init(nn_exec *ex, mm_pool *pool);
+void nn_exec_free(nn_exec *ex);
+
+/* linear: out[B,OC] = inp[B,C] · weight[OC,C]^T + bias[OC] (bias may be NULL).
+ * With an exec, through lib/kernels/gemm.h on ex's pool: the weight is
+ * packed (each thread its own panels) and multiplied by the engine's SGEMM;
+ * every output is one fixed chain of FMAs whatever the thread count, so the
+ * result has the same bits for any -t. With ex == NULL, the plain loop nest
+ * linear_forward_ref (the reference the GEMM path is tested against). */
+void linear_forward(nn_exec *ex, float *out, const float *inp, const float *weight, const float *bias, int B, int C,
+                    int OC);
+/* dinp[B,C] += dout[B,OC] · weight; dweight[OC,C] += dout^T · inp; dbias[OC]
+ * += column sums of dout (in row order). Any of dinp, dweight, dbias may be
+ * NULL. GEMM path as linear_forward's (dweight through gemm_run_xt). */
+void linear_backward(nn_exec *ex, float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                      const float *weight, int B, int C, int OC);
+/* The plain loops (layers_body.h), also compiled for double by the test. */
+void linear_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int B, int C, int OC);
+void linear_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                         const float *weight, int B, int C, int OC);
 void gelu_forward(float *out, const float *inp, size_t n);
 void gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+/* The same on ex's pool (NULL: the caller), the same bits. */
+void gelu_forward_ex(nn_exec *ex, float *out, const float *inp, size_t n);
+void gelu_backward_ex(nn_exec *ex, float *dinp, const float *inp, const float *dout, size_t n);
 void dropout_forward(float *out, float *mask, const float *inp, const float *uniform, size_t n, float p);
 void dropout_backward(float *dinp, const float *mask, const float *dout, size_t n);
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,

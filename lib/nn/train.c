@@ -12,14 +12,21 @@ enum { PREDICT_BATCH = 256 };
 
 int head_feature_dim(const head *h) { return h->fusion == HEAD_NONE ? h->D : h->hidden; }
 
-int head_outputs(const head *h, const float *x, size_t n, float *out, float *features, float *gates, mm_error *err)
+int head_explain_dim(const head *h)
+{
+    return h->fusion == HEAD_GATED ? h->ninputs : h->fusion == HEAD_ATTENTION ? h->ninputs + 1 : 0;
+}
+
+int head_outputs(const head *h, mm_pool *pool, const float *x, size_t n, float *out, float *features, float *explain,
+                 mm_error *err)
 {
     head_work w;
     if (head_work_init(&w, h, PREDICT_BATCH) < 0) {
         head_work_free(&w);
         return mm_fail(err, MM_ERR_NOMEM, "head: out of memory for a batch");
     }
-    int V = h->nclasses, F = head_feature_dim(h);
+    head_work_set_pool(&w, pool);
+    int V = h->nclasses, F = head_feature_dim(h), E = head_explain_dim(h);
     for (size_t b0 = 0; b0 < n; b0 += PREDICT_BATCH) {
         int B = (int)(n - b0 < PREDICT_BATCH ? n - b0 : PREDICT_BATCH);
         memcpy(w.x, x + b0 * (size_t)h->D, (size_t)B * (size_t)h->D * sizeof(float));
@@ -28,8 +35,9 @@ int head_outputs(const head *h, const float *x, size_t n, float *out, float *fea
         if (features)
             memcpy(features + b0 * (size_t)F, h->fusion == HEAD_NONE ? w.x : w.a1,
                    (size_t)B * (size_t)F * sizeof(float));
-        if (gates && h->fusion == HEAD_GATED)
-            memcpy(gates + b0 * (size_t)h->ninputs, w.galpha, (size_t)B * (size_t)h->ninputs * sizeof(float));
+        if (explain && h->fusion == HEAD_GATED)
+            memcpy(explain + b0 * (size_t)E, w.galpha, (size_t)B * (size_t)E * sizeof(float));
+        if (explain && h->fusion == HEAD_ATTENTION) head_cls_attention(h, &w, B, explain + b0 * (size_t)E);
     }
     head_work_free(&w);
     return 0;
@@ -37,12 +45,17 @@ int head_outputs(const head *h, const float *x, size_t n, float *out, float *fea
 
 int head_predict(const head *h, const float *x, size_t n, float *probs, mm_error *err)
 {
-    if (head_outputs(h, x, n, probs, NULL, NULL, err) < 0) return -1;
+    return head_predict_pool(h, NULL, x, n, probs, err);
+}
+
+int head_predict_pool(const head *h, mm_pool *pool, const float *x, size_t n, float *probs, mm_error *err)
+{
+    if (head_outputs(h, pool, x, n, probs, NULL, NULL, err) < 0) return -1;
     task_activate(h->task, probs, n, h->nclasses);
     return 0;
 }
 
-int head_pair_outputs(const head *h, const pairdata *p, float *out, mm_error *err)
+int head_pair_outputs(const head *h, mm_pool *pool, const pairdata *p, float *out, mm_error *err)
 {
     size_t total = p->first[p->nq];
     float *x = xmalloc((size_t)PREDICT_BATCH * (size_t)h->D * sizeof(float));
@@ -53,7 +66,7 @@ int head_pair_outputs(const head *h, const pairdata *p, float *out, mm_error *er
             while (p->first[q + 1] <= c) q++;
             pair_fill(p, q, c, x + (c - c0) * (size_t)h->D);
         }
-        if (head_outputs(h, x, nb, out + c0, NULL, NULL, err) < 0) {
+        if (head_outputs(h, pool, x, nb, out + c0, NULL, NULL, err) < 0) {
             free(x);
             return -1;
         }
@@ -85,7 +98,7 @@ static int fill_example(const head *h, const train_set *s, size_t e, float *x, i
 static size_t example_of(const train_set *s, size_t i) { return s->index ? s->index[i] : i; }
 
 /* The task's measures over a whole set. */
-static int evaluate_set(const head *h, const train_set *s, double *values, mm_error *err)
+static int evaluate_set(const head *h, mm_pool *pool, const train_set *s, double *values, mm_error *err)
 {
     int V = h->nclasses, D = h->D;
     size_t rows = 0;
@@ -103,7 +116,7 @@ static int evaluate_set(const head *h, const train_set *s, double *values, mm_er
         group[i] = k;
         r += k;
     }
-    int rc = head_outputs(h, x, rows, out, NULL, NULL, err);
+    int rc = head_outputs(h, pool, x, rows, out, NULL, NULL, err);
     if (rc == 0) {
         task_batch b = {.nb = (int)s->n, .rows = (int)rows, .y = y, .t = t, .group = group};
         task_evaluate(h->task, out, V, &b, values);
@@ -133,6 +146,7 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
         mm_fail(err, MM_ERR_NOMEM, "training: out of memory");
         goto out;
     }
+    head_work_set_pool(&w, o->pool);
     for (int i = 0; i < h->ntensors; i++) memset(decay + h->t[i].off, h->t[i].decay, h->t[i].count);
     for (size_t i = 0; i < n; i++) order[i] = example_of(tr, i);
     nn_rng shuffle, drop;
@@ -146,8 +160,12 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
      * score moves by the same amount, so the output bias of a pair head has
      * no gradient but rounding noise, which Adam would turn into full-size
      * steps: it stays at its initial value. So do, for the same reason, the
-     * weights of a linear (none) pair head on the query's own features. */
+     * weights of a linear (none) pair head on the query's own features,
+     * and the final layer norm's bias of an attention pair head (it adds
+     * out.weight · norm.bias to every score). */
     const head_tensor *pair_bias = h->task == TASK_PAIR ? head_tensor_find(h, "out.bias") : NULL;
+    const head_tensor *pair_norm_bias =
+        h->task == TASK_PAIR && h->fusion == HEAD_ATTENTION ? head_tensor_find(h, "norm.bias") : NULL;
     int since_best = 0;
     memcpy(best, h->params, h->nparams * sizeof(float));
     for (int ep = 1; ep <= o->epochs; ep++) {
@@ -171,18 +189,19 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
             if (o->step_fn) o->step_fn(o->step_ctx, step, loss);
             memset(w.grads, 0, h->nparams * sizeof(float));
             head_backward(h, &w, rows);
-            if (pair_bias) { /* see below */
+            if (pair_bias) { /* see above */
                 memset(w.grads + pair_bias->off, 0, pair_bias->count * sizeof(float));
                 if (h->fusion == HEAD_NONE) /* the query's columns: 1 row [1, D] */
                     memset(w.grads + head_tensor_find(h, "out.weight")->off, 0, (size_t)h->dims[0] * sizeof(float));
+                if (pair_norm_bias) memset(w.grads + pair_norm_bias->off, 0, pair_norm_bias->count * sizeof(float));
             }
-            adamw_step(&opt, h->params, w.grads, decay, lr_schedule(o->lr, step, warmup, total));
+            adamw_step_pool(&opt, o->pool, h->params, w.grads, decay, lr_schedule(o->lr, step, warmup, total));
             step++;
         }
         train_epoch e = {.epoch = ep, .train_loss = loss_sum / (double)steps_per_epoch};
         for (int k = 0; k < TASK_MAX_MEASURES; k++) e.val[k] = NAN;
         if (nv) {
-            if (evaluate_set(h, va, e.val, err) < 0) goto out;
+            if (evaluate_set(h, o->pool, va, e.val, err) < 0) goto out;
             double v = e.val[m];
             if (isnan(best_measure) || (higher ? v > best_measure : v < best_measure)) {
                 best_measure = v;

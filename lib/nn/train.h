@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pool.h"
 #include "nn/head.h"
 #include "nn/traindata.h"
 
@@ -25,6 +26,7 @@ typedef struct train_opts {
     int patience; /* stop after this many epochs without a better validation measure (0: never) */
     int no_shuffle; /* batches in row order (the PyTorch golden test feeds the same batches) */
     int measure;    /* the validation measure that picks the epoch kept (task.h index) */
+    mm_pool *pool;  /* the -t threads the products and element-wise passes run on (NULL: the caller) */
     /* called after every step with the batch's loss (NULL: not called) */
     void (*step_fn)(void *ctx, long step, double loss);
     void *step_ctx;
@@ -58,16 +60,25 @@ typedef int (*train_epoch_fn)(void *ctx, const train_epoch *e);
 int train_run(head *h, const train_opts *o, const train_set *tr, const train_set *va, train_epoch_fn fn, void *ctx,
               mm_error *err);
 
+/* Everything below runs the products on pool (NULL: the caller); the
+ * results are the same bits either way. */
+
 /* Predictions (task_activate of the outputs) of rows x[n, D] into
  * probs[n, nclasses]. */
 int head_predict(const head *h, const float *x, size_t n, float *probs, mm_error *err);
+int head_predict_pool(const head *h, mm_pool *pool, const float *x, size_t n, float *probs, mm_error *err);
 /* The raw outputs of rows x[n, D] into out[n, nclasses]; when not NULL,
- * the fusion output into features[n, head_feature_dim] and (gated) the gate
- * weights into gates[n, ninputs]. */
-int head_outputs(const head *h, const float *x, size_t n, float *out, float *features, float *gates, mm_error *err);
+ * the fusion output into features[n, head_feature_dim] and what explains
+ * the fusion into explain[n, head_explain_dim]: gated, the gate weights
+ * over the inputs; attention, the [CLS] row's attention over the tokens
+ * ([CLS], input 1, ..., input M) in the last layer, averaged over heads. */
+int head_outputs(const head *h, mm_pool *pool, const float *x, size_t n, float *out, float *features, float *explain,
+                 mm_error *err);
 /* The outputs of every candidate of pairs (in their order) into out[]. */
-int head_pair_outputs(const head *h, const pairdata *p, float *out, mm_error *err);
+int head_pair_outputs(const head *h, mm_pool *pool, const pairdata *p, float *out, mm_error *err);
 /* The width of the fusion output: D for none, hidden otherwise. */
 int head_feature_dim(const head *h);
+/* The columns of head_outputs' explain: gated M, attention M + 1, else 0. */
+int head_explain_dim(const head *h);
 
 #endif

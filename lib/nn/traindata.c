@@ -63,7 +63,14 @@ int traindata_load(traindata *td, const char *const *paths, int n, int missing_s
         td->D += (int)m[i].dim;
     }
     td->ninputs = n;
-    td->x = malloc((m[0].rows ? m[0].rows : 1) * (size_t)td->D * sizeof(float));
+    /* One input: its loaded matrix becomes the rows, compacted in place (a
+     * row only moves towards the start), so the features are in memory
+     * once, not twice (mm-train's peak RSS). */
+    if (n == 1 && m[0].data) {
+        td->x = m[0].data;
+        m[0].data = NULL;
+    } else
+        td->x = malloc((m[0].rows ? m[0].rows : 1) * (size_t)td->D * sizeof(float));
     td->ids = calloc(m[0].rows ? m[0].rows : 1, sizeof *td->ids);
     if (!td->x || !td->ids) {
         mm_fail(err, MM_ERR_NOMEM, "out of memory");
@@ -83,7 +90,8 @@ int traindata_load(traindata *td, const char *const *paths, int n, int missing_s
                 ok = 0;
                 break;
             }
-            memcpy(dst + off, m[i].data + (size_t)row * m[i].dim, m[i].dim * sizeof(float));
+            const float *src = n == 1 ? td->x + r * (size_t)td->D : m[i].data + (size_t)row * m[i].dim;
+            if (src != dst + off) memmove(dst + off, src, m[i].dim * sizeof(float));
             if (normalize) vec_l2_normalize(dst + off, m[i].dim);
         }
         if (!ok) {

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """train_torch.py - the PyTorch reference trainer of mm-train's golden test.
 
-    train_torch.py [--task T [--run RUN]] INIT TRAINED STEPLOG LABELS LR WD WARMUP_STEPS STEPS BATCH A.tsv [B.tsv ...]
+    train_torch.py [--task T [--run RUN]] [--tol X] INIT TRAINED STEPLOG LABELS LR WD WARMUP_STEPS STEPS BATCH A.tsv [B.tsv ...]
 
 Starts from the head INIT (mm-train --lr 0 wrote it), trains the same network
 in PyTorch on the same batches (the items in file order, as mm-train
 --no-shuffle --dropout 0), with torch.optim.AdamW (weight decay on weights
 only, as mm-train) and the same warm-up + cosine schedule, for STEPS steps;
 then compares every step's loss with STEPLOG and every parameter with the head
-TRAINED. Prints the largest relative differences; status 1 above 1e-4.
+TRAINED. Prints the largest relative differences; status 1 above 1e-4 (the
+parameters' bound: X with --tol).
 
 The loss is the task's (mm-train(1)): classification cross_entropy,
 multilabel binary_cross_entropy_with_logits (LABELS: one line per label),
@@ -60,12 +61,14 @@ def pair_examples(run, qrels):
 
 
 def main(argv):
-    task, run = "classification", None
+    task, run, tol = "classification", None, 1e-4
     while argv and argv[0].startswith("--"):
         if argv[0] == "--task":
             task = argv[1]
         elif argv[0] == "--run":
             run = argv[1]
+        elif argv[0] == "--tol":
+            tol = float(argv[1])
         argv = argv[2:]
     init, trained, steplog, labels = argv[:4]
     lr, wd = float(argv[4]), float(argv[5])
@@ -96,8 +99,11 @@ def main(argv):
         gpos = {i: k for k, i in enumerate(loaded[1][0])}
         examples = pair_examples(run, labels)
         ids = examples
-    decay = [p for n, p in model.named_parameters() if n.endswith("weight")]
-    nodecay = [p for n, p in model.named_parameters() if not n.endswith("weight")]
+    # weight decay on weights, not on biases, layer norms or the [CLS] token (as mm-train)
+    def decays(n):
+        return n.endswith("weight") and "norm" not in n
+    decay = [p for n, p in model.named_parameters() if decays(n)]
+    nodecay = [p for n, p in model.named_parameters() if not decays(n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": nodecay, "weight_decay": 0.0}],
                             lr=lr, betas=(0.9, 0.999), eps=1e-8)
 
@@ -133,6 +139,8 @@ def main(argv):
             model.out.bias.grad = None
             if config["fusion"] == "none":  # nor do a linear head's weights on the query alone
                 model.out.weight.grad[:, :config["inputs"][0]["dim"]] = 0
+            if config["fusion"] == "attention":  # nor the final norm's bias (out.weight . bias on every score)
+                model.norm.bias.grad = None
         opt.step()
         lrs.step()
         losses.append(loss.item())
@@ -141,18 +149,29 @@ def main(argv):
     dl = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(theirs, losses))
     out, _ = load_head(trained)
     mine = dict(model.named_parameters())
-    dp, dabs = 0.0, 0.0
+    dp, dabs, worst = 0.0, 0.0, ""
     for name, p in out.named_parameters():
         ref = mine[name].detach()
-        d = (p.detach() - ref).abs()
+        got = p.detach()
+        if name.endswith("self_attn.in_proj_bias"):
+            # the key bias (the middle third) shifts every score of a query by
+            # the same amount, which the softmax ignores: its true gradient is
+            # 0, both trainers see only rounding noise, and Adam's normalised
+            # step turns noise into lr-sized moves. Compare q and v biases only.
+            W = ref.shape[0] // 3
+            ref = torch.cat([ref[:W], ref[2 * W:]])
+            got = torch.cat([got[:W], got[2 * W:]])
+        d = (got - ref).abs()
         # relative to the value, with the tensor's own scale as the floor
         # (a weight that passes through 0 has no meaningful relative error)
         floor = 1e-2 * ref.abs().max().item()
-        dp = max(dp, (d / ref.abs().clamp_min(floor)).max().item())
+        rel = (d / ref.abs().clamp_min(floor)).max().item()
+        if rel > dp:
+            dp, worst = rel, name
         dabs = max(dabs, d.max().item())
-    print("%s: %d steps, loss max rel %.3g, parameters max rel %.3g (max |d| %.3g)" %
-          (config["fusion"], steps, dl, dp, dabs))
-    return 0 if dl <= 1e-4 and dp <= 1e-4 else 1
+    print("%s: %d steps, loss max rel %.3g, parameters max rel %.3g in %s (max |d| %.3g)" %
+          (config["fusion"], steps, dl, dp, worst, dabs))
+    return 0 if dl <= 1e-4 and dp <= tol else 1
 
 
 if __name__ == "__main__":

@@ -466,6 +466,63 @@ static void test_each_level(void)
     cpu_use(was);
 }
 
+/* gemm_run_xt (x given transposed) gives gemm_run's bits on the same x,
+ * split into panel ranges or not, with bias and accumulate; gemm_pack_cols
+ * packs column ranges into the whole weight's packing, byte for byte. On
+ * every level the CPU runs, and on the portable tile. */
+static int check_xt(int T, int N, int K, int use_bias, int accumulate, int parts)
+{
+    float *x = malloc(sizeof(float) * ((size_t)T * K + 1)), *xt = malloc(sizeof(float) * ((size_t)T * K + 1));
+    float *W = malloc(sizeof(float) * ((size_t)K * N + 1)), *b = malloc(sizeof(float) * (size_t)N);
+    float *y = malloc(sizeof(float) * (size_t)T * N), *y2 = malloc(sizeof(float) * (size_t)T * N);
+    size_t pc = gemm_packed_count(K, N) + 16;
+    float *packed = alloc64(sizeof(float) * pc), *cols = alloc64(sizeof(float) * pc);
+    float *Wt = malloc(sizeof(float) * ((size_t)K * N + 1));
+    for (size_t i = 0; i < (size_t)T * K; i++) x[i] = rnd();
+    for (int t = 0; t < T; t++)
+        for (int k = 0; k < K; k++) xt[(size_t)k * T + t] = x[(size_t)t * K + k];
+    for (size_t i = 0; i < (size_t)K * N; i++) W[i] = rnd();
+    for (int k = 0; k < K; k++)
+        for (int n = 0; n < N; n++) Wt[(size_t)n * K + k] = W[(size_t)k * N + n];
+    for (int i = 0; i < N; i++) b[i] = rnd();
+    for (size_t i = 0; i < (size_t)T * N; i++) y[i] = y2[i] = rnd();
+    int bad = 0;
+    gemm_pack(packed, W, K, N, (size_t)N, 0);
+    for (int tr = 0; tr < 2; tr++) { /* column ranges of 2 panels, from W and from W^T */
+        memset(cols, 0xff, sizeof(float) * pc);
+        for (int n0 = 0; n0 < N; n0 += 2 * GEMM_NR)
+            gemm_pack_cols(cols, tr ? Wt : W, tr ? (size_t)K : (size_t)N, K, N, n0, 2 * GEMM_NR, tr);
+        bad += memcmp(cols, packed, sizeof(float) * gemm_packed_count(K, N)) != 0;
+    }
+    gemm_weight w = {packed, K, N, 0};
+    int panels = gemm_panels(N);
+    gemm_run(y, (size_t)N, x, (size_t)K, &w, use_bias ? b : NULL, T, accumulate, 0, panels, work);
+    for (int p = 0; p < parts; p++)
+        gemm_run_xt(y2, (size_t)N, xt, (size_t)T, &w, use_bias ? b : NULL, T, accumulate, panels * p / parts,
+                    panels * (p + 1) / parts, work);
+    bad += memcmp(y, y2, sizeof(float) * (size_t)T * N) != 0;
+    free(x), free(xt), free(W), free(Wt), free(b), free(y), free(y2), free(packed), free(cols);
+    return bad;
+}
+
+static void test_run_xt(void)
+{
+    cpu_isa was = cpu_isa_active();
+    for (int isa = 0; isa < CPU_ISA_COUNT; isa++) {
+        if (cpu_use((cpu_isa)isa) != 0) continue;
+        for (int portable = 0; portable < 2; portable++) {
+            gemm_force_portable(portable);
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+                for (int variant = 0; variant < 4; variant++)
+                    for (int parts = 1; parts <= 3; parts += 2)
+                        CHECK_EQ_INT(check_xt(shapes[s][0], shapes[s][1], shapes[s][2], variant & 1, variant >> 1,
+                                              parts), 0);
+        }
+    }
+    gemm_force_portable(0);
+    cpu_use(was);
+}
+
 int main(void)
 {
     RUN(test_layout);
@@ -475,5 +532,6 @@ int main(void)
     RUN(test_portable_kernel);
     RUN(test_each_level);
     RUN(test_avx512_same_bits_as_avx2);
+    RUN(test_run_xt);
     return test_summary();
 }

@@ -82,9 +82,72 @@ static void test_linear(void)
     for (int i = 0; i < LB * LC; i++) xf[i] = (float)l_x[i];
     for (int i = 0; i < LOC * LC; i++) wf[i] = (float)l_w[i];
     for (int i = 0; i < LOC; i++) bf[i] = (float)l_b[i];
-    linear_forward(yf, xf, wf, bf, LB, LC, LOC);
+    linear_forward_ref(yf, xf, wf, bf, LB, LC, LOC);
     l_loss(); /* l_y of the unperturbed inputs */
     for (int i = 0; i < LB * LOC; i++) CHECK_NEAR(yf[i], l_y[i], 1e-5);
+}
+
+/* The GEMM path against the double loops on shapes that cut tiles, panels
+ * and k slices unevenly; and the same bits on a pool of 1 and of 2 threads
+ * (and with several products in a row through one exec's scratch). */
+static int linear_gemm_case(int B, int C, int OC, nn_exec *ex1, nn_exec *ex2)
+{
+    size_t nx = (size_t)B * C, nw = (size_t)OC * C, ny = (size_t)B * OC;
+    double *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *b = malloc(OC * sizeof *b);
+    double *dy = malloc(ny * sizeof *dy), *y = malloc(ny * sizeof *y);
+    double *dx = calloc(nx, sizeof *dx), *dw = calloc(nw, sizeof *dw), *db = calloc(OC, sizeof *db);
+    fill(x, nx, 1), fill(w, nw, 1), fill(b, OC, 1), fill(dy, ny, 1);
+    linear_forward_f64(y, x, w, b, B, C, OC);
+    /* start the gradients from a non-zero value: the backward adds */
+    for (size_t i = 0; i < nx; i++) dx[i] = 0.5;
+    for (size_t i = 0; i < nw; i++) dw[i] = -0.25;
+    for (int i = 0; i < OC; i++) db[i] = 1;
+    linear_backward_f64(dx, dw, db, dy, x, w, B, C, OC);
+    float *xf = malloc(nx * 4), *wf = malloc(nw * 4), *bf = malloc(OC * 4), *dyf = malloc(ny * 4);
+    float *yf[2], *dxf[2], *dwf[2], *dbf[2];
+    for (size_t i = 0; i < nx; i++) xf[i] = (float)x[i];
+    for (size_t i = 0; i < nw; i++) wf[i] = (float)w[i];
+    for (int i = 0; i < OC; i++) bf[i] = (float)b[i];
+    for (size_t i = 0; i < ny; i++) dyf[i] = (float)dy[i];
+    int bad = 0;
+    for (int e = 0; e < 2; e++) {
+        nn_exec *ex = e ? ex2 : ex1;
+        yf[e] = malloc(ny * 4), dxf[e] = malloc(nx * 4), dwf[e] = malloc(nw * 4), dbf[e] = malloc(OC * 4);
+        for (size_t i = 0; i < nx; i++) dxf[e][i] = 0.5f;
+        for (size_t i = 0; i < nw; i++) dwf[e][i] = -0.25f;
+        for (int i = 0; i < OC; i++) dbf[e][i] = 1;
+        linear_forward(ex, yf[e], xf, wf, bf, B, C, OC);
+        linear_backward(ex, dxf[e], dwf[e], dbf[e], dyf, xf, wf, B, C, OC);
+        double tol = 1e-5 * (1 + sqrt((double)(C > B ? C : B)));
+        for (size_t i = 0; i < ny; i++) bad += !(fabs(yf[e][i] - y[i]) <= tol * (1 + fabs(y[i])));
+        for (size_t i = 0; i < nx; i++) bad += !(fabs(dxf[e][i] - dx[i]) <= tol * (1 + fabs(dx[i])));
+        for (size_t i = 0; i < nw; i++) bad += !(fabs(dwf[e][i] - dw[i]) <= tol * (1 + fabs(dw[i])));
+        for (int i = 0; i < OC; i++) bad += !(fabs(dbf[e][i] - db[i]) <= tol * (1 + fabs(db[i])));
+    }
+    bad += memcmp(yf[0], yf[1], ny * 4) != 0;
+    bad += memcmp(dxf[0], dxf[1], nx * 4) != 0;
+    bad += memcmp(dwf[0], dwf[1], nw * 4) != 0;
+    bad += memcmp(dbf[0], dbf[1], (size_t)OC * 4) != 0;
+    for (int e = 0; e < 2; e++) free(yf[e]), free(dxf[e]), free(dwf[e]), free(dbf[e]);
+    free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db);
+    free(xf), free(wf), free(bf), free(dyf);
+    return bad;
+}
+
+static void test_linear_gemm(void)
+{
+    static const int shapes[][3] = {{3, 5, 4}, {1, 1, 1}, {37, 70, 45}, {256, 64, 33}, {300, 17, 260}, {7, 600, 2}};
+    mm_pool *p2 = mm_pool_create(2);
+    nn_exec ex1, ex2;
+    nn_exec_init(&ex1, NULL);
+    nn_exec_init(&ex2, p2);
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int bad = linear_gemm_case(shapes[s][0], shapes[s][1], shapes[s][2], &ex1, &ex2);
+        CHECK_MSG(bad == 0, "linear %dx%dx%d: %d mismatches", shapes[s][0], shapes[s][1], shapes[s][2], bad);
+    }
+    nn_exec_free(&ex1);
+    nn_exec_free(&ex2);
+    mm_pool_free(p2);
 }
 
 /* ---- GELU -----------------------------------------------------------------*/
@@ -256,6 +319,7 @@ static void test_rng(void)
 int main(void)
 {
     RUN(test_linear);
+    RUN(test_linear_gemm);
     RUN(test_gelu);
     RUN(test_dropout);
     RUN(test_layernorm);
