@@ -516,13 +516,9 @@ static int fuse_join(const char *const *paths, size_t n, const fuse_params *p, F
         }
     }
     *written = mmf_writer_count(w);
-    {
-        mmf_writer *tmp = w;
-        w = NULL;
-        if (mmf_writer_close(tmp, err)) goto done;
-    }
-    rc = 0;
-    goto done;
+    /* close owns the writer whatever it returns */
+    rc = mmf_writer_close(w, err) ? -1 : 0;
+    w = NULL;
 done:
     if (w) {
         mm_error ignored;
@@ -678,13 +674,9 @@ static int fuse_aligned(const char *const *paths, size_t n, const fuse_params *p
         goto done;
     }
     *written = mmf_writer_count(w);
-    {
-        mmf_writer *tmp = w;
-        w = NULL;
-        if (mmf_writer_close(tmp, err)) goto done;
-    }
-    rc = 0;
-    goto done;
+    /* close owns the writer whatever it returns */
+    rc = mmf_writer_close(w, err) ? -1 : 0;
+    w = NULL;
 done:
     if (w) {
         mm_error ignored;
