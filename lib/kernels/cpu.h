@@ -14,8 +14,9 @@
  *   avx2     x86-64 with AVX2, FMA, F16C, SSE4.2: the GEMM tiles, packing
  *            transposes and scans, the element-wise ops of lib/nn/ops,
  *            F16 conversions, CRC-32C, the finite check
- *   avx512   avx2 + AVX-512 F/VL/BW/VNNI: the GEMM tiles and float32
- *            scans at 512 bits (lib/kernels/x86_avx512/, avx2's bits),
+ *   avx512   avx2 + AVX-512 F/VL/BW/VNNI: the GEMM tiles, float32
+ *            scans and element-wise ops at 512 bits (lib/kernels/x86_avx512/,
+ *            avx2's bits),
  *            mm-rank's int8 pre-filter (lib/kernels/scan8.c, compiled
  *            with per-function targets)
  *   openblas generic + OpenBLAS's SGEMM for the products (gemm_run;

@@ -145,42 +145,37 @@ static inline __attribute__((always_inline)) void tile_avx512(int mr, int kc, co
     _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) _mm512_storeu_ps(y + (size_t)r * ldy, c[r]);
 }
 
-/* Two neighbouring panels at once (w2 the second's slice): a 6 x 32 tile,
- * 12 accumulators, each broadcast of x feeding two FMAs. Each output's
- * steps are tile_avx512's, so its bits too. Stores only (no scan). */
-static inline __attribute__((always_inline)) void tile2_avx512(int mr, int kc, const float *x, size_t ldx,
-                                                               const void *w, const void *w2, float *y,
-                                                               size_t ldy, const float *bias32, int load_y,
-                                                               int px, int f16)
+/* NP neighbouring panels at once (2 or 4; ws is the distance between their
+ * slices, in elements): a 6 x 16NP tile, 6 NP accumulators, each broadcast
+ * of x feeding NP FMAs, so that a k step loads 6 + NP values for 6 NP FMAs
+ * (6 x 64: 10 loads for 24 FMAs, within what the load ports sustain beside
+ * two FMAs a cycle). Each output's steps are tile_avx512's, so its bits
+ * too. Stores only (no scan). */
+static inline __attribute__((always_inline)) void tilen_avx512(int np, int mr, int kc, const float *x, size_t ldx,
+                                                               const void *w, size_t ws, float *y, size_t ldy,
+                                                               const float *bias, int load_y, int px, int f16)
 {
-    __m512 c0[MR], c1[MR];
-    __m512 b0 = bias32 ? _mm512_loadu_ps(bias32) : _mm512_setzero_ps();
-    __m512 b1 = bias32 ? _mm512_loadu_ps(bias32 + GEMM_NR) : _mm512_setzero_ps();
-    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
-        c0[r] = load_y ? _mm512_add_ps(_mm512_loadu_ps(y + (size_t)r * ldy), b0) : b0;
-        c1[r] = load_y ? _mm512_add_ps(_mm512_loadu_ps(y + (size_t)r * ldy + GEMM_NR), b1) : b1;
+    __m512 c[4][MR];
+    _Pragma("GCC unroll 4") for (int q = 0; q < np; q++) {
+        __m512 b = bias ? _mm512_loadu_ps(bias + q * GEMM_NR) : _mm512_setzero_ps();
+        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++)
+            c[q][r] = load_y ? _mm512_add_ps(_mm512_loadu_ps(y + (size_t)r * ldy + q * GEMM_NR), b) : b;
     }
     const float *xr[MR];
     _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) xr[r] = x + (size_t)r * ldx;
     for (int k = 0; k < kc; k++) {
-        __m512 w0, w1;
-        if (f16) {
-            w0 = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)((const uint16_t *)w + (size_t)k * GEMM_NR)));
-            w1 = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)((const uint16_t *)w2 + (size_t)k * GEMM_NR)));
-        } else {
-            w0 = _mm512_load_ps((const float *)w + (size_t)k * GEMM_NR);
-            w1 = _mm512_load_ps((const float *)w2 + (size_t)k * GEMM_NR);
-        }
+        __m512 wk[4];
+        _Pragma("GCC unroll 4") for (int q = 0; q < np; q++)
+            wk[q] = f16 ? _mm512_cvtph_ps(_mm256_load_si256(
+                              (const __m256i *)((const uint16_t *)w + q * ws + (size_t)k * GEMM_NR)))
+                        : _mm512_load_ps((const float *)w + q * ws + (size_t)k * GEMM_NR);
         _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
             __m512 a = _mm512_set1_ps(px ? x[(size_t)k * MR + r] : xr[r][k]);
-            c0[r] = _mm512_fmadd_ps(a, w0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(a, w1, c1[r]);
+            _Pragma("GCC unroll 4") for (int q = 0; q < np; q++) c[q][r] = _mm512_fmadd_ps(a, wk[q], c[q][r]);
         }
     }
-    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
-        _mm512_storeu_ps(y + (size_t)r * ldy, c0[r]);
-        _mm512_storeu_ps(y + (size_t)r * ldy + GEMM_NR, c1[r]);
-    }
+    _Pragma("GCC unroll 4") for (int q = 0; q < np; q++)
+        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) _mm512_storeu_ps(y + (size_t)r * ldy + q * GEMM_NR, c[q][r]);
 }
 #endif
 
@@ -259,62 +254,84 @@ static void panel_slice(float *y, size_t ldy, const float *x, size_t ldx, const 
     }
 }
 
-/* 1 if panels p and p + 1 are both full and run as one 6 x 32 tile. */
+/* Neighbouring full panels run as one wider tile (AVX-512: 4 panels, 6 x 64,
+ * or 2, 6 x 32): how many start at panel p, of [p, p1). */
 #ifdef GEMM_AVX512
-#define TILE2(m, px, h) tile2_avx512(m, kc, x, ldx, w, w2, y, ldy, bias32, load_y, px, h)
-static void tile2(int mr, int kc, const float *x, size_t ldx, const void *w, const void *w2, float *y, size_t ldy,
-                  const float *bias32, int load_y, int px, int f16)
-{
-#define TILE2_ROWS(px, h)                 \
-    switch (mr) {                         \
-    case 6: TILE2(6, px, h); break;       \
-    case 5: TILE2(5, px, h); break;       \
-    case 4: TILE2(4, px, h); break;       \
-    case 3: TILE2(3, px, h); break;       \
-    case 2: TILE2(2, px, h); break;       \
-    default: TILE2(1, px, h); break;      \
+#define TILEN(n, m, px, h) tilen_avx512(n, m, kc, x, ldx, w, ws, y, ldy, bias, load_y, px, h)
+#define TILEN_ROWS(n, px, h)                \
+    switch (mr) {                           \
+    case 6: TILEN(n, 6, px, h); break;      \
+    case 5: TILEN(n, 5, px, h); break;      \
+    case 4: TILEN(n, 4, px, h); break;      \
+    case 3: TILEN(n, 3, px, h); break;      \
+    case 2: TILEN(n, 2, px, h); break;      \
+    default: TILEN(n, 1, px, h); break;     \
     }
-    if (px && f16) {
-        TILE2_ROWS(1, 1)
-    } else if (px) {
-        TILE2_ROWS(1, 0)
-    } else if (f16) {
-        TILE2_ROWS(0, 1)
+#define TILEN_KINDS(n)       \
+    if (px && f16) {         \
+        TILEN_ROWS(n, 1, 1)  \
+    } else if (px) {         \
+        TILEN_ROWS(n, 1, 0)  \
+    } else if (f16) {        \
+        TILEN_ROWS(n, 0, 1)  \
+    } else {                 \
+        TILEN_ROWS(n, 0, 0)  \
+    }
+static void tilen(int np, int mr, int kc, const float *x, size_t ldx, const void *w, size_t ws, float *y,
+                  size_t ldy, const float *bias, int load_y, int px, int f16)
+{
+    if (np == 4) {
+        TILEN_KINDS(4)
     } else {
-        TILE2_ROWS(0, 0)
+        TILEN_KINDS(2)
     }
-#undef TILE2_ROWS
+}
+#undef TILEN_KINDS
+#undef TILEN_ROWS
+#undef TILEN
+
+static int panels_at_once(const gemm_weight *W, int p, int p1)
+{
+    if (gemm_portable_forced) return 1;
+    for (int n = 4; n > 1; n /= 2)
+        if (p + n <= p1 && (p + n) * GEMM_NR <= W->N) return n;
+    return 1;
 }
 
-static int pair_ok(const gemm_weight *W, int p, int p1)
+/* panel_slice for the np full panels p .. p + np - 1 together. */
+static void panel_slicen(int np, float *y, size_t ldy, const float *x, size_t ldx, const float *xp,
+                         const gemm_weight *W, const float *bias, int accumulate, int p, int k0, int kc, int i0,
+                         int i1)
 {
-    return !gemm_portable_forced && p + 1 < p1 && (p + 2) * GEMM_NR <= W->N;
-}
-
-/* panel_slice for the full panels p and p + 1 together. */
-static void panel_slice2(float *y, size_t ldy, const float *x, size_t ldx, const float *xp, const gemm_weight *W,
-                         const float *bias, int accumulate, int p, int k0, int kc, int i0, int i1)
-{
+    if (np == 1) {
+        panel_slice(y, ldy, x, ldx, xp, W, bias, accumulate, p, k0, kc, i0, i1);
+        return;
+    }
     int K = W->K, f16 = W->f16, n0 = p * GEMM_NR;
     int first = k0 == 0;
     int load_y = !first || accumulate;
     size_t es = f16 ? sizeof(uint16_t) : sizeof(float);
     const void *w = (const unsigned char *)W->data + ((size_t)p * K + k0) * GEMM_NR * es;
-    const void *w2 = (const unsigned char *)W->data + ((size_t)(p + 1) * K + k0) * GEMM_NR * es;
     const float *b = first && bias ? bias + n0 : NULL;
     for (int i = i0; i < i1; i += MR) {
         int mr = i1 - i < MR ? i1 - i : MR;
         const float *xi = xp ? xp + (size_t)(i - i0) * kc : x + (size_t)i * ldx + k0;
-        tile2(mr, kc, xi, ldx, w, w2, y + (size_t)i * ldy + n0, ldy, b, load_y, xp != NULL, f16);
+        tilen(np, mr, kc, xi, ldx, w, (size_t)K * GEMM_NR, y + (size_t)i * ldy + n0, ldy, b, load_y, xp != NULL, f16);
     }
 }
 #else
-static int pair_ok(const gemm_weight *W, int p, int p1)
+static int panels_at_once(const gemm_weight *W, int p, int p1)
 {
     (void)W, (void)p, (void)p1;
-    return 0;
+    return 1;
 }
-#define panel_slice2 panel_slice
+static void panel_slicen(int np, float *y, size_t ldy, const float *x, size_t ldx, const float *xp,
+                         const gemm_weight *W, const float *bias, int accumulate, int p, int k0, int kc, int i0,
+                         int i1)
+{
+    (void)np;
+    panel_slice(y, ldy, x, ldx, xp, W, bias, accumulate, p, k0, kc, i0, i1);
+}
 #endif
 
 /* Copies x[i0..i1) x [k0, k0 + kc) into xp tile by tile: tile t holds, for
@@ -381,11 +398,10 @@ void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weigh
     if ((size_t)T * (size_t)K * sizeof(float) <= X_WHOLE || !work) {
         /* All of x stays in L2: each panel is read once, in address order. */
         for (int p = p0; p < p1; p++) {
-            int two = pair_ok(W, p, p1);
+            int np = panels_at_once(W, p, p1);
             for (int k0 = 0; k0 < kend; k0 += KC)
-                (two ? panel_slice2 : panel_slice)(y, ldy, x, ldx, NULL, W, bias, accumulate, p, k0,
-                                                   K - k0 < KC ? K - k0 : KC, 0, T);
-            p += two;
+                panel_slicen(np, y, ldy, x, ldx, NULL, W, bias, accumulate, p, k0, K - k0 < KC ? K - k0 : KC, 0, T);
+            p += np - 1;
         }
         return;
     }
@@ -397,9 +413,9 @@ void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weigh
             int i1 = T - i0 < MC ? T : i0 + MC;
             pack_x(work, x, ldx, i0, i1, k0, kc);
             for (int p = p0; p < p1; p++) {
-                int two = pair_ok(W, p, p1);
-                (two ? panel_slice2 : panel_slice)(y, ldy, x, ldx, work, W, bias, accumulate, p, k0, kc, i0, i1);
-                p += two;
+                int np = panels_at_once(W, p, p1);
+                panel_slicen(np, y, ldy, x, ldx, work, W, bias, accumulate, p, k0, kc, i0, i1);
+                p += np - 1;
             }
         }
     }
@@ -438,9 +454,9 @@ void gemm_run_xt(float *y, size_t ldy, const float *xt, size_t ldxt, const gemm_
             int i1 = T - i0 < MC ? T : i0 + MC;
             pack_xt(work, xt, ldxt, i0, i1, k0, kc);
             for (int p = p0; p < p1; p++) {
-                int two = pair_ok(W, p, p1);
-                (two ? panel_slice2 : panel_slice)(y, ldy, NULL, 0, work, W, bias, accumulate, p, k0, kc, i0, i1);
-                p += two;
+                int np = panels_at_once(W, p, p1);
+                panel_slicen(np, y, ldy, NULL, 0, work, W, bias, accumulate, p, k0, kc, i0, i1);
+                p += np - 1;
             }
         }
     }

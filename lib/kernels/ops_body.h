@@ -12,6 +12,15 @@
 #include <immintrin.h>
 #define OPS_SIMD 1
 #endif
+/* lib/kernels/x86_avx512/: the same kernels 16 lanes at a time. Every lane
+ * takes the steps the 8-lane code takes (the same polynomial, operation by
+ * operation), and the sums keep the 8-lane code's order (softmax adds the
+ * two halves of 16 values one after the other; layer norm's two 8-lane
+ * partial sums are the two halves of one register), so the avx512 level
+ * gives avx2's bits here too. */
+#if defined(OPS_SIMD) && defined(__AVX512F__)
+#define OPS_SIMD512 1
+#endif
 
 void kernel_activate(float *y, int T, int N, int act);
 void kernel_softmax(float *x, int n);
@@ -87,6 +96,61 @@ static inline float hsum8(__m256 v)
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
+
+#ifdef OPS_SIMD512
+static inline __m512 exp16(__m512 x)
+{
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/* act8, 16 lanes (see act8 for the formulas). */
+static inline __m512 act16(__m512 x, int act)
+{
+    const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
+    switch (act) {
+    case KERNEL_ACT_QUICK_GELU:
+        return _mm512_div_ps(x, _mm512_add_ps(one, exp16(_mm512_mul_ps(x, _mm512_set1_ps(-1.702f)))));
+    case KERNEL_ACT_GELU: {
+        __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678118654752f));
+        __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(half, z, one));
+        __m512 p = _mm512_set1_ps(0.17087277f);
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.13520398f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.27886807f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.18628806f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.09678418f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.37409196f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.00002368f));
+        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.26551223f));
+        __m512 erfc = _mm512_mul_ps(t, exp16(_mm512_fnmadd_ps(z, z, p)));
+        __m512 tail = _mm512_mul_ps(half, erfc);
+        __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+        __m512 phi = _mm512_mask_blend_ps(neg, _mm512_sub_ps(one, tail), tail);
+        return _mm512_mul_ps(x, phi);
+    }
+    default: {
+        __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+        __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.79788456080286536f),
+                                 _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+        return _mm512_div_ps(x, _mm512_add_ps(one, exp16(_mm512_mul_ps(u, _mm512_set1_ps(-2.0f)))));
+    }
+    }
+}
+#endif
 #else
 static inline float act1(float x, int act)
 {
@@ -105,6 +169,9 @@ void kernel_activate(float *y, int T, int N, int act)
         float *row = y + (size_t)t * N;
 #ifdef OPS_SIMD
         int j = 0;
+#ifdef OPS_SIMD512
+        for (; j + 16 <= N; j += 16) _mm512_storeu_ps(row + j, act16(_mm512_loadu_ps(row + j), act));
+#endif
         for (; j + 8 <= N; j += 8) _mm256_storeu_ps(row + j, act8(_mm256_loadu_ps(row + j), act));
         if (j < N) {
             float tmp[8] = {0};
@@ -127,6 +194,14 @@ void kernel_softmax(float *x, int n)
 #ifdef OPS_SIMD
     int i = 0;
     __m256 vmx = _mm256_set1_ps(mx), vs = _mm256_setzero_ps();
+#ifdef OPS_SIMD512
+    for (; i + 16 <= n; i += 16) { /* the two halves added in the 8-lane loop's order */
+        __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), _mm512_set1_ps(mx)));
+        _mm512_storeu_ps(x + i, e);
+        vs = _mm256_add_ps(vs, _mm512_castps512_ps256(e));
+        vs = _mm256_add_ps(vs, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1)));
+    }
+#endif
     for (; i + 8 <= n; i += 8) {
         __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
         _mm256_storeu_ps(x + i, e);
@@ -161,22 +236,40 @@ void kernel_layernorm(float *y, const float *x, const float *g, const float *b, 
 #ifdef OPS_SIMD
         __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
         int j = 0;
+#ifdef OPS_SIMD512
+        /* s0 and s1 as the two halves of one register */
+        __m512 s01 = _mm512_setzero_ps();
+        for (; j + 16 <= w; j += 16) s01 = _mm512_add_ps(s01, _mm512_loadu_ps(xr + j));
+        s0 = _mm512_castps512_ps256(s01);
+        s1 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s01), 1));
+#else
         for (; j + 16 <= w; j += 16) {
             s0 = _mm256_add_ps(s0, _mm256_loadu_ps(xr + j));
             s1 = _mm256_add_ps(s1, _mm256_loadu_ps(xr + j + 8));
         }
+#endif
         float s = hsum8(_mm256_add_ps(s0, s1));
         for (; j < w; j++) s += xr[j];
         mean = s / (float)w;
-        __m256 vm = _mm256_set1_ps(mean);
         s0 = _mm256_setzero_ps();
         s1 = _mm256_setzero_ps();
+#ifdef OPS_SIMD512
+        s01 = _mm512_setzero_ps();
+        for (j = 0; j + 16 <= w; j += 16) {
+            __m512 d = _mm512_sub_ps(_mm512_loadu_ps(xr + j), _mm512_set1_ps(mean));
+            s01 = _mm512_fmadd_ps(d, d, s01);
+        }
+        s0 = _mm512_castps512_ps256(s01);
+        s1 = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s01), 1));
+#else
+        __m256 vm = _mm256_set1_ps(mean);
         for (j = 0; j + 16 <= w; j += 16) {
             __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(xr + j), vm);
             __m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(xr + j + 8), vm);
             s0 = _mm256_fmadd_ps(d0, d0, s0);
             s1 = _mm256_fmadd_ps(d1, d1, s1);
         }
+#endif
         float v = hsum8(_mm256_add_ps(s0, s1));
         for (; j < w; j++) v += (xr[j] - mean) * (xr[j] - mean);
         var = v / (float)w;

@@ -3,7 +3,8 @@
  * layer norm against a double-precision reference, each level within
  * tolerance of the others, and each value's result independent of where
  * it sits (row splits, tails of fewer than 8 or 16 values). avx512 runs
- * avx2's element-wise bodies, so the two must agree bit for bit. */
+ * the bodies 16 lanes at a time in the 8-lane code's steps and order
+ * (kernels/ops_body.h), so the two must agree bit for bit. */
 #include "test.h"
 
 #include <stdint.h>
