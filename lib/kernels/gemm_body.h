@@ -316,6 +316,13 @@ static void panel_slicen(int np, float *y, size_t ldy, const float *x, size_t ld
     for (int i = i0; i < i1; i += MR) {
         int mr = i1 - i < MR ? i1 - i : MR;
         const float *xi = xp ? xp + (size_t)(i - i0) * kc : x + (size_t)i * ldx + k0;
+        /* The next tile's y rows (read at its start when load_y; large y
+         * no longer sits in L2 between k slices) are fetched while this one
+         * runs: one line per 16 floats of each row. */
+        if (load_y && i + MR < i1)
+            for (int r = 0; r < MR && i + MR + r < i1; r++)
+                for (int q = 0; q < np; q++)
+                    _mm_prefetch((const char *)(y + (size_t)(i + MR + r) * ldy + n0 + q * GEMM_NR), _MM_HINT_T0);
         tilen(np, mr, kc, xi, ldx, w, (size_t)K * GEMM_NR, y + (size_t)i * ldy + n0, ldy, b, load_y, xp != NULL, f16);
     }
 }
