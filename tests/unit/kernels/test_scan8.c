@@ -345,9 +345,47 @@ static void test_refusals(void)
     CHECK(lim.ok && lim.norm >= st[1].norm && lim.enorm >= st[0].enorm);
 }
 
+/* quantize's AVX-512 version (the one the int8 path runs) against its
+ * portable reference (scan8_force_off selects it): the same bytes and
+ * scale and sum for every length around the 16-lane steps, and norms that
+ * differ by at most one float step (their sums run in another order). */
+static void test_quantize_versions(void)
+{
+    if (!scan8_available()) {
+        test_skip("no avx512 VNNI: only the portable quantisation runs here");
+        return;
+    }
+    static const int lens[] = {1, 3, 15, 16, 17, 31, 32, 33, 100, 512, 513, 768};
+    unsigned long long r = 12345;
+    float x[768];
+    uint8_t a8[64 * 768], b8[64 * 768];
+    scan8_vec sa[1], sb[1];
+    int bad = 0;
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        int K = lens[li];
+        for (int rep = 0; rep < 20; rep++) {
+            for (int k = 0; k < K; k++) x[k] = (float)((test_rand_unit(&r) * 2 - 1) * (rep % 3 ? 1.0 : 1e-3));
+            if (rep == 5) x[K / 2] = 0.0f;
+            if (rep == 6) x[0] = -0.0f;
+            CHECK_EQ_INT(scan8_pack_rows(a8, sa, x, (size_t)K, 1, K), 0);
+            scan8_force_off(1);
+            CHECK_EQ_INT(scan8_pack_rows(b8, sb, x, (size_t)K, 1, K), 0);
+            scan8_force_off(0);
+            if (memcmp(a8, b8, scan8_rows_bytes(1, K)) != 0 || sa[0].scale != sb[0].scale ||
+                sa[0].sum != sb[0].sum || sa[0].qnorm != sb[0].qnorm ||
+                fabsf(sa[0].norm - sb[0].norm) > nextafterf(sb[0].norm, INFINITY) - sb[0].norm ||
+                fabsf(sa[0].enorm - sb[0].enorm) > nextafterf(sb[0].enorm, INFINITY) - sb[0].enorm) {
+                if (bad++ < 3) fprintf(stderr, "  K %d rep %d: versions differ\n", K, rep);
+            }
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 int main(void)
 {
     RUN(test_refusals);
+    RUN(test_quantize_versions);
     RUN(test_same_hits_as_gemm_scan);
     RUN(test_complete_at_threshold);
     RUN(test_tight_pair);
