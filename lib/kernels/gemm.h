@@ -114,7 +114,10 @@ void gemm_pack_transposed(float *dst, const float *src, size_t lds, int N, int K
 
 /* hit(ctx, row, col, value, &thr[row]) is called for each value that is at
  * or above its row's threshold when its tile is done (NaN never is); it may
- * raise *threshold. A non-zero return stops the scan and is returned. */
+ * raise *threshold. A non-zero return stops the scan and is returned.
+ * Each row's hits arrive in column order, with that row's threshold as the
+ * earlier ones left it; how the rows' sequences interleave depends on the
+ * kernel level's tile shape (avx512 scans up to 4 panels per tile). */
 typedef int (*gemm_hit_fn)(void *ctx, int row, int col, float value, float *threshold);
 
 /* Scratch floats gemm_scan wants (one per concurrent caller): partial sums

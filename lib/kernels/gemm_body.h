@@ -517,10 +517,11 @@ static int tile_scan(int mr, int kc, const float *x, const void *w, float *y, in
 
 /* Hands the values of a finished tile (rows i.., acc as tile_scan stored
  * it) that reach their row's threshold to hit. */
-static int scan_hits(const float *acc, int i, int mr, int n0, int nv, float *thr, gemm_hit_fn hit, void *ctx)
+static int scan_hits(const float *acc, int lda, int i, int mr, int n0, int nv, float *thr, gemm_hit_fn hit,
+                     void *ctx)
 {
     for (int r = 0; r < mr; r++) {
-        const float *row = acc + r * GEMM_NR;
+        const float *row = acc + r * lda;
         unsigned cand = nv >= GEMM_NR ? 0xffffu : (1u << nv) - 1;
 #ifdef GEMM_AVX2
         if (!gemm_portable_forced) { /* the columns worth a look, 16 compares at once */
@@ -558,21 +559,120 @@ static int scan_slice(const float *xp, int i, int mr, const gemm_weight *W, int 
     }
     if (!tile_scan(mr, kc, x, w, acc, k0 > 0, thr + i, W->f16)) return 0;
     int n0 = p * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
-    return scan_hits(acc, i, mr, n0, nv, thr, hit, ctx);
+    return scan_hits(acc, GEMM_NR, i, mr, n0, nv, thr, hit, ctx);
 }
+
+#ifdef GEMM_AVX512
+/* gemm_scan's wide tile: np (2 or 4) full panels over all of K in registers
+ * (6 np accumulators: the 6 of a one-panel tile cannot cover the FMA
+ * latency), then tested against the rows' thresholds; stored into acc (mr
+ * rows of 16 np) only if some value reaches its row's. Each output is one
+ * FMA chain over k = 0 .. K-1 from 0, the steps scan_slice's k slices take
+ * (a slice's partial sum is stored and reloaded exactly), so its bits. */
+static inline __attribute__((always_inline)) int tilen_scan_avx512(int np, int mr, int K, const float *x,
+                                                                   const void *w, size_t ws, const float *thr,
+                                                                   float *acc, int f16)
+{
+    __m512 c[4][MR];
+    _Pragma("GCC unroll 4") for (int q = 0; q < np; q++)
+        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) c[q][r] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        __m512 wk[4];
+        _Pragma("GCC unroll 4") for (int q = 0; q < np; q++)
+            wk[q] = f16 ? _mm512_cvtph_ps(_mm256_load_si256(
+                              (const __m256i *)((const uint16_t *)w + q * ws + (size_t)k * GEMM_NR)))
+                        : _mm512_load_ps((const float *)w + q * ws + (size_t)k * GEMM_NR);
+        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
+            __m512 a = _mm512_set1_ps(x[(size_t)k * MR + r]);
+            _Pragma("GCC unroll 4") for (int q = 0; q < np; q++) c[q][r] = _mm512_fmadd_ps(a, wk[q], c[q][r]);
+        }
+    }
+    __mmask16 any = 0;
+    _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) {
+        __m512 t = _mm512_set1_ps(thr[r]);
+        _Pragma("GCC unroll 4") for (int q = 0; q < np; q++) any |= _mm512_cmp_ps_mask(c[q][r], t, _CMP_GE_OQ);
+    }
+    if (!any) return 0;
+    _Pragma("GCC unroll 4") for (int q = 0; q < np; q++)
+        _Pragma("GCC unroll 8") for (int r = 0; r < mr; r++) _mm512_storeu_ps(acc + (size_t)r * np * GEMM_NR + q * GEMM_NR, c[q][r]);
+    return 1;
+}
+
+#define SCAN_WIDE_KMAX 2048 /* a group's panels (4 x K x 64 bytes) stay in L2 while the row tiles pass */
+
+static int scan_tilen(int np, int mr, int K, const float *x, const void *w, size_t ws, const float *thr, float *acc,
+                      int f16)
+{
+#define SCANN(n, m, h) return tilen_scan_avx512(n, m, K, x, w, ws, thr, acc, h)
+#define SCANN_ROWS(n, h)                  \
+    switch (mr) {                         \
+    case 6: SCANN(n, 6, h);               \
+    case 5: SCANN(n, 5, h);               \
+    case 4: SCANN(n, 4, h);               \
+    case 3: SCANN(n, 3, h);               \
+    case 2: SCANN(n, 2, h);               \
+    default: SCANN(n, 1, h);              \
+    }
+    if (np == 4) {
+        if (f16) SCANN_ROWS(4, 1) else SCANN_ROWS(4, 0)
+    } else {
+        if (f16) SCANN_ROWS(2, 1) else SCANN_ROWS(2, 0)
+    }
+#undef SCANN_ROWS
+#undef SCANN
+}
+
+/* Panels [p, p + np) for the tile of rows [i, i + mr): hits reported panel by
+ * panel, each row's in the order of its columns, as scan_slice reports them
+ * one panel at a time. */
+static int scan_group(const float *xp, int i, int mr, const gemm_weight *W, int p, int np, float *thr,
+                      gemm_hit_fn hit, void *ctx)
+{
+    float acc[MR * 4 * GEMM_NR];
+    int K = W->K;
+    size_t es = W->f16 ? sizeof(uint16_t) : sizeof(float);
+    const void *w = (const unsigned char *)W->data + (size_t)p * K * GEMM_NR * es;
+    if (!scan_tilen(np, mr, K, xp + (size_t)i * K, w, (size_t)K * GEMM_NR, thr + i, acc, W->f16)) return 0;
+    for (int q = 0; q < np; q++) {
+        int rc = scan_hits(acc + q * GEMM_NR, np * GEMM_NR, i, mr, (p + q) * GEMM_NR, GEMM_NR, thr, hit, ctx);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int scan_panels_at_once(const gemm_weight *W, int p)
+{
+    if (gemm_portable_forced || W->K <= 0 || W->K > SCAN_WIDE_KMAX) return 1;
+    for (int n = 4; n > 1; n /= 2)
+        if ((p + n) * GEMM_NR <= W->N) return n;
+    return 1;
+}
+#endif
 
 int gemm_scan(const float *xp, int T, const gemm_weight *W, float *thr, gemm_hit_fn hit, void *ctx, float *work)
 {
     int kend = W->K > 0 ? W->K : 1; /* K == 0: one empty slice, every value 0 */
     for (int i0 = 0; i0 < T; i0 += SCAN_MC) {
         int i1 = T - i0 < SCAN_MC ? T : i0 + SCAN_MC;
-        for (int p = 0; p < gemm_panels(W->N); p++)
+        for (int p = 0; p < gemm_panels(W->N); p++) {
+#ifdef GEMM_AVX512
+            int np = scan_panels_at_once(W, p);
+            if (np > 1) {
+                for (int i = i0; i < i1; i += MR) {
+                    int rc = scan_group(xp, i, i1 - i < MR ? i1 - i : MR, W, p, np, thr, hit, ctx);
+                    if (rc) return rc;
+                }
+                p += np - 1;
+                continue;
+            }
+#endif
             for (int k0 = 0; k0 < kend; k0 += KC)
                 for (int i = i0; i < i1; i += MR) {
                     int rc = scan_slice(xp, i, i1 - i < MR ? i1 - i : MR, W, p, k0, thr, hit, ctx,
                                         work + (size_t)(i - i0) * GEMM_NR);
                     if (rc) return rc;
                 }
+        }
     }
     return 0;
 }
@@ -672,7 +772,7 @@ int gemm_scan_rows(const float *xp, const int *rows, const int *panels, int n, c
     }
     for (int j = 0; j < n; j++) { /* each job is a one-row tile */
         int n0 = panels[j] * GEMM_NR, nv = N - n0 < GEMM_NR ? N - n0 : GEMM_NR;
-        int rc = scan_hits(out + j * GEMM_NR, rows[j], 1, n0, nv, thr, hit, ctx);
+        int rc = scan_hits(out + j * GEMM_NR, GEMM_NR, rows[j], 1, n0, nv, thr, hit, ctx);
         if (rc) return rc;
     }
     return 0;

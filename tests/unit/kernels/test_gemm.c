@@ -374,10 +374,32 @@ static int list_hit(void *ctx, int row, int col, float v, float *thr)
     return 0;
 }
 
+/* The hits' indices grouped by row, each row's in arrival order (a stable
+ * counting sort): the contract is each row's sequence (gemm.h); how rows
+ * interleave depends on the tile shape. */
+static int *by_row(const hit_list *L)
+{
+    int rows = 0;
+    for (int h = 0; h < L->n; h++) rows = L->rc[2 * h] + 1 > rows ? L->rc[2 * h] + 1 : rows;
+    int *start = must(calloc((size_t)rows + 1, sizeof(int))), *idx = must(malloc(sizeof(int) * ((size_t)L->n + 1)));
+    for (int h = 0; h < L->n; h++) start[L->rc[2 * h] + 1]++;
+    for (int r = 0; r < rows; r++) start[r + 1] += start[r];
+    for (int h = 0; h < L->n; h++) idx[start[L->rc[2 * h]]++] = h;
+    free(start);
+    return idx;
+}
+
 static int same_hits(const hit_list *a, const hit_list *b)
 {
-    return a->n == b->n && (a->n == 0 || (memcmp(a->v, b->v, sizeof(float) * (size_t)a->n) == 0 &&
-                                          memcmp(a->rc, b->rc, 2 * sizeof(int) * (size_t)a->n) == 0));
+    if (a->n != b->n) return 0;
+    int *ia = by_row(a), *ib = by_row(b), same = 1;
+    for (int h = 0; h < a->n && same; h++) {
+        int x = ia[h], y = ib[h];
+        same = memcmp(&a->v[x], &b->v[y], sizeof(float)) == 0 && a->rc[2 * x] == b->rc[2 * y] &&
+               a->rc[2 * x + 1] == b->rc[2 * y + 1];
+    }
+    free(ia), free(ib);
+    return same;
 }
 
 /* The float32 scans (gemm_scan, gemm_scan_tile, gemm_scan_rows,
