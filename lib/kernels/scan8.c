@@ -7,9 +7,8 @@
  *    the kernel subtracts per column);
  *  - gallery panel p (GEMM_NR vectors): for each group g, the 16 vectors' 4
  *    values side by side, 64 bytes, signed.
- * A 12 x 16 tile keeps 24 accumulators of 8 int32 in registers (AVX-512VL
- * gives 32 ymm registers); one group costs 2 loads, 12 broadcasts and 24
- * vpdpbusd. The sums are exact in int32 for K <= 65536 (255 * 127 * K).
+ * A 12 x 16 tile keeps 12 accumulators of 16 int32 in zmm registers; one
+ * group costs 1 load, 12 broadcasts and 12 512-bit vpdpbusd. The sums are exact in int32 for K <= 65536 (255 * 127 * K).
  */
 #include "kernels/scan8.h"
 
@@ -279,32 +278,28 @@ static void panel_cols_of(panel_cols *pc, const scan8_vec *wst, int nv)
 VNNI_TARGET static unsigned tile8(const uint8_t *x, const int8_t *w, int G, const float *limit, const float *qscale,
                                   const panel_cols *pc)
 {
-    __m256i c0[SCAN8_MR], c1[SCAN8_MR];
-    for (int r = 0; r < SCAN8_MR; r++) c0[r] = c1[r] = _mm256_setzero_si256();
+    /* One zmm of 16 int32 per row: a group's 64 panel bytes are one load,
+     * and each row's broadcast feeds one 512-bit vpdpbusd (16 columns x 4
+     * values); 12 accumulators cover its latency. */
+    __m512i c[SCAN8_MR];
+    for (int r = 0; r < SCAN8_MR; r++) c[r] = _mm512_setzero_si512();
     for (int g = 0; g < G; g++) {
-        __m256i w0 = _mm256_load_si256((const __m256i *)(const void *)(w + (size_t)g * 64));
-        __m256i w1 = _mm256_load_si256((const __m256i *)(const void *)(w + (size_t)g * 64 + 32));
+        __m512i wg = _mm512_load_si512((const void *)(w + (size_t)g * 64));
         const uint8_t *xg = x + (size_t)g * 4 * SCAN8_MR;
         _Pragma("GCC unroll 12") for (int r = 0; r < SCAN8_MR; r++) {
             int32_t four;
             memcpy(&four, xg + 4 * r, 4);
-            __m256i a = _mm256_set1_epi32(four);
-            c0[r] = _mm256_dpbusd_epi32(c0[r], a, w0);
-            c1[r] = _mm256_dpbusd_epi32(c1[r], a, w1);
+            c[r] = _mm512_dpbusd_epi32(c[r], _mm512_set1_epi32(four), wg);
         }
     }
-    __m256i k0 = _mm256_loadu_si256((const __m256i *)(const void *)pc->corr);
-    __m256i k1 = _mm256_loadu_si256((const __m256i *)(const void *)(pc->corr + 8));
-    __m256 s0 = _mm256_loadu_ps(pc->scale), s1 = _mm256_loadu_ps(pc->scale + 8);
+    __m512i k = _mm512_loadu_si512((const void *)pc->corr);
+    __m512 sc = _mm512_loadu_ps(pc->scale);
     __mmask16 valid = (__mmask16)pc->valid;
     unsigned rows = 0;
     _Pragma("GCC unroll 12") for (int r = 0; r < SCAN8_MR; r++) {
-        __m256 lim = _mm256_set1_ps(limit[r]), sq = _mm256_set1_ps(qscale[r]);
-        __m256 v0 = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c0[r], k0)), s0), sq);
-        __m256 v1 = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c1[r], k1)), s1), sq);
-        __mmask16 m = (__mmask16)(_mm256_cmp_ps_mask(v0, lim, _CMP_GE_OQ) |
-                                  ((unsigned)_mm256_cmp_ps_mask(v1, lim, _CMP_GE_OQ) << 8));
-        if (m & valid) rows |= 1u << r;
+        __m512 lim = _mm512_set1_ps(limit[r]), sq = _mm512_set1_ps(qscale[r]);
+        __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c[r], k)), sc), sq);
+        if (_mm512_cmp_ps_mask(v, lim, _CMP_GE_OQ) & valid) rows |= 1u << r;
     }
     return rows;
 }
