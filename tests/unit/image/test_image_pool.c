@@ -336,6 +336,12 @@ static void test_empty_list(void)
 
 int main(void)
 {
+    char probe[1024];
+    snprintf(probe, sizeof probe, "%s/ref/clip/images", test_shared_dir());
+    if (access(probe, R_OK) != 0) { /* a checkout without ../shared beside it */
+        printf("ok 1 - # SKIP reference data not found under %s\n1..1\n", test_shared_dir());
+        return 0;
+    }
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 1;

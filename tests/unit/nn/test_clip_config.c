@@ -33,6 +33,10 @@ static void test_tiny_reference_config(void)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/ref/clip/models/tiny/config.json", test_shared_dir());
+    if (access(path, R_OK) != 0) {
+        test_skip("reference data not found under ../shared");
+        return;
+    }
     clip_config cfg;
     mm_error err = {0};
     int rc = clip_config_load(path, &cfg, &err);
