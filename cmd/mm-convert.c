@@ -6,6 +6,7 @@
 
 #include "core/vec.h"
 #include "core/cli.h"
+#include "core/xalloc.h"
 #include "io/featio.h"
 #include "kernels/half.h"
 #include "io/mmf.h"
@@ -89,8 +90,7 @@ static void sink_begin_segment(sink *s, const mmf_header *in, uint32_t dim)
     if (s->p->normalize) h.flags |= MMF_FLAG_NORMALIZED;
     for (size_t i = 0; i < s->p->meta_count; i++) {
         const char *kv = s->p->meta[i], *eq = strchr(kv, '=');
-        char *key = strndup(kv, (size_t)(eq - kv));
-        if (!key) cli_fatal("out of memory");
+        char *key = xstrndup(kv, (size_t)(eq - kv));
         mmf_header_set(&h, key, eq + 1);
         free(key);
     }
@@ -121,12 +121,11 @@ static void sink_put(sink *s, const char *id, float *vec, uint32_t dim)
                       cli_input_name(s->p->input), id, dim, s->npy_dim);
         if (s->nrows == s->cap) {
             s->cap = s->cap ? s->cap * 2 : 1024;
-            s->rows = realloc(s->rows, s->cap * s->npy_dim * sizeof(float));
-            s->ids = realloc(s->ids, s->cap * sizeof *s->ids);
-            if (!s->rows || !s->ids) cli_fatal("out of memory");
+            s->rows = xrealloc(s->rows, s->cap * s->npy_dim * sizeof(float));
+            s->ids = xrealloc(s->ids, s->cap * sizeof *s->ids);
         }
         memcpy(s->rows + s->nrows * s->npy_dim, vec, s->npy_dim * sizeof(float));
-        if (!(s->ids[s->nrows] = strdup(id))) cli_fatal("out of memory");
+        s->ids[s->nrows] = xstrdup(id);
         s->nrows++;
     }
 }
@@ -150,8 +149,7 @@ static void sink_finish(sink *s)
         FILE *fp = cli_output_fp(s->out);
         int rc;
         if (s->npy_dtype == MMF_F16) {
-            uint16_t *h = malloc((s->nrows ? s->nrows * s->npy_dim : 1) * sizeof *h);
-            if (!h) cli_fatal("out of memory");
+            uint16_t *h = xmalloc((s->nrows ? s->nrows * s->npy_dim : 1) * sizeof *h);
             mm_f32_to_f16_n(s->rows, h, s->nrows * s->npy_dim);
             rc = npy_write_fp(fp, cli_output_name(s->out), NPY_F16, 2, shape, h, &err);
             free(h);
@@ -219,8 +217,7 @@ static void convert(params *p)
         mmf_on_segment_end(r, on_input_segment_end, &src);
         mmf_record rec;
         int rc;
-        float *vec = malloc(MMF_MAX_DIM * sizeof *vec);
-        if (!vec) cli_fatal("out of memory");
+        float *vec = xmalloc(MMF_MAX_DIM * sizeof *vec);
         while ((rc = mmf_next(r, &rec, &err)) == 1) {
             if (rec.segment >= src.begun) {
                 sink_begin_segment(&s, mmf_header_of(r), 0);
@@ -244,8 +241,7 @@ static void convert(params *p)
         while ((rc = tsv_feature_next(r, &id, &v, &dim, &err)) == 1) {
             if (!vec) {
                 sink_begin_segment(&s, NULL, (uint32_t)dim);
-                vec = malloc(dim * sizeof *vec);
-                if (!vec) cli_fatal("out of memory");
+                vec = xmalloc(dim * sizeof *vec);
             }
             memcpy(vec, v, dim * sizeof *vec);
             sink_put(&s, id, vec, (uint32_t)dim);
@@ -307,8 +303,7 @@ int main(int argc, char **argv)
         case OPT_META:
             if (!strchr(optarg, '=') || optarg[0] == '=')
                 cli_usage_error("option --meta: expected KEY=VALUE, got '%s'", optarg);
-            p.meta = realloc(p.meta, (p.meta_count + 1) * sizeof *p.meta);
-            if (!p.meta) cli_fatal("out of memory");
+            p.meta = xrealloc(p.meta, (p.meta_count + 1) * sizeof *p.meta);
             p.meta[p.meta_count++] = optarg;
             break;
         case 'q': cli_quiet = true; break;

@@ -140,8 +140,7 @@ static void add_input(input_list *l, char *path, char *id, char *name)
 {
     if (l->count == l->cap) {
         l->cap = l->cap ? 2 * l->cap : 64;
-        l->items = realloc(l->items, l->cap * sizeof *l->items);
-        if (!l->items) cli_fatal("out of memory");
+        l->items = xrealloc(l->items, l->cap * sizeof *l->items);
     }
     l->items[l->count++] = (input){path, id, name, 0};
 }
@@ -196,8 +195,7 @@ static void walk_dir(input_list *l, const char *dir, int depth)
         if (e->d_name[0] == '.') continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
-            names = realloc(names, cap * sizeof *names);
-            if (!names) cli_fatal("out of memory");
+            names = xrealloc(names, cap * sizeof *names);
         }
         names[n++] = xstrdup(e->d_name);
     }
@@ -207,8 +205,7 @@ static void walk_dir(input_list *l, const char *dir, int depth)
     bool slash = dl > 0 && dir[dl - 1] == '/';
     for (size_t i = 0; i < n; i++) {
         size_t len = dl + 1 + strlen(names[i]) + 1;
-        char *p = malloc(len);
-        if (!p) cli_fatal("out of memory");
+        char *p = xmalloc(len);
         snprintf(p, len, "%s%s%s", dir, slash ? "" : "/", names[i]);
         struct stat st;
         if (stat(p, &st) != 0) {
@@ -239,7 +236,7 @@ static void read_list(input_list *l, const char *list, bool id_stem)
     bool regular = fstat(fileno(fp), &lst) == 0 && S_ISREG(lst.st_mode);
     if (list && strcmp(list, "-") != 0 && regular) {
         const char *slash = strrchr(list, '/');
-        if (slash) base = strndup(list, (size_t)(slash - list) + 1);
+        if (slash) base = xstrndup(list, (size_t)(slash - list) + 1);
     }
     char *line = NULL;
     size_t cap = 0;
@@ -264,8 +261,7 @@ static void read_list(input_list *l, const char *list, bool id_stem)
         char *full;
         if (path[0] != '/' && base) {
             size_t n = strlen(base) + strlen(path) + 1;
-            full = malloc(n);
-            if (!full) cli_fatal("out of memory");
+            full = xmalloc(n);
             snprintf(full, n, "%s%s", base, path);
         } else {
             full = xstrdup(path);
@@ -301,8 +297,7 @@ static void check_dump_names(const input_list *l, const char *outdir)
                       "be non-empty and contain no '/')",
                       l->items[i].path, n);
     }
-    input *sorted = malloc(l->count * sizeof *sorted + 1);
-    if (!sorted) cli_fatal("out of memory");
+    input *sorted = xmalloc(l->count * sizeof *sorted + 1);
     memcpy(sorted, l->items, l->count * sizeof *sorted);
     qsort(sorted, l->count, sizeof *sorted, cmp_input_name);
     for (size_t i = 1; i < l->count; i++)
@@ -348,8 +343,7 @@ static void write_npy(const char *outdir, const char *name, int dtype, int ndim,
                       const size_t *shape, const void *data)
 {
     size_t n = strlen(outdir) + strlen(name) + 6;
-    char *path = malloc(n);
-    if (!path) cli_fatal("out of memory");
+    char *path = xmalloc(n);
     snprintf(path, n, "%s/%s.npy", outdir, name);
     cli_output *out = cli_output_open(path);
     mm_error err = {0};
@@ -428,8 +422,7 @@ static void load_existing(const params *P, FILE *copy_to)
     while ((rc = mmf_next(r, &rec, &err)) == 1) {
         if (E.n_existing == cap) {
             cap = cap ? 2 * cap : 1024;
-            E.existing = realloc(E.existing, cap * sizeof *E.existing);
-            if (!E.existing) cli_fatal("out of memory");
+            E.existing = xrealloc(E.existing, cap * sizeof *E.existing);
         }
         E.existing[E.n_existing++] = xstrdup(rec.id);
     }
@@ -466,13 +459,11 @@ static void batch_reserve(image_batch *b, size_t capacity, int w, int h, bool wa
     size_t plane = (size_t)w * h;
     free(b->pixel_values);
     free(b->crop_uint8);
-    b->pixel_values = malloc(capacity * 3 * plane * sizeof(float));
-    b->crop_uint8 = want_uint8 ? malloc(capacity * 3 * plane) : NULL;
-    if (!b->pixel_values || (want_uint8 && !b->crop_uint8)) cli_fatal("out of memory");
+    b->pixel_values = xmalloc(capacity * 3 * plane * sizeof(float));
+    b->crop_uint8 = want_uint8 ? xmalloc(capacity * 3 * plane) : NULL;
     if (!b->ids) {
-        b->ids = calloc(capacity, sizeof *b->ids);
-        b->names = calloc(capacity, sizeof *b->names);
-        if (!b->ids || !b->names) cli_fatal("out of memory");
+        b->ids = xcalloc(capacity, sizeof *b->ids);
+        b->names = xcalloc(capacity, sizeof *b->names);
     }
     b->capacity = capacity;
     b->width = w;
@@ -481,8 +472,7 @@ static void batch_reserve(image_batch *b, size_t capacity, int w, int h, bool wa
 
 static int run(const params *P, const preprocess_params *prep, const input_list *in)
 {
-    const char **paths = malloc((in->count + 1) * sizeof *paths);
-    if (!paths) cli_fatal("out of memory");
+    const char **paths = xmalloc((in->count + 1) * sizeof *paths);
     for (size_t i = 0; i < in->count; i++) paths[i] = in->items[i].path;
 
     image_pool_config cfg;
@@ -684,8 +674,7 @@ int main(int argc, char **argv)
         clip_set_pool(E.model, E.pool);
         E.dim = clip_get_config(E.model)->projection_dim;
         E.image_size = clip_get_config(E.model)->vision.image_size;
-        E.embeds = malloc((size_t)P.batch_size * E.dim * sizeof(float));
-        if (!E.embeds) cli_fatal("out of memory");
+        E.embeds = xmalloc((size_t)P.batch_size * E.dim * sizeof(float));
         struct stat st;
         bool append = P.skip_existing && stat(P.skip_existing, &st) == 0;
         E.out = cli_output_open(P.output);

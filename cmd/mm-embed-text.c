@@ -14,6 +14,7 @@
 
 #include "core/vec.h"
 #include "core/cli.h"
+#include "core/xalloc.h"
 #include "nn/clip.h"
 #include "io/mmf.h"
 #include "text/tokenizer.h"
@@ -95,10 +96,11 @@ typedef struct reader {
     long lineno;
 } reader;
 
-static char *xstrndup(const char *s, size_t n)
+/* n bytes of s and a NUL: unlike xstrndup it keeps NUL bytes inside (a JSON
+ * caption's \u0000 reaches the tokenizer with its length). */
+static char *dup_bytes(const char *s, size_t n)
 {
-    char *d = malloc(n + 1);
-    if (!d) cli_fatal("out of memory");
+    char *d = xmalloc(n + 1);
     memcpy(d, s, n);
     d[n] = 0;
     return d;
@@ -121,8 +123,8 @@ static int read_item(reader *r, item *it)
         if (r->format == FMT_PLAIN) {
             char num[32];
             snprintf(num, sizeof num, "%ld", r->lineno);
-            it->id = xstrndup(num, strlen(num));
-            it->text = xstrndup(r->line, (size_t)len);
+            it->id = dup_bytes(num, strlen(num));
+            it->text = dup_bytes(r->line, (size_t)len);
             it->text_len = (size_t)len;
             return 1;
         }
@@ -130,9 +132,9 @@ static int read_item(reader *r, item *it)
             char *tab = memchr(r->line, '\t', (size_t)len);
             if (!tab) cli_fatal("%s:%ld: expected 'id<TAB>text' (no TAB found; --plain for bare texts)", r->name, r->lineno);
             if (tab == r->line) cli_fatal("%s:%ld: empty id", r->name, r->lineno);
-            it->id = xstrndup(r->line, (size_t)(tab - r->line));
+            it->id = dup_bytes(r->line, (size_t)(tab - r->line));
             it->text_len = (size_t)(r->line + len - tab - 1);
-            it->text = xstrndup(tab + 1, it->text_len);
+            it->text = dup_bytes(tab + 1, it->text_len);
             return 1;
         }
         /* JSONL */
@@ -147,16 +149,16 @@ static int read_item(reader *r, item *it)
             cli_fatal("%s:%ld: expected {\"id\": ..., \"text\": \"...\"}", r->name, r->lineno);
         if (json_is_string(id)) {
             if (json_string_length(id) == 0) cli_fatal("%s:%ld: empty id", r->name, r->lineno);
-            it->id = xstrndup(json_string_value(id), json_string_length(id));
+            it->id = dup_bytes(json_string_value(id), json_string_length(id));
         } else if (json_is_integer(id)) {
             char num[32];
             snprintf(num, sizeof num, "%lld", (long long)json_integer_value(id));
-            it->id = xstrndup(num, strlen(num));
+            it->id = dup_bytes(num, strlen(num));
         } else {
             cli_fatal("%s:%ld: \"id\" must be a string or an integer", r->name, r->lineno);
         }
         it->text_len = json_string_length(text);
-        it->text = xstrndup(json_string_value(text), it->text_len);
+        it->text = dup_bytes(json_string_value(text), it->text_len);
         json_decref(o);
         return 1;
     }
@@ -168,8 +170,7 @@ static char *apply_template(const char *tpl, const char *text, size_t text_len, 
     size_t n = 0, tl = strlen(tpl);
     for (const char *p = tpl; (p = strstr(p, "{}")); p += 2) n++;
     size_t len = tl - 2 * n + n * text_len;
-    char *s = malloc(len + 1), *o = s;
-    if (!s) cli_fatal("out of memory");
+    char *s = xmalloc(len + 1), *o = s;
     for (const char *p = tpl; *p;) {
         if (p[0] == '{' && p[1] == '}') {
             memcpy(o, text, text_len);
@@ -187,8 +188,7 @@ static char *apply_template(const char *tpl, const char *text, size_t text_len, 
 static void add_template(params *P, const char *t)
 {
     if (!strstr(t, "{}")) cli_usage_error("prompt template '%s' has no '{}'", t);
-    const char **a = realloc(P->templates, (size_t)(P->ntemplates + 1) * sizeof *a);
-    if (!a) cli_fatal("out of memory");
+    const char **a = xrealloc(P->templates, (size_t)(P->ntemplates + 1) * sizeof *a);
     P->templates = a;
     P->templates[P->ntemplates++] = t;
 }
@@ -206,10 +206,9 @@ static void read_templates(params *P, const char *path)
         if (len > 0 && line[len - 1] == '\r') line[--len] = 0;
         if (len == 0) continue;
         if (!strstr(line, "{}")) cli_fatal("%s:%ld: template has no '{}'", cli_input_name(path), lineno);
-        char **o = realloc(P->owned, (size_t)(P->nowned + 1) * sizeof *o);
-        if (!o) cli_fatal("out of memory");
+        char **o = xrealloc(P->owned, (size_t)(P->nowned + 1) * sizeof *o);
         P->owned = o;
-        P->owned[P->nowned] = xstrndup(line, (size_t)len);
+        P->owned[P->nowned] = dup_bytes(line, (size_t)len);
         add_template(P, P->owned[P->nowned++]);
     }
     free(line);
@@ -384,11 +383,10 @@ int main(int argc, char **argv)
     int nt = P.ntemplates ? P.ntemplates : 1;
     /* Items per flush: enough rows for one batch of the model. */
     int per_flush = (P.batch_size + nt - 1) / nt;
-    e.items = calloc((size_t)per_flush, sizeof *e.items);
-    e.ids = calloc((size_t)per_flush * nt * e.ctx, sizeof *e.ids);
-    e.lengths = calloc((size_t)per_flush * nt, sizeof *e.lengths);
-    e.embeds = malloc((size_t)per_flush * nt * (e.dim ? e.dim : 1) * sizeof(float));
-    if (!e.items || !e.ids || !e.lengths || !e.embeds) cli_fatal("out of memory");
+    e.items = xcalloc((size_t)per_flush, sizeof *e.items);
+    e.ids = xcalloc((size_t)per_flush * nt * e.ctx, sizeof *e.ids);
+    e.lengths = xcalloc((size_t)per_flush * nt, sizeof *e.lengths);
+    e.embeds = xmalloc((size_t)per_flush * nt * (e.dim ? e.dim : 1) * sizeof(float));
 
     reader r = {.fp = cli_open_input(P.input), .name = e.in_name, .format = P.format};
     cli_output *out = cli_output_open(P.output);

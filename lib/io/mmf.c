@@ -321,8 +321,8 @@ static mmf_reader *reader_new(FILE *fp, const char *name, int try_map)
         r->buf_end = len;
         r->eof = 1;
         if (len >= PREFAULT_MIN) {
-            r->win_crc = malloc((len / PREFAULT_WINDOW + 1) * sizeof *r->win_crc);
-            if (r->win_crc) mm_crc32c_zeros_op(r->win_op, PREFAULT_WINDOW);
+            r->win_crc = xmalloc((len / PREFAULT_WINDOW + 1) * sizeof *r->win_crc);
+            mm_crc32c_zeros_op(r->win_op, PREFAULT_WINDOW);
             r->prefault_started = pthread_create(&r->prefault, NULL, prefault_main, r) == 0;
             if (!r->prefault_started) {
                 free(r->win_crc);
