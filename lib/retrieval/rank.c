@@ -560,6 +560,170 @@ int rank_run(mmf_matrix *queries, const char *queries_name, mmf_reader *gallery,
     return rank_run_loading(NULL, NULL, queries, queries_name, gallery, p, res, err);
 }
 
+/* The gallery blocks and the reader's staging rows: sized by --block and the
+ * gallery's dimension, so running out is the input's to report (false). */
+static bool engine_alloc_blocks(engine *E)
+{
+    size_t dim = E->dim, block = E->block;
+    E->staging_ld = (dim + 15) / 16 * 16 + 16; /* rows 64 bytes off a multiple of 4 KiB: no L1 set aliasing */
+    if (!(E->staging = aligned_floats(GEMM_NR * E->staging_ld))) return false;
+    for (int i = 0; i < RANK_BUFFERS; i++) {
+        gallery_block *g = &E->buf[i];
+        if (!(g->vec = aligned_floats(gemm_packed_count((int)dim, (int)block)))) return false;
+        if (scan8_available()) { /* used if the queries allow it (use_q8) */
+            g->vec8 = aligned_floats(scan8_panels_bytes((int)block, (int)dim) / sizeof(float) + 1);
+            g->st8 = malloc((size_t)gemm_panels((int)block) * GEMM_NR * sizeof *g->st8);
+            if (!g->vec8 || !g->st8) return false;
+        }
+        g->id_off = malloc(block * sizeof *g->id_off);
+        g->ids = malloc(block * sizeof *g->ids);
+        g->id_hash = malloc(block * sizeof *g->id_hash);
+        if (!g->id_off || !g->ids || !g->id_hash) return false;
+    }
+    return true;
+}
+
+/* How the queries are scored: the int8 pre-filter or not, dot products for a
+ * handful of queries, who packs the blocks, the chunking. Packs nothing yet. */
+static void engine_plan(engine *E, mmf_matrix *queries, const rank_params *p)
+{
+    size_t dim = E->dim;
+    /* Room for a whole last tile: the queries are packed in place. */
+    size_t tiles_rows = (queries->rows + SCAN8_MR - 1) / SCAN8_MR * SCAN8_MR;
+    queries->data = xrealloc(queries->data, tiles_rows * dim * sizeof(float));
+    /* The int8 pre-filter pays for quantising the gallery only with enough
+     * queries (a chunk whose queries it cannot bound, non-finite or huge,
+     * is scored without it). */
+    /* ... and with enough gallery: a mapped gallery holds at most
+     * size / (dim * element + 6) records; below RANK_Q8_MIN_GALLERY the
+     * thresholds never settle enough for it to pay. */
+    uint64_t gsize = mmf_mapped_size(E->gallery);
+    size_t esize = mmf_dtype_size(mmf_header_of(E->gallery)->dtype);
+    bool big_gallery = gsize == 0 || gsize / (dim * esize + 6) >= RANK_Q8_MIN_GALLERY;
+    if (scan8_available() && E->buf[0].vec8 && queries->rows >= RANK_Q8_MIN_QUERIES && big_gallery) {
+        E->queries8 = aligned_floats_x(scan8_rows_bytes((int)queries->rows, (int)dim) / sizeof(float) + 1);
+        E->queries8_st = xmalloc(queries->rows * sizeof *E->queries8_st);
+        E->use_q8 = true;
+    }
+    E->dots = !E->use_q8 && queries->rows <= GEMM_MR;
+    /* The reader packs the blocks when the int8 pass needs them packed or
+     * when several query chunks will read them (packed once, not once per
+     * chunk); for one chunk the workers pack as they go, in parallel. */
+    E->packed_blocks = E->use_q8 || (!E->dots && queries->rows > RANK_MAX_CHUNK);
+
+    E->normalize_queries = p->metric == RANK_COS && !queries->all_normalized;
+    E->queries = queries->data;
+    E->qids = (const char *const *)queries->ids;
+    E->nq = queries->rows;
+    /* RANK_MAX_CHUNK rows to a chunk (the last one what is left), a
+     * multiple of GEMM_MR so that every chunk starts a tile of the packed
+     * queries. Workers share chunks, so fewer chunks than workers is no
+     * loss. A score does not depend on the chunking (gemm_scan). */
+    size_t cr = E->nq < RANK_MAX_CHUNK ? E->nq : RANK_MAX_CHUNK;
+    E->chunk_rows = cr;
+    E->nchunks = (E->nq + cr - 1) / cr;
+    E->group_rows = ((size_t)(512 << 10) / (dim * sizeof(float)) / GEMM_NR) * GEMM_NR;
+    if (E->group_rows < GEMM_NR) E->group_rows = GEMM_NR;
+}
+
+/* Per-chunk state, the shared thresholds and one worker per thread: sized by
+ * the queries in memory and the thread count, so through xalloc. */
+static void engine_alloc_workers(engine *E, int threads, rank_result *res)
+{
+    const rank_params *p = E->p;
+    E->W = xcalloc((size_t)threads, sizeof *E->W);
+    E->threads = threads;
+    E->chunk_next = xcalloc(E->nchunks, sizeof *E->chunk_next);
+    E->chunk_active = xcalloc(E->nchunks, sizeof *E->chunk_active);
+    E->chunk_final = xcalloc(E->nchunks, sizeof *E->chunk_final);
+    E->chunk_state = xcalloc(E->nchunks, sizeof *E->chunk_state);
+    E->chunk_q8 = xcalloc(E->nchunks, sizeof *E->chunk_q8);
+    E->chunk_seen = xcalloc(E->nchunks, sizeof *E->chunk_seen);
+    E->shared_thr = xmalloc(E->nq * sizeof *E->shared_thr);
+    const float minus_inf = -INFINITY;
+    uint32_t minus_inf_bits;
+    memcpy(&minus_inf_bits, &minus_inf, sizeof minus_inf_bits);
+    for (size_t q = 0; q < E->nq; q++) E->shared_thr[q] = minus_inf_bits;
+    res->chunks = E->nchunks;
+    res->chunk_rows = E->chunk_rows;
+    if (p->emit_tag) {
+        res->chunk_text = xcalloc(E->nchunks, sizeof *res->chunk_text);
+        res->chunk_len = xcalloc(E->nchunks, sizeof *res->chunk_len);
+        res->emit_format = p->emit_format;
+        res->emit_tag = p->emit_tag;
+    }
+    /* k >= 1 was checked first: topk_set_init cannot fail here */
+    mm_error unused;
+    for (int i = 0; i < threads; i++) {
+        worker *w = &E->W[i];
+        w->E = E;
+        w->thr = xmalloc(E->nq * sizeof *w->thr);
+        w->panel = aligned_floats_x(gemm_packed_count((int)E->dim, (int)E->group_rows));
+        w->work = aligned_floats_x(SCAN8_WORK_FLOATS); /* enough for gemm_scan too (scan8.h) */
+        topk_set_init(&w->top, E->nq, p->k, &unused);
+        for (size_t q = 0; q < E->nq; q++) w->thr[q] = -INFINITY;
+    }
+    topk_set_init(&res->top, E->nq, p->k, &unused);
+}
+
+static void engine_free(engine *E)
+{
+    pthread_cond_destroy(&E->cv);
+    pthread_mutex_destroy(&E->mu);
+    for (int i = 0; i < RANK_BUFFERS; i++) {
+        free(E->buf[i].vec);
+        free(E->buf[i].vec8);
+        free(E->buf[i].st8);
+        free(E->buf[i].arena);
+        free(E->buf[i].id_off);
+        free(E->buf[i].ids);
+        free(E->buf[i].id_hash);
+    }
+    for (int i = 0; E->W && i < E->threads; i++) {
+        free(E->W[i].thr);
+        free(E->W[i].panel);
+        free(E->W[i].work);
+        topk_set_free(&E->W[i].top);
+    }
+    free(E->W);
+    free(E->chunk_next);
+    free(E->chunk_active);
+    free(E->chunk_final);
+    free(E->chunk_state);
+    free(E->chunk_q8);
+    free(E->chunk_seen);
+    free(E->shared_thr);
+    mm_hashset_free(&E->seen);
+    free(E->first_dup);
+    free(E->staging);
+    free(E->queries8);
+    free(E->queries8_st);
+}
+
+/* The checks of the queries against the gallery, after both are open. */
+static int engine_check(const engine *E, int hp, const mm_error *gerr, bool block_ok,
+                        const mmf_matrix *queries, const char *queries_name, mm_error *err)
+{
+    const char *gname = mmf_name(E->gallery);
+    /* query problems first, then the gallery's (the order they always had) */
+    if (hp < 0) {
+        *err = *gerr;
+        return -1;
+    }
+    if (hp == 0) return mm_fail(err, MM_ERR_MALFORMED, "%s: empty gallery (no MMF header)", gname);
+    if (queries->dim != E->dim)
+        return mm_fail(err, MM_ERR_MISMATCH, "%s: dimension %zu does not match the queries' %" PRIu32 " (%s)",
+                       gname, E->dim, queries->dim, queries_name);
+    if (!block_ok)
+        return mm_fail(err, MM_ERR_LIMIT,
+                       "%s: a block of %zu rows of dimension %zu exceeds the limit of 1 GiB (at most %zu rows)",
+                       gname, E->block, E->dim, ((size_t)1 << 28) / E->dim);
+    if (queries->rows > (size_t)INT_MAX - SCAN8_MR)
+        return mm_fail(err, MM_ERR_LIMIT, "%s: %zu queries are more than one run can hold", queries_name,
+                       queries->rows);
+    return 0;
+}
+
 int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries, const char *queries_name,
                      mmf_reader *gallery, const rank_params *p, rank_result *res, mm_error *err)
 {
@@ -581,11 +745,10 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     size_t gdim = hp > 0 ? mmf_header_of(gallery)->dim : 0;
     size_t block = p->block ? p->block : 4096;
     bool block_ok = hp > 0 && block <= ((size_t)1 << 28) / gdim; /* a block stays below 1 GiB */
-    size_t dim = gdim;
 
     engine E;
     memset(&E, 0, sizeof E);
-    E.dim = dim;
+    E.dim = gdim;
     E.block = block;
     E.p = p;
     E.gallery = gallery;
@@ -593,146 +756,30 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     E.res = res;
     pthread_mutex_init(&E.mu, NULL);
     pthread_cond_init(&E.cv, NULL);
-    pthread_t reader;
-    bool reader_started = false;
     int rc = -1;
-    worker *W = NULL;
-    int threads = 0;
-    mm_pool *pool = NULL, *own_pool = NULL;
-    void *queries8 = NULL;
-    scan8_vec *queries8_st = NULL;
+    mm_pool *own_pool = NULL;
 
-    E.staging_ld = (dim + 15) / 16 * 16 + 16; /* rows 64 bytes off a multiple of 4 KiB: no L1 set aliasing */
-    E.staging = block_ok ? aligned_floats(GEMM_NR * E.staging_ld) : NULL;
-    bool ok = !block_ok || E.staging;
-    for (int i = 0; block_ok && ok && i < RANK_BUFFERS; i++) {
-        E.buf[i].vec = aligned_floats(gemm_packed_count((int)dim, (int)block));
-        if (scan8_available()) { /* used if the queries allow it (use_q8) */
-            E.buf[i].vec8 = aligned_floats(scan8_panels_bytes((int)block, (int)dim) / sizeof(float) + 1);
-            E.buf[i].st8 = malloc((size_t)gemm_panels((int)block) * GEMM_NR * sizeof *E.buf[i].st8);
-            ok = E.buf[i].vec8 && E.buf[i].st8;
-        }
-        E.buf[i].id_off = malloc(block * sizeof *E.buf[i].id_off);
-        E.buf[i].ids = malloc(block * sizeof *E.buf[i].ids);
-        E.buf[i].id_hash = malloc(block * sizeof *E.buf[i].id_hash);
-        ok = ok && E.buf[i].vec && E.buf[i].id_off && E.buf[i].ids && E.buf[i].id_hash;
-    }
-    if (!ok) {
+    if (block_ok && !engine_alloc_blocks(&E)) {
         mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for %d gallery blocks of %zu rows of dimension %zu (--block)",
-                mmf_name(gallery), RANK_BUFFERS, block, dim);
+                mmf_name(gallery), RANK_BUFFERS, block, gdim);
         goto out;
     }
     if (early && (load(load_ctx, queries, err) || check_queries(queries, queries_name, p, err))) goto out;
-    /* query problems first, then the gallery's (the order they always had) */
-    if (hp < 0) {
-        *err = gerr;
-        goto out;
-    }
-    if (hp == 0) {
-        mm_fail(err, MM_ERR_MALFORMED, "%s: empty gallery (no MMF header)", mmf_name(gallery));
-        goto out;
-    }
-    if (queries->dim != dim) {
-        mm_fail(err, MM_ERR_MISMATCH, "%s: dimension %zu does not match the queries' %" PRIu32 " (%s)",
-                mmf_name(gallery), dim, queries->dim, queries_name);
-        goto out;
-    }
-    if (!block_ok) {
-        mm_fail(err, MM_ERR_LIMIT, "%s: a block of %zu rows of dimension %zu exceeds the limit of 1 GiB (at most %zu rows)",
-                mmf_name(gallery), block, dim, ((size_t)1 << 28) / dim);
-        goto out;
-    }
-    if (queries->rows > (size_t)INT_MAX - SCAN8_MR) {
-        mm_fail(err, MM_ERR_LIMIT, "%s: %zu queries are more than one run can hold", queries_name,
-                queries->rows);
-        goto out;
-    }
-    /* Room for a whole last tile: the queries are packed in place. */
-    size_t tiles_rows = (queries->rows + SCAN8_MR - 1) / SCAN8_MR * SCAN8_MR;
-    queries->data = xrealloc(queries->data, tiles_rows * dim * sizeof(float));
-    /* The int8 pre-filter pays for quantising the gallery only with enough
-     * queries (a chunk whose queries it cannot bound, non-finite or huge,
-     * is scored without it). */
-    /* ... and with enough gallery: a mapped gallery holds at most
-     * size / (dim * element + 6) records; below RANK_Q8_MIN_GALLERY the
-     * thresholds never settle enough for it to pay. */
-    uint64_t gsize = mmf_mapped_size(gallery);
-    size_t esize = mmf_dtype_size(mmf_header_of(gallery)->dtype);
-    bool big_gallery = gsize == 0 || gsize / (dim * esize + 6) >= RANK_Q8_MIN_GALLERY;
-    if (scan8_available() && E.buf[0].vec8 && queries->rows >= RANK_Q8_MIN_QUERIES && big_gallery) {
-        queries8 = aligned_floats_x(scan8_rows_bytes((int)queries->rows, (int)dim) / sizeof(float) + 1);
-        queries8_st = xmalloc(queries->rows * sizeof *queries8_st);
-        E.use_q8 = true;
-    }
-    E.dots = !E.use_q8 && queries->rows <= GEMM_MR;
-    /* The reader packs the blocks when the int8 pass needs them packed or
-     * when several query chunks will read them (packed once, not once per
-     * chunk); for one chunk the workers pack as they go, in parallel. */
-    E.packed_blocks = E.use_q8 || (!E.dots && queries->rows > RANK_MAX_CHUNK);
-
-    E.normalize_queries = p->metric == RANK_COS && !queries->all_normalized;
-    E.queries = queries->data;
-    E.queries8 = queries8;
-    E.queries8_st = queries8_st;
-    E.qids = (const char *const *)queries->ids;
-    E.nq = queries->rows;
-    /* RANK_MAX_CHUNK rows to a chunk (the last one what is left), a
-     * multiple of GEMM_MR so that every chunk starts a tile of the packed
-     * queries. Workers share chunks, so fewer chunks than workers is no
-     * loss. A score does not depend on the chunking (gemm_scan). */
-    size_t cr = E.nq < RANK_MAX_CHUNK ? E.nq : RANK_MAX_CHUNK;
-    E.chunk_rows = cr;
-    E.nchunks = (E.nq + cr - 1) / cr;
+    if (engine_check(&E, hp, &gerr, block_ok, queries, queries_name, err)) goto out;
+    engine_plan(&E, queries, p);
 
     /* The scoring workers are a team on the program's pool (each one the
      * loop in worker_main); the reader is a thread of its own, because it
      * blocks on input and the workers wait for its blocks. */
-    if (p->pool) pool = p->pool;
-    else if (p->threads > 1) pool = own_pool = mm_pool_create(p->threads);
-    threads = mm_pool_threads(pool);
-    E.group_rows = ((size_t)(512 << 10) / (dim * sizeof(float)) / GEMM_NR) * GEMM_NR;
-    if (E.group_rows < GEMM_NR) E.group_rows = GEMM_NR;
-
-    /* Sized by the queries in memory and the thread count: xalloc. */
-    W = xcalloc((size_t)threads, sizeof *W);
-    E.W = W;
-    E.threads = threads;
-    E.chunk_next = xcalloc(E.nchunks, sizeof *E.chunk_next);
-    E.chunk_active = xcalloc(E.nchunks, sizeof *E.chunk_active);
-    E.chunk_final = xcalloc(E.nchunks, sizeof *E.chunk_final);
-    E.chunk_state = xcalloc(E.nchunks, sizeof *E.chunk_state);
-    E.chunk_q8 = xcalloc(E.nchunks, sizeof *E.chunk_q8);
-    E.chunk_seen = xcalloc(E.nchunks, sizeof *E.chunk_seen);
-    E.shared_thr = xmalloc(E.nq * sizeof *E.shared_thr);
-    const float minus_inf = -INFINITY;
-    uint32_t minus_inf_bits;
-    memcpy(&minus_inf_bits, &minus_inf, sizeof minus_inf_bits);
-    for (size_t q = 0; q < E.nq; q++) E.shared_thr[q] = minus_inf_bits;
-    res->chunks = E.nchunks;
-    res->chunk_rows = E.chunk_rows;
-    if (p->emit_tag) {
-        res->chunk_text = xcalloc(E.nchunks, sizeof *res->chunk_text);
-        res->chunk_len = xcalloc(E.nchunks, sizeof *res->chunk_len);
-        res->emit_format = p->emit_format;
-        res->emit_tag = p->emit_tag;
-    }
-    /* k >= 1 was checked above: topk_set_init cannot fail here */
-    for (int i = 0; i < threads; i++) {
-        W[i].E = &E;
-        W[i].thr = xmalloc(E.nq * sizeof *W[i].thr);
-        W[i].panel = aligned_floats_x(gemm_packed_count((int)dim, (int)E.group_rows));
-        W[i].work = aligned_floats_x(SCAN8_WORK_FLOATS); /* enough for gemm_scan too (scan8.h) */
-        topk_set_init(&W[i].top, E.nq, p->k, err);
-        for (size_t q = 0; q < E.nq; q++) W[i].thr[q] = -INFINITY;
-    }
-    topk_set_init(&res->top, E.nq, p->k, err);
+    mm_pool *pool = p->pool;
+    if (!pool && p->threads > 1) pool = own_pool = mm_pool_create(p->threads);
+    engine_alloc_workers(&E, mm_pool_threads(pool), res);
 
     /* The reader starts only now, when how it stores blocks is known. */
-    reader_started = pthread_create(&reader, NULL, reader_main, &E) == 0;
-    if (reader_started) {
+    pthread_t reader;
+    if (pthread_create(&reader, NULL, reader_main, &E) == 0) {
         mm_pool_team(pool, worker_team, &E);
         stop_reader(&E, reader);
-        reader_started = false;
     } else {
         mm_fail(&E.error, MM_ERR_IO, "cannot start the reader thread");
         E.failed = true;
@@ -741,7 +788,7 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     if (E.failed) {
         *err = E.error;
         free_owned_ids(&E, &res->top);
-        for (int i = 0; i < threads; i++) free_owned_ids(&E, &W[i].top);
+        for (int i = 0; i < E.threads; i++) free_owned_ids(&E, &E.W[i].top);
         topk_set_free(&res->top);
         goto out;
     }
@@ -757,38 +804,7 @@ int rank_run_loading(rank_query_loader load, void *load_ctx, mmf_matrix *queries
     E.first_dup = NULL;
     rc = 0;
 out:
-    if (reader_started) stop_reader(&E, reader);
-    pthread_cond_destroy(&E.cv);
-    pthread_mutex_destroy(&E.mu);
-    for (int i = 0; i < RANK_BUFFERS; i++) {
-        free(E.buf[i].vec);
-        free(E.buf[i].vec8);
-        free(E.buf[i].st8);
-        free(E.buf[i].arena);
-        free(E.buf[i].id_off);
-        free(E.buf[i].ids);
-        free(E.buf[i].id_hash);
-    }
-    if (W)
-        for (int i = 0; i < threads; i++) {
-            free(W[i].thr);
-            free(W[i].panel);
-            free(W[i].work);
-            topk_set_free(&W[i].top);
-        }
-    free(W);
-    free(E.chunk_next);
-    free(E.chunk_active);
-    free(E.chunk_final);
-    free(E.chunk_state);
-    free(E.chunk_q8);
-    free(E.chunk_seen);
-    free(E.shared_thr);
-    mm_hashset_free(&E.seen);
-    free(E.first_dup);
-    free(E.staging);
-    free(queries8);
-    free(queries8_st);
+    engine_free(&E);
     mm_pool_free(own_pool);
     if (rc) {
         free_chunk_text(res);
