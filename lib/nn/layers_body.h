@@ -154,18 +154,22 @@ LAPI void LFN(layernorm_backward)(LREAL *dinp, LREAL *dweight, LREAL *dbias, con
 
 /* ---- softmax over rows: out[B,V] = exp(x - max) / sum -----------------------
  * For the gates of the `gated` fusion. Backward: dx = y · (dy - sum(dy·y)). */
+/* One row: y = softmax(x); returns log Σ exp(x) (= max + log of the sum the
+ * division used), so that cross-entropy needs no second pass of exp. */
+static LREAL LFN(softmax_row)(LREAL *y, const LREAL *x, int V)
+{
+    LREAL mx = x[0];
+    for (int v = 1; v < V; v++)
+        if (x[v] > mx) mx = x[v];
+    LREAL s = 0;
+    for (int v = 0; v < V; v++) s += (y[v] = LEXP(x[v] - mx));
+    for (int v = 0; v < V; v++) y[v] /= s;
+    return mx + LLOG(s);
+}
+
 LAPI void LFN(softmax_forward)(LREAL *out, const LREAL *inp, int B, int V)
 {
-    for (int b = 0; b < B; b++) {
-        const LREAL *x = inp + (size_t)b * V;
-        LREAL *y = out + (size_t)b * V;
-        LREAL mx = x[0];
-        for (int v = 1; v < V; v++)
-            if (x[v] > mx) mx = x[v];
-        LREAL s = 0;
-        for (int v = 0; v < V; v++) s += (y[v] = LEXP(x[v] - mx));
-        for (int v = 0; v < V; v++) y[v] /= s;
-    }
+    for (int b = 0; b < B; b++) LFN(softmax_row)(out + (size_t)b * V, inp + (size_t)b * V, V);
 }
 
 LAPI void LFN(softmax_backward)(LREAL *dinp, const LREAL *out, const LREAL *dout, int B, int V)
@@ -187,18 +191,13 @@ LAPI LREAL LFN(crossentropy_forward)(LREAL *probs, const LREAL *logits, const in
 {
     LREAL total = 0;
     int counted = 0;
-    LFN(softmax_forward)(probs, logits, B, V);
     for (int b = 0; b < B; b++) {
-        if (targets[b] < 0) continue;
         const LREAL *x = logits + (size_t)b * V;
+        LREAL lse = LFN(softmax_row)(probs + (size_t)b * V, x, V);
+        if (targets[b] < 0) continue;
         /* -log p computed as logsumexp - x_t, which stays finite where p
          * underflows to 0 */
-        LREAL mx = x[0];
-        for (int v = 1; v < V; v++)
-            if (x[v] > mx) mx = x[v];
-        LREAL s = 0;
-        for (int v = 0; v < V; v++) s += LEXP(x[v] - mx);
-        total += mx + LLOG(s) - x[targets[b]];
+        total += lse - x[targets[b]];
         counted++;
     }
     return counted ? total / counted : 0;
