@@ -54,6 +54,12 @@
 #define KERNEL_CLONES
 #endif
 
+/* The scalars of one AdamW step (lib/nn/adamw.c): step = lr / bias
+ * correction 1, rbc2 = 1 / sqrt(bias correction 2), wd = lr x weight decay. */
+typedef struct kernel_adamw_args {
+    float beta1, beta2, eps, step, rbc2, wd;
+} kernel_adamw_args;
+
 /* Activation codes of the table's activate (lib/nn/ops.c maps clip_config's
  * CLIP_ACT_* onto them, which have the same values). */
 enum kernel_act { KERNEL_ACT_QUICK_GELU = 1, KERNEL_ACT_GELU, KERNEL_ACT_GELU_TANH };
@@ -80,8 +86,12 @@ typedef struct kernel_table {
                           gemm_hit_fn hit, void *ctx);
     /* lib/nn/ops.c */
     void (*activate)(float *y, int T, int N, int act);
-    void (*softmax)(float *x, int n);
+    float (*softmax)(float *x, int n);
     void (*layernorm)(float *y, const float *x, const float *g, const float *b, int T, int w, float eps);
+    /* lib/nn/adamw.c: one AdamW update of n parameters; decay (or NULL: all)
+     * marks those weight decay applies to */
+    void (*adamw)(float *p, float *m, float *v, const float *g, const unsigned char *decay, size_t n,
+                  const kernel_adamw_args *a);
     /* half.c, crc32c.c */
     void (*f16_to_f32_n)(const uint16_t *src, float *dst, size_t n);
     void (*f32_to_f16_n)(const float *src, uint16_t *dst, size_t n);

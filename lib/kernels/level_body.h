@@ -42,8 +42,10 @@
 #define kernel_f32_to_f16_n KERNEL_NAME(f32_to_f16_n)
 #define kernel_crc32c KERNEL_NAME(crc32c)
 #define kernel_find_nonfinite KERNEL_NAME(find_nonfinite)
+#define kernel_adamw KERNEL_NAME(adamw)
 #include "kernels/ops_body.h"
 #include "kernels/misc_body.h"
+#include "kernels/adamw_body.h"
 #undef kernel_activate
 #undef kernel_softmax
 #undef kernel_layernorm
@@ -51,6 +53,7 @@
 #undef kernel_f32_to_f16_n
 #undef kernel_crc32c
 #undef kernel_find_nonfinite
+#undef kernel_adamw
 #endif
 
 /* The table's member names are the bodies' names: the renaming macros are
@@ -74,5 +77,6 @@ void KERNEL_NAME(kernels_fill)(kernel_table *t)
     t->f32_to_f16_n = KERNEL_NAME(f32_to_f16_n);
     t->crc32c = KERNEL_NAME(crc32c);
     t->find_nonfinite = KERNEL_NAME(find_nonfinite);
+    t->adamw = KERNEL_NAME(adamw);
 #endif
 }

@@ -23,7 +23,7 @@
 #endif
 
 void kernel_activate(float *y, int T, int N, int act);
-void kernel_softmax(float *x, int n);
+float kernel_softmax(float *x, int n);
 void kernel_layernorm(float *y, const float *x, const float *g, const float *b, int T, int w, float eps);
 
 /* ------------------------------------------------------------------------ */
@@ -186,7 +186,7 @@ void kernel_activate(float *y, int T, int N, int act)
 }
 
 /* Softmax of x[0..n) in place, max-subtracted so that exp never overflows. */
-void kernel_softmax(float *x, int n)
+float kernel_softmax(float *x, int n)
 {
     float mx = x[0];
     for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
@@ -223,6 +223,7 @@ void kernel_softmax(float *x, int n)
 #endif
     float inv = 1.0f / sum;
     for (int i = 0; i < n; i++) x[i] *= inv;
+    return mx + logf(sum);
 }
 
 /* LayerNorm over rows: y = (x - mean) / sqrt(var + eps) * g + b, biased

@@ -1,6 +1,8 @@
 /* adamw.c — AdamW and warm-up + cosine (see adamw.h). */
 #include "nn/adamw.h"
 
+#include "kernels/cpu.h"
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -30,26 +32,20 @@ typedef struct adamw_job {
     float *params;
     const float *grads;
     const unsigned char *decay;
-    float step, rbc2, wd;
+    kernel_adamw_args args;
 } adamw_job;
 
-/* Parameters [i0, i1): the same operations on each, whoever runs them. */
+/* Parameters [i0, i1): the active level's kernel, whose every level gives
+ * the same bits (kernels/adamw_body.h), so the split between threads and
+ * MM_ISA do not change a head. */
 static void adamw_range(void *ctx, int thread, int i0, int i1)
 {
     (void)thread;
     const adamw_job *j = ctx;
     adamw *opt = j->opt;
-    float *params = j->params;
-    const float *grads = j->grads;
     size_t lo = (size_t)i0 * ADAMW_CHUNK, hi = (size_t)i1 * ADAMW_CHUNK < opt->n ? (size_t)i1 * ADAMW_CHUNK : opt->n;
-    float b1 = opt->beta1, b2 = opt->beta2, eps = opt->eps, step = j->step, rbc2 = j->rbc2, wd = j->wd;
-    for (size_t i = lo; i < hi; i++) {
-        float g = grads[i];
-        if (wd != 0 && (!j->decay || j->decay[i])) params[i] -= wd * params[i];
-        float m = opt->m[i] = b1 * opt->m[i] + (1 - b1) * g;
-        float v = opt->v[i] = b2 * opt->v[i] + (1 - b2) * g * g;
-        params[i] -= step * m / (sqrtf(v) * rbc2 + eps);
-    }
+    cpu_kernels()->adamw(j->params + lo, opt->m + lo, opt->v + lo, j->grads + lo, j->decay ? j->decay + lo : NULL,
+                         hi - lo, &j->args);
 }
 
 void adamw_step(adamw *opt, float *params, const float *grads, const unsigned char *decay, float lr)
@@ -63,7 +59,8 @@ void adamw_step_pool(adamw *opt, mm_pool *pool, float *params, const float *grad
     opt->t++;
     /* bias corrections in double, as torch computes them from Python floats */
     double bc1 = 1 - pow(opt->beta1, (double)opt->t), bc2 = 1 - pow(opt->beta2, (double)opt->t);
-    adamw_job j = {opt, params, grads, decay, (float)(lr / bc1), (float)(1 / sqrt(bc2)), lr * opt->weight_decay};
+    adamw_job j = {opt, params, grads, decay,
+                   {opt->beta1, opt->beta2, opt->eps, (float)(lr / bc1), (float)(1 / sqrt(bc2)), lr * opt->weight_decay}};
     size_t chunks = (opt->n + ADAMW_CHUNK - 1) / ADAMW_CHUNK;
     mm_pool_for(pool, adamw_range, &j, (int)chunks, (double)opt->n, 1 << 16);
 }

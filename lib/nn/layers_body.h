@@ -156,6 +156,9 @@ LAPI void LFN(layernorm_backward)(LREAL *dinp, LREAL *dweight, LREAL *dbias, con
  * For the gates of the `gated` fusion. Backward: dx = y · (dy - sum(dy·y)). */
 /* One row: y = softmax(x); returns log Σ exp(x) (= max + log of the sum the
  * division used), so that cross-entropy needs no second pass of exp. */
+#ifdef LSOFTMAX_ROW
+static LREAL LFN(softmax_row)(LREAL *y, const LREAL *x, int V) { return LSOFTMAX_ROW(y, x, V); }
+#else
 static LREAL LFN(softmax_row)(LREAL *y, const LREAL *x, int V)
 {
     LREAL mx = x[0];
@@ -166,6 +169,7 @@ static LREAL LFN(softmax_row)(LREAL *y, const LREAL *x, int V)
     for (int v = 0; v < V; v++) y[v] /= s;
     return mx + LLOG(s);
 }
+#endif
 
 LAPI void LFN(softmax_forward)(LREAL *out, const LREAL *inp, int B, int V)
 {

@@ -10,7 +10,7 @@ _Static_assert((int)CLIP_ACT_QUICK_GELU == (int)KERNEL_ACT_QUICK_GELU && (int)CL
 
 void ops_activate(float *y, int T, int N, int act) { cpu_kernels()->activate(y, T, N, act); }
 
-void ops_softmax(float *x, int n) { cpu_kernels()->softmax(x, n); }
+float ops_softmax(float *x, int n) { return cpu_kernels()->softmax(x, n); }
 
 void ops_layernorm(float *y, const float *x, const float *g, const float *b, int T, int w, float eps)
 {

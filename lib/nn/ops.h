@@ -12,8 +12,10 @@
 
 /* y = act(y) over T rows of N; act is clip_config's CLIP_ACT_*. */
 void ops_activate(float *y, int T, int N, int act);
-/* Softmax of x[0..n) in place, max-subtracted so that exp never overflows. */
-void ops_softmax(float *x, int n);
+/* Softmax of x[0..n) in place, max-subtracted so that exp never overflows.
+ * Returns log Σ exp(x) of the input (max + log of the sum it divided by):
+ * cross-entropy's -log p = that - x_target stays finite where p is 0. */
+float ops_softmax(float *x, int n);
 /* LayerNorm over rows: y = (x - mean) / sqrt(var + eps) * g + b, biased
  * variance (as torch); x [T, w], y may equal x. */
 void ops_layernorm(float *y, const float *x, const float *g, const float *b, int T, int w, float eps);

@@ -2,6 +2,9 @@
  * warm-up + cosine schedule at its corners. */
 #include "test.h"
 
+#include <string.h>
+
+#include "kernels/cpu.h"
 #include "nn/adamw.h"
 
 static void test_step(void)
@@ -31,8 +34,53 @@ static void test_schedule(void)
     CHECK_NEAR(lr_schedule(2, 0, 0, 10), 2, 1e-7);
 }
 
+/* Every kernel level gives the portable loop's bits (kernels/adamw_body.h):
+ * n not a multiple of any vector width, a decay mask with gaps, weight
+ * decay on and off, values over many magnitudes. */
+static void run_steps(float *p, size_t n, const unsigned char *decay, float wd)
+{
+    adamw o;
+    CHECK(adamw_init(&o, n, 0.9f, 0.999f, 1e-8f, wd) == 0);
+    float *g = malloc(n * sizeof *g);
+    unsigned s = 12345;
+    for (int step = 0; step < 7; step++) {
+        for (size_t i = 0; i < n; i++) {
+            s = s * 1103515245u + 12345u;
+            g[i] = ((float)(s >> 8) / 16777216.0f - 0.5f) * (float)(1 << (s % 13)) * 1e-3f;
+        }
+        adamw_step(&o, p, g, decay, 0.01f * (float)(step + 1));
+    }
+    free(g);
+    adamw_free(&o);
+}
+
+static void test_levels_same_bits(void)
+{
+    enum { N = 1000 + 13 };
+    static float ref[2][N], got[N];
+    unsigned char decay[N];
+    for (size_t i = 0; i < N; i++) decay[i] = (unsigned char)(i % 7 != 3 && i % 11 != 0);
+    cpu_isa was = cpu_isa_active();
+    for (int isa = 0; isa < CPU_ISA_COUNT; isa++) {
+        if (cpu_use((cpu_isa)isa) != 0) {
+            printf("# SKIP level %s: not run by this CPU\n", cpu_isa_name((cpu_isa)isa));
+            continue;
+        }
+        for (int w = 0; w < 2; w++) {
+            float *p = isa == CPU_ISA_GENERIC ? ref[w] : got;
+            for (size_t i = 0; i < N; i++) p[i] = (float)((int)(i % 17) - 8) * 0.125f;
+            run_steps(p, N, w ? decay : NULL, w ? 0.1f : 0);
+            if (isa != CPU_ISA_GENERIC)
+                CHECK_MSG(memcmp(got, ref[w], sizeof got) == 0, "level %s, weight decay %d: bits differ from generic",
+                          cpu_isa_name((cpu_isa)isa), w);
+        }
+    }
+    cpu_use(was);
+}
+
 int main(void)
 {
+    RUN(test_levels_same_bits);
     RUN(test_step);
     RUN(test_schedule);
     return test_summary();
