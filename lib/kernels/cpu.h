@@ -86,6 +86,7 @@ typedef struct kernel_table {
                           gemm_hit_fn hit, void *ctx);
     /* lib/nn/ops.c */
     void (*activate)(float *y, int T, int N, int act);
+    void (*gelu_backward)(float *dx, const float *x, const float *dy, size_t n);
     float (*softmax)(float *x, int n);
     void (*layernorm)(float *y, const float *x, const float *g, const float *b, int T, int w, float eps);
     /* lib/nn/adamw.c: one AdamW update of n parameters; decay (or NULL: all)

@@ -36,6 +36,7 @@
 
 #ifdef KERNEL_LEVEL_ALL
 #define kernel_activate KERNEL_NAME(activate)
+#define kernel_gelu_backward KERNEL_NAME(gelu_backward)
 #define kernel_softmax KERNEL_NAME(softmax)
 #define kernel_layernorm KERNEL_NAME(layernorm)
 #define kernel_f16_to_f32_n KERNEL_NAME(f16_to_f32_n)
@@ -47,6 +48,7 @@
 #include "kernels/misc_body.h"
 #include "kernels/adamw_body.h"
 #undef kernel_activate
+#undef kernel_gelu_backward
 #undef kernel_softmax
 #undef kernel_layernorm
 #undef kernel_f16_to_f32_n
@@ -71,6 +73,7 @@ void KERNEL_NAME(kernels_fill)(kernel_table *t)
     t->gemm_scan_dots = KERNEL_NAME(gemm_scan_dots);
 #ifdef KERNEL_LEVEL_ALL
     t->activate = KERNEL_NAME(activate);
+    t->gelu_backward = KERNEL_NAME(gelu_backward);
     t->softmax = KERNEL_NAME(softmax);
     t->layernorm = KERNEL_NAME(layernorm);
     t->f16_to_f32_n = KERNEL_NAME(f16_to_f32_n);

@@ -23,6 +23,7 @@
 #endif
 
 void kernel_activate(float *y, int T, int N, int act);
+void kernel_gelu_backward(float *dx, const float *x, const float *dy, size_t n);
 float kernel_softmax(float *x, int n);
 void kernel_layernorm(float *y, const float *x, const float *g, const float *b, int T, int w, float eps);
 
@@ -51,34 +52,38 @@ static inline __m256 exp8(__m256 x)
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-static inline __m256 act8(__m256 x, int act)
+/* Phi(x), the standard normal CDF: 0.5 erfc(-x / sqrt2). erfc(z), z >= 0,
+ * from Numerical Recipes' erfcc (Chebyshev fit, relative error < 1.2e-7
+ * everywhere), so that the small negative tail stays accurate too. */
+static inline __m256 phi8(__m256 x)
 {
     const __m256 one = _mm256_set1_ps(1.0f), half = _mm256_set1_ps(0.5f);
+    __m256 z = _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(0.70710678118654752f));
+    __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(half, z, one));
+    __m256 p = _mm256_set1_ps(0.17087277f);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
+    __m256 erfc = _mm256_mul_ps(t, exp8(_mm256_fnmadd_ps(z, z, p)));
+    __m256 tail = _mm256_mul_ps(half, erfc);                 /* Phi(-|x|) */
+    __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    return _mm256_blendv_ps(_mm256_sub_ps(one, tail), tail, neg);
+}
+
+static inline __m256 act8(__m256 x, int act)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
     switch (act) {
     case KERNEL_ACT_QUICK_GELU: /* x * sigmoid(1.702 x) */
         return _mm256_div_ps(x, _mm256_add_ps(one, exp8(_mm256_mul_ps(x, _mm256_set1_ps(-1.702f)))));
-    case KERNEL_ACT_GELU: {
-        /* x * Phi(x), Phi(x) = 0.5 erfc(-x / sqrt2). erfc(z), z >= 0, from
-         * Numerical Recipes' erfcc (Chebyshev fit, relative error < 1.2e-7
-         * everywhere), so that the small negative tail stays accurate too. */
-        __m256 z = _mm256_mul_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(0.70710678118654752f));
-        __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(half, z, one));
-        __m256 p = _mm256_set1_ps(0.17087277f);
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.82215223f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.48851587f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.13520398f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.27886807f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.18628806f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.09678418f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.37409196f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.00002368f));
-        p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.26551223f));
-        __m256 erfc = _mm256_mul_ps(t, exp8(_mm256_fnmadd_ps(z, z, p)));
-        __m256 tail = _mm256_mul_ps(half, erfc);                 /* Phi(-|x|) */
-        __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
-        __m256 phi = _mm256_blendv_ps(_mm256_sub_ps(one, tail), tail, neg);
-        return _mm256_mul_ps(x, phi);
-    }
+    case KERNEL_ACT_GELU: /* x * Phi(x) */
+        return _mm256_mul_ps(x, phi8(x));
     default: /* KERNEL_ACT_GELU_TANH: 0.5 x (1 + tanh(u)) = x sigmoid(2u),
               * u = sqrt(2/pi) (x + 0.044715 x^3): no cancellation in the tail */ {
         __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
@@ -116,32 +121,37 @@ static inline __m512 exp16(__m512 x)
     return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
+/* phi8, 16 lanes. */
+static inline __m512 phi16(__m512 x)
+{
+    const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
+    __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678118654752f));
+    __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(half, z, one));
+    __m512 p = _mm512_set1_ps(0.17087277f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.13520398f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.27886807f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.18628806f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.09678418f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.37409196f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.00002368f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.26551223f));
+    __m512 erfc = _mm512_mul_ps(t, exp16(_mm512_fnmadd_ps(z, z, p)));
+    __m512 tail = _mm512_mul_ps(half, erfc);
+    __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    return _mm512_mask_blend_ps(neg, _mm512_sub_ps(one, tail), tail);
+}
+
 /* act8, 16 lanes (see act8 for the formulas). */
 static inline __m512 act16(__m512 x, int act)
 {
-    const __m512 one = _mm512_set1_ps(1.0f), half = _mm512_set1_ps(0.5f);
+    const __m512 one = _mm512_set1_ps(1.0f);
     switch (act) {
     case KERNEL_ACT_QUICK_GELU:
         return _mm512_div_ps(x, _mm512_add_ps(one, exp16(_mm512_mul_ps(x, _mm512_set1_ps(-1.702f)))));
-    case KERNEL_ACT_GELU: {
-        __m512 z = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(0.70710678118654752f));
-        __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(half, z, one));
-        __m512 p = _mm512_set1_ps(0.17087277f);
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.82215223f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.48851587f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.13520398f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.27886807f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.18628806f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.09678418f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.37409196f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.00002368f));
-        p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.26551223f));
-        __m512 erfc = _mm512_mul_ps(t, exp16(_mm512_fnmadd_ps(z, z, p)));
-        __m512 tail = _mm512_mul_ps(half, erfc);
-        __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
-        __m512 phi = _mm512_mask_blend_ps(neg, _mm512_sub_ps(one, tail), tail);
-        return _mm512_mul_ps(x, phi);
-    }
+    case KERNEL_ACT_GELU:
+        return _mm512_mul_ps(x, phi16(x));
     default: {
         __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
         __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.79788456080286536f),
@@ -183,6 +193,52 @@ void kernel_activate(float *y, int T, int N, int act)
         for (int j = 0; j < N; j++) row[j] = act1(row[j], act);
 #endif
     }
+}
+
+/* dx += dy * GELU'(x), GELU'(x) = Phi(x) + x pdf(x) (exact GELU, as
+ * torch's default): mm-train's backward of the MLP activation. Every lane,
+ * at 8 or 16 lanes, takes the same operations (avx512 gives avx2's bits). */
+#ifdef OPS_SIMD
+static inline __m256 gelu_grad8(__m256 x, __m256 dy, __m256 dx)
+{
+    __m256 pdf = _mm256_mul_ps(exp8(_mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(-0.5f), x), x)),
+                               _mm256_set1_ps(0.39894228040143267794f));
+    return _mm256_add_ps(dx, _mm256_mul_ps(dy, _mm256_add_ps(phi8(x), _mm256_mul_ps(x, pdf))));
+}
+#endif
+#ifdef OPS_SIMD512
+static inline __m512 gelu_grad16(__m512 x, __m512 dy, __m512 dx)
+{
+    __m512 pdf = _mm512_mul_ps(exp16(_mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(-0.5f), x), x)),
+                               _mm512_set1_ps(0.39894228040143267794f));
+    return _mm512_add_ps(dx, _mm512_mul_ps(dy, _mm512_add_ps(phi16(x), _mm512_mul_ps(x, pdf))));
+}
+#endif
+
+void kernel_gelu_backward(float *dx, const float *x, const float *dy, size_t n)
+{
+    size_t i = 0;
+#ifdef OPS_SIMD
+#ifdef OPS_SIMD512
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(dx + i, gelu_grad16(_mm512_loadu_ps(x + i), _mm512_loadu_ps(dy + i), _mm512_loadu_ps(dx + i)));
+#endif
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dx + i, gelu_grad8(_mm256_loadu_ps(x + i), _mm256_loadu_ps(dy + i), _mm256_loadu_ps(dx + i)));
+    if (i < n) {
+        float tx[8] = {0}, tdy[8] = {0}, tdx[8] = {0};
+        for (size_t k = i; k < n; k++) tx[k - i] = x[k], tdy[k - i] = dy[k], tdx[k - i] = dx[k];
+        _mm256_storeu_ps(tdx, gelu_grad8(_mm256_loadu_ps(tx), _mm256_loadu_ps(tdy), _mm256_loadu_ps(tdx)));
+        for (size_t k = i; k < n; k++) dx[k] = tdx[k - i];
+    }
+#else
+    for (; i < n; i++) {
+        float xi = x[i];
+        float cdf = 0.5f * (1 + erff(xi * 0.70710678118654752440f));
+        float pdf = expf(-0.5f * xi * xi) * 0.39894228040143267794f;
+        dx[i] += dy[i] * (cdf + xi * pdf);
+    }
+#endif
 }
 
 /* Softmax of x[0..n) in place, max-subtracted so that exp never overflows. */

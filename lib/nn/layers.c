@@ -19,6 +19,9 @@ static float softmax_row_ops(float *y, const float *x, int V)
     return ops_softmax(y, V);
 }
 #define LSOFTMAX_ROW softmax_row_ops
+/* GELU and its backward on the kernel table too (erfc fit within 1.2e-7) */
+#define LGELU_FORWARD ops_gelu
+#define LGELU_BACKWARD ops_gelu_backward
 
 #define LREAL float
 #define LFN(name) name

@@ -9,6 +9,9 @@
  *   LFN(name)      the name a function gets (layers.c: name; the test: name##_f64)
  *   LAPI           storage class (layers.c: nothing; the test: static inline)
  *   LEXP LLOG LSQRT LERF LFABS   the libm functions for LREAL
+ * and may define LSOFTMAX_ROW (one softmax row, returning log-sum-exp) and
+ * LGELU_FORWARD / LGELU_BACKWARD to take those from elsewhere (layers.c: the
+ * kernel table's SIMD versions, via nn/ops).
  *
  * Layout follows PyTorch: a linear weight is [OC, C] (out, in), rows are
  * examples. Every backward ADDS into its gradients (dinp, dweight, dbias),
@@ -66,6 +69,13 @@ LAPI void LFN(linear_backward)(LREAL *dinp, LREAL *dweight, LREAL *dbias, const 
 /* ---- GELU, the exact (erf) form, PyTorch's nn.GELU() default ---------------
  * out = x/2 · (1 + erf(x/√2)); d/dx = (1 + erf(x/√2))/2 + x·φ(x), φ the
  * standard normal density. */
+#ifdef LGELU_FORWARD
+LAPI void LFN(gelu_forward)(LREAL *out, const LREAL *inp, size_t n) { LGELU_FORWARD(out, inp, n); }
+LAPI void LFN(gelu_backward)(LREAL *dinp, const LREAL *inp, const LREAL *dout, size_t n)
+{
+    LGELU_BACKWARD(dinp, inp, dout, n);
+}
+#else
 LAPI void LFN(gelu_forward)(LREAL *out, const LREAL *inp, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -83,6 +93,7 @@ LAPI void LFN(gelu_backward)(LREAL *dinp, const LREAL *inp, const LREAL *dout, s
         dinp[i] += dout[i] * (cdf + x * pdf);
     }
 }
+#endif
 
 /* ---- dropout (inverted: kept values are scaled by 1/(1-p) while training) --
  * mask[n] receives the factor each value was multiplied by (0 or 1/(1-p)),

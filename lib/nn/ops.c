@@ -1,6 +1,8 @@
 /* ops.c — see ops.h. */
 #include "nn/ops.h"
 
+#include <string.h>
+
 #include "kernels/cpu.h"
 #include "nn/clip_config.h"
 
@@ -9,6 +11,21 @@ _Static_assert((int)CLIP_ACT_QUICK_GELU == (int)KERNEL_ACT_QUICK_GELU && (int)CL
                "kernels/cpu.h's activation codes are clip_config's");
 
 void ops_activate(float *y, int T, int N, int act) { cpu_kernels()->activate(y, T, N, act); }
+
+void ops_gelu(float *y, const float *x, size_t n)
+{
+    const kernel_table *k = cpu_kernels();
+    if (y != x) memcpy(y, x, n * sizeof *y);
+    for (size_t i = 0; i < n; i += (size_t)1 << 30) { /* activate counts in int */
+        size_t part = n - i < ((size_t)1 << 30) ? n - i : ((size_t)1 << 30);
+        k->activate(y + i, 1, (int)part, KERNEL_ACT_GELU);
+    }
+}
+
+void ops_gelu_backward(float *dx, const float *x, const float *dy, size_t n)
+{
+    cpu_kernels()->gelu_backward(dx, x, dy, n);
+}
 
 float ops_softmax(float *x, int n) { return cpu_kernels()->softmax(x, n); }
 

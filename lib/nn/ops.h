@@ -10,8 +10,14 @@
 #ifndef MM_NN_OPS_H
 #define MM_NN_OPS_H
 
+#include <stddef.h>
+
 /* y = act(y) over T rows of N; act is clip_config's CLIP_ACT_*. */
 void ops_activate(float *y, int T, int N, int act);
+/* mm-train's GELU (exact, erf form): y = GELU(x) over n values (y may equal
+ * x), and its backward dx += dy * GELU'(x). */
+void ops_gelu(float *y, const float *x, size_t n);
+void ops_gelu_backward(float *dx, const float *x, const float *dy, size_t n);
 /* Softmax of x[0..n) in place, max-subtracted so that exp never overflows.
  * Returns log Σ exp(x) of the input (max + log of the sum it divided by):
  * cross-entropy's -log p = that - x_target stays finite where p is 0. */

@@ -1,6 +1,7 @@
 /* test_ops.c — lib/nn/ops.h on every kernel level this CPU runs (generic,
  * avx2, avx512): activations (quick-GELU, GELU, tanh-GELU), softmax and
- * layer norm against a double-precision reference, each level within
+ * layer norm, mm-train's GELU backward and softmax's log-sum-exp against a
+ * double-precision reference, each level within
  * tolerance of the others, and each value's result independent of where
  * it sits (row splits, tails of fewer than 8 or 16 values). avx512 runs
  * the bodies 16 lanes at a time in the 8-lane code's steps and order
@@ -33,7 +34,7 @@ static const int widths[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 50, 77, 257, 768, 10
 #define ROWS 3
 
 typedef struct outputs { /* one level's results, for comparing levels */
-    float act[3][NW][ROWS * MAXW], soft[NW][MAXW], ln[NW][ROWS * MAXW];
+    float act[3][NW][ROWS * MAXW], soft[NW][MAXW], ln[NW][ROWS * MAXW], dgelu[NW][ROWS * MAXW], lse[NW];
 } outputs;
 
 static float in_act[NW][ROWS * MAXW], in_soft[NW][MAXW], in_ln[NW][ROWS * MAXW], gam[MAXW], bet[MAXW];
@@ -77,10 +78,12 @@ static int run_level(outputs *o)
         int w = widths[s];
         float *x = o->soft[s];
         memcpy(x, in_soft[s], sizeof(float) * w);
-        ops_softmax(x, w);
+        o->lse[s] = ops_softmax(x, w);
         double m = -INFINITY, sum = 0;
         for (int i = 0; i < w; i++) m = fmax(m, in_soft[s][i]);
         for (int i = 0; i < w; i++) sum += exp(in_soft[s][i] - m);
+        if (!(fabs(o->lse[s] - (m + log(sum))) <= 2e-6 * (1 + fabs(m))) && bad++ < 3)
+            fprintf(stderr, "  softmax w %d: log-sum-exp %.9g want %.9g\n", w, o->lse[s], m + log(sum));
         for (int i = 0; i < w; i++) {
             double want = exp(in_soft[s][i] - m) / sum;
             if (!(fabs(x[i] - want) <= 1e-7 + 1e-5 * want) && bad++ < 3)
@@ -109,6 +112,22 @@ static int run_level(outputs *o)
         ops_layernorm(z, z, gam, bet, ROWS, w, 1e-5f);
         if (memcmp(z, y, sizeof(float) * ROWS * w) != 0 && bad++ < 3)
             fprintf(stderr, "  layernorm w %d: in place differs\n", w);
+    }
+    for (int s = 0; s < NW; s++) { /* dx += dy * GELU'(x), dx starting non-zero */
+        int w = widths[s];
+        float *dx = o->dgelu[s], dy[ROWS * MAXW];
+        for (int i = 0; i < ROWS * w; i++) dx[i] = 0.25f, dy[i] = in_ln[s][i];
+        ops_gelu_backward(dx, in_act[s], dy, (size_t)ROWS * w);
+        for (int i = 0; i < ROWS * w; i++) {
+            double x = in_act[s][i];
+            double want = 0.25 + dy[i] * (0.5 * (1 + erf(x / sqrt(2.0))) + x * exp(-0.5 * x * x) / sqrt(2 * M_PI));
+            if (!(fabs(dx[i] - want) <= 2e-6 * (1 + fabs(want))) && bad++ < 3)
+                fprintf(stderr, "  gelu backward w %d [%d]: %.9g want %.9g\n", w, i, dx[i], want);
+        }
+        float z[ROWS * MAXW]; /* the forward through ops_gelu is the activation's */
+        ops_gelu(z, in_act[s], (size_t)ROWS * w);
+        if (memcmp(z, o->act[CLIP_ACT_GELU - CLIP_ACT_QUICK_GELU][s], sizeof(float) * ROWS * w) != 0 && bad++ < 3)
+            fprintf(stderr, "  ops_gelu w %d: differs from ops_activate\n", w);
     }
     return bad;
 }
