@@ -53,6 +53,9 @@ static const char USAGE[] =
     "                           (atomically; FILE is created if missing)\n"
     "      --no-normalize       keep the projected embeddings (default: L2-normalised)\n"
     "      --dtype f32|f16      element type of the MMF output (default: f32)\n"
+    "      --precision P        f32 (default) or bf16: the linear layers in bfloat16\n"
+    "                           (AVX512_BF16 CPUs; about twice the matrix speed, the\n"
+    "                           embeddings drift from f32's: see README \"bf16\")\n"
     "Other outputs (instead of embeddings):\n"
     "      --check              decode and preprocess every input, write nothing\n"
     "                           (validates a collection; timing)\n"
@@ -116,6 +119,7 @@ typedef struct params {
     const char *output;          /* -o: NULL = stdout */
     const char *skip_existing;   /* --skip-existing FILE */
     bool no_normalize;           /* --no-normalize */
+    bool bf16;                   /* --precision bf16 */
     int dtype;                   /* --dtype: MMF_F32 */
     bool embed;                  /* no --check/--dump-*: the model step */
     int threads;                 /* -t: online CPUs, at most 16 */
@@ -562,7 +566,7 @@ int main(int argc, char **argv)
         .batch_size = 32,
     };
     enum { OPT_DUMP = 256, OPT_DUMP_U8, OPT_LIST, OPT_MAXPX, OPT_LENIENT, OPT_EXIF, OPT_FAST,
-           OPT_SKIP, OPT_PROGRESS, OPT_CHECK, OPT_KEEP, OPT_SKIP_EXISTING, OPT_NO_NORM, OPT_DTYPE, OPT_ID_STEM };
+           OPT_SKIP, OPT_PROGRESS, OPT_CHECK, OPT_KEEP, OPT_SKIP_EXISTING, OPT_NO_NORM, OPT_DTYPE, OPT_ID_STEM, OPT_PRECISION };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},
         {"dump-pixels", required_argument, 0, OPT_DUMP},
@@ -580,6 +584,7 @@ int main(int argc, char **argv)
         {"skip-existing", required_argument, 0, OPT_SKIP_EXISTING},
         {"no-normalize", no_argument, 0, OPT_NO_NORM},
         {"dtype", required_argument, 0, OPT_DTYPE},
+        {"precision", required_argument, 0, OPT_PRECISION},
         {"threads", required_argument, 0, 't'},
         {"batch-size", required_argument, 0, 'b'},
         {"quiet", no_argument, 0, 'q'},
@@ -609,6 +614,11 @@ int main(int argc, char **argv)
         case 'o': P.output = optarg; break;
         case OPT_SKIP_EXISTING: P.skip_existing = optarg; break;
         case OPT_NO_NORM: P.no_normalize = true; break;
+        case OPT_PRECISION:
+            if (strcmp(optarg, "bf16") == 0) P.bf16 = true;
+            else if (strcmp(optarg, "f32") == 0) P.bf16 = false;
+            else cli_usage_error("option --precision: '%s' is not f32 or bf16", optarg);
+            break;
         case OPT_DTYPE:
             P.dtype = mmf_dtype_parse(optarg);
             if (!P.dtype) cli_usage_error("option --dtype: '%s' is not f32 or f16", optarg);
@@ -671,6 +681,7 @@ int main(int argc, char **argv)
     if (P.embed) {
         E.model = clip_load_parts(P.model_dir, CLIP_VISION, &err);
         if (!E.model) cli_fatal("%s", err.msg);
+        if (P.bf16 && clip_use_bf16(E.model, &err)) cli_fatal("--precision bf16: %s", err.msg);
         clip_set_pool(E.model, E.pool);
         E.dim = clip_get_config(E.model)->projection_dim;
         E.image_size = clip_get_config(E.model)->vision.image_size;
@@ -710,6 +721,7 @@ int main(int argc, char **argv)
         mmf_header h;
         mmf_header_init(&h, (uint32_t)E.dim, P.dtype, P.no_normalize ? 0 : MMF_FLAG_NORMALIZED);
         mmf_header_set(&h, "model", clip_model_id(E.model));
+        if (P.bf16) mmf_header_set(&h, "precision", "bf16");
         mmf_header_set(&h, "modality", "image");
         mmf_header_set(&h, "producer", "mm-embed-image " MM_VERSION);
         E.writer = mmf_writer_open(cli_output_fp(E.out), cli_output_name(E.out), &h, &err);

@@ -46,6 +46,9 @@ static const char USAGE[] =
     "  -o, --output FILE        write to FILE atomically (default: stdout)\n"
     "      --no-normalize       keep the projected embeddings as they are\n"
     "      --dtype f32|f16      element type of the MMF output (default: f32)\n"
+    "      --precision P        f32 (default) or bf16: the linear layers in bfloat16\n"
+    "                           (AVX512_BF16 CPUs; about twice the matrix speed, the\n"
+    "                           embeddings drift from f32's: see README \"bf16\")\n"
     "      --tokenize           print 'id<TAB>ids' (space-separated, no padding)\n"
     "                           instead of embeddings; needs only vocab.json and\n"
     "                           merges.txt (+ config.json for the context length)\n"
@@ -72,6 +75,7 @@ typedef struct params {
     int nowned;
     const char *output;     /* -o: NULL = stdout */
     bool normalize;         /* true; --no-normalize */
+    bool bf16;                   /* --precision bf16 */
     int dtype;              /* MMF_F32 */
     bool tokenize;          /* --tokenize */
     int batch_size;         /* -b: 64 */
@@ -218,7 +222,7 @@ static void read_templates(params *P, const char *path)
 
 /* ---- main ------------------------------------------------------------------ */
 
-enum { OPT_PLAIN = 256, OPT_JSONL, OPT_PROMPTS, OPT_NO_NORMALIZE, OPT_DTYPE, OPT_TOKENIZE, OPT_PROGRESS };
+enum { OPT_PLAIN = 256, OPT_JSONL, OPT_PROMPTS, OPT_NO_NORMALIZE, OPT_DTYPE, OPT_TOKENIZE, OPT_PROGRESS, OPT_PRECISION };
 
 static void parse_args(params *P, int argc, char **argv)
 {
@@ -231,6 +235,7 @@ static void parse_args(params *P, int argc, char **argv)
         {"output", required_argument, 0, 'o'},
         {"no-normalize", no_argument, 0, OPT_NO_NORMALIZE},
         {"dtype", required_argument, 0, OPT_DTYPE},
+        {"precision", required_argument, 0, OPT_PRECISION},
         {"tokenize", no_argument, 0, OPT_TOKENIZE},
         {"batch-size", required_argument, 0, 'b'},
         {"threads", required_argument, 0, 't'},
@@ -250,6 +255,11 @@ static void parse_args(params *P, int argc, char **argv)
         case OPT_PROMPTS: read_templates(P, optarg); break;
         case 'o': P->output = optarg; break;
         case OPT_NO_NORMALIZE: P->normalize = false; break;
+        case OPT_PRECISION:
+            if (strcmp(optarg, "bf16") == 0) P->bf16 = true;
+            else if (strcmp(optarg, "f32") == 0) P->bf16 = false;
+            else cli_usage_error("option --precision: '%s' is not f32 or bf16", optarg);
+            break;
         case OPT_DTYPE:
             P->dtype = mmf_dtype_parse(optarg);
             if (!P->dtype) cli_usage_error("option --dtype: '%s' is not f32 or f16", optarg);
@@ -376,6 +386,7 @@ int main(int argc, char **argv)
         e.pool = mm_pool_create(P.threads);
         e.model = clip_load_parts(P.model_dir, CLIP_TEXT, &err);
         if (!e.model) cli_fatal("%s", err.msg);
+        if (P.bf16 && clip_use_bf16(e.model, &err)) cli_fatal("--precision bf16: %s", err.msg);
         clip_set_pool(e.model, e.pool);
         e.dim = clip_get_config(e.model)->projection_dim;
     }
@@ -395,6 +406,7 @@ int main(int argc, char **argv)
         mmf_header h;
         mmf_header_init(&h, (uint32_t)e.dim, P.dtype, P.normalize ? MMF_FLAG_NORMALIZED : 0);
         mmf_header_set(&h, "model", clip_model_id(e.model));
+        if (P.bf16) mmf_header_set(&h, "precision", "bf16");
         mmf_header_set(&h, "modality", "text");
         mmf_header_set(&h, "producer", "mm-embed-text " MM_VERSION);
         if (P.ntemplates == 1) mmf_header_set(&h, "prompt", P.templates[0]);

@@ -58,9 +58,16 @@ void gemm_pack_clear_padding(void *dst, int K, int N, int f16)
 }
 
 /* The products run on the active level's kernels (kernels/cpu.h). */
+void gemm_run_bf16(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weight *W, const float *bias, int T,
+                   int accumulate, int p0, int p1, float *work); /* gemm_bf16.c */
+
 void gemm_run(float *y, size_t ldy, const float *x, size_t ldx, const gemm_weight *W, const float *bias, int T,
               int accumulate, int p0, int p1, float *work)
 {
+    if (W->f16 == GEMM_BF16) {
+        gemm_run_bf16(y, ldy, x, ldx, W, bias, T, accumulate, p0, p1, work);
+        return;
+    }
     cpu_kernels()->gemm_run(y, ldy, x, ldx, W, bias, T, accumulate, p0, p1, work);
 }
 

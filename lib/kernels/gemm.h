@@ -19,6 +19,7 @@
 #define MM_GEMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define GEMM_NR 16
 #define GEMM_MR 6 /* rows of x per register tile */
@@ -43,8 +44,28 @@ static inline size_t gemm_packed_index(int K, int k, int n)
 typedef struct gemm_weight {
     const void *data;
     int K, N;
-    int f16;
+    int f16; /* 1: IEEE halves; GEMM_BF16: gemm_pack_bf16's layout (gemm_run only) */
 } gemm_weight;
+
+#define GEMM_BF16 2
+
+/* bfloat16 weights: the opt-in reduced precision (mm-embed-* --precision
+ * bf16) for CPUs with AVX512_BF16. Layout: panel p holds, for each pair of
+ * rows k = 2j, 2j+1 (the last pair padded with a zero row), the GEMM_NR
+ * columns' two values side by side (column c's W[2j][c], W[2j+1][c] at
+ * 2c, 2c+1: 32 bf16 = one zmm, what vdpbf16ps multiplies against a pair of
+ * x's values). gemm_run with such a weight rounds x to bf16 too (nearest
+ * even) and accumulates the products in float32: about 3 significant
+ * digits per product, sums in float32. Same bits for any thread count and
+ * batch composition (each output's sum runs over k in one fixed order). */
+int gemm_bf16_available(void); /* this CPU (and MM_ISA, which must allow avx512) */
+size_t gemm_bf16_packed_count(int K, int N); /* uint16 values */
+/* dst (gemm_bf16_packed_count values, 64-byte aligned) from the packed
+ * F32 or F16 weight w, rounding to nearest even; the result describes dst. */
+gemm_weight gemm_pack_bf16(uint16_t *dst, const gemm_weight *w);
+/* Floats of the scratch gemm_run needs for a bf16 weight (work must then be
+ * given). */
+#define GEMM_BF16_WORK_FLOATS GEMM_WORK_FLOATS
 
 /* Packs src, a K x N row-major matrix (leading dimension lds, in values) of
  * floats or (f16) halves, into dst (gemm_packed_count(K, N) values of the

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/xalloc.h"
+#include "kernels/cpu.h"
 #include "kernels/gemm.h"
 #include "nn/ops.h"
 #include "io/safetensors.h"
@@ -71,6 +72,7 @@ struct clip_model {
     int parts;
     char id[256];
     float *arena; /* every weight below points into it (F16 linear weights as halves) */
+    uint16_t *bf16_arena; /* clip_use_bf16: the linear weights' bf16 copies */
     float logit_scale;
 
     tower text;
@@ -759,12 +761,73 @@ fail:
     return NULL;
 }
 
+/* Every weight that goes through gemm_run (the linear layers, the patch
+ * embedding, the projections) of the towers loaded; the attention products
+ * build theirs per call and stay float32. */
+static int linear_weights(clip_model *m, gemm_weight **out)
+{
+    int n = 0;
+    const tower *tw[2] = {m->parts & CLIP_TEXT ? &m->text : NULL, m->parts & CLIP_VISION ? &m->vision : NULL};
+    for (int t = 0; t < 2; t++) {
+        if (!tw[t]) continue;
+        for (int l = 0; l < tw[t]->cfg.layers; l++) {
+            layer_weights *lw = &tw[t]->layers[l];
+            gemm_weight *ws[4] = {&lw->qkv_w, &lw->out_w, &lw->fc1_w, &lw->fc2_w};
+            for (int i = 0; i < 4; i++) {
+                if (out) out[n] = ws[i];
+                n++;
+            }
+        }
+    }
+    gemm_weight *extra[3] = {m->parts & CLIP_TEXT ? &m->text_projection : NULL,
+                             m->parts & CLIP_VISION ? &m->patch_weight : NULL,
+                             m->parts & CLIP_VISION ? &m->visual_projection : NULL};
+    for (int i = 0; i < 3; i++)
+        if (extra[i]) {
+            if (out) out[n] = extra[i];
+            n++;
+        }
+    return n;
+}
+
+int clip_use_bf16(clip_model *m, mm_error *err)
+{
+    if (!gemm_bf16_available())
+        return mm_fail(err, MM_ERR_UNSUPPORTED,
+                       "bf16 precision needs a CPU with AVX512_BF16 and MM_ISA allowing avx512 (this one: %s; "
+                       "kernels %s)",
+                       *cpu_feature_list() ? cpu_feature_list() : "no features of interest",
+                       cpu_isa_name(cpu_isa_active()));
+    if (m->bf16_arena) return 0;
+    int n = linear_weights(m, NULL);
+    gemm_weight **ws = xmalloc((size_t)(n ? n : 1) * sizeof *ws);
+    linear_weights(m, ws);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += (gemm_bf16_packed_count(ws[i]->K, ws[i]->N) + 31) / 32 * 32;
+    /* sized by the model's declared shapes, as the float arena is */
+    m->bf16_arena = aligned_alloc(64, (total ? total : 32) * sizeof(uint16_t));
+    if (!m->bf16_arena) {
+        free(ws);
+        return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for the bf16 weights (%zu bytes)", m->id,
+                       total * sizeof(uint16_t));
+    }
+    uint16_t *dst = m->bf16_arena;
+    for (int i = 0; i < n; i++) {
+        size_t count = (gemm_bf16_packed_count(ws[i]->K, ws[i]->N) + 31) / 32 * 32;
+        *ws[i] = gemm_pack_bf16(dst, ws[i]);
+        dst += count;
+    }
+    free(ws);
+    return 0;
+}
+
 void clip_free(clip_model *m)
 {
     if (!m) return;
     free(m->text.layers);
     free(m->vision.layers);
     free(m->arena);
+    free(m->bf16_arena);
     free(m->run.mem);
     free(m->run.seq_start);
     free(m->run.seq_len);

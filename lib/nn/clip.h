@@ -46,6 +46,16 @@ clip_model *clip_load(const char *dir, mm_error *err);
 clip_model *clip_load_parts(const char *dir, int parts, mm_error *err);
 void clip_free(clip_model *m);
 
+/* The opt-in reduced precision (mm-embed-* --precision bf16): the linear
+ * layers' weights (attention projections, MLP, patch embedding,
+ * projections) get bfloat16 copies that the GEMM multiplies with x rounded
+ * to bf16, summing in float32 (kernels/gemm.h); layer norms, softmax,
+ * activations, the attention products and the residual stream stay
+ * float32. About twice the matrix throughput on AVX512_BF16; the embeddings
+ * drift from float32's (README, "bf16"). The float32 weights stay loaded.
+ * MM_ERR_UNSUPPORTED where the CPU (or MM_ISA) has no AVX512_BF16. */
+int clip_use_bf16(clip_model *m, mm_error *err);
+
 const clip_config *clip_get_config(const clip_model *m);
 /* The config's "_name_or_path" if set, else the directory's base name. */
 const char *clip_model_id(const clip_model *m);
