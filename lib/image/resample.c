@@ -382,13 +382,16 @@ int preprocess_resize_crop(const preprocess_params *p, const uint8_t *rgb, int i
 }
 
 int resample_bicubic_rgb(const uint8_t *rgb, int in_w, int in_h, uint8_t *out, int out_w,
-                         int out_h, mm_error *err)
+                         int out_h, preprocess_scratch *s, mm_error *err)
 {
-    preprocess_scratch s;
-    memset(&s, 0, sizeof s);
-    int rc = resize_block(rgb, in_w, in_h, out_w, out_h, 0, out_w, 0, out_h, &s, out,
+    preprocess_scratch own;
+    if (!s) {
+        memset(&own, 0, sizeof own);
+        s = &own;
+    }
+    int rc = resize_block(rgb, in_w, in_h, out_w, out_h, 0, out_w, 0, out_h, s, out,
                           (size_t)out_w * 3, err);
-    preprocess_scratch_free(&s);
+    if (s == &own) preprocess_scratch_free(&own);
     return rc;
 }
 

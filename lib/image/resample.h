@@ -92,8 +92,11 @@ int preprocess_image(const preprocess_params *p, const uint8_t *rgb, int in_w, i
                      mm_error *err);
 
 /* Pillow's plain resize of an RGB uint8 image to out_w x out_h (BICUBIC,
- * whole image, no crop) — for tests and callers that need the full resize. */
+ * whole image, no crop) — for tests and callers that need the full resize.
+ * s (optional) is kept between calls: a caller resizing many images of the
+ * same size reuses its weights and buffers instead of allocating, and
+ * faulting in, new ones per image. NULL: a scratch for this call only. */
 int resample_bicubic_rgb(const uint8_t *rgb, int in_w, int in_h, uint8_t *out, int out_w,
-                         int out_h, mm_error *err);
+                         int out_h, preprocess_scratch *s, mm_error *err);
 
 #endif

@@ -102,9 +102,32 @@ typedef struct build_job {
     _Atomic size_t next;
 } build_job;
 
-static void make_thumb(report_thumbs *ts, report_thumb *t, const image_decode_opts *o,
-                       mm_image *img, uint8_t **small, size_t *small_cap)
+/* One thread's buffers, kept from thumbnail to thumbnail: the decoded
+ * image, the resized pixels and the resampler's weights and rows (the
+ * gallery's images mostly share a size, so the weights are computed once). */
+typedef struct thumb_work {
+    mm_image img;
+    uint8_t *small;
+    size_t small_cap;
+    preprocess_scratch resize;
+} thumb_work;
+
+/* Resizes rgb (w x h) into wk->small at tw x th. */
+static int resize_into(thumb_work *wk, const uint8_t *rgb, int w, int h, int tw, int th,
+                       mm_error *err)
 {
+    size_t need = (size_t)tw * (size_t)th * 3;
+    if (need > wk->small_cap) {
+        wk->small = xrealloc(wk->small, need);
+        wk->small_cap = need;
+    }
+    return resample_bicubic_rgb(rgb, w, h, wk->small, tw, th, &wk->resize, err);
+}
+
+static void make_thumb(report_thumbs *ts, report_thumb *t, const image_decode_opts *o,
+                       thumb_work *wk)
+{
+    mm_image *img = &wk->img;
     mm_error err = {0};
     if (image_decode_file(t->path, o, img, &err) < 0) {
         t->why = xstrdup(err.msg);
@@ -124,16 +147,11 @@ static void make_thumb(report_thumbs *ts, report_thumb *t, const image_decode_op
     }
     const uint8_t *px = img->rgb;
     if (tw != w || th != h) {
-        size_t need = (size_t)tw * (size_t)th * 3;
-        if (need > *small_cap) {
-            *small = xrealloc(*small, need);
-            *small_cap = need;
-        }
-        if (resample_bicubic_rgb(img->rgb, w, h, *small, tw, th, &err) < 0) {
+        if (resize_into(wk, img->rgb, w, h, tw, th, &err) < 0) {
             t->why = xstrdup(err.msg);
             return;
         }
-        px = *small;
+        px = wk->small;
     }
     if (report_jpeg_encode(px, tw, th, ts->quality, &t->jpeg, &t->jpeg_len, &err) < 0) {
         t->why = xstrdup(err.msg);
@@ -151,7 +169,7 @@ static void make_thumb(report_thumbs *ts, report_thumb *t, const image_decode_op
 
 /* Encodes t again from its first-step pixels, the longer side at most
  * `size`, at `quality`. */
-static void step_thumb(report_thumb *t, int size, int quality, uint8_t **small, size_t *small_cap)
+static void step_thumb(report_thumb *t, int size, int quality, thumb_work *wk)
 {
     int w = t->rgb_w, h = t->rgb_h, tw = w, th = h;
     if (w > size || h > size) {
@@ -163,13 +181,8 @@ static void step_thumb(report_thumb *t, int size, int quality, uint8_t **small, 
     const uint8_t *px = t->rgb;
     mm_error err = {0};
     if (tw != w || th != h) {
-        size_t need = (size_t)tw * (size_t)th * 3;
-        if (need > *small_cap) {
-            *small = xrealloc(*small, need);
-            *small_cap = need;
-        }
-        if (resample_bicubic_rgb(t->rgb, w, h, *small, tw, th, &err) < 0) return; /* keep the last */
-        px = *small;
+        if (resize_into(wk, t->rgb, w, h, tw, th, &err) < 0) return; /* keep the last */
+        px = wk->small;
     }
     uint8_t *jpeg;
     size_t len;
@@ -186,21 +199,20 @@ static void build_part(void *ctx, int thread, int begin, int end)
     (void)thread, (void)begin, (void)end;
     build_job *job = ctx;
     report_thumbs *ts = job->ts;
-    mm_image img = {0};
-    uint8_t *small = NULL;
-    size_t small_cap = 0;
+    thumb_work wk = {0};
     for (;;) {
         size_t i = atomic_fetch_add(&job->next, 1);
         if (i >= ts->count) break;
         report_thumb *t = &ts->t[i];
         if (job->step_size > 0) {
-            if (t->rgb) step_thumb(t, job->step_size, job->step_quality, &small, &small_cap);
+            if (t->rgb) step_thumb(t, job->step_size, job->step_quality, &wk);
         } else if (!t->jpeg && !t->why) {
-            make_thumb(ts, t, &job->opts, &img, &small, &small_cap);
+            make_thumb(ts, t, &job->opts, &wk);
         }
     }
-    free(small);
-    image_free(&img);
+    free(wk.small);
+    preprocess_scratch_free(&wk.resize);
+    image_free(&wk.img);
 }
 
 static size_t total_b64(const report_thumbs *ts)

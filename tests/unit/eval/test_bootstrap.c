@@ -1,9 +1,11 @@
 /* test_bootstrap.c — mm_bootstrap_summary gives, row by row, exactly the
  * intervals of the plain loop over mm_summary_value (mean, median with odd
- * and even query counts and ties, geometric mean, counts), so that its fast
- * paths change no bit of mm-eval --ci. */
+ * and even query counts and ties, geometric mean, counts; medians over -0,
+ * +0 and NaN, which take the generic path), so that its fast paths change no
+ * bit of mm-eval --ci. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "eval/bootstrap.h"
 #include "eval/evalstats.h"
@@ -76,6 +78,39 @@ static void check_queries(size_t nq)
     free(run);
 }
 
+/* Per-query values set by hand: equal-comparing zeros of both signs and
+ * NaN in a median row, beside a mean row over the same values. */
+static void test_zeros_nan(void)
+{
+    mm_error err = {0};
+    mm_measure_set set = {0};
+    CHECK(mm_measure_set_add(&set, "medr", &err) == 0);
+    CHECK(mm_measure_set_add(&set, "MRR", &err) == 0);
+    CHECK(mm_measure_set_finalize(&set, &err) == 0);
+    static const double v[][9] = {
+        {3, -0.0, 0.0, 1, -0.0, 0.0, 2, 0.0, -0.0},
+        {3, 1, NAN, 0.5, 2, NAN, 1, 0.25, 4},
+    };
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = 9, rows = set.nvalues;
+        mm_eval_result res = {0};
+        res.query_count = n;
+        res.values = calloc(n * rows, sizeof *res.values);
+        for (size_t q = 0; q < n; q++)
+            for (size_t r = 0; r < rows; r++) res.values[q * rows + r] = v[k][q];
+        mm_eval_opts o = MM_EVAL_OPTS_DEFAULT;
+        double lo[2], hi[2], rlo[2], rhi[2];
+        mm_bootstrap_summary(&set, &res, &o, 200, 3, 0.9, lo, hi);
+        reference(&set, &res, &o, 200, 3, 0.9, rlo, rhi);
+        for (size_t r = 0; r < rows; r++)
+            CHECK_MSG(memcmp(&lo[r], &rlo[r], sizeof lo[r]) == 0 &&
+                          memcmp(&hi[r], &rhi[r], sizeof hi[r]) == 0,
+                      "case %zu row %zu: [%g,%g] vs [%g,%g]", k, r, lo[r], hi[r], rlo[r], rhi[r]);
+        free(res.values);
+    }
+    mm_measure_set_free(&set);
+}
+
 static void test_odd(void) { check_queries(37); }
 static void test_even(void) { check_queries(40); }
 static void test_one(void) { check_queries(1); }
@@ -85,5 +120,6 @@ int main(void)
     RUN(test_odd);
     RUN(test_even);
     RUN(test_one);
+    RUN(test_zeros_nan);
     return test_summary();
 }

@@ -94,6 +94,27 @@ static void test_rng(void)
     for (int i = 0; i < 50; i++) CHECK(idx[i] < 50);
 }
 
+/* mm_bootstrap_indices draws exactly what n calls of mm_rng_below draw
+ * (its reciprocal remainder is a speed-up, not another sampler). */
+static void test_indices_as_below(void)
+{
+    static const size_t ns[] = {1, 2, 3, 5, 37, 1000, 25000, 65537, 100003};
+    size_t *idx = malloc(100003 * sizeof *idx);
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        mm_rng a, b;
+        mm_rng_seed(&a, 11 + k);
+        mm_rng_seed(&b, 11 + k);
+        for (int rep = 0; rep < 3; rep++) {
+            mm_bootstrap_indices(&a, ns[k], idx);
+            size_t bad = 0;
+            for (size_t i = 0; i < ns[k]; i++) bad += idx[i] != (size_t)mm_rng_below(&b, ns[k]);
+            CHECK_MSG(bad == 0, "n=%zu: %zu draws differ", ns[k], bad);
+        }
+        CHECK(mm_rng_next(&a) == mm_rng_next(&b)); /* the same number of draws used */
+    }
+    free(idx);
+}
+
 int main(void)
 {
     RUN(test_incomplete_beta);
@@ -102,5 +123,6 @@ int main(void)
     RUN(test_permutation);
     RUN(test_quantiles);
     RUN(test_rng);
+    RUN(test_indices_as_below);
     return test_summary();
 }

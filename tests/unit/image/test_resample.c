@@ -254,7 +254,7 @@ static void test_crop_window_equals_full_resize(void)
         }
         uint8_t *full = malloc((size_t)rw * rh * 3), *full2 = malloc((size_t)rw * rh * 3);
         mm_error err = {0};
-        CHECK_MSG(resample_bicubic_rgb(img, w, h, full, rw, rh, &err) == 0, "%s", err.msg);
+        CHECK_MSG(resample_bicubic_rgb(img, w, h, full, rw, rh, NULL, &err) == 0, "%s", err.msg);
         naive_resize(img, w, h, full2, rw, rh);
         CHECK_MSG(memcmp(full, full2, (size_t)rw * rh * 3) == 0, "%dx%d -> %dx%d differs from the oracle",
                   w, h, rw, rh);
@@ -288,14 +288,14 @@ static void test_constant_and_identity(void)
     uint8_t img[37 * 23 * 3], out[224 * 224 * 3];
     memset(img, 200, sizeof img);
     mm_error err = {0};
-    CHECK(resample_bicubic_rgb(img, 37, 23, out, 224, 224, &err) == 0);
+    CHECK(resample_bicubic_rgb(img, 37, 23, out, 224, 224, NULL, &err) == 0);
     int bad = 0;
     for (size_t i = 0; i < sizeof out; i++) bad += out[i] != 200;
     CHECK_EQ_INT(bad, 0);
     unsigned long long st = 7;
     for (size_t i = 0; i < sizeof img; i++) img[i] = (uint8_t)test_rand_u64(&st);
     uint8_t same[37 * 23 * 3];
-    CHECK(resample_bicubic_rgb(img, 37, 23, same, 37, 23, &err) == 0);
+    CHECK(resample_bicubic_rgb(img, 37, 23, same, 37, 23, NULL, &err) == 0);
     CHECK(memcmp(img, same, sizeof img) == 0);
 }
 
