@@ -94,7 +94,7 @@ static void rerank(const head *h, const char *head_dir, const char *run, const c
                   q, p.qdim, g, p.gdim, head_dir, h->dims[0], h->dims[1]);
     size_t total = p.first[p.nq];
     float *score = xmalloc((total ? total : 1) * sizeof *score);
-    if (head_pair_outputs(h, NULL, &p, score, &err) < 0) cli_fatal("%s", err.msg);
+    head_pair_outputs(h, NULL, &p, score);
     trec_ranked *items = xmalloc((size_t)(p.maxc ? p.maxc : 1) * sizeof *items);
     for (size_t i = 0; i < p.nq; i++) {
         size_t c0 = p.first[i], n = p.first[i + 1] - c0;
@@ -208,7 +208,7 @@ int main(int argc, char **argv)
     int E = head_explain_dim(&h);
     float *gates = xout ? xmalloc(rows * (size_t)E * sizeof(float)) : NULL;
     int *order = xmalloc((size_t)V * sizeof *order);
-    if (head_outputs(&h, NULL, td.x, td.rows, probs, feats, gates, &err) < 0) cli_fatal("%s", err.msg);
+    head_outputs(&h, NULL, td.x, td.rows, probs, feats, gates);
     task_activate(h.task, probs, td.rows, V);
     int kk = k == 0 || k > V ? V : (int)k;
     for (size_t r = 0; r < td.rows; r++) {

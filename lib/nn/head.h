@@ -111,9 +111,9 @@ typedef struct head_work {
     nn_exec ex;   /* where the products run: the pool (head_work_set_pool) and GEMM scratch */
 } head_work;
 
-/* Buffers for batches of up to B rows; the products run on the caller
- * (head_work_set_pool gives them a pool). */
-int head_work_init(head_work *w, const head *h, int B);
+/* Buffers for batches of up to B rows (xalloc: cannot fail); the products
+ * run on the caller (head_work_set_pool gives them a pool). */
+void head_work_init(head_work *w, const head *h, int B);
 void head_work_set_pool(head_work *w, mm_pool *pool);
 
 /* attention: the [CLS] row's attention weights over the tokens ([CLS],

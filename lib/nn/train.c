@@ -17,14 +17,10 @@ int head_explain_dim(const head *h)
     return h->fusion == HEAD_GATED ? h->ninputs : h->fusion == HEAD_ATTENTION ? h->ninputs + 1 : 0;
 }
 
-int head_outputs(const head *h, mm_pool *pool, const float *x, size_t n, float *out, float *features, float *explain,
-                 mm_error *err)
+void head_outputs(const head *h, mm_pool *pool, const float *x, size_t n, float *out, float *features, float *explain)
 {
     head_work w;
-    if (head_work_init(&w, h, PREDICT_BATCH) < 0) {
-        head_work_free(&w);
-        return mm_fail(err, MM_ERR_NOMEM, "head: out of memory for a batch");
-    }
+    head_work_init(&w, h, PREDICT_BATCH);
     head_work_set_pool(&w, pool);
     int V = h->nclasses, F = head_feature_dim(h), E = head_explain_dim(h);
     for (size_t b0 = 0; b0 < n; b0 += PREDICT_BATCH) {
@@ -40,22 +36,17 @@ int head_outputs(const head *h, mm_pool *pool, const float *x, size_t n, float *
         if (explain && h->fusion == HEAD_ATTENTION) head_cls_attention(h, &w, B, explain + b0 * (size_t)E);
     }
     head_work_free(&w);
-    return 0;
 }
 
-int head_predict(const head *h, const float *x, size_t n, float *probs, mm_error *err)
-{
-    return head_predict_pool(h, NULL, x, n, probs, err);
-}
+void head_predict(const head *h, const float *x, size_t n, float *probs) { head_predict_pool(h, NULL, x, n, probs); }
 
-int head_predict_pool(const head *h, mm_pool *pool, const float *x, size_t n, float *probs, mm_error *err)
+void head_predict_pool(const head *h, mm_pool *pool, const float *x, size_t n, float *probs)
 {
-    if (head_outputs(h, pool, x, n, probs, NULL, NULL, err) < 0) return -1;
+    head_outputs(h, pool, x, n, probs, NULL, NULL);
     task_activate(h->task, probs, n, h->nclasses);
-    return 0;
 }
 
-int head_pair_outputs(const head *h, mm_pool *pool, const pairdata *p, float *out, mm_error *err)
+void head_pair_outputs(const head *h, mm_pool *pool, const pairdata *p, float *out)
 {
     size_t total = p->first[p->nq];
     float *x = xmalloc((size_t)PREDICT_BATCH * (size_t)h->D * sizeof(float));
@@ -66,13 +57,9 @@ int head_pair_outputs(const head *h, mm_pool *pool, const pairdata *p, float *ou
             while (p->first[q + 1] <= c) q++;
             pair_fill(p, q, c, x + (c - c0) * (size_t)h->D);
         }
-        if (head_outputs(h, pool, x, nb, out + c0, NULL, NULL, err) < 0) {
-            free(x);
-            return -1;
-        }
+        head_outputs(h, pool, x, nb, out + c0, NULL, NULL);
     }
     free(x);
-    return 0;
 }
 
 /* The rows and targets of example e at row `row` of a batch: returns the
@@ -98,7 +85,7 @@ static int fill_example(const head *h, const train_set *s, size_t e, float *x, i
 static size_t example_of(const train_set *s, size_t i) { return s->index ? s->index[i] : i; }
 
 /* The task's measures over a whole set. */
-static int evaluate_set(const head *h, mm_pool *pool, const train_set *s, double *values, mm_error *err)
+static void evaluate_set(const head *h, mm_pool *pool, const train_set *s, double *values)
 {
     int V = h->nclasses, D = h->D;
     size_t rows = 0;
@@ -116,13 +103,10 @@ static int evaluate_set(const head *h, mm_pool *pool, const train_set *s, double
         group[i] = k;
         r += k;
     }
-    int rc = head_outputs(h, pool, x, rows, out, NULL, NULL, err);
-    if (rc == 0) {
-        task_batch b = {.nb = (int)s->n, .rows = (int)rows, .y = y, .t = t, .group = group};
-        task_evaluate(h->task, out, V, &b, values);
-    }
+    head_outputs(h, pool, x, rows, out, NULL, NULL);
+    task_batch b = {.nb = (int)s->n, .rows = (int)rows, .y = y, .t = t, .group = group};
+    task_evaluate(h->task, out, V, &b, values);
     free(x), free(out), free(t), free(y), free(group);
-    return rc;
 }
 
 int train_run(head *h, const train_opts *o, const train_set *tr, const train_set *va, train_epoch_fn fn, void *ctx,
@@ -140,12 +124,8 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
     int *ty = xmalloc((size_t)maxrows * sizeof *ty), *group = xmalloc((size_t)B * sizeof *group);
     float *tt = xmalloc((size_t)maxrows * (size_t)V * sizeof(float));
     unsigned char *decay = xmalloc(h->nparams);
-    int rc = -1;
-    if (head_work_init(&w, h, maxrows) < 0 ||
-        adamw_init(&opt, h->nparams, o->beta1, o->beta2, o->eps, o->weight_decay) < 0) {
-        mm_fail(err, MM_ERR_NOMEM, "training: out of memory");
-        goto out;
-    }
+    head_work_init(&w, h, maxrows);
+    adamw_init(&opt, h->nparams, o->beta1, o->beta2, o->eps, o->weight_decay);
     head_work_set_pool(&w, o->pool);
     for (int i = 0; i < h->ntensors; i++) memset(decay + h->t[i].off, h->t[i].decay, h->t[i].count);
     for (size_t i = 0; i < n; i++) order[i] = example_of(tr, i);
@@ -201,7 +181,7 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
         train_epoch e = {.epoch = ep, .train_loss = loss_sum / (double)steps_per_epoch};
         for (int k = 0; k < TASK_MAX_MEASURES; k++) e.val[k] = NAN;
         if (nv) {
-            if (evaluate_set(h, o->pool, va, e.val, err) < 0) goto out;
+            evaluate_set(h, o->pool, va, e.val);
             double v = e.val[m];
             if (isnan(best_measure) || (higher ? v > best_measure : v < best_measure)) {
                 best_measure = v;
@@ -218,10 +198,8 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
         if (o->patience > 0 && since_best >= o->patience) break;
     }
     memcpy(h->params, best, h->nparams * sizeof(float));
-    rc = 0;
-out:
     head_work_free(&w);
     adamw_free(&opt);
     free(order), free(scratch), free(best), free(ty), free(group), free(tt), free(decay);
-    return rc;
+    return 0;
 }

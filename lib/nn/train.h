@@ -65,17 +65,16 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
 
 /* Predictions (task_activate of the outputs) of rows x[n, D] into
  * probs[n, nclasses]. */
-int head_predict(const head *h, const float *x, size_t n, float *probs, mm_error *err);
-int head_predict_pool(const head *h, mm_pool *pool, const float *x, size_t n, float *probs, mm_error *err);
+void head_predict(const head *h, const float *x, size_t n, float *probs);
+void head_predict_pool(const head *h, mm_pool *pool, const float *x, size_t n, float *probs);
 /* The raw outputs of rows x[n, D] into out[n, nclasses]; when not NULL,
  * the fusion output into features[n, head_feature_dim] and what explains
  * the fusion into explain[n, head_explain_dim]: gated, the gate weights
  * over the inputs; attention, the [CLS] row's attention over the tokens
  * ([CLS], input 1, ..., input M) in the last layer, averaged over heads. */
-int head_outputs(const head *h, mm_pool *pool, const float *x, size_t n, float *out, float *features, float *explain,
-                 mm_error *err);
+void head_outputs(const head *h, mm_pool *pool, const float *x, size_t n, float *out, float *features, float *explain);
 /* The outputs of every candidate of pairs (in their order) into out[]. */
-int head_pair_outputs(const head *h, mm_pool *pool, const pairdata *p, float *out, mm_error *err);
+void head_pair_outputs(const head *h, mm_pool *pool, const pairdata *p, float *out);
 /* The width of the fusion output: D for none, hidden otherwise. */
 int head_feature_dim(const head *h);
 /* The columns of head_outputs' explain: gated M, attention M + 1, else 0. */
