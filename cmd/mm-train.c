@@ -121,13 +121,13 @@ static int on_epoch(void *ctx, const train_epoch *e)
         for (int m = 0; c->nv && m < task_measure_count(c->task); m++) {
             char key[40];
             snprintf(key, sizeof key, "val_%s", task_measure_name(c->task, m));
-            json_num(c->log, key, e->val[m]);
+            json_num(c->log, key, e->val[0][m]);
         }
         fprintf(c->log, ",\"best\":%s}\n", e->best ? "true" : "false");
     }
     if (c->nv)
         cli_progress("epoch %d/%d: train loss %.4f, val %s %.4f", e->epoch, c->o->epochs, e->train_loss,
-                     task_measure_name(c->task, c->o->measure), e->val[c->o->measure]);
+                     task_measure_name(c->task, c->o->measure), e->val[0][c->o->measure]);
     else cli_progress("epoch %d/%d: train loss %.4f", e->epoch, c->o->epochs, e->train_loss);
     return 0;
 }
@@ -533,7 +533,7 @@ int main(int argc, char **argv)
     cli_output *logout = log_path ? cli_output_open(log_path) : NULL;
     cli_output *steplog = steplog_path ? cli_output_open(steplog_path) : NULL;
     if (steplog) o.step_fn = on_step, o.step_ctx = cli_output_fp(steplog);
-    train_set tr = {.n = n, .index = all, .x = td.x, .y = y, .t = t, .pairs = task == TASK_PAIR ? &pd : NULL};
+    train_set tr = {.n = n, .index = all, .x = td.x, .task = {{.y = y, .t = t}}, .pairs = task == TASK_PAIR ? &pd : NULL};
     train_set va = tr;
     va.n = nv, va.index = all + n;
     if (val_path) {

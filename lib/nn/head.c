@@ -46,6 +46,44 @@ static void add_tensor(head *h, const char *name, int rows, int cols, int decay)
 /* The last tensor added starts as kind (ZERO, ONE, XAVIER, TOKEN). */
 static void set_init(head *h, int kind) { h->t[h->ntensors - 1].init = kind; }
 
+/* The output layer on the fusion output's `cols` features: out.weight and
+ * out.bias, or each task's weight and then each task's bias (head.h). */
+static void add_outputs(head *h, int cols)
+{
+    if (!h->multi) {
+        add_tensor(h, "out.weight", h->nclasses, cols, 1);
+        add_tensor(h, "out.bias", h->nclasses, 0, 0);
+        return;
+    }
+    char name[64];
+    for (int t = 0; t < h->ntasks; t++) {
+        snprintf(name, sizeof name, "heads.%s.weight", h->out[t].name);
+        add_tensor(h, name, h->out[t].n, cols, 1);
+    }
+    for (int t = 0; t < h->ntasks; t++) {
+        snprintf(name, sizeof name, "heads.%s.bias", h->out[t].name);
+        add_tensor(h, name, h->out[t].n, 0, 0);
+    }
+}
+
+int head_task_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 1 || n >= HEAD_TASK_NAME_MAX) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(name[i] >= 'a' && name[i] <= 'z') && !(name[i] >= 'A' && name[i] <= 'Z') &&
+            !(name[i] >= '0' && name[i] <= '9') && name[i] != '_' && name[i] != '-')
+            return 0;
+    return 1;
+}
+
+int head_task_find(const head *h, const char *name)
+{
+    for (int t = 0; t < h->ntasks; t++)
+        if (!strcmp(h->out[t].name, name)) return t;
+    return -1;
+}
+
 /* attention: the encoder, torch's nn.TransformerEncoder(nn.TransformerEncoderLayer(
  * W, heads, 4W, activation="gelu", batch_first=True, norm_first=True), layers)
  * under the module name "encoder", so its state dict loads as it is. */
@@ -84,8 +122,7 @@ static void layout_attention(head *h)
     set_init(h, HEAD_INIT_ONE);
     add_tensor(h, "norm.bias", W, 0, 0);
     set_init(h, HEAD_INIT_ZERO);
-    add_tensor(h, "out.weight", h->nclasses, W, 1);
-    add_tensor(h, "out.bias", h->nclasses, 0, 0);
+    add_outputs(h, W);
 }
 
 /* The tensors of each network, in a fixed order (the order in the file). */
@@ -93,12 +130,10 @@ static void layout(head *h)
 {
     h->ntensors = 0;
     h->nparams = 0;
-    int V = h->nclasses;
     if (h->fusion == HEAD_ATTENTION) {
         layout_attention(h);
     } else if (h->fusion == HEAD_NONE) {
-        add_tensor(h, "out.weight", V, h->D, 1);
-        add_tensor(h, "out.bias", V, 0, 0);
+        add_outputs(h, h->D);
     } else if (h->fusion == HEAD_GATED) {
         char name[32];
         for (int i = 0; i < h->ninputs; i++) {
@@ -109,13 +144,11 @@ static void layout(head *h)
         }
         add_tensor(h, "gate.weight", h->ninputs, h->D, 1);
         add_tensor(h, "gate.bias", h->ninputs, 0, 0);
-        add_tensor(h, "out.weight", V, h->hidden, 1);
-        add_tensor(h, "out.bias", V, 0, 0);
+        add_outputs(h, h->hidden);
     } else {
         add_tensor(h, "fc.weight", h->hidden, h->D, 1);
         add_tensor(h, "fc.bias", h->hidden, 0, 0);
-        add_tensor(h, "out.weight", V, h->hidden, 1);
-        add_tensor(h, "out.bias", V, 0, 0);
+        add_outputs(h, h->hidden);
     }
 }
 
@@ -154,6 +187,37 @@ static int check_shape(head *h, mm_error *err, const char *where)
     if (h->task == TASK_PAIR && h->nclasses != 1)
         return mm_fail(err, MM_ERR_MALFORMED, "%s: a pair head has 1 output, not %d", where, h->nclasses);
     if (h->nclasses > 1000000) return mm_fail(err, MM_ERR_LIMIT, "%s: %d classes (at most 1000000)", where, h->nclasses);
+    if (h->multi) {
+        if (h->ntasks < 1 || h->ntasks > HEAD_MAX_TASKS)
+            return mm_fail(err, MM_ERR_LIMIT, "%s: %d tasks (1 to %d)", where, h->ntasks, HEAD_MAX_TASKS);
+        int sum = 0;
+        for (int t = 0; t < h->ntasks; t++) {
+            const head_out *o = &h->out[t];
+            if (!head_task_name_ok(o->name))
+                return mm_fail(err, MM_ERR_MALFORMED, "%s: task %d: name \"%s\" is not 1 to %d of A-Z a-z 0-9 _ -",
+                               where, t + 1, o->name, HEAD_TASK_NAME_MAX - 1);
+            for (int u = 0; u < t; u++)
+                if (!strcmp(h->out[u].name, o->name))
+                    return mm_fail(err, MM_ERR_MALFORMED, "%s: task %d: name \"%s\" repeats task %d", where, t + 1,
+                                   o->name, u + 1);
+            if (o->kind != TASK_CLASSIFY && o->kind != TASK_MULTILABEL && o->kind != TASK_REGRESSION)
+                return mm_fail(err, MM_ERR_MALFORMED,
+                               "%s: task %s: kind %s (a multi-task head has classification, multilabel, regression)",
+                               where, o->name, task_name(o->kind));
+            if (o->n < task_min_outputs(o->kind))
+                return mm_fail(err, MM_ERR_MALFORMED, "%s: task %s: %d output%s, a %s task needs at least %d", where,
+                               o->name, o->n, o->n == 1 ? "" : "s", task_name(o->kind), task_min_outputs(o->kind));
+            if (!(o->weight > 0 && o->weight <= 1e6f))
+                return mm_fail(err, MM_ERR_MALFORMED, "%s: task %s: weight %g not in (0, 1e6]", where, o->name,
+                               (double)o->weight);
+            if (o->off != sum || o->n > h->nclasses - sum)
+                return mm_fail(err, MM_ERR_MALFORMED, "%s: task %s: outputs %d..%d are not the next of %d", where,
+                               o->name, o->off, o->off + o->n - 1, h->nclasses);
+            sum += o->n;
+        }
+        if (sum != h->nclasses)
+            return mm_fail(err, MM_ERR_MALFORMED, "%s: the tasks have %d outputs, not %d", where, sum, h->nclasses);
+    }
     if (h->fusion != HEAD_NONE && (h->hidden < 1 || h->hidden > 65536))
         return mm_fail(err, MM_ERR_LIMIT, "%s: hidden width %d out of range 1..65536", where, h->hidden);
     if (h->fusion == HEAD_ATTENTION) {
@@ -186,6 +250,17 @@ int head_init(head *h, const head_arch *a, int nclasses, const char *const *clas
     memset(h, 0, sizeof *h);
     int fusion = a->fusion, ninputs = a->ninputs;
     h->task = a->task;
+    h->ntasks = 1;
+    h->out[0] = (head_out){.kind = a->task, .n = nclasses, .weight = 1};
+    if (a->ntasks > 0) {
+        h->multi = 1;
+        h->ntasks = a->ntasks > HEAD_MAX_TASKS ? HEAD_MAX_TASKS + 1 : a->ntasks;
+        for (int t = 0, off = 0; t < a->ntasks && t < HEAD_MAX_TASKS; off += a->tasks[t].n, t++) {
+            h->out[t] = a->tasks[t];
+            h->out[t].off = off;
+        }
+        h->task = a->tasks[0].kind;
+    }
     h->product = a->product;
     h->fusion = fusion;
     if (fusion == HEAD_ATTENTION) h->layers = a->layers, h->heads = a->heads;
@@ -224,6 +299,38 @@ void head_free(head *h)
     free(h->recipe);
     free(h->params);
     memset(h, 0, sizeof *h);
+}
+
+void head_select_task(head *h, int t)
+{
+    if (!h->multi) return;
+    head old = *h; /* its tensors, params and classes, taken over or freed below */
+    const head_out o = old.out[t];
+    h->classes = xmalloc((size_t)o.n * sizeof *h->classes);
+    for (int k = 0; k < old.nclasses; k++) {
+        if (k >= o.off && k < o.off + o.n) h->classes[k - o.off] = old.classes[k];
+        else free(old.classes[k]);
+    }
+    free(old.classes);
+    h->nclasses = o.n;
+    h->task = o.kind;
+    h->multi = 0;
+    h->ntasks = 1;
+    memset(h->out, 0, sizeof h->out);
+    h->out[0] = (head_out){.kind = o.kind, .n = o.n, .weight = 1};
+    layout(h);
+    h->params = xmalloc(h->nparams * sizeof(float));
+    char name[64];
+    for (int i = 0; i < h->ntensors; i++) {
+        const head_tensor *nt = &h->t[i];
+        const char *from = nt->name;
+        if (!strcmp(from, "out.weight") || !strcmp(from, "out.bias")) {
+            snprintf(name, sizeof name, "heads.%s.%s", o.name, from + 4);
+            from = name;
+        }
+        memcpy(h->params + nt->off, old.params + head_tensor_find(&old, from)->off, nt->count * sizeof(float));
+    }
+    free(old.params);
 }
 
 void head_normalize(const head *h, float *v, int dim)
@@ -635,7 +742,7 @@ int head_save(const head *h, const char *dir, mm_error *err)
     json_t *c = json_object(), *inputs = json_array(), *classes = json_array();
     json_object_set_new(c, "format", json_string("mmkit-head"));
     json_object_set_new(c, "version", json_integer(1));
-    json_object_set_new(c, "task", json_string(task_name(h->task)));
+    if (!h->multi) json_object_set_new(c, "task", json_string(task_name(h->task)));
     json_object_set_new(c, "fusion", json_string(head_fusion_name(h->fusion)));
     json_object_set_new(c, "hidden", json_integer(h->hidden));
     if (h->fusion == HEAD_ATTENTION) {
@@ -654,8 +761,24 @@ int head_save(const head *h, const char *dir, mm_error *err)
         json_array_append_new(inputs, o);
     }
     json_object_set_new(c, "inputs", inputs);
-    for (int k = 0; k < h->nclasses; k++) json_array_append_new(classes, json_string(h->classes[k]));
-    json_object_set_new(c, "classes", classes);
+    if (h->multi) {
+        json_t *tasks = json_array();
+        for (int t = 0; t < h->ntasks; t++) {
+            const head_out *o = &h->out[t];
+            json_t *j = json_object(), *cl = json_array();
+            json_object_set_new(j, "name", json_string(o->name));
+            json_object_set_new(j, "kind", json_string(task_name(o->kind)));
+            json_object_set_new(j, "weight", json_real(o->weight));
+            for (int k = 0; k < o->n; k++) json_array_append_new(cl, json_string(h->classes[o->off + k]));
+            json_object_set_new(j, "classes", cl);
+            json_array_append_new(tasks, j);
+        }
+        json_object_set_new(c, "tasks", tasks);
+        json_decref(classes);
+    } else {
+        for (int k = 0; k < h->nclasses; k++) json_array_append_new(classes, json_string(h->classes[k]));
+        json_object_set_new(c, "classes", classes);
+    }
     if (h->recipe) {
         json_t *r = json_loads(h->recipe, 0, NULL);
         if (r) json_object_set_new(c, "recipe", r);
@@ -729,7 +852,7 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
     json_error_t je;
     json_t *c = json_loadb(config, config_len, JSON_REJECT_DUPLICATES, &je);
     if (!c) return mm_fail(err, MM_ERR_MALFORMED, "%s:%d:%d: %s", config_name, je.line, je.column, je.text);
-    json_t *v, *inputs, *classes;
+    json_t *v, *inputs, *classes, *flat = NULL;
     int rc = -1;
     safetensors *s = NULL;
     if (!json_is_object(c)) {
@@ -768,10 +891,53 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
     if (!(v = field(c, "dropout", JSON_REAL, config_name, err))) goto out;
     h->dropout = (float)json_number_value(v);
     if (!(inputs = field(c, "inputs", JSON_ARRAY, config_name, err))) goto out;
-    if (!(classes = field(c, "classes", JSON_ARRAY, config_name, err))) goto out;
+    if ((v = json_object_get(c, "tasks"))) { /* multi-task: the tasks' classes side by side (head.h) */
+        if (!json_is_array(v) || json_object_get(c, "task") || json_object_get(c, "classes")) {
+            mm_fail(err, MM_ERR_MALFORMED, "%s: \"tasks\": expected an array, in place of \"task\" and \"classes\"",
+                    config_name);
+            goto out;
+        }
+        size_t nt = json_array_size(v);
+        h->multi = 1;
+        h->ntasks = nt > HEAD_MAX_TASKS ? HEAD_MAX_TASKS + 1 : (int)nt;
+        classes = flat = json_array();
+        for (size_t t = 0; t < nt && t < HEAD_MAX_TASKS; t++) {
+            json_t *o = json_array_get(v, t), *f;
+            head_out *ho = &h->out[t];
+            char nb[4200];
+            snprintf(nb, sizeof nb, "%s: tasks[%zu]", config_name, t);
+            if (!json_is_object(o)) {
+                mm_fail(err, MM_ERR_MALFORMED, "%s: not an object", nb);
+                goto out;
+            }
+            if (!(f = field(o, "name", JSON_STRING, nb, err))) goto out;
+            if (!head_task_name_ok(json_string_value(f))) {
+                mm_fail(err, MM_ERR_MALFORMED, "%s: \"name\": not 1 to %d of A-Z a-z 0-9 _ -", nb,
+                        HEAD_TASK_NAME_MAX - 1);
+                goto out;
+            }
+            snprintf(ho->name, sizeof ho->name, "%s", json_string_value(f));
+            if (!(f = field(o, "kind", JSON_STRING, nb, err))) goto out;
+            if ((ho->kind = task_parse(json_string_value(f))) < 0) {
+                mm_fail(err, MM_ERR_UNSUPPORTED, "%s: \"kind\": expected one of classification, multilabel, regression",
+                        nb);
+                goto out;
+            }
+            if (!(f = field(o, "weight", JSON_REAL, nb, err))) goto out;
+            ho->weight = (float)json_number_value(f);
+            if (!(f = field(o, "classes", JSON_ARRAY, nb, err))) goto out;
+            size_t n = json_array_size(f), before = json_array_size(flat);
+            ho->off = before > 1000001 ? 1000001 : (int)before;
+            ho->n = n > 1000001 ? 1000001 : (int)n;
+            for (size_t k = 0; k < n && before + k <= 1000000; k++) json_array_append(flat, json_array_get(f, k));
+        }
+        h->task = h->out[0].kind;
+    } else if (!(classes = field(c, "classes", JSON_ARRAY, config_name, err)))
+        goto out;
     size_t ni = json_array_size(inputs), nc = json_array_size(classes);
     h->ninputs = ni > HEAD_MAX_INPUTS ? HEAD_MAX_INPUTS + 1 : (int)ni;
     h->nclasses = nc > 1000001 ? 1000001 : (int)nc;
+    if (!h->multi) h->ntasks = 1, h->out[0] = (head_out){.kind = h->task, .n = h->nclasses, .weight = 1};
     h->norm = HEAD_NORM_L2;
     for (size_t i = 0; i < ni && i < HEAD_MAX_INPUTS; i++) {
         json_t *o = json_array_get(inputs, i), *d, *src, *nm;
@@ -810,7 +976,10 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
             goto out;
         }
         h->classes[k] = xstrdup(json_string_value(o));
-        for (size_t j = 0; j < k; j++)
+        size_t first = 0; /* a class repeats only within its task */
+        for (int t = 0; t < h->ntasks; t++)
+            if ((size_t)h->out[t].off <= k) first = (size_t)h->out[t].off;
+        for (size_t j = first; j < k; j++)
             if (!strcmp(h->classes[j], h->classes[k])) {
                 mm_fail(err, MM_ERR_MALFORMED, "%s: classes[%zu]: \"%s\" repeats classes[%zu]", config_name, k,
                         h->classes[k], j);
@@ -861,6 +1030,7 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
     rc = 0;
 out:
     if (s) st_close(s);
+    json_decref(flat);
     json_decref(c);
     if (rc < 0) head_free(h);
     return rc;
