@@ -63,6 +63,7 @@ static void add_outputs(head *h, int cols)
     for (int t = 0; t < h->ntasks; t++) {
         snprintf(name, sizeof name, "heads.%s.bias", h->out[t].name);
         add_tensor(h, name, h->out[t].n, 0, 0);
+        h->t[h->ntensors - 1].fan_in = cols; /* its weight's, which is not the tensor before it */
     }
 }
 
@@ -160,6 +161,17 @@ const head_tensor *head_tensor_find(const head *h, const char *name)
 }
 
 static float *P(const head *h, const char *name) { return h->params + head_tensor_find(h, name)->off; }
+
+/* The output layer as one [nclasses, width] weight and one bias: out.*, or
+ * the first task's heads.NAME.*, where the tasks' consecutive tensors start
+ * (add_outputs). */
+static float *out_param(const head *h, const float *base, int bias)
+{
+    char name[64];
+    if (!h->multi) snprintf(name, sizeof name, "out.%s", bias ? "bias" : "weight");
+    else snprintf(name, sizeof name, "heads.%s.%s", h->out[0].name, bias ? "bias" : "weight");
+    return (float *)base + head_tensor_find(h, name)->off;
+}
 
 /* Shape checks shared by head_init and the loader. */
 static int check_shape(head *h, mm_error *err, const char *where)
@@ -647,7 +659,7 @@ void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
     const float *x = w->x;
     int V = h->nclasses, D = h->D, H = h->hidden;
     if (h->fusion == HEAD_NONE) {
-        linear_forward(&w->ex, w->logits, x, P(h, "out.weight"), P(h, "out.bias"), B, D, V);
+        linear_forward(&w->ex, w->logits, x, out_param(h, h->params, 0), out_param(h, h->params, 1), B, D, V);
         return;
     }
     size_t n = (size_t)B * (size_t)H;
@@ -663,7 +675,7 @@ void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
     if (p > 0)
         for (size_t i = 0; i < n; i++) w->uniform[i] = nn_rng_uniform(rng);
     dropout_forward(w->d1, w->mask, w->a1, w->uniform, n, p);
-    linear_forward(&w->ex, w->logits, w->d1, P(h, "out.weight"), P(h, "out.bias"), B, H, V);
+    linear_forward(&w->ex, w->logits, w->d1, out_param(h, h->params, 0), out_param(h, h->params, 1), B, H, V);
 }
 
 static float *G(const head *h, head_work *w, const char *name) { return w->grads + head_tensor_find(h, name)->off; }
@@ -673,7 +685,7 @@ void head_backward(const head *h, head_work *w, int B)
     int V = h->nclasses, D = h->D, H = h->hidden;
     const float *x = w->x;
     if (h->fusion == HEAD_NONE) {
-        linear_backward(&w->ex, NULL, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, x, P(h, "out.weight"), B, D,
+        linear_backward(&w->ex, NULL, out_param(h, w->grads, 0), out_param(h, w->grads, 1), w->dlogits, x, out_param(h, h->params, 0), B, D,
                         V);
         return;
     }
@@ -681,7 +693,7 @@ void head_backward(const head *h, head_work *w, int B)
     memset(w->dd1, 0, n * sizeof(float));
     memset(w->da1, 0, n * sizeof(float));
     memset(w->dh1, 0, n * sizeof(float));
-    linear_backward(&w->ex, w->dd1, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, w->d1, P(h, "out.weight"), B,
+    linear_backward(&w->ex, w->dd1, out_param(h, w->grads, 0), out_param(h, w->grads, 1), w->dlogits, w->d1, out_param(h, h->params, 0), B,
                     H, V);
     dropout_backward(w->da1, w->mask, w->dd1, n);
     if (h->fusion == HEAD_GATED) {
