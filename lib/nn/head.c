@@ -179,6 +179,8 @@ static int check_shape(head *h, mm_error *err, const char *where)
     if (h->ninputs < 1 || h->ninputs > HEAD_MAX_INPUTS)
         return mm_fail(err, MM_ERR_MALFORMED, "%s: %d inputs (1 to %d)", where, h->ninputs, HEAD_MAX_INPUTS);
     if (h->task < 0 || h->task >= TASK_COUNT) return mm_fail(err, MM_ERR_MALFORMED, "%s: unknown task", where);
+    if (h->multi && (h->ntasks < 1 || h->ntasks > HEAD_MAX_TASKS))
+        return mm_fail(err, MM_ERR_LIMIT, "%s: %d tasks (1 to %d)", where, h->ntasks, HEAD_MAX_TASKS);
     if (h->product && (h->task != TASK_PAIR || h->ninputs != 3 || h->dims[0] != h->dims[1] || h->dims[2] != h->dims[0]))
         return mm_fail(err, MM_ERR_MALFORMED, "%s: a product input needs a pair head of 3 inputs of one dim", where);
     if (h->fusion == HEAD_NONE && h->ninputs != 1 && h->task != TASK_PAIR)
@@ -200,8 +202,6 @@ static int check_shape(head *h, mm_error *err, const char *where)
         return mm_fail(err, MM_ERR_MALFORMED, "%s: a pair head has 1 output, not %d", where, h->nclasses);
     if (h->nclasses > 1000000) return mm_fail(err, MM_ERR_LIMIT, "%s: %d classes (at most 1000000)", where, h->nclasses);
     if (h->multi) {
-        if (h->ntasks < 1 || h->ntasks > HEAD_MAX_TASKS)
-            return mm_fail(err, MM_ERR_LIMIT, "%s: %d tasks (1 to %d)", where, h->ntasks, HEAD_MAX_TASKS);
         int sum = 0;
         for (int t = 0; t < h->ntasks; t++) {
             const head_out *o = &h->out[t];
