@@ -983,18 +983,22 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
     h->classes = xcalloc(nc ? nc : 1, sizeof *h->classes);
     for (size_t k = 0; k < nc; k++) {
         json_t *o = json_array_get(classes, k);
+        /* where class k is in the file: classes[k], or tasks[t].classes[k - off] */
+        int t = 0;
+        while (h->multi && t + 1 < h->ntasks && (size_t)h->out[t + 1].off <= k) t++;
+        size_t first = h->multi ? (size_t)h->out[t].off : 0; /* a class repeats only within its task */
+        char at[64];
+        if (h->multi) snprintf(at, sizeof at, "tasks[%d].classes", t);
+        else snprintf(at, sizeof at, "classes");
         if (!json_is_string(o) || !json_string_length(o)) {
-            mm_fail(err, MM_ERR_MALFORMED, "%s: classes[%zu]: expected a non-empty string", config_name, k);
+            mm_fail(err, MM_ERR_MALFORMED, "%s: %s[%zu]: expected a non-empty string", config_name, at, k - first);
             goto out;
         }
         h->classes[k] = xstrdup(json_string_value(o));
-        size_t first = 0; /* a class repeats only within its task */
-        for (int t = 0; t < h->ntasks; t++)
-            if ((size_t)h->out[t].off <= k) first = (size_t)h->out[t].off;
         for (size_t j = first; j < k; j++)
             if (!strcmp(h->classes[j], h->classes[k])) {
-                mm_fail(err, MM_ERR_MALFORMED, "%s: classes[%zu]: \"%s\" repeats classes[%zu]", config_name, k,
-                        h->classes[k], j);
+                mm_fail(err, MM_ERR_MALFORMED, "%s: %s[%zu]: \"%s\" repeats %s[%zu]", config_name, at, k - first,
+                        h->classes[k], at, j - first);
                 goto out;
             }
     }

@@ -250,6 +250,12 @@ for i, l in enumerate(open("log.jsonl")):
     corrupt "$(py 'c["tasks"].pop()')" "hb/model.safetensors: 6 tensors, the concat head of hb/config.json has 4"
     corrupt "$(py 'del c["tasks"][0]["weight"]')" 'hb/config.json: tasks[0]: "weight": missing, expected a number'
     corrupt "$(py 'c["tasks"] = []')" "hb/config.json: 0 tasks (1 to 8)"
+    corrupt "$(py 'c["tasks"][0]["classes"][2] = "a"')" 'hb/config.json: tasks[0].classes[2]: "a" repeats tasks[0].classes[0]'
+    corrupt "$(py 'c["tasks"][1]["classes"][0] = 7')" 'hb/config.json: tasks[1].classes[0]: expected a non-empty string'
+    # the same class name in two tasks is fine (each task has its own outputs)
+    rm -rf hb; cp -r mt hb
+    "$MM_PYTHON" -c "$(py 'c["tasks"][1]["classes"][0] = "a"')" hb/config.json
+    mm-predict --head hb -T value img.mmf txt.mmf > /dev/null
 }
 
 @test "the same seed, data and -t give the same multi-task head bit for bit (-t 1 and -t 2)" {
