@@ -189,9 +189,10 @@ static void load_init(head *h, const char *path)
     head src;
     mm_error err = {0};
     if (head_load(&src, path, &err) < 0) cli_fatal("%s", err.msg);
-    int same = src.multi == h->multi && src.ntasks == h->ntasks && src.task == h->task && src.product == h->product && src.fusion == h->fusion && src.ninputs == h->ninputs && src.nparams == h->nparams &&
-               src.nclasses == h->nclasses && src.hidden == h->hidden &&
-               src.layers == h->layers && src.heads == h->heads;
+    int same = src.multi == h->multi && src.ntasks == h->ntasks && src.task == h->task && src.product == h->product &&
+               src.fusion == h->fusion && src.ninputs == h->ninputs && src.nparams == h->nparams &&
+               src.nclasses == h->nclasses && src.hidden == h->hidden && src.layers == h->layers &&
+               src.heads == h->heads;
     for (int i = 0; same && i < h->ninputs; i++) same = src.dims[i] == h->dims[i];
     for (int k = 0; same && k < h->nclasses; k++) same = !strcmp(src.classes[k], h->classes[k]);
     for (int k = 0; same && k < h->ntasks; k++)

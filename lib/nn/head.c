@@ -656,10 +656,10 @@ void head_cls_attention(const head *h, const head_work *w, int B, float *out)
 
 void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
 {
-    const float *x = w->x;
+    const float *x = w->x, *Wo = out_param(h, h->params, 0), *bo = out_param(h, h->params, 1);
     int V = h->nclasses, D = h->D, H = h->hidden;
     if (h->fusion == HEAD_NONE) {
-        linear_forward(&w->ex, w->logits, x, out_param(h, h->params, 0), out_param(h, h->params, 1), B, D, V);
+        linear_forward(&w->ex, w->logits, x, Wo, bo, B, D, V);
         return;
     }
     size_t n = (size_t)B * (size_t)H;
@@ -675,7 +675,7 @@ void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
     if (p > 0)
         for (size_t i = 0; i < n; i++) w->uniform[i] = nn_rng_uniform(rng);
     dropout_forward(w->d1, w->mask, w->a1, w->uniform, n, p);
-    linear_forward(&w->ex, w->logits, w->d1, out_param(h, h->params, 0), out_param(h, h->params, 1), B, H, V);
+    linear_forward(&w->ex, w->logits, w->d1, Wo, bo, B, H, V);
 }
 
 static float *G(const head *h, head_work *w, const char *name) { return w->grads + head_tensor_find(h, name)->off; }
@@ -683,18 +683,17 @@ static float *G(const head *h, head_work *w, const char *name) { return w->grads
 void head_backward(const head *h, head_work *w, int B)
 {
     int V = h->nclasses, D = h->D, H = h->hidden;
-    const float *x = w->x;
+    const float *x = w->x, *Wo = out_param(h, h->params, 0);
+    float *dWo = out_param(h, w->grads, 0), *dbo = out_param(h, w->grads, 1);
     if (h->fusion == HEAD_NONE) {
-        linear_backward(&w->ex, NULL, out_param(h, w->grads, 0), out_param(h, w->grads, 1), w->dlogits, x, out_param(h, h->params, 0), B, D,
-                        V);
+        linear_backward(&w->ex, NULL, dWo, dbo, w->dlogits, x, Wo, B, D, V);
         return;
     }
     size_t n = (size_t)B * (size_t)H;
     memset(w->dd1, 0, n * sizeof(float));
     memset(w->da1, 0, n * sizeof(float));
     memset(w->dh1, 0, n * sizeof(float));
-    linear_backward(&w->ex, w->dd1, out_param(h, w->grads, 0), out_param(h, w->grads, 1), w->dlogits, w->d1, out_param(h, h->params, 0), B,
-                    H, V);
+    linear_backward(&w->ex, w->dd1, dWo, dbo, w->dlogits, w->d1, Wo, B, H, V);
     dropout_backward(w->da1, w->mask, w->dd1, n);
     if (h->fusion == HEAD_GATED) {
         gated_backward(h, w, B);
