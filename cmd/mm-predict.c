@@ -34,6 +34,8 @@ static const char USAGE[] =
     "    query's candidates re-sorted (trec_eval's order): a run mm-eval scores.\n"
     "\n"
     "      --head HEAD       the head directory (config.json + model.safetensors)\n"
+    "  -T, --task NAME       a multi-task head: the task whose output layer to apply\n"
+    "                        (default the first; the outputs are as for a head of its kind)\n"
     "  -k, --k N             classes per item (default 5; 0 = all)\n"
     "      --rerank RUN      pair heads: the candidate run to rescore (needs -q, -g)\n"
     "  -q, --queries FILE    --rerank: the queries' features (MMF)\n"
@@ -56,6 +58,7 @@ static const char USAGE[] =
     "\n"
     "Example:\n"
     "  mm-predict --head head -k 5 img.mmf txt.mmf > run.trec\n"
+    "  mm-predict --head multi -T category img.mmf txt.mmf > category.trec\n"
     "  mm-eval -m zeroshot labels.qrels run.trec\n"
     "  mm-predict --head reranker --rerank top50.trec -q captions.mmf -g images.mmf > rr.trec\n"
     "\n"
@@ -94,7 +97,7 @@ static void rerank(const head *h, const char *head_dir, const char *run, const c
                   q, p.qdim, g, p.gdim, head_dir, h->dims[0], h->dims[1]);
     size_t total = p.first[p.nq];
     float *score = xmalloc((total ? total : 1) * sizeof *score);
-    if (head_pair_outputs(h, NULL, &p, score, &err) < 0) cli_fatal("%s", err.msg);
+    head_pair_outputs(h, NULL, &p, score);
     trec_ranked *items = xmalloc((size_t)(p.maxc ? p.maxc : 1) * sizeof *items);
     for (size_t i = 0; i < p.nq; i++) {
         size_t c0 = p.first[i], n = p.first[i + 1] - c0;
@@ -114,7 +117,7 @@ int main(int argc, char **argv)
 {
     cli_init("mm-predict");
     const char *head_dir = NULL, *tag = "mm-predict", *out_path = NULL, *rerank_path = NULL, *q_path = NULL,
-               *g_path = NULL, *labels_path = NULL, *features_path = NULL, *explain_path = NULL;
+               *g_path = NULL, *labels_path = NULL, *features_path = NULL, *explain_path = NULL, *task_name_arg = NULL;
     long k = 5;
     int missing_skip = 0;
     static const struct option longopts[] = {
@@ -125,11 +128,13 @@ int main(int argc, char **argv)
         {"gallery", required_argument, 0, 'g'},     {"labels", required_argument, 0, OPT_LABELS},
         {"features", required_argument, 0, OPT_FEATURES}, {"explain", required_argument, 0, OPT_EXPLAIN},
         {"quiet", no_argument, 0, OPT_QUIET},       {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},           {0, 0, 0, 0}};
+        {"task", required_argument, 0, 'T'},       {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "k:o:t:q:g:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:o:t:q:g:T:hV", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_HEAD: head_dir = optarg; break;
+        case 'T': task_name_arg = optarg; break;
         case 'k': k = cli_parse_long("--k", optarg, 0, 1000000); break;
         case OPT_TAG:
             if (!*optarg || strpbrk(optarg, " \t\n")) cli_usage_error("option --tag: '%s' is empty or has blanks", optarg);
@@ -164,6 +169,19 @@ int main(int argc, char **argv)
     mm_error err = {0};
     head h;
     if (head_load(&h, head_dir, &err) < 0) cli_fatal("%s", err.msg);
+    if (task_name_arg && !h.multi)
+        cli_fatal("%s/config.json: --task %s: this head has one task (%s) and no task names", head_dir, task_name_arg,
+                  task_name(h.task));
+    if (h.multi) { /* from here on, the single-task head of the task chosen */
+        int t = task_name_arg ? head_task_find(&h, task_name_arg) : 0;
+        if (t < 0) {
+            char names[HEAD_MAX_TASKS * (HEAD_TASK_NAME_MAX + 2)] = "";
+            for (int k = 0; k < h.ntasks; k++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "", h.out[k].name);
+            cli_fatal("%s/config.json: --task %s: no such task (the head's tasks: %s)", head_dir, task_name_arg, names);
+        }
+        head_select_task(&h, t);
+    }
     if (h.task == TASK_PAIR && !rerank_path)
         cli_fatal("%s/config.json: a pair head scores candidates: use --rerank RUN -q Q.mmf -g G.mmf", head_dir);
     if (h.task != TASK_PAIR && rerank_path)
@@ -208,7 +226,7 @@ int main(int argc, char **argv)
     int E = head_explain_dim(&h);
     float *gates = xout ? xmalloc(rows * (size_t)E * sizeof(float)) : NULL;
     int *order = xmalloc((size_t)V * sizeof *order);
-    if (head_outputs(&h, NULL, td.x, td.rows, probs, feats, gates, &err) < 0) cli_fatal("%s", err.msg);
+    head_outputs(&h, NULL, td.x, td.rows, probs, feats, gates);
     task_activate(h.task, probs, td.rows, V);
     int kk = k == 0 || k > V ? V : (int)k;
     for (size_t r = 0; r < td.rows; r++) {

@@ -20,6 +20,7 @@
 static const char USAGE[] =
     "Usage: mm-train --labels LABELS -o HEAD [OPTION]... A.mmf [B.mmf ...]\n"
     "       mm-train --task pair --labels QRELS --candidates RUN -o HEAD [OPTION]... Q.mmf G.mmf\n"
+    "       mm-train --task NAME:KIND:LABELS[:WEIGHT]... -o HEAD [OPTION]... A.mmf [B.mmf ...]\n"
     "Train a head on frozen features: the inputs (one MMF file per modality) are\n"
     "joined by id, each L2-normalised, concatenated, and passed through a fusion\n"
     "module and an output layer trained with AdamW on the task's loss:\n"
@@ -28,12 +29,19 @@ static const char USAGE[] =
     "  regression      mean squared error on 'id<TAB>value'\n"
     "  pair            per query of RUN, a softmax cross-entropy over its candidates\n"
     "                  (the relevant ones of QRELS as targets): a reranker\n"
+    "Several --task NAME:KIND:LABELS[:WEIGHT] train a multi-task head: one output layer\n"
+    "per task on one fusion module, the loss the sum of WEIGHT (default 1) times each\n"
+    "task's loss over the items that have a label of it (the others are masked out).\n"
     "The head directory HEAD (config.json + model.safetensors) is what mm-predict reads.\n"
     "See mm-train(1) for the networks' and losses' equations and the head format.\n"
     "\n"
     "  -l, --labels FILE     id<TAB>label lines, or qrels 'id 0 label rel' (rel > 0);\n"
     "                        regression: id<TAB>value; pair: qrels query -> documents\n"
     "      --task T          classification (default), multilabel, regression, pair\n"
+    "      --task NAME:KIND:LABELS[:WEIGHT]  repeatable: a task of a multi-task head,\n"
+    "                        KIND classification, multilabel or regression, its labels\n"
+    "                        LABELS (no ':' in the path) and loss weight (default 1);\n"
+    "                        no --labels then\n"
     "      --multilabel      the same as --task multilabel\n"
     "      --candidates RUN  pair: the candidate run (e.g. mm-rank's top-k) whose\n"
     "                        documents are each query's negatives\n"
@@ -62,8 +70,10 @@ static const char USAGE[] =
     "      --val-split F     hold out a seeded fraction F of the items for validation\n"
     "                        (default 0: none; the last epoch is kept)\n"
     "      --val FILE        validate on the items FILE labels (same format as --labels;\n"
-    "                        their features come from the same inputs)\n"
-    "      --select M        with validation: the measure that picks the epoch kept:\n"
+    "                        their features come from the same inputs; multi-task: the\n"
+    "                        items FILE names, with the tasks' labels)\n"
+    "      --select [NAME:]M with validation: the measure that picks the epoch kept (of\n"
+    "                        task NAME of a multi-task head, default the first):\n"
     "                        classification loss, acc (default), bacc; multilabel loss,\n"
     "                        map (default); regression loss (default), mae; pair loss,\n"
     "                        mrr (default), r1\n"
@@ -75,7 +85,8 @@ static const char USAGE[] =
     "      --missing P       labels without features, features without labels:\n"
     "                        error (default), skip (counted on stderr)\n"
     "      --log FILE        one JSON line per epoch: epoch, task, train_loss,\n"
-    "                        val_<measure> for each of the task's measures, best\n"
+    "                        val_<measure> for each of the task's measures, best;\n"
+    "                        multi-task: also NAME.train_loss, NAME.val_<measure>\n"
     "      --step-log FILE   the loss of every step, one 'step loss' line each\n"
     "      --init HEAD       start from HEAD's parameters (same architecture and\n"
     "                        classes) instead of a seeded initialisation\n"
@@ -90,6 +101,7 @@ static const char USAGE[] =
     "Example:\n"
     "  mm-train --fusion concat --labels labels.tsv --val-split 0.1 --seed 1 -o head img.mmf txt.mmf\n"
     "  mm-train --task pair --labels t2i.qrels --candidates top50.trec -o rr captions.mmf images.mmf\n"
+    "  mm-train --task cat:classification:cat.tsv --task score:regression:score.tsv:0.5 -o mt img.mmf txt.mmf\n"
     "\n"
     "Exit status: 0 success, 1 invalid input or I/O error (HEAD is left as it was),\n"
     "2 usage error.\n";
@@ -104,6 +116,7 @@ typedef struct log_ctx {
     const train_opts *o;
     size_t nv;
     int task;
+    const head *h; /* a multi-task head (NULL otherwise) */
 } log_ctx;
 
 static void json_num(FILE *fp, const char *key, double v)
@@ -112,22 +125,58 @@ static void json_num(FILE *fp, const char *key, double v)
     else fprintf(fp, ",\"%s\":null", key);
 }
 
+/* A multi-task head's epoch: the total and each task's loss and measures,
+ * the keys NAME.train_loss and NAME.val_MEASURE (mm-report charts every
+ * numeric key; those with "loss" together). */
+static void on_epoch_multi(const log_ctx *c, const train_epoch *e)
+{
+    const head *h = c->h;
+    char key[80], line[1024];
+    if (c->log) {
+        fprintf(c->log, "{\"epoch\":%d,\"task\":\"multitask\"", e->epoch);
+        json_num(c->log, "train_loss", e->train_loss);
+        for (int k = 0; k < h->ntasks; k++) {
+            snprintf(key, sizeof key, "%s.train_loss", h->out[k].name);
+            json_num(c->log, key, e->task_loss[k]);
+            for (int m = 0; c->nv && m < task_measure_count(h->out[k].kind); m++) {
+                snprintf(key, sizeof key, "%s.val_%s", h->out[k].name, task_measure_name(h->out[k].kind, m));
+                json_num(c->log, key, e->val[k][m]);
+            }
+        }
+        fprintf(c->log, ",\"best\":%s}\n", e->best ? "true" : "false");
+    }
+    int len = snprintf(line, sizeof line, "epoch %d/%d: train loss %.4f (", e->epoch, c->o->epochs, e->train_loss);
+    for (int k = 0; k < h->ntasks && len < (int)sizeof line; k++)
+        len += snprintf(line + len, sizeof line - (size_t)len, "%s%s %.4f", k ? ", " : "", h->out[k].name,
+                        e->task_loss[k]);
+    if (len < (int)sizeof line) len += snprintf(line + len, sizeof line - (size_t)len, ")");
+    int mt = c->o->measure_task;
+    if (c->nv && len < (int)sizeof line)
+        snprintf(line + len, sizeof line - (size_t)len, ", val %s %s %.4f", h->out[mt].name,
+                 task_measure_name(h->out[mt].kind, c->o->measure), e->val[mt][c->o->measure]);
+    cli_progress("%s", line);
+}
+
 static int on_epoch(void *ctx, const train_epoch *e)
 {
     log_ctx *c = ctx;
+    if (c->h) {
+        on_epoch_multi(c, e);
+        return 0;
+    }
     if (c->log) {
         fprintf(c->log, "{\"epoch\":%d,\"task\":\"%s\"", e->epoch, task_name(c->task));
         json_num(c->log, "train_loss", e->train_loss);
         for (int m = 0; c->nv && m < task_measure_count(c->task); m++) {
             char key[40];
             snprintf(key, sizeof key, "val_%s", task_measure_name(c->task, m));
-            json_num(c->log, key, e->val[m]);
+            json_num(c->log, key, e->val[0][m]);
         }
         fprintf(c->log, ",\"best\":%s}\n", e->best ? "true" : "false");
     }
     if (c->nv)
         cli_progress("epoch %d/%d: train loss %.4f, val %s %.4f", e->epoch, c->o->epochs, e->train_loss,
-                     task_measure_name(c->task, c->o->measure), e->val[c->o->measure]);
+                     task_measure_name(c->task, c->o->measure), e->val[0][c->o->measure]);
     else cli_progress("epoch %d/%d: train loss %.4f", e->epoch, c->o->epochs, e->train_loss);
     return 0;
 }
@@ -140,11 +189,15 @@ static void load_init(head *h, const char *path)
     head src;
     mm_error err = {0};
     if (head_load(&src, path, &err) < 0) cli_fatal("%s", err.msg);
-    int same = src.task == h->task && src.product == h->product && src.fusion == h->fusion && src.ninputs == h->ninputs && src.nparams == h->nparams &&
-               src.nclasses == h->nclasses && src.hidden == h->hidden &&
-               src.layers == h->layers && src.heads == h->heads;
+    int same = src.multi == h->multi && src.ntasks == h->ntasks && src.task == h->task && src.product == h->product &&
+               src.fusion == h->fusion && src.ninputs == h->ninputs && src.nparams == h->nparams &&
+               src.nclasses == h->nclasses && src.hidden == h->hidden && src.layers == h->layers &&
+               src.heads == h->heads;
     for (int i = 0; same && i < h->ninputs; i++) same = src.dims[i] == h->dims[i];
     for (int k = 0; same && k < h->nclasses; k++) same = !strcmp(src.classes[k], h->classes[k]);
+    for (int k = 0; same && k < h->ntasks; k++)
+        same = !strcmp(src.out[k].name, h->out[k].name) && src.out[k].kind == h->out[k].kind &&
+               src.out[k].n == h->out[k].n;
     if (!same)
         cli_fatal("%s/config.json: --init: its architecture, dims or classes differ from the head being trained", path);
     memcpy(h->params, src.params, h->nparams * sizeof(float));
@@ -240,6 +293,51 @@ static void match_targets(int task, const labelset *ls, const traindata *td, con
     if (rc < 0) cli_fatal("%s", err.msg);
 }
 
+/* --task NAME:KIND:LABELS[:WEIGHT], repeated: the tasks of a multi-task head. */
+typedef struct task_spec {
+    head_out out; /* name, kind, weight; n once the labels are matched */
+    char *labels; /* the LABELS path */
+    int *y;
+    float *t;
+    unsigned char *has;
+    char **classes;
+} task_spec;
+
+/* Splits NAME:KIND:LABELS[:WEIGHT] (LABELS holds no ':'); usage errors. */
+static void parse_task_spec(const char *arg, task_spec *sp)
+{
+    const char *f[5];
+    size_t len[5];
+    int nf = 0;
+    for (const char *p = arg;; p++) {
+        const char *q = strchr(p, ':');
+        if (nf < 5) f[nf] = p, len[nf] = q ? (size_t)(q - p) : strlen(p);
+        nf++;
+        if (!q) break;
+        p = q;
+    }
+    if (nf < 3 || nf > 4 || !len[0] || !len[1] || !len[2])
+        cli_usage_error("--task '%s': expected NAME:KIND:LABELS[:WEIGHT] (or one KIND with --labels)", arg);
+    memset(sp, 0, sizeof *sp);
+    if (len[0] < HEAD_TASK_NAME_MAX) memcpy(sp->out.name, f[0], len[0]);
+    if (len[0] >= HEAD_TASK_NAME_MAX || !head_task_name_ok(sp->out.name))
+        cli_usage_error("--task '%s': the name is not 1 to %d of A-Z a-z 0-9 _ -", arg, HEAD_TASK_NAME_MAX - 1);
+    char *kind = xstrndup(f[1], len[1]);
+    sp->out.kind = task_parse(kind);
+    if (sp->out.kind != TASK_CLASSIFY && sp->out.kind != TASK_MULTILABEL && sp->out.kind != TASK_REGRESSION)
+        cli_usage_error("--task '%s': kind '%s': a named task is classification, multilabel or regression", arg, kind);
+    free(kind);
+    sp->labels = xstrndup(f[2], len[2]);
+    sp->out.weight = 1;
+    if (nf == 4) {
+        char *end;
+        double w = strtod(f[3], &end);
+        if (!len[3] || *end || !(w > 0 && w <= 1e6))
+            cli_usage_error("--task '%s': weight '%s' is not a number in (0, 1e6]", arg, f[3]);
+        sp->out.weight = (float)w;
+    }
+}
+
 /* mark[r] = 1 for the rows of td that ls labels. */
 static void mark_rows(const labelset *ls, const traindata *td, unsigned char *mark)
 {
@@ -249,6 +347,82 @@ static void mark_rows(const labelset *ls, const traindata *td, unsigned char *ma
     for (size_t i = 0; i < ls->n; i++) mm_strmap_add(&ids, ls->ids[i], strlen(ls->ids[i]), &added);
     for (size_t r = 0; r < td->rows; r++) mark[r] = mm_strmap_find(&ids, td->ids[r], strlen(td->ids[r])) >= 0;
     mm_strmap_free(&ids);
+}
+
+/* The items of a multi-task head: every row of td with a target of at least
+ * one task; a row without a target of some task is masked out of that
+ * task's loss and measures. --missing applies to labels whose id has no
+ * features (each task's LABELS, the --val FILE) and to rows with no target
+ * of any task. With --val FILE, the rows it names (first column) validate,
+ * their targets from the tasks' LABELS. Dies on an error. */
+static void load_multitask(task_spec *sp, int ns, const traindata *td, const char *feat, int missing_skip,
+                           const char *val_path, size_t *all, size_t *nall, size_t *vidx, size_t *nval)
+{
+    mm_error err = {0};
+    size_t unmatched = 0, unlabelled = 0, u, un;
+    for (int k = 0; k < ns; k++) {
+        labelset ls;
+        if (labels_load(&ls, sp[k].labels, &err) < 0 ||
+            labels_check_ids(&ls, td, feat, &u, missing_skip, &err) < 0)
+            cli_fatal("%s", err.msg);
+        unmatched += u;
+        match_targets(sp[k].out.kind, &ls, td, feat, 1, &sp[k].y, &sp[k].t, &sp[k].has, &sp[k].classes,
+                      &sp[k].out.n, &u, &un);
+        labels_free(&ls);
+        if (sp[k].out.kind == TASK_CLASSIFY && sp[k].out.n < 2)
+            cli_fatal("%s: task %s: a single class ('%s'): nothing to learn", sp[k].labels, sp[k].out.name,
+                      sp[k].classes[0]);
+    }
+    unsigned char *hasv = NULL;
+    if (val_path) {
+        labelset lv;
+        if (labels_load(&lv, val_path, &err) < 0 || labels_check_ids(&lv, td, feat, &u, missing_skip, &err) < 0)
+            cli_fatal("%s", err.msg);
+        unmatched += u;
+        hasv = xcalloc(td->rows ? td->rows : 1, 1);
+        mark_rows(&lv, td, hasv);
+        labels_free(&lv);
+    }
+    *nall = *nval = 0;
+    for (size_t r = 0; r < td->rows; r++) {
+        int any = 0;
+        for (int k = 0; k < ns && !any; k++) any = sp[k].has[r];
+        if (!any) {
+            if (!missing_skip)
+                cli_fatal("%s: id %s has no label in any task's labels (--missing skip ignores it)", feat,
+                          td->ids[r]);
+            unlabelled++;
+            continue;
+        }
+        if (hasv && hasv[r]) vidx[(*nval)++] = r;
+        else all[(*nall)++] = r;
+    }
+    free(hasv);
+    if ((unmatched || unlabelled) && !cli_quiet)
+        cli_warn("skipped %zu label(s) without features and %zu item(s) without a label of any task", unmatched,
+                 unlabelled);
+    if (*nall == 0) cli_fatal("%s: empty training set: no item has both features and a label of a task", feat);
+}
+
+/* Each task needs a training item with its target; the task that selects
+ * the epoch kept needs a validation item with one (when there is
+ * validation). */
+static void check_task_items(const task_spec *sp, int ns, const size_t *tr, size_t n, const size_t *va, size_t nv,
+                             int select_task)
+{
+    for (int k = 0; k < ns; k++) {
+        size_t c = 0;
+        for (size_t i = 0; i < n; i++) c += sp[k].has[tr[i]];
+        if (!c)
+            cli_fatal("%s: task %s: none of the %zu training items has a label in it", sp[k].labels, sp[k].out.name,
+                      n);
+    }
+    size_t c = 0;
+    for (size_t i = 0; i < nv; i++) c += sp[select_task].has[va[i]];
+    if (nv && !c)
+        cli_fatal("%s: task %s: none of the %zu validation items has a label in it (the epoch kept is chosen on it: "
+                  "--select NAME:MEASURE)",
+                  sp[select_task].labels, sp[select_task].out.name, nv);
 }
 
 /* --shots K: K training examples per class, CLIP_benchmark's few-shot
@@ -285,7 +459,8 @@ int main(int argc, char **argv)
     const char *labels_path = NULL, *out = NULL, *log_path = NULL, *steplog_path = NULL, *init_path = NULL;
     const char *cand_path = NULL, *val_path = NULL, *measure_name = NULL;
     int fusion = HEAD_CONCAT, hidden = 0, missing_skip = 0, task = TASK_CLASSIFY, product = 1, depth = 0, shots = 0,
-        add_missing = 1, threads = 1, layers = 2, heads = 4;
+        add_missing = 1, threads = 1, layers = 2, heads = 4, task_given = 0, ns = 0;
+    task_spec sp[HEAD_MAX_TASKS];
     float dropout = 0.1f, val_split = 0;
     train_opts o = {.epochs = 10, .batch = 256, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
                     .weight_decay = 0, .warmup = 0, .seed = 0, .patience = 0};
@@ -351,10 +526,22 @@ int main(int argc, char **argv)
         case OPT_INIT: init_path = optarg; break;
         case OPT_NOSHUFFLE: o.no_shuffle = 1; break;
         case OPT_TASK:
+            if (strchr(optarg, ':')) { /* NAME:KIND:LABELS[:WEIGHT] */
+                if (ns == HEAD_MAX_TASKS) cli_usage_error("--task: at most %d named tasks", HEAD_MAX_TASKS);
+                parse_task_spec(optarg, &sp[ns]);
+                for (int k = 0; k < ns; k++)
+                    if (!strcmp(sp[k].out.name, sp[ns].out.name))
+                        cli_usage_error("--task '%s': the task name '%s' is already taken", optarg, sp[ns].out.name);
+                ns++;
+                break;
+            }
             if ((task = task_parse(optarg)) < 0)
-                cli_usage_error("--task: unknown '%s'; supported: classification, multilabel, regression, pair", optarg);
+                cli_usage_error("--task: unknown '%s'; supported: classification, multilabel, regression, pair, "
+                                "or NAME:KIND:LABELS[:WEIGHT]",
+                                optarg);
+            task_given = 1;
             break;
-        case OPT_MULTILABEL: task = TASK_MULTILABEL; break;
+        case OPT_MULTILABEL: task = TASK_MULTILABEL, task_given = 1; break;
         case OPT_CANDIDATES: cand_path = optarg; break;
         case OPT_DEPTH: depth = (int)cli_parse_long("--depth", optarg, 1, 1000000); break;
         case OPT_NOPRODUCT: product = 0; break;
@@ -370,7 +557,12 @@ int main(int argc, char **argv)
         default: cli_usage_hint();
         }
     }
-    if (!labels_path) cli_usage_error("--labels FILE is required");
+    if (ns && task_given)
+        cli_usage_error("--task NAME:KIND:LABELS (a multi-task head) and --task KIND / --multilabel exclude each other");
+    if (ns && labels_path)
+        cli_usage_error("--labels goes with --task KIND; each named task carries its labels (NAME:KIND:LABELS)");
+    if (ns && shots) cli_usage_error("--shots is for single-label classification, not a multi-task head");
+    if (!labels_path && !ns) cli_usage_error("--labels FILE is required");
     if (!out) cli_usage_error("-o HEAD is required");
     int nin = argc - optind;
     if (nin < 1) cli_usage_error("no feature file given");
@@ -386,10 +578,23 @@ int main(int argc, char **argv)
     if (task != TASK_PAIR && cand_path) cli_usage_error("--candidates is for --task pair");
     if (shots && task != TASK_CLASSIFY) cli_usage_error("--shots is for single-label classification");
     if (val_path && val_split > 0) cli_usage_error("--val and --val-split exclude each other");
+    if (ns) { /* --select [NAME:]MEASURE, on the first task unless named */
+        const char *colon = measure_name ? strchr(measure_name, ':') : NULL;
+        if (colon) {
+            for (o.measure_task = 0; o.measure_task < ns; o.measure_task++)
+                if (strlen(sp[o.measure_task].out.name) == (size_t)(colon - measure_name) &&
+                    !strncmp(sp[o.measure_task].out.name, measure_name, (size_t)(colon - measure_name)))
+                    break;
+            if (o.measure_task == ns) cli_usage_error("--select '%s': no task of that name", measure_name);
+            measure_name = colon + 1;
+        }
+        task = sp[o.measure_task].out.kind;
+    }
     if (measure_name && (o.measure = task_measure_parse(task, measure_name)) < 0)
         cli_usage_error("--select: '%s' is not a measure of %s (%s)", measure_name, task_name(task),
                         measure_list(task));
     if (!measure_name) o.measure = task_default_measure(task);
+    if (ns) task = sp[0].out.kind;
 
     /* ---- the examples: every item (query for pairs) with features and a target */
     traindata td = {0};
@@ -400,7 +605,21 @@ int main(int argc, char **argv)
     unsigned char *has = NULL;
     char **classes = NULL;
     size_t nall = 0, *all = NULL, *vidx = NULL, nvfile = 0;
-    if (task == TASK_PAIR) {
+    if (ns) {
+        size_t skipped;
+        if (traindata_load(&td, (const char *const *)argv + optind, nin, missing_skip, 1, &skipped, &err) < 0)
+            cli_fatal("%s", err.msg);
+        if (skipped && !cli_quiet)
+            cli_warn("%zu item(s) of %s missing from another input: skipped", skipped, argv[optind]);
+        all = xmalloc((td.rows ? td.rows : 1) * sizeof *all);
+        vidx = xmalloc((td.rows ? td.rows : 1) * sizeof *vidx);
+        load_multitask(sp, ns, &td, argv[optind], missing_skip, val_path, all, &nall, vidx, &nvfile);
+        for (int k = 0; k < ns; k++) nclasses += sp[k].out.n;
+        classes = xmalloc((size_t)nclasses * sizeof *classes);
+        for (int k = 0, c = 0; k < ns; k++)
+            for (int j = 0; j < sp[k].out.n; j++) classes[c++] = sp[k].classes[j];
+        labels_path = sp[0].labels;
+    } else if (task == TASK_PAIR) {
         if (pairdata_load(&pd, argv[optind], argv[optind + 1], cand_path, labels_path, product, depth, 1, add_missing, &err) < 0)
             cli_fatal("%s", err.msg);
         if (pd.skipped_queries && !cli_quiet)
@@ -500,6 +719,9 @@ int main(int argc, char **argv)
         n -= nv;
     }
     if (shots) n = take_shots(all, n, y, nclasses, shots, o.seed, classes);
+    if (ns) check_task_items(sp, ns, all, n, nv ? all + n : vidx, nv ? nv : nvfile, o.measure_task);
+    head_out outs[HEAD_MAX_TASKS];
+    for (int k = 0; k < ns; k++) outs[k] = sp[k].out;
     head h;
     nn_rng init;
     nn_rng_seed(&init, o.seed, 0);
@@ -510,7 +732,8 @@ int main(int argc, char **argv)
         ninputs = product ? 3 : 2;
         dimp = dims;
     }
-    head_arch arch = {.task = task, .product = task == TASK_PAIR && product, .fusion = fusion, .ninputs = ninputs,
+    head_arch arch = {.task = task, .product = task == TASK_PAIR && product, .fusion = fusion, .ntasks = ns,
+                      .tasks = outs, .ninputs = ninputs,
                       .dims = dimp, .hidden = hidden, .layers = layers, .heads = heads, .dropout = dropout};
     if (head_init(&h, &arch, nclasses, (const char *const *)classes, &init, &err) < 0)
         cli_fatal("%s", err.msg);
@@ -519,32 +742,39 @@ int main(int argc, char **argv)
         const char *src = task == TASK_PAIR ? (i == 0 ? pd.q.sources[0] : i == 1 ? pd.g.sources[0] : "") : td.sources[i];
         h.sources[i] = xstrdup(src);
     }
-    char recipe[1200];
+    char recipe[1200], select[HEAD_TASK_NAME_MAX + 40];
+    snprintf(select, sizeof select, "%s%s%s", ns ? sp[o.measure_task].out.name : "", ns ? ":" : "",
+             task_measure_name(ns ? sp[o.measure_task].out.kind : task, o.measure));
     snprintf(recipe, sizeof recipe,
              "{\"task\":\"%s\",\"optimizer\":\"adamw\",\"lr\":%.9g,\"betas\":[%.9g,%.9g],\"eps\":%.9g,"
              "\"weight_decay\":%.9g,\"schedule\":\"warmup+cosine\",\"warmup_epochs\":%.9g,\"epochs\":%d,"
              "\"batch_size\":%d,\"seed\":%llu,\"val_split\":%.9g,\"select\":\"%s\",\"shots\":%d,"
              "\"train_items\":%zu,\"val_items\":%zu}",
-             task_name(task), o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.warmup, o.epochs, o.batch,
-             (unsigned long long)o.seed, val_split, task_measure_name(task, o.measure), shots, n,
+             ns ? "multitask" : task_name(task), o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.warmup, o.epochs,
+             o.batch, (unsigned long long)o.seed, val_split, select, shots, n,
              nv ? nv : nvfile);
     h.recipe = xstrdup(recipe);
     if (init_path) load_init(&h, init_path);
     cli_output *logout = log_path ? cli_output_open(log_path) : NULL;
     cli_output *steplog = steplog_path ? cli_output_open(steplog_path) : NULL;
     if (steplog) o.step_fn = on_step, o.step_ctx = cli_output_fp(steplog);
-    train_set tr = {.n = n, .index = all, .x = td.x, .y = y, .t = t, .pairs = task == TASK_PAIR ? &pd : NULL};
+    train_set tr = {.n = n, .index = all, .x = td.x, .task = {{.y = y, .t = t}}, .pairs = task == TASK_PAIR ? &pd : NULL};
+    for (int k = 0; k < ns; k++) tr.task[k] = (train_target){.y = sp[k].y, .t = sp[k].t, .has = sp[k].has};
     train_set va = tr;
     va.n = nv, va.index = all + n;
     if (val_path) {
         va.n = nvfile, va.index = vidx;
         if (task == TASK_PAIR) va.pairs = &pdv;
     }
-    log_ctx lc = {logout ? cli_output_fp(logout) : NULL, &o, va.n, task};
+    log_ctx lc = {logout ? cli_output_fp(logout) : NULL, &o, va.n, task, ns ? &h : NULL};
     o.pool = threads > 1 ? mm_pool_create(threads) : NULL;
     if (train_run(&h, &o, &tr, &va, on_epoch, &lc, &err) < 0) cli_fatal("%s", err.msg);
-    cli_progress_done("trained %s %s head: %zu items, %d output%s", head_fusion_name(fusion), task_name(task), n,
-                      nclasses, nclasses == 1 ? "" : "s");
+    if (ns)
+        cli_progress_done("trained %s multi-task head: %zu items, %d tasks, %d outputs", head_fusion_name(fusion), n,
+                          ns, nclasses);
+    else
+        cli_progress_done("trained %s %s head: %zu items, %d output%s", head_fusion_name(fusion), task_name(task), n,
+                          nclasses, nclasses == 1 ? "" : "s");
     write_head(&h, out);
     if (logout) cli_output_commit(logout);
     if (steplog) cli_output_commit(steplog);
@@ -552,6 +782,7 @@ int main(int argc, char **argv)
     head_free(&h);
     for (int k = 0; k < nclasses; k++) free(classes[k]);
     free(classes), free(y), free(t), free(has), free(all), free(vidx);
+    for (int k = 0; k < ns; k++) free(sp[k].labels), free(sp[k].classes), free(sp[k].y), free(sp[k].t), free(sp[k].has);
     labels_free(&ls);
     if (val_path && task != TASK_PAIR) labels_free(&lsv);
     traindata_free(&td);

@@ -6,18 +6,15 @@
 #include <math.h>
 #include <stdlib.h>
 
-int adamw_init(adamw *opt, size_t n, float beta1, float beta2, float eps, float weight_decay)
+#include "core/xalloc.h"
+
+void adamw_init(adamw *opt, size_t n, float beta1, float beta2, float eps, float weight_decay)
 {
     opt->beta1 = beta1, opt->beta2 = beta2, opt->eps = eps, opt->weight_decay = weight_decay;
     opt->n = n;
     opt->t = 0;
-    opt->m = calloc(n ? n : 1, sizeof(float));
-    opt->v = calloc(n ? n : 1, sizeof(float));
-    if (!opt->m || !opt->v) {
-        adamw_free(opt);
-        return -1;
-    }
-    return 0;
+    opt->m = xcalloc(n ? n : 1, sizeof(float));
+    opt->v = xcalloc(n ? n : 1, sizeof(float));
 }
 
 void adamw_free(adamw *opt)

@@ -20,8 +20,8 @@ typedef struct adamw {
     long t;       /* steps taken */
 } adamw;
 
-/* Allocates zeroed moments for n parameters; -1 when out of memory. */
-int adamw_init(adamw *opt, size_t n, float beta1, float beta2, float eps, float weight_decay);
+/* Allocates zeroed moments for n parameters (xalloc: cannot fail). */
+void adamw_init(adamw *opt, size_t n, float beta1, float beta2, float eps, float weight_decay);
 void adamw_free(adamw *opt);
 /* One step at learning rate lr over params[n] with gradients grads[n].
  * decay (n flags, or NULL = all) says which parameters weight decay applies

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/vec.h"
+#include "core/xalloc.h"
 #include "io/safetensors.h"
 
 static const char *const fusion_names[] = {"none", "concat", "gated", "attention"};
@@ -44,6 +45,45 @@ static void add_tensor(head *h, const char *name, int rows, int cols, int decay)
 
 /* The last tensor added starts as kind (ZERO, ONE, XAVIER, TOKEN). */
 static void set_init(head *h, int kind) { h->t[h->ntensors - 1].init = kind; }
+
+/* The output layer on the fusion output's `cols` features: out.weight and
+ * out.bias, or each task's weight and then each task's bias (head.h). */
+static void add_outputs(head *h, int cols)
+{
+    if (!h->multi) {
+        add_tensor(h, "out.weight", h->nclasses, cols, 1);
+        add_tensor(h, "out.bias", h->nclasses, 0, 0);
+        return;
+    }
+    char name[64];
+    for (int t = 0; t < h->ntasks; t++) {
+        snprintf(name, sizeof name, "heads.%s.weight", h->out[t].name);
+        add_tensor(h, name, h->out[t].n, cols, 1);
+    }
+    for (int t = 0; t < h->ntasks; t++) {
+        snprintf(name, sizeof name, "heads.%s.bias", h->out[t].name);
+        add_tensor(h, name, h->out[t].n, 0, 0);
+        h->t[h->ntensors - 1].fan_in = cols; /* its weight's, which is not the tensor before it */
+    }
+}
+
+int head_task_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 1 || n >= HEAD_TASK_NAME_MAX) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(name[i] >= 'a' && name[i] <= 'z') && !(name[i] >= 'A' && name[i] <= 'Z') &&
+            !(name[i] >= '0' && name[i] <= '9') && name[i] != '_' && name[i] != '-')
+            return 0;
+    return 1;
+}
+
+int head_task_find(const head *h, const char *name)
+{
+    for (int t = 0; t < h->ntasks; t++)
+        if (!strcmp(h->out[t].name, name)) return t;
+    return -1;
+}
 
 /* attention: the encoder, torch's nn.TransformerEncoder(nn.TransformerEncoderLayer(
  * W, heads, 4W, activation="gelu", batch_first=True, norm_first=True), layers)
@@ -83,8 +123,7 @@ static void layout_attention(head *h)
     set_init(h, HEAD_INIT_ONE);
     add_tensor(h, "norm.bias", W, 0, 0);
     set_init(h, HEAD_INIT_ZERO);
-    add_tensor(h, "out.weight", h->nclasses, W, 1);
-    add_tensor(h, "out.bias", h->nclasses, 0, 0);
+    add_outputs(h, W);
 }
 
 /* The tensors of each network, in a fixed order (the order in the file). */
@@ -92,12 +131,10 @@ static void layout(head *h)
 {
     h->ntensors = 0;
     h->nparams = 0;
-    int V = h->nclasses;
     if (h->fusion == HEAD_ATTENTION) {
         layout_attention(h);
     } else if (h->fusion == HEAD_NONE) {
-        add_tensor(h, "out.weight", V, h->D, 1);
-        add_tensor(h, "out.bias", V, 0, 0);
+        add_outputs(h, h->D);
     } else if (h->fusion == HEAD_GATED) {
         char name[32];
         for (int i = 0; i < h->ninputs; i++) {
@@ -108,13 +145,11 @@ static void layout(head *h)
         }
         add_tensor(h, "gate.weight", h->ninputs, h->D, 1);
         add_tensor(h, "gate.bias", h->ninputs, 0, 0);
-        add_tensor(h, "out.weight", V, h->hidden, 1);
-        add_tensor(h, "out.bias", V, 0, 0);
+        add_outputs(h, h->hidden);
     } else {
         add_tensor(h, "fc.weight", h->hidden, h->D, 1);
         add_tensor(h, "fc.bias", h->hidden, 0, 0);
-        add_tensor(h, "out.weight", V, h->hidden, 1);
-        add_tensor(h, "out.bias", V, 0, 0);
+        add_outputs(h, h->hidden);
     }
 }
 
@@ -127,12 +162,25 @@ const head_tensor *head_tensor_find(const head *h, const char *name)
 
 static float *P(const head *h, const char *name) { return h->params + head_tensor_find(h, name)->off; }
 
+/* The output layer as one [nclasses, width] weight and one bias: out.*, or
+ * the first task's heads.NAME.*, where the tasks' consecutive tensors start
+ * (add_outputs). */
+static float *out_param(const head *h, const float *base, int bias)
+{
+    char name[64];
+    if (!h->multi) snprintf(name, sizeof name, "out.%s", bias ? "bias" : "weight");
+    else snprintf(name, sizeof name, "heads.%s.%s", h->out[0].name, bias ? "bias" : "weight");
+    return (float *)base + head_tensor_find(h, name)->off;
+}
+
 /* Shape checks shared by head_init and the loader. */
 static int check_shape(head *h, mm_error *err, const char *where)
 {
     if (h->ninputs < 1 || h->ninputs > HEAD_MAX_INPUTS)
         return mm_fail(err, MM_ERR_MALFORMED, "%s: %d inputs (1 to %d)", where, h->ninputs, HEAD_MAX_INPUTS);
     if (h->task < 0 || h->task >= TASK_COUNT) return mm_fail(err, MM_ERR_MALFORMED, "%s: unknown task", where);
+    if (h->multi && (h->ntasks < 1 || h->ntasks > HEAD_MAX_TASKS))
+        return mm_fail(err, MM_ERR_LIMIT, "%s: %d tasks (1 to %d)", where, h->ntasks, HEAD_MAX_TASKS);
     if (h->product && (h->task != TASK_PAIR || h->ninputs != 3 || h->dims[0] != h->dims[1] || h->dims[2] != h->dims[0]))
         return mm_fail(err, MM_ERR_MALFORMED, "%s: a product input needs a pair head of 3 inputs of one dim", where);
     if (h->fusion == HEAD_NONE && h->ninputs != 1 && h->task != TASK_PAIR)
@@ -153,6 +201,35 @@ static int check_shape(head *h, mm_error *err, const char *where)
     if (h->task == TASK_PAIR && h->nclasses != 1)
         return mm_fail(err, MM_ERR_MALFORMED, "%s: a pair head has 1 output, not %d", where, h->nclasses);
     if (h->nclasses > 1000000) return mm_fail(err, MM_ERR_LIMIT, "%s: %d classes (at most 1000000)", where, h->nclasses);
+    if (h->multi) {
+        int sum = 0;
+        for (int t = 0; t < h->ntasks; t++) {
+            const head_out *o = &h->out[t];
+            if (!head_task_name_ok(o->name))
+                return mm_fail(err, MM_ERR_MALFORMED, "%s: task %d: name \"%s\" is not 1 to %d of A-Z a-z 0-9 _ -",
+                               where, t + 1, o->name, HEAD_TASK_NAME_MAX - 1);
+            for (int u = 0; u < t; u++)
+                if (!strcmp(h->out[u].name, o->name))
+                    return mm_fail(err, MM_ERR_MALFORMED, "%s: task %d: name \"%s\" repeats task %d", where, t + 1,
+                                   o->name, u + 1);
+            if (o->kind != TASK_CLASSIFY && o->kind != TASK_MULTILABEL && o->kind != TASK_REGRESSION)
+                return mm_fail(err, MM_ERR_MALFORMED,
+                               "%s: task %s: kind %s (a multi-task head has classification, multilabel, regression)",
+                               where, o->name, task_name(o->kind));
+            if (o->n < task_min_outputs(o->kind))
+                return mm_fail(err, MM_ERR_MALFORMED, "%s: task %s: %d output%s, a %s task needs at least %d", where,
+                               o->name, o->n, o->n == 1 ? "" : "s", task_name(o->kind), task_min_outputs(o->kind));
+            if (!(o->weight > 0 && o->weight <= 1e6f))
+                return mm_fail(err, MM_ERR_MALFORMED, "%s: task %s: weight %g not in (0, 1e6]", where, o->name,
+                               (double)o->weight);
+            if (o->off != sum || o->n > h->nclasses - sum)
+                return mm_fail(err, MM_ERR_MALFORMED, "%s: task %s: outputs %d..%d are not the next of %d", where,
+                               o->name, o->off, o->off + o->n - 1, h->nclasses);
+            sum += o->n;
+        }
+        if (sum != h->nclasses)
+            return mm_fail(err, MM_ERR_MALFORMED, "%s: the tasks have %d outputs, not %d", where, sum, h->nclasses);
+    }
     if (h->fusion != HEAD_NONE && (h->hidden < 1 || h->hidden > 65536))
         return mm_fail(err, MM_ERR_LIMIT, "%s: hidden width %d out of range 1..65536", where, h->hidden);
     if (h->fusion == HEAD_ATTENTION) {
@@ -169,6 +246,9 @@ static int check_shape(head *h, mm_error *err, const char *where)
     return 0;
 }
 
+/* The one allocation whose size the input declares (mm-train's options, a
+ * config.json whose shapes model.safetensors has confirmed): a failure is
+ * reported, not fatal (xalloc.h). */
 static int alloc_params(head *h, mm_error *err)
 {
     layout(h);
@@ -182,6 +262,17 @@ int head_init(head *h, const head_arch *a, int nclasses, const char *const *clas
     memset(h, 0, sizeof *h);
     int fusion = a->fusion, ninputs = a->ninputs;
     h->task = a->task;
+    h->ntasks = 1;
+    h->out[0] = (head_out){.kind = a->task, .n = nclasses, .weight = 1};
+    if (a->ntasks > 0) {
+        h->multi = 1;
+        h->ntasks = a->ntasks > HEAD_MAX_TASKS ? HEAD_MAX_TASKS + 1 : a->ntasks;
+        for (int t = 0, off = 0; t < a->ntasks && t < HEAD_MAX_TASKS; off += a->tasks[t].n, t++) {
+            h->out[t] = a->tasks[t];
+            h->out[t].off = off;
+        }
+        h->task = a->tasks[0].kind;
+    }
     h->product = a->product;
     h->fusion = fusion;
     if (fusion == HEAD_ATTENTION) h->layers = a->layers, h->heads = a->heads;
@@ -192,10 +283,9 @@ int head_init(head *h, const head_arch *a, int nclasses, const char *const *clas
     h->dropout = fusion == HEAD_NONE ? 0 : a->dropout;
     h->nclasses = nclasses;
     if (check_shape(h, err, "head") < 0) return -1;
-    for (int i = 0; i < ninputs; i++) h->sources[i] = strdup("");
-    h->classes = calloc((size_t)nclasses, sizeof *h->classes);
-    if (!h->classes) return mm_fail(err, MM_ERR_NOMEM, "head: out of memory");
-    for (int c = 0; c < nclasses; c++) h->classes[c] = strdup(classes[c]);
+    for (int i = 0; i < ninputs; i++) h->sources[i] = xstrdup("");
+    h->classes = xcalloc((size_t)nclasses, sizeof *h->classes);
+    for (int c = 0; c < nclasses; c++) h->classes[c] = xstrdup(classes[c]);
     if (alloc_params(h, err) < 0) return -1;
     /* torch.nn.Linear: kaiming_uniform(a=√5) for the weight and the bias
      * bound alike both come to U(-1/√fan_in, 1/√fan_in) */
@@ -223,6 +313,38 @@ void head_free(head *h)
     memset(h, 0, sizeof *h);
 }
 
+void head_select_task(head *h, int t)
+{
+    if (!h->multi) return;
+    head old = *h; /* its tensors, params and classes, taken over or freed below */
+    const head_out o = old.out[t];
+    h->classes = xmalloc((size_t)o.n * sizeof *h->classes);
+    for (int k = 0; k < old.nclasses; k++) {
+        if (k >= o.off && k < o.off + o.n) h->classes[k - o.off] = old.classes[k];
+        else free(old.classes[k]);
+    }
+    free(old.classes);
+    h->nclasses = o.n;
+    h->task = o.kind;
+    h->multi = 0;
+    h->ntasks = 1;
+    memset(h->out, 0, sizeof h->out);
+    h->out[0] = (head_out){.kind = o.kind, .n = o.n, .weight = 1};
+    layout(h);
+    h->params = xmalloc(h->nparams * sizeof(float));
+    char name[64];
+    for (int i = 0; i < h->ntensors; i++) {
+        const head_tensor *nt = &h->t[i];
+        const char *from = nt->name;
+        if (!strcmp(from, "out.weight") || !strcmp(from, "out.bias")) {
+            snprintf(name, sizeof name, "heads.%s.%s", o.name, from + 4);
+            from = name;
+        }
+        memcpy(h->params + nt->off, old.params + head_tensor_find(&old, from)->off, nt->count * sizeof(float));
+    }
+    free(old.params);
+}
+
 void head_normalize(const head *h, float *v, int dim)
 {
     if (h->norm == HEAD_NORM_L2) vec_l2_normalize(v, (size_t)dim);
@@ -231,38 +353,35 @@ void head_normalize(const head *h, float *v, int dim)
 /* ---- forward / backward ------------------------------------------------------
  * none:   logits = x·Wo^T + bo
  * concat: h1 = x·Wfc^T + bfc; a1 = GELU(h1); d1 = dropout(a1); logits = d1·Wo^T + bo */
-static int attn_work_init(head_work *w, const head *h, int B);
+static void attn_work_init(head_work *w, const head *h, int B);
 static void attn_work_free(head_work *w);
 
-int head_work_init(head_work *w, const head *h, int B)
+/* n zeroed floats */
+static float *fzero(size_t n) { return xcalloc(n ? n : 1, sizeof(float)); }
+
+void head_work_init(head_work *w, const head *h, int B)
 {
     memset(w, 0, sizeof *w);
     w->B = B;
     nn_exec_init(&w->ex, NULL);
     size_t H = (size_t)B * (size_t)(h->hidden ? h->hidden : 1), V = (size_t)B * (size_t)h->nclasses;
     float **bufs[] = {&w->h1, &w->a1, &w->mask, &w->d1, &w->dd1, &w->da1, &w->dh1, &w->uniform};
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
-        if (!(*bufs[i] = calloc(H, sizeof(float)))) return -1;
-    if (!(w->x = calloc((size_t)B * (size_t)h->D, sizeof(float)))) return -1;
-    if (!(w->logits = calloc(V, sizeof(float))) || !(w->dlogits = calloc(V, sizeof(float)))) return -1;
-    if (!(w->grads = calloc(h->nparams, sizeof(float)))) return -1;
-    if (h->fusion == HEAD_ATTENTION) {
-        for (int i = 0; i < h->ninputs; i++)
-            if (!(w->gx[i] = calloc((size_t)B * (size_t)h->dims[i], sizeof(float)))) return -1;
-        if (attn_work_init(w, h, B) < 0) return -1;
-    }
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) *bufs[i] = fzero(H);
+    w->x = fzero((size_t)B * (size_t)h->D);
+    w->logits = fzero(V);
+    w->dlogits = fzero(V);
+    w->grads = fzero(h->nparams);
+    if (h->fusion == HEAD_ATTENTION || h->fusion == HEAD_GATED)
+        for (int i = 0; i < h->ninputs; i++) w->gx[i] = fzero((size_t)B * (size_t)h->dims[i]);
+    if (h->fusion == HEAD_ATTENTION) attn_work_init(w, h, B);
     if (h->fusion == HEAD_GATED) {
         size_t M = (size_t)B * (size_t)h->ninputs;
-        for (int i = 0; i < h->ninputs; i++)
-            if (!(w->gx[i] = calloc((size_t)B * (size_t)h->dims[i], sizeof(float))) ||
-                !(w->gpre[i] = calloc(H, sizeof(float))) || !(w->gz[i] = calloc(H, sizeof(float))))
-                return -1;
+        for (int i = 0; i < h->ninputs; i++) w->gpre[i] = fzero(H), w->gz[i] = fzero(H);
         float **g[] = {&w->glogit, &w->galpha, &w->gdalpha, &w->gdlogit};
-        for (size_t i = 0; i < sizeof g / sizeof *g; i++)
-            if (!(*g[i] = calloc(M, sizeof(float)))) return -1;
-        if (!(w->gdz = calloc(H, sizeof(float))) || !(w->gdpre = calloc(H, sizeof(float)))) return -1;
+        for (size_t i = 0; i < sizeof g / sizeof *g; i++) *g[i] = fzero(M);
+        w->gdz = fzero(H);
+        w->gdpre = fzero(H);
     }
-    return 0;
 }
 
 void head_work_free(head_work *w)
@@ -374,21 +493,13 @@ typedef struct head_attn_work {
     float *arena;
 } head_attn_work;
 
-static int attn_work_init(head_work *w, const head *h, int B)
+/* Cuts base into the encoder's buffers for batches of B rows and returns
+ * the floats they take; base NULL only counts (the arena's size). */
+static size_t attn_carve(head_attn_work *a, const head *h, int B, float *base)
 {
-    int T = h->ninputs + 1, W = h->hidden, F = 4 * h->hidden, NH = h->heads, L = h->layers;
-    size_t BT = (size_t)B * T, per = BT * ((size_t)W * 6 + 3 * (size_t)W + 2 * (size_t)F + 4) +
-                                      (size_t)B * NH * T * T;
-    size_t total = (size_t)L * per + BT * (size_t)W * 4 + BT * 3 * (size_t)W + BT * 2 * (size_t)F +
-                   (size_t)B * W * 5 + 2 * (size_t)B;
-    head_attn_work *a = calloc(1, sizeof *a);
-    if (!a) return -1;
-    w->attn = a;
-    if (!(a->arena = calloc(total, sizeof(float)))) return -1;
-    a->T = T, a->W = W, a->F = F;
-    float *p = a->arena;
-#define TAKE(ptr, n) (ptr = p, p += (n))
-    for (int l = 0; l < L; l++) {
+    size_t T = (size_t)a->T, W = (size_t)a->W, F = (size_t)a->F, NH = (size_t)h->heads, BT = (size_t)B * T, n = 0;
+#define TAKE(ptr, k) (ptr = base ? base + n : NULL, n += (k))
+    for (int l = 0; l < h->layers; l++) {
         head_attn_layer *y = &a->l[l];
         TAKE(y->x, BT * W), TAKE(y->ln1, BT * W), TAKE(y->m1, BT), TAKE(y->r1, BT), TAKE(y->qkv, BT * 3 * W);
         TAKE(y->att, (size_t)B * NH * T * T), TAKE(y->ao, BT * W), TAKE(y->xm, BT * W), TAKE(y->ln2, BT * W);
@@ -399,7 +510,16 @@ static int attn_work_init(head_work *w, const head *h, int B)
     TAKE(a->dqkv, BT * 3 * W), TAKE(a->dao, BT * W), TAKE(a->df, BT * F), TAKE(a->dg, BT * F);
     TAKE(a->dz, (size_t)B * W);
 #undef TAKE
-    return (size_t)(p - a->arena) <= total ? 0 : -1;
+    return n;
+}
+
+static void attn_work_init(head_work *w, const head *h, int B)
+{
+    head_attn_work *a = xcalloc(1, sizeof *a);
+    w->attn = a;
+    a->T = h->ninputs + 1, a->W = h->hidden, a->F = 4 * h->hidden;
+    a->arena = fzero(attn_carve(a, h, B, NULL));
+    attn_carve(a, h, B, a->arena);
 }
 
 static void attn_work_free(head_work *w)
@@ -538,10 +658,10 @@ void head_cls_attention(const head *h, const head_work *w, int B, float *out)
 
 void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
 {
-    const float *x = w->x;
+    const float *x = w->x, *Wo = out_param(h, h->params, 0), *bo = out_param(h, h->params, 1);
     int V = h->nclasses, D = h->D, H = h->hidden;
     if (h->fusion == HEAD_NONE) {
-        linear_forward(&w->ex, w->logits, x, P(h, "out.weight"), P(h, "out.bias"), B, D, V);
+        linear_forward(&w->ex, w->logits, x, Wo, bo, B, D, V);
         return;
     }
     size_t n = (size_t)B * (size_t)H;
@@ -557,7 +677,7 @@ void head_forward(const head *h, head_work *w, int B, int train, nn_rng *rng)
     if (p > 0)
         for (size_t i = 0; i < n; i++) w->uniform[i] = nn_rng_uniform(rng);
     dropout_forward(w->d1, w->mask, w->a1, w->uniform, n, p);
-    linear_forward(&w->ex, w->logits, w->d1, P(h, "out.weight"), P(h, "out.bias"), B, H, V);
+    linear_forward(&w->ex, w->logits, w->d1, Wo, bo, B, H, V);
 }
 
 static float *G(const head *h, head_work *w, const char *name) { return w->grads + head_tensor_find(h, name)->off; }
@@ -565,18 +685,17 @@ static float *G(const head *h, head_work *w, const char *name) { return w->grads
 void head_backward(const head *h, head_work *w, int B)
 {
     int V = h->nclasses, D = h->D, H = h->hidden;
-    const float *x = w->x;
+    const float *x = w->x, *Wo = out_param(h, h->params, 0);
+    float *dWo = out_param(h, w->grads, 0), *dbo = out_param(h, w->grads, 1);
     if (h->fusion == HEAD_NONE) {
-        linear_backward(&w->ex, NULL, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, x, P(h, "out.weight"), B, D,
-                        V);
+        linear_backward(&w->ex, NULL, dWo, dbo, w->dlogits, x, Wo, B, D, V);
         return;
     }
     size_t n = (size_t)B * (size_t)H;
     memset(w->dd1, 0, n * sizeof(float));
     memset(w->da1, 0, n * sizeof(float));
     memset(w->dh1, 0, n * sizeof(float));
-    linear_backward(&w->ex, w->dd1, G(h, w, "out.weight"), G(h, w, "out.bias"), w->dlogits, w->d1, P(h, "out.weight"), B,
-                    H, V);
+    linear_backward(&w->ex, w->dd1, dWo, dbo, w->dlogits, w->d1, Wo, B, H, V);
     dropout_backward(w->da1, w->mask, w->dd1, n);
     if (h->fusion == HEAD_GATED) {
         gated_backward(h, w, B);
@@ -636,7 +755,7 @@ int head_save(const head *h, const char *dir, mm_error *err)
     json_t *c = json_object(), *inputs = json_array(), *classes = json_array();
     json_object_set_new(c, "format", json_string("mmkit-head"));
     json_object_set_new(c, "version", json_integer(1));
-    json_object_set_new(c, "task", json_string(task_name(h->task)));
+    if (!h->multi) json_object_set_new(c, "task", json_string(task_name(h->task)));
     json_object_set_new(c, "fusion", json_string(head_fusion_name(h->fusion)));
     json_object_set_new(c, "hidden", json_integer(h->hidden));
     if (h->fusion == HEAD_ATTENTION) {
@@ -655,8 +774,24 @@ int head_save(const head *h, const char *dir, mm_error *err)
         json_array_append_new(inputs, o);
     }
     json_object_set_new(c, "inputs", inputs);
-    for (int k = 0; k < h->nclasses; k++) json_array_append_new(classes, json_string(h->classes[k]));
-    json_object_set_new(c, "classes", classes);
+    if (h->multi) {
+        json_t *tasks = json_array();
+        for (int t = 0; t < h->ntasks; t++) {
+            const head_out *o = &h->out[t];
+            json_t *j = json_object(), *cl = json_array();
+            json_object_set_new(j, "name", json_string(o->name));
+            json_object_set_new(j, "kind", json_string(task_name(o->kind)));
+            json_object_set_new(j, "weight", json_real(o->weight));
+            for (int k = 0; k < o->n; k++) json_array_append_new(cl, json_string(h->classes[o->off + k]));
+            json_object_set_new(j, "classes", cl);
+            json_array_append_new(tasks, j);
+        }
+        json_object_set_new(c, "tasks", tasks);
+        json_decref(classes);
+    } else {
+        for (int k = 0; k < h->nclasses; k++) json_array_append_new(classes, json_string(h->classes[k]));
+        json_object_set_new(c, "classes", classes);
+    }
     if (h->recipe) {
         json_t *r = json_loads(h->recipe, 0, NULL);
         if (r) json_object_set_new(c, "recipe", r);
@@ -674,24 +809,14 @@ static int read_file(const char *path, char **buf, size_t *len, mm_error *err)
     FILE *fp = fopen(path, "rb");
     if (!fp) return mm_fail(err, MM_ERR_IO, "%s: %s", path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap + 1);
+    char *b = xmalloc(cap + 1);
     size_t got;
-    while (b && (got = fread(b + n, 1, cap - n, fp)) > 0) {
+    while ((got = fread(b + n, 1, cap - n, fp)) > 0) {
         n += got;
-        if (n == cap) {
-            char *nb = realloc(b, 2 * cap + 1);
-            if (!nb) {
-                free(b);
-                b = NULL;
-                break;
-            }
-            b = nb;
-            cap *= 2;
-        }
+        if (n == cap) b = xrealloc(b, 2 * cap + 1), cap *= 2;
     }
     int ioerr = ferror(fp);
     fclose(fp);
-    if (!b) return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path);
     if (ioerr) {
         free(b);
         return mm_fail(err, MM_ERR_IO, "%s: read failed", path);
@@ -740,7 +865,7 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
     json_error_t je;
     json_t *c = json_loadb(config, config_len, JSON_REJECT_DUPLICATES, &je);
     if (!c) return mm_fail(err, MM_ERR_MALFORMED, "%s:%d:%d: %s", config_name, je.line, je.column, je.text);
-    json_t *v, *inputs, *classes;
+    json_t *v, *inputs, *classes, *flat = NULL;
     int rc = -1;
     safetensors *s = NULL;
     if (!json_is_object(c)) {
@@ -779,10 +904,53 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
     if (!(v = field(c, "dropout", JSON_REAL, config_name, err))) goto out;
     h->dropout = (float)json_number_value(v);
     if (!(inputs = field(c, "inputs", JSON_ARRAY, config_name, err))) goto out;
-    if (!(classes = field(c, "classes", JSON_ARRAY, config_name, err))) goto out;
+    if ((v = json_object_get(c, "tasks"))) { /* multi-task: the tasks' classes side by side (head.h) */
+        if (!json_is_array(v) || json_object_get(c, "task") || json_object_get(c, "classes")) {
+            mm_fail(err, MM_ERR_MALFORMED, "%s: \"tasks\": expected an array, in place of \"task\" and \"classes\"",
+                    config_name);
+            goto out;
+        }
+        size_t nt = json_array_size(v);
+        h->multi = 1;
+        h->ntasks = nt > HEAD_MAX_TASKS ? HEAD_MAX_TASKS + 1 : (int)nt;
+        classes = flat = json_array();
+        for (size_t t = 0; t < nt && t < HEAD_MAX_TASKS; t++) {
+            json_t *o = json_array_get(v, t), *f;
+            head_out *ho = &h->out[t];
+            char nb[4200];
+            snprintf(nb, sizeof nb, "%s: tasks[%zu]", config_name, t);
+            if (!json_is_object(o)) {
+                mm_fail(err, MM_ERR_MALFORMED, "%s: not an object", nb);
+                goto out;
+            }
+            if (!(f = field(o, "name", JSON_STRING, nb, err))) goto out;
+            if (!head_task_name_ok(json_string_value(f))) {
+                mm_fail(err, MM_ERR_MALFORMED, "%s: \"name\": not 1 to %d of A-Z a-z 0-9 _ -", nb,
+                        HEAD_TASK_NAME_MAX - 1);
+                goto out;
+            }
+            snprintf(ho->name, sizeof ho->name, "%s", json_string_value(f));
+            if (!(f = field(o, "kind", JSON_STRING, nb, err))) goto out;
+            if ((ho->kind = task_parse(json_string_value(f))) < 0) {
+                mm_fail(err, MM_ERR_UNSUPPORTED, "%s: \"kind\": expected one of classification, multilabel, regression",
+                        nb);
+                goto out;
+            }
+            if (!(f = field(o, "weight", JSON_REAL, nb, err))) goto out;
+            ho->weight = (float)json_number_value(f);
+            if (!(f = field(o, "classes", JSON_ARRAY, nb, err))) goto out;
+            size_t n = json_array_size(f), before = json_array_size(flat);
+            ho->off = before > 1000001 ? 1000001 : (int)before;
+            ho->n = n > 1000001 ? 1000001 : (int)n;
+            for (size_t k = 0; k < n && before + k <= 1000000; k++) json_array_append(flat, json_array_get(f, k));
+        }
+        h->task = h->out[0].kind;
+    } else if (!(classes = field(c, "classes", JSON_ARRAY, config_name, err)))
+        goto out;
     size_t ni = json_array_size(inputs), nc = json_array_size(classes);
     h->ninputs = ni > HEAD_MAX_INPUTS ? HEAD_MAX_INPUTS + 1 : (int)ni;
     h->nclasses = nc > 1000001 ? 1000001 : (int)nc;
+    if (!h->multi) h->ntasks = 1, h->out[0] = (head_out){.kind = h->task, .n = h->nclasses, .weight = 1};
     h->norm = HEAD_NORM_L2;
     for (size_t i = 0; i < ni && i < HEAD_MAX_INPUTS; i++) {
         json_t *o = json_array_get(inputs, i), *d, *src, *nm;
@@ -796,7 +964,7 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
         json_int_t dim = json_integer_value(d);
         h->dims[i] = dim < 1 || dim > 65536 ? 0 : (int)dim;
         src = json_object_get(o, "source");
-        h->sources[i] = strdup(json_is_string(src) ? json_string_value(src) : "");
+        h->sources[i] = xstrdup(json_is_string(src) ? json_string_value(src) : "");
         nm = json_object_get(o, "norm");
         if (nm && (!json_is_string(nm) || (strcmp(json_string_value(nm), "l2") && strcmp(json_string_value(nm), "none")))) {
             mm_fail(err, MM_ERR_MALFORMED, "%s: \"norm\": expected \"l2\" or \"none\"", nb);
@@ -813,21 +981,25 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
             h->norm = HEAD_NORM_NONE;
     }
     if (check_shape(h, err, config_name) < 0) goto out;
-    if (!(h->classes = calloc(nc, sizeof *h->classes))) {
-        mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", config_name);
-        goto out;
-    }
+    h->classes = xcalloc(nc ? nc : 1, sizeof *h->classes);
     for (size_t k = 0; k < nc; k++) {
         json_t *o = json_array_get(classes, k);
+        /* where class k is in the file: classes[k], or tasks[t].classes[k - off] */
+        int t = 0;
+        while (h->multi && t + 1 < h->ntasks && (size_t)h->out[t + 1].off <= k) t++;
+        size_t first = h->multi ? (size_t)h->out[t].off : 0; /* a class repeats only within its task */
+        char at[64];
+        if (h->multi) snprintf(at, sizeof at, "tasks[%d].classes", t);
+        else snprintf(at, sizeof at, "classes");
         if (!json_is_string(o) || !json_string_length(o)) {
-            mm_fail(err, MM_ERR_MALFORMED, "%s: classes[%zu]: expected a non-empty string", config_name, k);
+            mm_fail(err, MM_ERR_MALFORMED, "%s: %s[%zu]: expected a non-empty string", config_name, at, k - first);
             goto out;
         }
-        h->classes[k] = strdup(json_string_value(o));
-        for (size_t j = 0; j < k; j++)
+        h->classes[k] = xstrdup(json_string_value(o));
+        for (size_t j = first; j < k; j++)
             if (!strcmp(h->classes[j], h->classes[k])) {
-                mm_fail(err, MM_ERR_MALFORMED, "%s: classes[%zu]: \"%s\" repeats classes[%zu]", config_name, k,
-                        h->classes[k], j);
+                mm_fail(err, MM_ERR_MALFORMED, "%s: %s[%zu]: \"%s\" repeats %s[%zu]", config_name, at, k - first,
+                        h->classes[k], at, j - first);
                 goto out;
             }
     }
@@ -875,6 +1047,7 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
     rc = 0;
 out:
     if (s) st_close(s);
+    json_decref(flat);
     json_decref(c);
     if (rc < 0) head_free(h);
     return rc;

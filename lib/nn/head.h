@@ -16,6 +16,17 @@
  * (computed, not read: see lib/nn/traindata.h), and it has one output.
  * The outputs ("classes" in the file) are the classes (classification), the
  * labels (multilabel), the predicted values' names (regression) or "score".
+ *
+ * A multi-task head (mm-train --task NAME:KIND:LABELS, repeated) has one
+ * output layer per named task on the one fusion module: tensors
+ * heads.NAME.weight / heads.NAME.bias, and "tasks" in config.json (name,
+ * kind, weight, classes) instead of "task" and "classes". In memory its
+ * outputs are the tasks' outputs side by side: nclasses = the sum, classes
+ * the tasks' classes in task order, task t owning columns out[t].off ..
+ * out[t].off + out[t].n - 1; in params the weights come first, then the
+ * biases, so the output layers are one [nclasses, width] matrix and one
+ * bias (one product computes every task's outputs). A head of today's form
+ * is one unnamed task over all outputs.
  */
 #ifndef MM_NN_HEAD_H
 #define MM_NN_HEAD_H
@@ -31,7 +42,9 @@ enum head_norm { HEAD_NORM_NONE = 0, HEAD_NORM_L2 };
 
 #define HEAD_MAX_INPUTS 8
 #define HEAD_MAX_LAYERS 12 /* attention: encoder layers */
-#define HEAD_MAX_TENSORS (8 + 2 * HEAD_MAX_INPUTS + 12 * HEAD_MAX_LAYERS)
+#define HEAD_MAX_TASKS 8
+#define HEAD_TASK_NAME_MAX 32 /* a task name: 1 to 31 of [A-Za-z0-9_-] */
+#define HEAD_MAX_TENSORS (8 + 2 * HEAD_MAX_INPUTS + 12 * HEAD_MAX_LAYERS + 2 * HEAD_MAX_TASKS)
 
 /* How head_init fills a tensor. */
 enum head_init_kind { HEAD_INIT_LINEAR = 0, HEAD_INIT_ZERO, HEAD_INIT_ONE, HEAD_INIT_XAVIER, HEAD_INIT_TOKEN };
@@ -45,8 +58,22 @@ typedef struct head_tensor {
     int init, fan_in;  /* head_init_kind; LINEAR: U(±1/√fan_in) */
 } head_tensor;
 
+/* One task's output layer. */
+typedef struct head_out {
+    char name[HEAD_TASK_NAME_MAX]; /* "" in a single-task head of today's form */
+    int kind;                      /* enum head_task */
+    int off, n;                    /* its outputs: columns off .. off + n - 1 */
+    float weight;                  /* of its loss in the sum (1 in a single-task head) */
+} head_out;
+
+/* 1 if name is a valid task name (see HEAD_TASK_NAME_MAX). */
+int head_task_name_ok(const char *name);
+
 typedef struct head {
-    int task; /* enum head_task */
+    int task; /* enum head_task; a multi-task head: its first task's kind */
+    int multi;  /* named tasks (see above) */
+    int ntasks; /* 1 unless multi */
+    head_out out[HEAD_MAX_TASKS];
     int product; /* pair: the last input is input 1 ⊙ input 2 */
     int fusion;
     int ninputs;
@@ -72,9 +99,13 @@ const char *head_fusion_name(int fusion);
 /* The shape of a new head: task (classification is 0), product (pair: see
  * above), fusion, the inputs' dims, the width (concat: MLP width; gated:
  * common width; attention: token width), attention's encoder layers and
- * heads (ignored by the other fusions), dropout. */
+ * heads (ignored by the other fusions), dropout; ntasks > 0: a multi-task
+ * head of those tasks (name, kind, n, weight; off is computed; task is
+ * ignored). */
 typedef struct head_arch {
     int task, product, fusion;
+    int ntasks;
+    const head_out *tasks;
     int ninputs;
     const int *dims;
     int hidden;
@@ -92,6 +123,12 @@ typedef struct head_arch {
 int head_init(head *h, const head_arch *a, int nclasses, const char *const *classes, nn_rng *rng, mm_error *err);
 void head_free(head *h);
 const head_tensor *head_tensor_find(const head *h, const char *name);
+/* The index of the task called name, or -1. */
+int head_task_find(const head *h, const char *name);
+/* Makes h the single-task head of its task t (its classes, its output
+ * layer as out.weight / out.bias, the fusion module as it is): what
+ * mm-predict --task applies. */
+void head_select_task(head *h, int t);
 
 /* Normalises one input's vector in place as the head says. */
 void head_normalize(const head *h, float *v, int dim);
@@ -111,9 +148,9 @@ typedef struct head_work {
     nn_exec ex;   /* where the products run: the pool (head_work_set_pool) and GEMM scratch */
 } head_work;
 
-/* Buffers for batches of up to B rows; the products run on the caller
- * (head_work_set_pool gives them a pool). */
-int head_work_init(head_work *w, const head *h, int B);
+/* Buffers for batches of up to B rows (xalloc: cannot fail); the products
+ * run on the caller (head_work_set_pool gives them a pool). */
+void head_work_init(head_work *w, const head *h, int B);
 void head_work_set_pool(head_work *w, mm_pool *pool);
 
 /* attention: the [CLS] row's attention weights over the tokens ([CLS],

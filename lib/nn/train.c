@@ -17,14 +17,10 @@ int head_explain_dim(const head *h)
     return h->fusion == HEAD_GATED ? h->ninputs : h->fusion == HEAD_ATTENTION ? h->ninputs + 1 : 0;
 }
 
-int head_outputs(const head *h, mm_pool *pool, const float *x, size_t n, float *out, float *features, float *explain,
-                 mm_error *err)
+void head_outputs(const head *h, mm_pool *pool, const float *x, size_t n, float *out, float *features, float *explain)
 {
     head_work w;
-    if (head_work_init(&w, h, PREDICT_BATCH) < 0) {
-        head_work_free(&w);
-        return mm_fail(err, MM_ERR_NOMEM, "head: out of memory for a batch");
-    }
+    head_work_init(&w, h, PREDICT_BATCH);
     head_work_set_pool(&w, pool);
     int V = h->nclasses, F = head_feature_dim(h), E = head_explain_dim(h);
     for (size_t b0 = 0; b0 < n; b0 += PREDICT_BATCH) {
@@ -40,22 +36,17 @@ int head_outputs(const head *h, mm_pool *pool, const float *x, size_t n, float *
         if (explain && h->fusion == HEAD_ATTENTION) head_cls_attention(h, &w, B, explain + b0 * (size_t)E);
     }
     head_work_free(&w);
-    return 0;
 }
 
-int head_predict(const head *h, const float *x, size_t n, float *probs, mm_error *err)
-{
-    return head_predict_pool(h, NULL, x, n, probs, err);
-}
+void head_predict(const head *h, const float *x, size_t n, float *probs) { head_predict_pool(h, NULL, x, n, probs); }
 
-int head_predict_pool(const head *h, mm_pool *pool, const float *x, size_t n, float *probs, mm_error *err)
+void head_predict_pool(const head *h, mm_pool *pool, const float *x, size_t n, float *probs)
 {
-    if (head_outputs(h, pool, x, n, probs, NULL, NULL, err) < 0) return -1;
+    head_outputs(h, pool, x, n, probs, NULL, NULL);
     task_activate(h->task, probs, n, h->nclasses);
-    return 0;
 }
 
-int head_pair_outputs(const head *h, mm_pool *pool, const pairdata *p, float *out, mm_error *err)
+void head_pair_outputs(const head *h, mm_pool *pool, const pairdata *p, float *out)
 {
     size_t total = p->first[p->nq];
     float *x = xmalloc((size_t)PREDICT_BATCH * (size_t)h->D * sizeof(float));
@@ -66,39 +57,85 @@ int head_pair_outputs(const head *h, mm_pool *pool, const pairdata *p, float *ou
             while (p->first[q + 1] <= c) q++;
             pair_fill(p, q, c, x + (c - c0) * (size_t)h->D);
         }
-        if (head_outputs(h, pool, x, nb, out + c0, NULL, NULL, err) < 0) {
-            free(x);
-            return -1;
-        }
+        head_outputs(h, pool, x, nb, out + c0, NULL, NULL);
     }
     free(x);
-    return 0;
+}
+
+/* The targets of a batch (or a whole set) of up to `rows` rows, per task:
+ * the class (classification) or the n_t values (the others) of each row,
+ * and whether the row has a target of the task. */
+typedef struct batch_targets {
+    int *y[HEAD_MAX_TASKS];
+    float *t[HEAD_MAX_TASKS];
+    unsigned char *has[HEAD_MAX_TASKS];
+} batch_targets;
+
+static void targets_init(batch_targets *b, const head *h, size_t rows)
+{
+    memset(b, 0, sizeof *b);
+    rows = rows ? rows : 1;
+    for (int k = 0; k < h->ntasks; k++) {
+        b->y[k] = xmalloc(rows * sizeof *b->y[k]);
+        b->t[k] = xmalloc(rows * (size_t)h->out[k].n * sizeof(float));
+        b->has[k] = xmalloc(rows);
+    }
+}
+
+static void targets_free(batch_targets *b)
+{
+    for (int k = 0; k < HEAD_MAX_TASKS; k++) free(b->y[k]), free(b->t[k]), free(b->has[k]);
 }
 
 /* The rows and targets of example e at row `row` of a batch: returns the
  * number of rows written. */
-static int fill_example(const head *h, const train_set *s, size_t e, float *x, int row, int *y, float *t)
+static int fill_example(const head *h, const train_set *s, size_t e, float *x, int row, batch_targets *bt)
 {
-    int D = h->D, V = h->nclasses;
+    int D = h->D;
     if (s->pairs) {
         const pairdata *p = s->pairs;
         int n = (int)(p->first[e + 1] - p->first[e]);
         for (int c = 0; c < n; c++) {
             pair_fill(p, e, p->first[e] + (size_t)c, x + (size_t)(row + c) * D);
-            t[row + c] = p->target[p->first[e] + (size_t)c];
+            bt->t[0][row + c] = p->target[p->first[e] + (size_t)c];
         }
         return n;
     }
     memcpy(x + (size_t)row * D, s->x + e * (size_t)D, (size_t)D * sizeof(float));
-    if (h->task == TASK_CLASSIFY) y[row] = s->y[e];
-    else memcpy(t + (size_t)row * V, s->t + e * (size_t)V, (size_t)V * sizeof(float));
+    for (int k = 0; k < h->ntasks; k++) {
+        const train_target *g = &s->task[k];
+        int n = h->out[k].n, has = !g->has || g->has[e];
+        bt->has[k][row] = (unsigned char)has;
+        if (h->out[k].kind == TASK_CLASSIFY) bt->y[k][row] = has ? g->y[e] : -1;
+        else if (has) memcpy(bt->t[k] + (size_t)row * n, g->t + e * (size_t)n, (size_t)n * sizeof(float));
+        else memset(bt->t[k] + (size_t)row * n, 0, (size_t)n * sizeof(float));
+    }
     return 1;
 }
 
 static size_t example_of(const train_set *s, size_t i) { return s->index ? s->index[i] : i; }
 
-/* The task's measures over a whole set. */
-static int evaluate_set(const head *h, mm_pool *pool, const train_set *s, double *values, mm_error *err)
+/* Task k's part of outputs out[rows, V]: its columns of the rows that have
+ * a target of it, packed into g[nb, n_k] with their targets (y, t) and row
+ * numbers (row, or NULL); returns nb. */
+static int gather_task(const head *h, int k, const float *out, int rows, const batch_targets *bt, float *g, int *y,
+                       float *t, int *row)
+{
+    int V = h->nclasses, n = h->out[k].n, off = h->out[k].off, nb = 0;
+    for (int r = 0; r < rows; r++) {
+        if (!bt->has[k][r]) continue;
+        memcpy(g + (size_t)nb * n, out + (size_t)r * V + off, (size_t)n * sizeof(float));
+        y[nb] = bt->y[k][r];
+        memcpy(t + (size_t)nb * n, bt->t[k] + (size_t)r * n, (size_t)n * sizeof(float));
+        if (row) row[nb] = r;
+        nb++;
+    }
+    return nb;
+}
+
+/* Every task's measures over a whole set into values[task][measure]; a
+ * task none of whose examples has a target gets NaN. */
+static void evaluate_set(const head *h, mm_pool *pool, const train_set *s, double values[][TASK_MAX_MEASURES])
 {
     int V = h->nclasses, D = h->D;
     size_t rows = 0;
@@ -106,23 +143,65 @@ static int evaluate_set(const head *h, mm_pool *pool, const train_set *s, double
         size_t e = example_of(s, i);
         rows += s->pairs ? s->pairs->first[e + 1] - s->pairs->first[e] : 1;
     }
-    float *x = xmalloc((rows ? rows : 1) * (size_t)D * sizeof(float));
-    float *out = xmalloc((rows ? rows : 1) * (size_t)V * sizeof(float));
-    float *t = xmalloc((rows ? rows : 1) * (size_t)V * sizeof(float));
-    int *y = xmalloc((rows ? rows : 1) * sizeof *y), *group = xmalloc((s->n ? s->n : 1) * sizeof *group);
+    size_t R = rows ? rows : 1;
+    float *x = xmalloc(R * (size_t)D * sizeof(float));
+    float *out = xmalloc(R * (size_t)V * sizeof(float)), *g = xmalloc(R * (size_t)V * sizeof(float));
+    float *t = xmalloc(R * (size_t)V * sizeof(float));
+    int *y = xmalloc(R * sizeof *y), *group = xmalloc((s->n ? s->n : 1) * sizeof *group);
+    batch_targets bt;
+    targets_init(&bt, h, rows);
     int r = 0;
     for (size_t i = 0; i < s->n; i++) {
-        int k = fill_example(h, s, example_of(s, i), x, r, y, t);
+        int k = fill_example(h, s, example_of(s, i), x, r, &bt);
         group[i] = k;
         r += k;
     }
-    int rc = head_outputs(h, pool, x, rows, out, NULL, NULL, err);
-    if (rc == 0) {
-        task_batch b = {.nb = (int)s->n, .rows = (int)rows, .y = y, .t = t, .group = group};
-        task_evaluate(h->task, out, V, &b, values);
+    head_outputs(h, pool, x, rows, out, NULL, NULL);
+    if (s->pairs) {
+        task_batch b = {.nb = (int)s->n, .rows = (int)rows, .y = y, .t = bt.t[0], .group = group};
+        task_evaluate(h->task, out, V, &b, values[0]);
+    } else
+        for (int k = 0; k < h->ntasks; k++) {
+            int nb = gather_task(h, k, out, (int)rows, &bt, g, y, t, NULL);
+            task_batch b = {.nb = nb, .rows = nb, .y = y, .t = t};
+            for (int m = 0; m < TASK_MAX_MEASURES; m++) values[k][m] = NAN;
+            if (nb) task_evaluate(h->out[k].kind, g, h->out[k].n, &b, values[k]);
+        }
+    targets_free(&bt);
+    free(x), free(out), free(g), free(t), free(y), free(group);
+}
+
+/* Scratch of batch_loss for batches of up to `rows` rows. */
+typedef struct loss_work {
+    float *g, *dg, *t, *scratch;
+    int *y, *row;
+} loss_work;
+
+/* The loss of a batch of `rows` examples (not pairs) on the outputs
+ * w->logits, Σ_k weight_k · loss_k over the tasks, each task's loss over
+ * the rows that have a target of it (a task with none in the batch adds
+ * nothing: task_loss[k] = NaN); its gradient into w->dlogits (zeroed
+ * first). A single-task head is the one task over every column and row. */
+static double batch_loss(const head *h, head_work *w, int rows, const batch_targets *bt, loss_work *lw,
+                         double *task_loss_out)
+{
+    int V = h->nclasses;
+    double total = 0;
+    memset(w->dlogits, 0, (size_t)rows * (size_t)V * sizeof(float));
+    for (int k = 0; k < h->ntasks; k++) {
+        const head_out *o = &h->out[k];
+        int n = o->n, nb = gather_task(h, k, w->logits, rows, bt, lw->g, lw->y, lw->t, lw->row);
+        task_loss_out[k] = NAN;
+        if (!nb) continue;
+        memset(lw->dg, 0, (size_t)nb * (size_t)n * sizeof(float));
+        task_batch tb = {.nb = nb, .rows = nb, .y = lw->y, .t = lw->t};
+        double l = task_loss(o->kind, lw->g, n, &tb, o->weight, lw->dg, lw->scratch);
+        task_loss_out[k] = l;
+        total += (double)o->weight * l;
+        for (int i = 0; i < nb; i++)
+            memcpy(w->dlogits + (size_t)lw->row[i] * V + o->off, lw->dg + (size_t)i * n, (size_t)n * sizeof(float));
     }
-    free(x), free(out), free(t), free(y), free(group);
-    return rc;
+    return total;
 }
 
 int train_run(head *h, const train_opts *o, const train_set *tr, const train_set *va, train_epoch_fn fn, void *ctx,
@@ -130,22 +209,22 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
 {
     size_t n = tr->n, nv = va ? va->n : 0;
     if (n == 0) return mm_fail(err, MM_ERR_MALFORMED, "empty training set");
-    int B = o->batch, V = h->nclasses;
+    int B = o->batch, V = h->nclasses, T = h->ntasks;
     int maxrows = B * (tr->pairs ? tr->pairs->maxc : 1);
+    size_t MV = (size_t)maxrows * (size_t)V;
     head_work w;
     adamw opt = {0};
     size_t *order = xmalloc(n * sizeof *order);
-    float *scratch = xmalloc((size_t)maxrows * (size_t)V * sizeof(float));
+    float *scratch = xmalloc(MV * sizeof(float));
     float *best = xmalloc(h->nparams * sizeof(float));
-    int *ty = xmalloc((size_t)maxrows * sizeof *ty), *group = xmalloc((size_t)B * sizeof *group);
-    float *tt = xmalloc((size_t)maxrows * (size_t)V * sizeof(float));
+    int *group = xmalloc((size_t)B * sizeof *group);
     unsigned char *decay = xmalloc(h->nparams);
-    int rc = -1;
-    if (head_work_init(&w, h, maxrows) < 0 ||
-        adamw_init(&opt, h->nparams, o->beta1, o->beta2, o->eps, o->weight_decay) < 0) {
-        mm_fail(err, MM_ERR_NOMEM, "training: out of memory");
-        goto out;
-    }
+    batch_targets bt;
+    targets_init(&bt, h, (size_t)maxrows);
+    loss_work lw = {xmalloc(MV * sizeof(float)), xmalloc(MV * sizeof(float)), xmalloc(MV * sizeof(float)), scratch,
+                    xmalloc((size_t)maxrows * sizeof(int)), xmalloc((size_t)maxrows * sizeof(int))};
+    head_work_init(&w, h, maxrows);
+    adamw_init(&opt, h->nparams, o->beta1, o->beta2, o->eps, o->weight_decay);
     head_work_set_pool(&w, o->pool);
     for (int i = 0; i < h->ntensors; i++) memset(decay + h->t[i].off, h->t[i].decay, h->t[i].count);
     for (size_t i = 0; i < n; i++) order[i] = example_of(tr, i);
@@ -154,7 +233,7 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
     nn_rng_seed(&drop, o->seed, 2);
     long steps_per_epoch = (long)((n + (size_t)B - 1) / (size_t)B), total = steps_per_epoch * o->epochs;
     long warmup = (long)(o->warmup * (float)steps_per_epoch), step = 0;
-    int m = o->measure, higher = task_measure_higher_better(h->task, m);
+    int m = o->measure, mt = o->measure_task, higher = task_measure_higher_better(h->out[mt].kind, m);
     double best_measure = NAN;
     /* A softmax over each query's candidates does not change when every
      * score moves by the same amount, so the output bias of a pair head has
@@ -174,18 +253,25 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
             size_t t = order[i];
             order[i] = order[j], order[j] = t;
         }
-        double loss_sum = 0;
+        double loss_sum = 0, task_sum[HEAD_MAX_TASKS] = {0};
+        long task_steps[HEAD_MAX_TASKS] = {0};
         for (size_t b0 = 0; b0 < n; b0 += (size_t)B) {
             int bs = (int)(n - b0 < (size_t)B ? n - b0 : (size_t)B), rows = 0;
             for (int r = 0; r < bs; r++) {
-                group[r] = fill_example(h, tr, order[b0 + r], w.x, rows, ty, tt);
+                group[r] = fill_example(h, tr, order[b0 + r], w.x, rows, &bt);
                 rows += group[r];
             }
             head_forward(h, &w, rows, 1, &drop);
-            memset(w.dlogits, 0, (size_t)rows * (size_t)V * sizeof(float));
-            task_batch tb = {.nb = bs, .rows = rows, .y = ty, .t = tt, .group = group};
-            double loss = task_loss(h->task, w.logits, V, &tb, 1, w.dlogits, scratch);
+            double loss, tl[HEAD_MAX_TASKS];
+            if (tr->pairs) {
+                memset(w.dlogits, 0, (size_t)rows * (size_t)V * sizeof(float));
+                task_batch tb = {.nb = bs, .rows = rows, .t = bt.t[0], .group = group};
+                loss = tl[0] = task_loss(h->task, w.logits, V, &tb, 1, w.dlogits, scratch);
+            } else
+                loss = batch_loss(h, &w, rows, &bt, &lw, tl);
             loss_sum += loss;
+            for (int k = 0; k < T; k++)
+                if (!isnan(tl[k])) task_sum[k] += tl[k], task_steps[k]++;
             if (o->step_fn) o->step_fn(o->step_ctx, step, loss);
             memset(w.grads, 0, h->nparams * sizeof(float));
             head_backward(h, &w, rows);
@@ -199,10 +285,13 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
             step++;
         }
         train_epoch e = {.epoch = ep, .train_loss = loss_sum / (double)steps_per_epoch};
-        for (int k = 0; k < TASK_MAX_MEASURES; k++) e.val[k] = NAN;
+        for (int k = 0; k < HEAD_MAX_TASKS; k++) {
+            e.task_loss[k] = k < T && task_steps[k] ? task_sum[k] / (double)task_steps[k] : NAN;
+            for (int j = 0; j < TASK_MAX_MEASURES; j++) e.val[k][j] = NAN;
+        }
         if (nv) {
-            if (evaluate_set(h, o->pool, va, e.val, err) < 0) goto out;
-            double v = e.val[m];
+            evaluate_set(h, o->pool, va, e.val);
+            double v = e.val[mt][m];
             if (isnan(best_measure) || (higher ? v > best_measure : v < best_measure)) {
                 best_measure = v;
                 memcpy(best, h->params, h->nparams * sizeof(float));
@@ -218,10 +307,10 @@ int train_run(head *h, const train_opts *o, const train_set *tr, const train_set
         if (o->patience > 0 && since_best >= o->patience) break;
     }
     memcpy(h->params, best, h->nparams * sizeof(float));
-    rc = 0;
-out:
     head_work_free(&w);
     adamw_free(&opt);
-    free(order), free(scratch), free(best), free(ty), free(group), free(tt), free(decay);
-    return rc;
+    targets_free(&bt);
+    free(lw.g), free(lw.dg), free(lw.t), free(lw.y), free(lw.row);
+    free(order), free(scratch), free(best), free(group), free(decay);
+    return 0;
 }

@@ -53,13 +53,10 @@ int traindata_load(traindata *td, const char *const *paths, int n, int missing_s
                             m[i].ids[r], k, isnan(m[i].data[r * m[i].dim + k]) ? "NaN" : "infinite");
                     goto out;
                 }
-        if (i > 0 && !(ix[i] = index_ids(m[i].ids, m[i].rows))) {
-            mm_fail(err, MM_ERR_NOMEM, "out of memory");
-            goto out;
-        }
+        if (i > 0) ix[i] = index_ids(m[i].ids, m[i].rows);
         td->dims[i] = (int)m[i].dim;
         const char *model = mmf_header_get(&m[i].header, "model");
-        td->sources[i] = strdup(model ? model : "");
+        td->sources[i] = xstrdup(model ? model : "");
         td->D += (int)m[i].dim;
     }
     td->ninputs = n;
@@ -70,12 +67,8 @@ int traindata_load(traindata *td, const char *const *paths, int n, int missing_s
         td->x = m[0].data;
         m[0].data = NULL;
     } else
-        td->x = malloc((m[0].rows ? m[0].rows : 1) * (size_t)td->D * sizeof(float));
-    td->ids = calloc(m[0].rows ? m[0].rows : 1, sizeof *td->ids);
-    if (!td->x || !td->ids) {
-        mm_fail(err, MM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
+        td->x = xmalloc((m[0].rows ? m[0].rows : 1) * (size_t)td->D * sizeof(float));
+    td->ids = xcalloc(m[0].rows ? m[0].rows : 1, sizeof *td->ids);
     for (size_t r = 0; r < m[0].rows; r++) {
         float *dst = td->x + td->rows * (size_t)td->D;
         int ok = 1;
@@ -98,7 +91,7 @@ int traindata_load(traindata *td, const char *const *paths, int n, int missing_s
             ++*skipped;
             continue;
         }
-        td->ids[td->rows++] = strdup(m[0].ids[r]);
+        td->ids[td->rows++] = xstrdup(m[0].ids[r]);
     }
     rc = 0;
 out:
@@ -163,16 +156,12 @@ int labels_load(labelset *ls, const char *path, mm_error *err)
         }
         if (ls->n == alloc) {
             alloc = alloc ? 2 * alloc : 1024;
-            ls->ids = realloc(ls->ids, alloc * sizeof *ls->ids);
-            ls->labels = realloc(ls->labels, alloc * sizeof *ls->labels);
-            ls->lines = realloc(ls->lines, alloc * sizeof *ls->lines);
-            if (!ls->ids || !ls->labels || !ls->lines) {
-                rc = mm_fail(err, MM_ERR_NOMEM, "%s: out of memory", path);
-                break;
-            }
+            ls->ids = xrealloc(ls->ids, alloc * sizeof *ls->ids);
+            ls->labels = xrealloc(ls->labels, alloc * sizeof *ls->labels);
+            ls->lines = xrealloc(ls->lines, alloc * sizeof *ls->lines);
         }
-        ls->ids[ls->n] = strdup(id);
-        ls->labels[ls->n] = strdup(label);
+        ls->ids[ls->n] = xstrdup(id);
+        ls->labels[ls->n] = xstrdup(label);
         ls->lines[ls->n++] = lineno;
     }
     free(line);
@@ -199,12 +188,8 @@ int labels_match(const labelset *ls, const traindata *td, const char *feature_na
 {
     *unmatched_labels = *unlabelled_rows = 0;
     idx_ent *ix = index_ids(td->ids, td->rows);
-    int *y = malloc((td->rows ? td->rows : 1) * sizeof *y);
-    char **sorted = malloc(ls->n * sizeof *sorted);
-    if (!ix || !y || !sorted) {
-        free(ix), free(y), free(sorted);
-        return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-    }
+    int *y = xmalloc((td->rows ? td->rows : 1) * sizeof *y);
+    char **sorted = xmalloc((ls->n ? ls->n : 1) * sizeof *sorted);
     for (size_t r = 0; r < td->rows; r++) y[r] = -1;
     /* the classes: the distinct labels of matched ids, sorted */
     size_t ns = 0;
@@ -247,8 +232,8 @@ int labels_match(const labelset *ls, const traindata *td, const char *feature_na
             }
             ++*unlabelled_rows;
         }
-    char **classes = malloc((nc ? nc : 1) * sizeof *classes);
-    for (size_t k = 0; k < nc; k++) classes[k] = strdup(sorted[k]);
+    char **classes = xmalloc((nc ? nc : 1) * sizeof *classes);
+    for (size_t k = 0; k < nc; k++) classes[k] = xstrdup(sorted[k]);
     free(sorted);
     free(ix);
     *yout = y;

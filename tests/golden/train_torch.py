@@ -2,6 +2,7 @@
 """train_torch.py - the PyTorch reference trainer of mm-train's golden test.
 
     train_torch.py [--task T [--run RUN]] [--tol X] INIT TRAINED STEPLOG LABELS LR WD WARMUP_STEPS STEPS BATCH A.tsv [B.tsv ...]
+    train_torch.py --mt NAME:KIND:LABELS[:W] [--mt ...] [--tol X] INIT TRAINED STEPLOG - LR WD ...
 
 Starts from the head INIT (mm-train --lr 0 wrote it), trains the same network
 in PyTorch on the same batches (the items in file order, as mm-train
@@ -18,6 +19,10 @@ the documents, LABELS the qrels, RUN the candidates): per query, the
 cross-entropy of the softmax over its candidates against 1/|relevant| on
 each relevant one; an example is a query, its candidates the run's in
 trec_eval's order, then the relevant documents the run missed.
+
+With --mt (a multi-task head, mm-train --task NAME:KIND:LABELS[:W]): the
+batch loss is sum_t W_t * loss_t, each task's loss (as above) over the
+batch's items that have a label in its LABELS; a task with none adds nothing.
 """
 import math
 import sys
@@ -61,9 +66,13 @@ def pair_examples(run, qrels):
 
 
 def main(argv):
-    task, run, tol = "classification", None, 1e-4
+    task, run, tol, mt = "classification", None, 1e-4, []
     while argv and argv[0].startswith("--"):
-        if argv[0] == "--task":
+        if argv[0] == "--mt":
+            f = argv[1].split(":")
+            mt.append((f[0], f[1], f[2], float(f[3]) if len(f) > 3 else 1.0))
+            task = "multitask"
+        elif argv[0] == "--task":
             task = argv[1]
         elif argv[0] == "--run":
             run = argv[1]
@@ -83,8 +92,8 @@ def main(argv):
     for fids, x in loaded if task != "pair" else []:
         pos = {i: k for k, i in enumerate(fids)}
         xs.append(x[[pos[i] for i in ids]])
-    cls = {c: k for k, c in enumerate(config["classes"])}
-    lab = read_labels(labels)
+    cls = {c: k for k, c in enumerate(model.classes)}
+    lab = read_labels(labels) if labels != "-" else {}
     if task == "classification":
         y = torch.tensor([cls[lab[i][0]] for i in ids])
     elif task == "multilabel":
@@ -94,6 +103,22 @@ def main(argv):
                 y[r, cls[c]] = 1
     elif task == "regression":
         y = torch.tensor([float(lab[i][0]) for i in ids])
+    elif task == "multitask":  # per task: its targets and which items have one
+        tasks = []
+        for name, kind, path, w in mt:
+            tl = read_labels(path)
+            tcls = {c: k for k, c in enumerate([t["classes"] for t in config["tasks"] if t["name"] == name][0])}
+            has = torch.tensor([i in tl for i in ids])
+            if kind == "classification":
+                ty = torch.tensor([tcls[tl[i][0]] if i in tl else 0 for i in ids])
+            elif kind == "multilabel":
+                ty = torch.zeros(len(ids), len(tcls))
+                for r, i in enumerate(ids):
+                    for c in tl.get(i, []):
+                        ty[r, tcls[c]] = 1
+            else:
+                ty = torch.tensor([float(tl[i][0]) if i in tl else 0.0 for i in ids])
+            tasks.append((name, kind, ty, has, w))
     else:
         qpos = {i: k for k, i in enumerate(loaded[0][0])}
         gpos = {i: k for k, i in enumerate(loaded[1][0])}
@@ -126,6 +151,21 @@ def main(argv):
             loss = F.binary_cross_entropy_with_logits(model([x[sl] for x in xs]), y[sl])
         elif task == "regression":
             loss = F.mse_loss(model([x[sl] for x in xs])[:, 0], y[sl])
+        elif task == "multitask":
+            outs = model.forward_all([x[sl] for x in xs])
+            loss = 0
+            for name, kind, ty, has, w in tasks:
+                m = has[sl]
+                if not m.any():
+                    continue
+                o, t_ = outs[name][m], ty[sl][m]
+                if kind == "classification":
+                    lt = F.cross_entropy(o, t_)
+                elif kind == "multilabel":
+                    lt = F.binary_cross_entropy_with_logits(o, t_)
+                else:
+                    lt = F.mse_loss(o[:, 0], t_)
+                loss = loss + w * lt
         else:
             terms = []
             for q, docs, t in examples[sl]:
