@@ -24,7 +24,7 @@
 
 void kernel_activate(float *y, int T, int N, int act);
 void kernel_gelu_backward(float *dx, const float *x, const float *dy, size_t n);
-float kernel_softmax(float *x, int n);
+float kernel_softmax(float *x, int n, int want_lse);
 void kernel_layernorm(float *y, const float *x, const float *g, const float *b, int T, int w, float eps);
 
 /* ------------------------------------------------------------------------ */
@@ -242,7 +242,7 @@ void kernel_gelu_backward(float *dx, const float *x, const float *dy, size_t n)
 }
 
 /* Softmax of x[0..n) in place, max-subtracted so that exp never overflows. */
-float kernel_softmax(float *x, int n)
+float kernel_softmax(float *x, int n, int want_lse)
 {
     float mx = x[0];
     for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
@@ -279,7 +279,7 @@ float kernel_softmax(float *x, int n)
 #endif
     float inv = 1.0f / sum;
     for (int i = 0; i < n; i++) x[i] *= inv;
-    return mx + logf(sum);
+    return want_lse ? mx + logf(sum) : 0.0f; /* the engine does not want it: no logf per row */
 }
 
 /* LayerNorm over rows: y = (x - mean) / sqrt(var + eps) * g + b, biased

@@ -1,12 +1,11 @@
 /* adamw.c — AdamW and warm-up + cosine (see adamw.h). */
 #include "nn/adamw.h"
 
-#include "kernels/cpu.h"
-
 #include <math.h>
 #include <stdlib.h>
 
 #include "core/xalloc.h"
+#include "kernels/cpu.h"
 
 void adamw_init(adamw *opt, size_t n, float beta1, float beta2, float eps, float weight_decay)
 {

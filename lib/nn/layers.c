@@ -16,7 +16,7 @@
 static float softmax_row_ops(float *y, const float *x, int V)
 {
     if (y != x) memcpy(y, x, (size_t)V * sizeof *y);
-    return ops_softmax(y, V);
+    return ops_softmax_lse(y, V);
 }
 #define LSOFTMAX_ROW softmax_row_ops
 /* GELU and its backward on the kernel table too (erfc fit within 1.2e-7) */

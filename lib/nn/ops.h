@@ -19,9 +19,11 @@ void ops_activate(float *y, int T, int N, int act);
 void ops_gelu(float *y, const float *x, size_t n);
 void ops_gelu_backward(float *dx, const float *x, const float *dy, size_t n);
 /* Softmax of x[0..n) in place, max-subtracted so that exp never overflows.
- * Returns log Σ exp(x) of the input (max + log of the sum it divided by):
- * cross-entropy's -log p = that - x_target stays finite where p is 0. */
-float ops_softmax(float *x, int n);
+ * ops_softmax_lse also returns log Σ exp(x) of the input (max + log of the
+ * sum it divided by): cross-entropy's -log p = that - x_target stays finite
+ * where p is 0. Both give x the same bits. */
+void ops_softmax(float *x, int n);
+float ops_softmax_lse(float *x, int n);
 /* LayerNorm over rows: y = (x - mean) / sqrt(var + eps) * g + b, biased
  * variance (as torch); x [T, w], y may equal x. */
 void ops_layernorm(float *y, const float *x, const float *g, const float *b, int T, int w, float eps);

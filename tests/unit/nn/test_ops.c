@@ -78,7 +78,7 @@ static int run_level(outputs *o)
         int w = widths[s];
         float *x = o->soft[s];
         memcpy(x, in_soft[s], sizeof(float) * w);
-        o->lse[s] = ops_softmax(x, w);
+        o->lse[s] = ops_softmax_lse(x, w);
         double m = -INFINITY, sum = 0;
         for (int i = 0; i < w; i++) m = fmax(m, in_soft[s][i]);
         for (int i = 0; i < w; i++) sum += exp(in_soft[s][i] - m);
