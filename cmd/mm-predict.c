@@ -211,13 +211,14 @@ int main(int argc, char **argv)
     }
     traindata td;
     size_t skipped;
-    if (traindata_load(&td, (const char *const *)argv + optind, nin, missing_skip, h.norm == HEAD_NORM_L2, &skipped,
+    if (traindata_load(&td, (const char *const *)argv + optind, nin, missing_skip, h.norm != HEAD_NORM_NONE, &skipped,
                        &err) < 0)
         cli_fatal("%s", err.msg);
     for (int i = 0; i < nin; i++)
         if (td.dims[i] != h.dims[i])
             cli_fatal("%s: dim %d, but input %d of the head %s/config.json has dim %d", argv[optind + i], td.dims[i],
                       i + 1, head_dir, h.dims[i]);
+    head_standardize(&h, td.x, td.rows); /* a zscore head: the training statistics */
     if (skipped && !cli_quiet) cli_warn("%zu item(s) of %s missing from another input: skipped", skipped, argv[optind]);
     int V = h.nclasses, F = head_feature_dim(&h);
     size_t rows = td.rows ? td.rows : 1;

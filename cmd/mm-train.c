@@ -79,6 +79,10 @@ static const char USAGE[] =
     "                        mrr (default), r1\n"
     "      --patience N      with validation: stop after N epochs without a better\n"
     "                        measure (default 0: run every epoch); the best epoch is kept\n"
+    "      --input-norm N    each input before the fusion: l2 (default: unit length),\n"
+    "                        zscore (l2, then each dimension standardised with the\n"
+    "                        training items' mean and std, stored in the head), none\n"
+    "                        (as read); pair heads: l2 only\n"
     "      --shots K         classification: K training items per class, a seeded\n"
     "                        subset (CLIP_benchmark's few-shot protocol; default all)\n"
     "      --seed S          seed of the initial weights, shuffles, split, dropout (default 0)\n"
@@ -108,7 +112,7 @@ static const char USAGE[] =
 
 enum { OPT_HIDDEN = 256, OPT_DROPOUT, OPT_EPOCHS, OPT_LR, OPT_WD, OPT_BETAS, OPT_EPS, OPT_WARMUP, OPT_VALSPLIT,
        OPT_PATIENCE, OPT_SEED, OPT_MISSING, OPT_LOG, OPT_PROGRESS, OPT_STEPLOG, OPT_INIT, OPT_NOSHUFFLE, OPT_TASK,
-       OPT_MULTILABEL, OPT_CANDIDATES, OPT_DEPTH, OPT_NOPRODUCT, OPT_VAL, OPT_SELECT, OPT_SHOTS, OPT_ONLYCAND,
+       OPT_INPUTNORM, OPT_MULTILABEL, OPT_CANDIDATES, OPT_DEPTH, OPT_NOPRODUCT, OPT_VAL, OPT_SELECT, OPT_SHOTS, OPT_ONLYCAND,
        OPT_WIDTH, OPT_LAYERS, OPT_HEADS };
 
 typedef struct log_ctx {
@@ -462,6 +466,7 @@ int main(int argc, char **argv)
         add_missing = 1, threads = 1, layers = 2, heads = 4, task_given = 0, ns = 0;
     task_spec sp[HEAD_MAX_TASKS];
     float dropout = 0.1f, val_split = 0;
+    int input_norm = HEAD_NORM_L2;
     train_opts o = {.epochs = 10, .batch = 256, .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
                     .weight_decay = 0, .warmup = 0, .seed = 0, .patience = 0};
     static const struct option longopts[] = {
@@ -482,6 +487,7 @@ int main(int argc, char **argv)
         {"candidates", required_argument, 0, OPT_CANDIDATES}, {"depth", required_argument, 0, OPT_DEPTH},
         {"no-product", no_argument, 0, OPT_NOPRODUCT}, {"val", required_argument, 0, OPT_VAL},
         {"select", required_argument, 0, OPT_SELECT}, {"shots", required_argument, 0, OPT_SHOTS},
+        {"input-norm", required_argument, 0, OPT_INPUTNORM},
         {"only-candidates", no_argument, 0, OPT_ONLYCAND},
         {"help", no_argument, 0, 'h'},              {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0}};
@@ -549,6 +555,12 @@ int main(int argc, char **argv)
         case OPT_VAL: val_path = optarg; break;
         case OPT_SELECT: measure_name = optarg; break;
         case OPT_SHOTS: shots = (int)cli_parse_long("--shots", optarg, 1, 1000000); break;
+        case OPT_INPUTNORM:
+            if (!strcmp(optarg, "l2")) input_norm = HEAD_NORM_L2;
+            else if (!strcmp(optarg, "zscore")) input_norm = HEAD_NORM_ZSCORE;
+            else if (!strcmp(optarg, "none")) input_norm = HEAD_NORM_NONE;
+            else cli_usage_error("option --input-norm: '%s' is not l2, zscore or none", optarg);
+            break;
         case 't': threads = (int)cli_parse_long("--threads", optarg, 1, 1024); break;
         case 'q': cli_quiet = true; cli_progress_set(0); break;
         case OPT_PROGRESS: cli_progress_set(1); break;
@@ -578,6 +590,8 @@ int main(int argc, char **argv)
     if (task != TASK_PAIR && cand_path) cli_usage_error("--candidates is for --task pair");
     if (shots && task != TASK_CLASSIFY) cli_usage_error("--shots is for single-label classification");
     if (val_path && val_split > 0) cli_usage_error("--val and --val-split exclude each other");
+    if (task == TASK_PAIR && input_norm != HEAD_NORM_L2)
+        cli_usage_error("option --input-norm: pair heads normalise by l2 only");
     if (ns) { /* --select [NAME:]MEASURE, on the first task unless named */
         const char *colon = measure_name ? strchr(measure_name, ':') : NULL;
         if (colon) {
@@ -607,7 +621,8 @@ int main(int argc, char **argv)
     size_t nall = 0, *all = NULL, *vidx = NULL, nvfile = 0;
     if (ns) {
         size_t skipped;
-        if (traindata_load(&td, (const char *const *)argv + optind, nin, missing_skip, 1, &skipped, &err) < 0)
+        if (traindata_load(&td, (const char *const *)argv + optind, nin, missing_skip, input_norm != HEAD_NORM_NONE,
+                           &skipped, &err) < 0)
             cli_fatal("%s", err.msg);
         if (skipped && !cli_quiet)
             cli_warn("%zu item(s) of %s missing from another input: skipped", skipped, argv[optind]);
@@ -642,7 +657,8 @@ int main(int argc, char **argv)
         }
     } else {
         size_t skipped;
-        if (traindata_load(&td, (const char *const *)argv + optind, nin, missing_skip, 1, &skipped, &err) < 0)
+        if (traindata_load(&td, (const char *const *)argv + optind, nin, missing_skip, input_norm != HEAD_NORM_NONE,
+                           &skipped, &err) < 0)
             cli_fatal("%s", err.msg);
         if (skipped && !cli_quiet)
             cli_warn("%zu item(s) of %s missing from another input: skipped", skipped, argv[optind]);
@@ -754,6 +770,11 @@ int main(int argc, char **argv)
              o.batch, (unsigned long long)o.seed, val_split, select, shots, n,
              nv ? nv : nvfile);
     h.recipe = xstrdup(recipe);
+    if (task != TASK_PAIR) h.norm = input_norm;
+    if (input_norm == HEAD_NORM_ZSCORE) { /* statistics of the training items only; validation uses them too */
+        head_zscore_fit(&h, td.x, all, n);
+        head_standardize(&h, td.x, td.rows);
+    }
     if (init_path) load_init(&h, init_path);
     cli_output *logout = log_path ? cli_output_open(log_path) : NULL;
     cli_output *steplog = steplog_path ? cli_output_open(steplog_path) : NULL;

@@ -111,13 +111,23 @@ class Head(nn.Module):
         z = self.features(inputs)
         return {n: self.output(z, n) for n, _, _ in self.tasks}
 
+    @staticmethod
+    def normalise(x, spec):
+        """one input as config.json's inputs[i].norm says: l2 (unit length),
+        zscore (l2, then (x - mean) / std per dimension, the training
+        statistics), none"""
+        norm = spec.get("norm", "l2")
+        if norm in ("l2", "zscore"):
+            x = x / x.norm(dim=1, keepdim=True).clamp_min(1e-30)
+        if norm == "zscore":
+            x = (x - torch.tensor(spec["mean"], dtype=x.dtype)) / torch.tensor(spec["std"], dtype=x.dtype)
+        return x
+
     def features(self, inputs):
         """the fusion output (after dropout), the output layers' input"""
         xs = []
         for x, spec in zip(inputs, self.config["inputs"]):
-            if spec.get("norm", "l2") == "l2":
-                x = x / x.norm(dim=1, keepdim=True).clamp_min(1e-30)
-            xs.append(x)
+            xs.append(self.normalise(x, spec))
         if self.config["inputs"][-1].get("role") == "product" and len(xs) == 2:
             xs.append(xs[0] * xs[1])
         x = torch.cat(xs, dim=1)
@@ -140,9 +150,7 @@ class Head(nn.Module):
         with torch.no_grad():
             xs = []
             for x, spec in zip(inputs, self.config["inputs"]):
-                if spec.get("norm", "l2") == "l2":
-                    x = x / x.norm(dim=1, keepdim=True).clamp_min(1e-30)
-                xs.append(x)
+                xs.append(self.normalise(x, spec))
             if self.config["inputs"][-1].get("role") == "product" and len(xs) == 2:
                 xs.append(xs[0] * xs[1])
             t = torch.stack([self.cls.expand(xs[0].shape[0], -1)] + [p(xi) for p, xi in zip(self.proj, xs)], dim=1)

@@ -174,6 +174,14 @@ static float *out_param(const head *h, const float *base, int bias)
 }
 
 /* Shape checks shared by head_init and the loader. */
+/* The first of input i's columns in a row of D. */
+static int input_offset(const head *h, int i)
+{
+    int off = 0;
+    for (int k = 0; k < i; k++) off += h->dims[k];
+    return off;
+}
+
 static int check_shape(head *h, mm_error *err, const char *where)
 {
     if (h->ninputs < 1 || h->ninputs > HEAD_MAX_INPUTS)
@@ -310,6 +318,8 @@ void head_free(head *h)
     free(h->classes);
     free(h->recipe);
     free(h->params);
+    free(h->zmean);
+    free(h->zstd);
     memset(h, 0, sizeof *h);
 }
 
@@ -345,9 +355,38 @@ void head_select_task(head *h, int t)
     free(old.params);
 }
 
-void head_normalize(const head *h, float *v, int dim)
+void head_zscore_fit(head *h, const float *x, const size_t *index, size_t n)
 {
-    if (h->norm == HEAD_NORM_L2) vec_l2_normalize(v, (size_t)dim);
+    size_t D = (size_t)h->D;
+    double *sum = xcalloc(D ? D : 1, sizeof *sum), *sq = xcalloc(D ? D : 1, sizeof *sq);
+    for (size_t i = 0; i < n; i++) {
+        const float *r = x + index[i] * D;
+        for (size_t d = 0; d < D; d++) sum[d] += r[d];
+    }
+    free(h->zmean), free(h->zstd);
+    h->zmean = xmalloc((D ? D : 1) * sizeof *h->zmean);
+    h->zstd = xmalloc((D ? D : 1) * sizeof *h->zstd);
+    for (size_t d = 0; d < D; d++) h->zmean[d] = n ? (float)(sum[d] / (double)n) : 0.0f;
+    for (size_t i = 0; i < n; i++) { /* two passes: no cancellation in the variance */
+        const float *r = x + index[i] * D;
+        for (size_t d = 0; d < D; d++) {
+            double e = (double)r[d] - h->zmean[d];
+            sq[d] += e * e;
+        }
+    }
+    for (size_t d = 0; d < D; d++) {
+        float s = n ? (float)sqrt(sq[d] / (double)n) : 0.0f;
+        h->zstd[d] = s > 1e-12f ? s : 1.0f;
+    }
+    free(sum), free(sq);
+}
+
+void head_standardize(const head *h, float *x, size_t rows)
+{
+    if (h->norm != HEAD_NORM_ZSCORE) return;
+    size_t D = (size_t)h->D;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t d = 0; d < D; d++) x[r * D + d] = (x[r * D + d] - h->zmean[d]) / h->zstd[d];
 }
 
 /* ---- forward / backward ------------------------------------------------------
@@ -768,7 +807,17 @@ int head_save(const head *h, const char *dir, mm_error *err)
         json_object_set_new(o, "dim", json_integer(h->dims[i]));
         json_object_set_new(o, "source", json_string(h->sources[i] ? h->sources[i] : ""));
         int prod = h->product && i == h->ninputs - 1;
-        json_object_set_new(o, "norm", json_string(h->norm == HEAD_NORM_L2 && !prod ? "l2" : "none"));
+        json_object_set_new(o, "norm", json_string(prod || h->norm == HEAD_NORM_NONE ? "none"
+                                                   : h->norm == HEAD_NORM_ZSCORE ? "zscore" : "l2"));
+        if (h->norm == HEAD_NORM_ZSCORE) { /* 17 significant digits: each float comes back exact */
+            json_t *mean = json_array(), *std = json_array();
+            for (int d = 0, off = input_offset(h, i); d < h->dims[i]; d++) {
+                json_array_append_new(mean, json_real(h->zmean[off + d]));
+                json_array_append_new(std, json_real(h->zstd[off + d]));
+            }
+            json_object_set_new(o, "mean", mean);
+            json_object_set_new(o, "std", std);
+        }
         if (h->task == TASK_PAIR)
             json_object_set_new(o, "role", json_string(prod ? "product" : i == 0 ? "query" : "document"));
         json_array_append_new(inputs, o);
@@ -856,6 +905,36 @@ static json_t *field(json_t *o, const char *key, int type, const char *name, mm_
         return NULL;
     }
     return v;
+}
+
+/* inputs[i].mean and .std of a zscore head: dims[i] finite numbers each, std > 0. */
+static int parse_zscore(head *h, json_t *inputs, const char *config_name, mm_error *err)
+{
+    h->zmean = xmalloc((size_t)h->D * sizeof *h->zmean);
+    h->zstd = xmalloc((size_t)h->D * sizeof *h->zstd);
+    for (int i = 0; i < h->ninputs; i++) {
+        json_t *o = json_array_get(inputs, (size_t)i);
+        char nb[4200];
+        snprintf(nb, sizeof nb, "%s: inputs[%d]", config_name, i);
+        for (int s = 0; s < 2; s++) {
+            const char *key = s ? "std" : "mean";
+            json_t *a = field(o, key, JSON_ARRAY, nb, err);
+            if (!a) return -1;
+            if (json_array_size(a) != (size_t)h->dims[i])
+                return mm_fail(err, MM_ERR_MALFORMED, "%s: \"%s\": %zu values, expected dim %d", nb, key,
+                               json_array_size(a), h->dims[i]);
+            float *dst = (s ? h->zstd : h->zmean) + input_offset(h, i);
+            for (int d = 0; d < h->dims[i]; d++) {
+                json_t *v = json_array_get(a, (size_t)d);
+                double x = json_is_number(v) ? json_number_value(v) : NAN;
+                if (!isfinite(x) || fabs(x) > 3.4e38 || (s && !(x > 0)))
+                    return mm_fail(err, MM_ERR_MALFORMED, "%s: \"%s\"[%d]: %s", nb, key, d,
+                                   s ? "expected a positive number" : "expected a finite number");
+                dst[d] = (float)x;
+            }
+        }
+    }
+    return 0;
 }
 
 int head_parse(head *h, const char *config, size_t config_len, const char *config_name, const void *st,
@@ -966,8 +1045,19 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
         src = json_object_get(o, "source");
         h->sources[i] = xstrdup(json_is_string(src) ? json_string_value(src) : "");
         nm = json_object_get(o, "norm");
-        if (nm && (!json_is_string(nm) || (strcmp(json_string_value(nm), "l2") && strcmp(json_string_value(nm), "none")))) {
-            mm_fail(err, MM_ERR_MALFORMED, "%s: \"norm\": expected \"l2\" or \"none\"", nb);
+        if (nm && (!json_is_string(nm) || (strcmp(json_string_value(nm), "l2") && strcmp(json_string_value(nm), "none") &&
+                                           strcmp(json_string_value(nm), "zscore")))) {
+            mm_fail(err, MM_ERR_MALFORMED, "%s: \"norm\": expected \"l2\", \"zscore\" or \"none\"", nb);
+            goto out;
+        }
+        if (nm && !strcmp(json_string_value(nm), "zscore")) {
+            if (i > 0 && h->norm != HEAD_NORM_ZSCORE) {
+                mm_fail(err, MM_ERR_MALFORMED, "%s: \"norm\": \"zscore\" after an input that is not", nb);
+                goto out;
+            }
+            h->norm = HEAD_NORM_ZSCORE;
+        } else if (h->norm == HEAD_NORM_ZSCORE) {
+            mm_fail(err, MM_ERR_MALFORMED, "%s: \"norm\": every input is \"zscore\" or none is", nb);
             goto out;
         }
         json_t *role = json_object_get(o, "role");
@@ -981,6 +1071,7 @@ int head_parse(head *h, const char *config, size_t config_len, const char *confi
             h->norm = HEAD_NORM_NONE;
     }
     if (check_shape(h, err, config_name) < 0) goto out;
+    if (h->norm == HEAD_NORM_ZSCORE && parse_zscore(h, inputs, config_name, err) < 0) goto out;
     h->classes = xcalloc(nc ? nc : 1, sizeof *h->classes);
     for (size_t k = 0; k < nc; k++) {
         json_t *o = json_array_get(classes, k);

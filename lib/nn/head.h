@@ -38,7 +38,11 @@
 #include "nn/task.h"
 
 enum head_fusion { HEAD_NONE = 0, HEAD_CONCAT, HEAD_GATED, HEAD_ATTENTION };
-enum head_norm { HEAD_NORM_NONE = 0, HEAD_NORM_L2 };
+/* How each input is normalised before the fusion module (config.json's
+ * inputs[i].norm): as read, L2 to unit length, or L2 and then each dimension
+ * standardised, (x - mean) / std, with the training items' mean and
+ * (population) standard deviation, stored in the head (HEAD_NORM_ZSCORE). */
+enum head_norm { HEAD_NORM_NONE = 0, HEAD_NORM_L2, HEAD_NORM_ZSCORE };
 
 #define HEAD_MAX_INPUTS 8
 #define HEAD_MAX_LAYERS 12 /* attention: encoder layers */
@@ -80,6 +84,7 @@ typedef struct head {
     int dims[HEAD_MAX_INPUTS];
     char *sources[HEAD_MAX_INPUTS]; /* source model id of each input ("" if unknown) */
     int norm;
+    float *zmean, *zstd; /* HEAD_NORM_ZSCORE: D values each, input after input; else NULL */
     int D;      /* Σ dims */
     int hidden; /* concat: MLP width; gated: the common width; attention: the token width */
     int layers, heads; /* attention: encoder layers, attention heads (0 otherwise) */
@@ -130,8 +135,13 @@ int head_task_find(const head *h, const char *name);
  * mm-predict --task applies. */
 void head_select_task(head *h, int t);
 
-/* Normalises one input's vector in place as the head says. */
-void head_normalize(const head *h, float *v, int dim);
+/* HEAD_NORM_ZSCORE: the statistics of x's rows index[0..n) (rows of D
+ * floats, already L2-normalised per input) become the head's (a dimension
+ * that does not vary gets std 1). */
+void head_zscore_fit(head *h, const float *x, const size_t *index, size_t n);
+/* With HEAD_NORM_ZSCORE: rows of x (D floats, L2-normalised per input)
+ * standardised in place with the head's statistics; otherwise nothing. */
+void head_standardize(const head *h, float *x, size_t rows);
 
 /* Activations and gradients of one batch of up to B rows. */
 typedef struct head_work {

@@ -78,6 +78,45 @@ for i, l in enumerate(open("log.jsonl")):
     assert_output_contains "max |d| "
 }
 
+@test "--input-norm zscore: training statistics in config.json, used by mm-predict and scripts/head.py" {
+    mm-train --labels labels.tsv --epochs 5 --input-norm zscore --val-split 0.25 -o hz img.mmf txt.mmf
+    "$MM_PYTHON" -c '
+import json, sys
+c = json.load(open("hz/config.json"))
+for i in c["inputs"]:
+    assert i["norm"] == "zscore" and len(i["mean"]) == i["dim"] == len(i["std"]), i
+    assert all(s > 0 for s in i["std"]) and max(abs(m) for m in i["mean"]) > 0, i
+'
+    mm-predict --head hz -k 0 img.mmf txt.mmf > runz.trec
+    mm-train --labels labels.tsv --epochs 5 --val-split 0.25 -o hl img.mmf txt.mmf
+    mm-predict --head hl -k 0 img.mmf txt.mmf > runl.trec
+    ! cmp -s runz.trec runl.trec # the statistics are applied
+    if "$MM_PYTHON" -c 'import torch' 2> /dev/null; then
+        run "$MM_PYTHON" "$MM_REPO/scripts/head.py" --check runz.trec hz img.tsv txt.tsv
+        assert_status 0
+    fi
+    # none: the inputs as read
+    mm-train --labels labels.tsv --epochs 2 --input-norm none -o hn img.mmf
+    grep -q '"norm": *"none"' hn/config.json
+}
+
+@test "--input-norm: a bad value is a usage error; pair heads take l2 only; a zscore head with a bad std is refused" {
+    run --separate-stderr mm-train --labels labels.tsv --input-norm minmax -o h img.mmf
+    assert_status 2
+    [[ "$stderr" == *"option --input-norm: 'minmax' is not l2, zscore or none"* ]]
+    run --separate-stderr mm-train --task pair --labels labels.tsv --candidates labels.tsv --input-norm zscore -o h img.mmf txt.mmf
+    assert_status 2
+    [[ "$stderr" == *"pair heads normalise by l2 only"* ]]
+    mm-train --labels labels.tsv --epochs 1 --input-norm zscore -o hz img.mmf
+    "$MM_PYTHON" -c '
+import json
+c = json.load(open("hz/config.json")); c["inputs"][0]["std"][3] = 0
+json.dump(c, open("hz/config.json", "w"))'
+    run --separate-stderr mm-predict --head hz img.mmf
+    assert_status 1
+    [[ "$stderr" == *'inputs[0]: "std"[3]: expected a positive number'* ]]
+}
+
 # ---- bad input -------------------------------------------------------------------
 
 @test "labels without features: error names labels file and line; --missing skip counts" {
