@@ -87,7 +87,8 @@ typedef struct kernel_table {
     /* lib/nn/ops.c */
     void (*activate)(float *y, int T, int N, int act);
     void (*gelu_backward)(float *dx, const float *x, const float *dy, size_t n);
-    float (*softmax)(float *x, int n, int want_lse);
+    void (*softmax)(float *x, int n);
+    float (*softmax_lse)(float *x, int n);
     void (*layernorm)(float *y, const float *x, const float *g, const float *b, int T, int w, float eps);
     /* lib/nn/adamw.c: one AdamW update of n parameters; decay (or NULL: all)
      * marks those weight decay applies to */

@@ -38,6 +38,7 @@
 #define kernel_activate KERNEL_NAME(activate)
 #define kernel_gelu_backward KERNEL_NAME(gelu_backward)
 #define kernel_softmax KERNEL_NAME(softmax)
+#define kernel_softmax_lse KERNEL_NAME(softmax_lse)
 #define kernel_layernorm KERNEL_NAME(layernorm)
 #define kernel_f16_to_f32_n KERNEL_NAME(f16_to_f32_n)
 #define kernel_f32_to_f16_n KERNEL_NAME(f32_to_f16_n)
@@ -50,6 +51,7 @@
 #undef kernel_activate
 #undef kernel_gelu_backward
 #undef kernel_softmax
+#undef kernel_softmax_lse
 #undef kernel_layernorm
 #undef kernel_f16_to_f32_n
 #undef kernel_f32_to_f16_n
@@ -75,6 +77,7 @@ void KERNEL_NAME(kernels_fill)(kernel_table *t)
     t->activate = KERNEL_NAME(activate);
     t->gelu_backward = KERNEL_NAME(gelu_backward);
     t->softmax = KERNEL_NAME(softmax);
+    t->softmax_lse = KERNEL_NAME(softmax_lse);
     t->layernorm = KERNEL_NAME(layernorm);
     t->f16_to_f32_n = KERNEL_NAME(f16_to_f32_n);
     t->f32_to_f16_n = KERNEL_NAME(f32_to_f16_n);

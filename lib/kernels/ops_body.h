@@ -24,7 +24,8 @@
 
 void kernel_activate(float *y, int T, int N, int act);
 void kernel_gelu_backward(float *dx, const float *x, const float *dy, size_t n);
-float kernel_softmax(float *x, int n, int want_lse);
+void kernel_softmax(float *x, int n);
+float kernel_softmax_lse(float *x, int n);
 void kernel_layernorm(float *y, const float *x, const float *g, const float *b, int T, int w, float eps);
 
 /* ------------------------------------------------------------------------ */
@@ -241,8 +242,10 @@ void kernel_gelu_backward(float *dx, const float *x, const float *dy, size_t n)
 #endif
 }
 
-/* Softmax of x[0..n) in place, max-subtracted so that exp never overflows. */
-float kernel_softmax(float *x, int n, int want_lse)
+/* Softmax of x[0..n) in place, max-subtracted so that exp never overflows;
+ * with want_lse (a constant at each call below, so each copy is specialised)
+ * it also returns log-sum-exp, the engine's copy pays nothing for it. */
+static inline float softmax_body(float *x, int n, int want_lse)
 {
     float mx = x[0];
     for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
@@ -279,8 +282,12 @@ float kernel_softmax(float *x, int n, int want_lse)
 #endif
     float inv = 1.0f / sum;
     for (int i = 0; i < n; i++) x[i] *= inv;
-    return want_lse ? mx + logf(sum) : 0.0f; /* the engine does not want it: no logf per row */
+    return want_lse ? mx + logf(sum) : 0.0f;
 }
+
+void kernel_softmax(float *x, int n) { softmax_body(x, n, 0); }
+
+float kernel_softmax_lse(float *x, int n) { return softmax_body(x, n, 1); }
 
 /* LayerNorm over rows: y = (x - mean) / sqrt(var + eps) * g + b, biased
  * variance (as torch). y may equal x. */

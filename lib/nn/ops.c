@@ -27,9 +27,9 @@ void ops_gelu_backward(float *dx, const float *x, const float *dy, size_t n)
     cpu_kernels()->gelu_backward(dx, x, dy, n);
 }
 
-void ops_softmax(float *x, int n) { cpu_kernels()->softmax(x, n, 0); }
+void ops_softmax(float *x, int n) { cpu_kernels()->softmax(x, n); }
 
-float ops_softmax_lse(float *x, int n) { return cpu_kernels()->softmax(x, n, 1); }
+float ops_softmax_lse(float *x, int n) { return cpu_kernels()->softmax_lse(x, n); }
 
 void ops_layernorm(float *y, const float *x, const float *g, const float *b, int T, int w, float eps)
 {
