@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "kernels/crc32c.h"
+#include "core/hugealloc.h"
 #include "core/mapguard.h"
 #include "core/xalloc.h"
 #include "kernels/half.h"
@@ -703,23 +704,14 @@ int mmf_next(mmf_reader *r, mmf_record *rec, mm_error *err)
 }
 
 /* ---- whole-stream loading ------------------------------------------------------ */
-/* A larger row array: 2 MiB aligned and marked for transparent huge pages
- * when large (faulting 4 KiB pages in one by one took half of the loading
- * time of a 51 MB query file), the old rows copied over. NULL if out of
- * memory (old is then untouched). */
+/* A larger row array, on huge pages when large (core/hugealloc.h: faulting
+ * 4 KiB pages in one by one took half of the loading time of a 51 MB query
+ * file), the old rows copied over. NULL if out of memory (old is then
+ * untouched). */
 static float *grow_rows(float *old, size_t old_rows, size_t new_rows, size_t dim)
 {
-    size_t bytes = new_rows * dim * sizeof(float), huge = (size_t)2 << 20;
-    void *p = NULL;
-    if (bytes >= huge) {
-        bytes = (bytes + huge - 1) / huge * huge;
-        if (posix_memalign(&p, huge, bytes)) return NULL;
-#ifdef MADV_HUGEPAGE
-        madvise(p, bytes, MADV_HUGEPAGE); /* advice only */
-#endif
-    } else if (!(p = malloc(bytes))) {
-        return NULL;
-    }
+    void *p = mm_huge_alloc(new_rows * dim * sizeof(float));
+    if (!p) return NULL;
     if (old_rows) memcpy(p, old, old_rows * dim * sizeof(float));
     free(old);
     return p;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hugealloc.h"
 #include "core/xalloc.h"
 #include "kernels/cpu.h"
 #include "kernels/gemm.h"
@@ -309,7 +310,7 @@ static int run_reserve(run_state *r, const clip_tower_config *c, int T, int L, i
         free(r->mem);
         r->mem = NULL;
         r->cap = 0;
-        if (posix_memalign((void **)&r->mem, 64, need * sizeof(float)) != 0) {
+        if (!(r->mem = mm_huge_alloc(need * sizeof(float)))) {
             r->mem = NULL;
             return mm_fail(err, MM_ERR_NOMEM, "clip: out of memory for activations (%zu MB)",
                            need * sizeof(float) >> 20);
@@ -745,7 +746,7 @@ clip_model *clip_load_parts(const char *dir, int parts, mm_error *err)
     }
     loader L = {.st = st, .dir = dir, .counting = 1, .err = err};
     if (load_weights(&L, m) < 0) goto fail;
-    if (posix_memalign((void **)&m->arena, 64, (L.need ? L.need : 1) * sizeof(float)) != 0) {
+    if (!(m->arena = mm_huge_alloc((L.need ? L.need : 1) * sizeof(float)))) {
         m->arena = NULL;
         mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for %zu MB of weights", dir, L.need * sizeof(float) >> 20);
         goto fail;
@@ -805,7 +806,7 @@ int clip_use_bf16(clip_model *m, mm_error *err)
     size_t total = 0;
     for (int i = 0; i < n; i++) total += (gemm_bf16_packed_count(ws[i]->K, ws[i]->N) + 31) / 32 * 32;
     /* sized by the model's declared shapes, as the float arena is */
-    m->bf16_arena = aligned_alloc(64, (total ? total : 32) * sizeof(uint16_t));
+    m->bf16_arena = mm_huge_alloc((total ? total : 32) * sizeof(uint16_t));
     if (!m->bf16_arena) {
         free(ws);
         return mm_fail(err, MM_ERR_NOMEM, "%s: out of memory for the bf16 weights (%zu bytes)", m->id,

@@ -12,6 +12,7 @@
 
 
 #include "core/hash.h"
+#include "core/hugealloc.h"
 #include "core/vec.h"
 #include "core/xalloc.h"
 #include "kernels/cpu.h"
@@ -488,27 +489,14 @@ static void free_owned_ids(engine *E, topk_set *T)
             if (!in_any_arena(E, T->heaps[q].e[e].id)) free((void *)T->heaps[q].e[e].id);
 }
 
-/* Gallery blocks are megabytes: on 2 MiB boundaries and marked for
- * transparent huge pages (where the kernel allows them on request), so that
+/* Gallery blocks are megabytes: on huge pages (core/hugealloc.h), so that
  * packing and scoring them do not miss the TLB on every few rows. NULL when
  * out of memory: a block's size comes from -b and the gallery's dimension,
  * so that is the input's doing (MM_ERR_NOMEM); internal users call
  * aligned_floats_x, which dies as xmalloc does. */
 static void *aligned_floats(size_t n)
 {
-    void *p = NULL;
-    size_t bytes = n > 0 ? n * sizeof(float) : 64;
-    size_t huge = (size_t)2 << 20;
-    if (bytes >= huge) {
-        bytes = (bytes + huge - 1) / huge * huge;
-        if (posix_memalign(&p, huge, bytes)) return NULL;
-#ifdef MADV_HUGEPAGE
-        madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure changes nothing */
-#endif
-        return p;
-    }
-    if (posix_memalign(&p, 64, bytes)) return NULL;
-    return p;
+    return mm_huge_alloc(n > 0 ? n * sizeof(float) : 64);
 }
 
 static void *aligned_floats_x(size_t n)
