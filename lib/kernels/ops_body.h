@@ -245,7 +245,7 @@ void kernel_gelu_backward(float *dx, const float *x, const float *dy, size_t n)
 /* Softmax of x[0..n) in place, max-subtracted so that exp never overflows;
  * with want_lse (a constant at each call below, so each copy is specialised)
  * it also returns log-sum-exp, the engine's copy pays nothing for it. */
-static inline float softmax_body(float *x, int n, int want_lse)
+static inline __attribute__((always_inline)) float softmax_body(float *x, int n, int want_lse)
 {
     float mx = x[0];
     for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
