@@ -16,8 +16,6 @@
  */
 #include "kernels/gemm.h"
 
-#include <string.h>
-
 #include "kernels/cpu.h"
 #include "kernels/half.h"
 
@@ -47,16 +45,6 @@ int gemm_bf16_available(void)
 
 size_t gemm_bf16_packed_count(int K, int N) { return (size_t)(K + 1) / 2 * 2 * (size_t)gemm_panels(N) * GEMM_NR; }
 
-/* float32 -> bf16, round to nearest even (NaN kept a quiet NaN). */
-static uint16_t to_bf16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
-    u += 0x7fffu + ((u >> 16) & 1);
-    return (uint16_t)(u >> 16);
-}
-
 gemm_weight gemm_pack_bf16(uint16_t *dst, const gemm_weight *w)
 {
     int K = w->K, N = w->N, panels = gemm_panels(N), pairs = (K + 1) / 2;
@@ -71,7 +59,7 @@ gemm_weight gemm_pack_bf16(uint16_t *dst, const gemm_weight *w)
                         size_t at = ((size_t)p * K + k) * GEMM_NR + c;
                         v = w->f16 ? mm_f16_to_f32(((const uint16_t *)w->data)[at]) : ((const float *)w->data)[at];
                     }
-                    d[2 * c + h] = to_bf16(v);
+                    d[2 * c + h] = mm_f32_to_bf16(v);
                 }
             }
         }
@@ -142,7 +130,7 @@ BF16_TARGET static void convert_rows(uint32_t *xb, int ldb, const float *x, size
         }
         for (; j < pairs; j++) {
             float a = xr[2 * j], c = 2 * j + 1 < K ? xr[2 * j + 1] : 0.0f;
-            d[j] = (uint32_t)to_bf16(a) | (uint32_t)to_bf16(c) << 16;
+            d[j] = (uint32_t)mm_f32_to_bf16(a) | (uint32_t)mm_f32_to_bf16(c) << 16;
         }
     }
 }

@@ -65,6 +65,14 @@ float mm_bf16_to_f32(uint16_t b)
     return bits_f32((uint32_t)b << 16);
 }
 
+uint16_t mm_f32_to_bf16(float f)
+{
+    uint32_t u = f32_bits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1);
+    return (uint16_t)(u >> 16);
+}
+
 /* The bulk conversions run on the active level's kernels (F16C on avx2;
  * the same values as the scalar functions above on every level). */
 void mm_f16_to_f32_n(const uint16_t *src, float *dst, size_t n) { cpu_kernels()->f16_to_f32_n(src, dst, n); }

@@ -14,6 +14,8 @@
 float mm_f16_to_f32(uint16_t h);
 uint16_t mm_f32_to_f16(float f);
 float mm_bf16_to_f32(uint16_t b);
+/* f32 -> bf16, round to nearest even; NaN stays a quiet NaN. */
+uint16_t mm_f32_to_bf16(float f);
 
 void mm_f16_to_f32_n(const uint16_t *src, float *dst, size_t n);
 void mm_f32_to_f16_n(const float *src, uint16_t *dst, size_t n);

@@ -245,6 +245,23 @@ static void test_bf16(void)
     CHECK_EQ_INT(bad, 0);
 }
 
+/* f32 -> bf16 (gemm_pack_bf16, the bf16 GEMM's x): nearest even at the
+ * halfway points, a carry into the exponent, infinities kept, NaN quiet. */
+static void test_f32_to_bf16(void)
+{
+    CHECK_EQ_INT(mm_f32_to_bf16(1.0f), 0x3f80);
+    CHECK_EQ_INT(mm_f32_to_bf16(from_bits(0x3f808000u)), 0x3f80); /* tie, even stays */
+    CHECK_EQ_INT(mm_f32_to_bf16(from_bits(0x3f818000u)), 0x3f82); /* tie, odd rounds up */
+    CHECK_EQ_INT(mm_f32_to_bf16(from_bits(0x3f808001u)), 0x3f81); /* above the tie */
+    CHECK_EQ_INT(mm_f32_to_bf16(from_bits(0x3fffffffu)), 0x4000); /* carry into the exponent */
+    CHECK_EQ_INT(mm_f32_to_bf16(-INFINITY), 0xff80);
+    CHECK_EQ_INT(mm_f32_to_bf16(from_bits(0x7f800001u)) & 0x7fc0, 0x7fc0); /* signalling NaN: a quiet NaN */
+    int bad = 0; /* every bf16 value comes back exact */
+    for (uint32_t b = 0; b < 0x10000; b++)
+        if ((b & 0x7f80) != 0x7f80 && mm_f32_to_bf16(mm_bf16_to_f32((uint16_t)b)) != b) bad++;
+    CHECK_EQ_INT(bad, 0);
+}
+
 int main(void)
 {
     RUN(test_f16_to_f32_exhaustive);
@@ -255,5 +272,6 @@ int main(void)
     RUN(test_nearest_on_sweep);
     RUN(test_bulk_matches_scalar);
     RUN(test_bf16);
+    RUN(test_f32_to_bf16);
     return test_summary();
 }
