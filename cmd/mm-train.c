@@ -359,6 +359,18 @@ static void mark_rows(const labelset *ls, const traindata *td, unsigned char *ma
  * features (each task's LABELS, the --val FILE) and to rows with no target
  * of any task. With --val FILE, the rows it names (first column) validate,
  * their targets from the tasks' LABELS. Dies on an error. */
+/* The feature files joined by id (each input L2-normalised unless
+ * --input-norm none); items missing from another input are skipped with a
+ * warning under --missing skip, fatal otherwise. */
+static void load_features(traindata *td, const char *const *paths, int n, int missing_skip, int input_norm)
+{
+    size_t skipped;
+    mm_error err;
+    if (traindata_load(td, paths, n, missing_skip, input_norm != HEAD_NORM_NONE, &skipped, &err) < 0)
+        cli_fatal("%s", err.msg);
+    if (skipped && !cli_quiet) cli_warn("%zu item(s) of %s missing from another input: skipped", skipped, paths[0]);
+}
+
 static void load_multitask(task_spec *sp, int ns, const traindata *td, const char *feat, int missing_skip,
                            const char *val_path, size_t *all, size_t *nall, size_t *vidx, size_t *nval)
 {
@@ -620,12 +632,7 @@ int main(int argc, char **argv)
     char **classes = NULL;
     size_t nall = 0, *all = NULL, *vidx = NULL, nvfile = 0;
     if (ns) {
-        size_t skipped;
-        if (traindata_load(&td, (const char *const *)argv + optind, nin, missing_skip, input_norm != HEAD_NORM_NONE,
-                           &skipped, &err) < 0)
-            cli_fatal("%s", err.msg);
-        if (skipped && !cli_quiet)
-            cli_warn("%zu item(s) of %s missing from another input: skipped", skipped, argv[optind]);
+        load_features(&td, (const char *const *)argv + optind, nin, missing_skip, input_norm);
         all = xmalloc((td.rows ? td.rows : 1) * sizeof *all);
         vidx = xmalloc((td.rows ? td.rows : 1) * sizeof *vidx);
         load_multitask(sp, ns, &td, argv[optind], missing_skip, val_path, all, &nall, vidx, &nvfile);
@@ -656,12 +663,7 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < nvfile; i++) vidx[i] = i;
         }
     } else {
-        size_t skipped;
-        if (traindata_load(&td, (const char *const *)argv + optind, nin, missing_skip, input_norm != HEAD_NORM_NONE,
-                           &skipped, &err) < 0)
-            cli_fatal("%s", err.msg);
-        if (skipped && !cli_quiet)
-            cli_warn("%zu item(s) of %s missing from another input: skipped", skipped, argv[optind]);
+        load_features(&td, (const char *const *)argv + optind, nin, missing_skip, input_norm);
         if (labels_load(&ls, labels_path, &err) < 0) cli_fatal("%s", err.msg);
         if (val_path && labels_load(&lsv, val_path, &err) < 0) cli_fatal("%s", err.msg);
         /* with --val, a row may be labelled by either file: match both
