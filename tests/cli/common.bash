@@ -7,6 +7,15 @@
 PATH="$MM_BIN:$PATH"
 export MM_BIN MM_REPO MM_SHARED MM_PYTHON PATH
 
+# demo_slice N: the first N images of data/demo as images.tsv (id<TAB>absolute
+# path) and its first N captions as captions.tsv, in the current directory.
+demo_slice() {
+    head -"$1" "$MM_REPO/data/demo/images.tsv" | while IFS=$'\t' read -r id p; do
+        printf '%s\t%s\n' "$id" "$MM_REPO/data/demo/$p"
+    done > images.tsv
+    head -"$1" "$MM_REPO/data/demo/captions.tsv" > captions.tsv
+}
+
 # Skip a test that needs ../shared when it is absent (end-user checkouts).
 need_shared() {
     [ -d "$MM_SHARED/ref" ] || skip "needs ../shared (reference data)"

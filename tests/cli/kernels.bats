@@ -7,15 +7,10 @@ bats_require_minimum_version 1.5.0
 load common
 
 M="$MM_REPO/models/default"
-DEMO="$MM_REPO/data/demo"
 
 setup() {
     cd "$BATS_TEST_TMPDIR"
-    # a small slice of the demo data: 6 images (jpg and png), 6 captions
-    head -6 "$DEMO/images.tsv" | while IFS=$'\t' read -r id p; do
-        printf '%s\t%s\n' "$id" "$DEMO/$p"
-    done > images.tsv
-    head -6 "$DEMO/captions.tsv" > captions.tsv
+    demo_slice 6 # 6 images (jpg and png), 6 captions
 }
 
 # the levels this CPU runs, from mm-info --cpu

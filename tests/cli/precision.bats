@@ -8,14 +8,10 @@ bats_require_minimum_version 1.5.0
 load common
 
 M="$MM_REPO/models/default"
-DEMO="$MM_REPO/data/demo"
 
 setup() {
     cd "$BATS_TEST_TMPDIR"
-    head -8 "$DEMO/images.tsv" | while IFS=$'\t' read -r id p; do
-        printf '%s\t%s\n' "$id" "$DEMO/$p"
-    done > images.tsv
-    head -8 "$DEMO/captions.tsv" > captions.tsv
+    demo_slice 8
 }
 
 have_bf16() {
